@@ -1,0 +1,101 @@
+"""resourcemap: which help of this kind is nearest to this family.
+
+create_app() binds configuration, the database, the blueprints and the error handlers; nothing else."""
+from __future__ import annotations
+
+import logging
+
+from apiflask import APIFlask
+from flask import render_template, request
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from . import db
+from .config import PROJECT_ROOT, load_config
+from .errors import ApiError
+
+log = logging.getLogger(__name__)
+
+
+def create_app(overrides: dict | None = None) -> APIFlask:
+    app = APIFlask(__name__, title="resourcemap API", version="1.0", docs_path="/api/v1/docs",
+                   spec_path="/api/v1/openapi.json", template_folder=str(PROJECT_ROOT / "templates"),
+                   static_folder=str(PROJECT_ROOT / "static"))
+    app.config.update(load_config(overrides))
+    app.config.update(
+        VALIDATION_ERROR_STATUS_CODE=400,
+        JSON_SORT_KEYS=False,
+        DOCS_FAVICON=None,
+        INFO={"description": "Nearest family-support services in Russia and Kazakhstan. Errors are "
+                             "{\"error\": {\"code\", \"message\", \"field\"}}."},
+    )
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    db.init_app(app)
+
+    from .api import bp as api_bp
+    from .public import bp as public_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(public_bp)
+    _register_error_handlers(app)
+    return app
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _error_response(status: int, code: str, message: str, field: str | None = None, headers=None):
+    if _wants_json():
+        return {"error": {"code": code, "message": message, "field": field}}, status, headers or {}
+    return render_template("error.html", status=status, message=message), status, headers or {}
+
+
+def _register_error_handlers(app: APIFlask) -> None:
+    @app.error_processor
+    def http_error(error):  # APIFlask HTTPError, incl. request validation errors
+        field, message = _first_validation_problem(error.detail) if error.detail else (None, error.message)
+        code = "invalid" if error.status_code in (400, 422) else _status_code_name(error.status_code)
+        return _error_response(error.status_code, code, message or error.message, field, error.headers)
+
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError):
+        return _error_response(error.status, error.code, error.message, error.field)
+
+    @app.errorhandler(HTTPException)
+    def http_exception(error: HTTPException):
+        return _error_response(error.code or 500, _status_code_name(error.code or 500), error.description or "")
+
+    @app.errorhandler(OperationalError)
+    def database_down(error):
+        log.error("database unavailable: %s", error.__class__.__name__)
+        return _error_response(503, "database_unavailable", "The database is unavailable; try again shortly.",
+                               headers={"Retry-After": "5"})
+
+    @app.errorhandler(SQLAlchemyError)
+    def database_error(error):
+        log.exception("database error")
+        return _error_response(500, "internal", "Something went wrong on our side.")
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        log.exception("unexpected error")
+        return _error_response(500, "internal", "Something went wrong on our side.")
+
+
+def _status_code_name(status: int) -> str:
+    return {404: "not_found", 405: "method_not_allowed", 413: "too_large", 429: "too_many_requests",
+            503: "unavailable"}.get(status, "error")
+
+
+def _first_validation_problem(detail: dict) -> tuple[str | None, str]:
+    """(field, message) of the first problem in APIFlask's {"query": {"lat": ["..."]}} detail."""
+    for _location, fields in detail.items():
+        if isinstance(fields, dict):
+            for name, messages in fields.items():
+                msg = messages[0] if isinstance(messages, list) and messages else str(messages)
+                if isinstance(msg, dict):
+                    msg = str(msg)
+                return (None if name == "_schema" else name), f"{name}: {msg}" if name != "_schema" else msg
+    return None, "Invalid request."

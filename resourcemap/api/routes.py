@@ -1,0 +1,207 @@
+"""API v1 views: parse, call one function from search/, shape the answer for the viewer."""
+from __future__ import annotations
+
+import math
+
+from flask import current_app, jsonify, request, url_for
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..db import get_session
+from ..errors import ApiError
+from ..search import reference
+from ..search.nearest import NearestQuery, nearest_services
+from ..search.organizations import find_organizations, organization_by_id
+from ..search.settlements import place_of_point, search_settlements, settlement_by_id
+from ..search.views import PUBLIC, Viewer, location_view, nearest_result_view, phone_view
+from . import bp
+from . import schemas as s
+
+ERRORS = {400: s.ErrorOut, 404: s.ErrorOut}
+
+
+def current_viewer() -> Viewer:
+    """Who is asking. Until accounts exist (issue 4) every caller is the public."""
+    return PUBLIC
+
+
+def _service_types_param(raw: str | None, required: bool) -> list[str]:
+    codes = [c.strip() for c in (raw or "").split(",") if c.strip()]
+    if not codes:
+        if required:
+            raise ApiError("Choose at least one kind of help.", "service")
+        return []
+    known = {t["code"] for t in reference.service_types(get_session())}
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ApiError(f"Unknown kind of help: {unknown[0][:50]}. See /api/v1/service-types.", "service",
+                       code="unknown_service")
+    return list(dict.fromkeys(codes))
+
+
+def _region_param(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    code = raw.strip().upper()
+    if code not in {r["code"] for r in reference.regions(get_session())}:
+        raise ApiError(f"Unknown region: {raw[:20]}. See /api/v1/regions.", "region", code="unknown_region")
+    return code
+
+
+def _bbox_param(raw: str | None) -> tuple[float, float, float, float] | None:
+    if not raw:
+        return None
+    parts = raw.split(",")
+    try:
+        minlon, minlat, maxlon, maxlat = (float(p) for p in parts)
+    except ValueError:
+        raise ApiError("bbox must be four numbers: minlon,minlat,maxlon,maxlat.", "bbox") from None
+    if not all(math.isfinite(v) for v in (minlon, minlat, maxlon, maxlat)):
+        raise ApiError("bbox must be finite numbers.", "bbox")
+    if not (-180 <= minlon <= 180 and -180 <= maxlon <= 180 and -90 <= minlat <= 90 and -90 <= maxlat <= 90):
+        raise ApiError("bbox is outside -180..180, -90..90.", "bbox")
+    if minlon > maxlon or minlat > maxlat:
+        raise ApiError("bbox minimum is greater than its maximum.", "bbox")
+    return minlon, minlat, maxlon, maxlat
+
+
+def settlement_view(row: dict) -> dict:
+    district = row.get("district")
+    label = f"{row['name']} — {district}, {row['region_name']}" if district else f"{row['name']} — {row['region_name']}"
+    return {"id": row["id"], "name": row["name"], "name_kk": row.get("name_kk") or None, "kind": row["kind"],
+            "district": district, "region": {"code": row["region_code"], "name": row["region_name"]},
+            "label": label, "lat": round(row["lat"], 6), "lon": round(row["lon"], 6),
+            "population": row["population"]}
+
+
+@bp.get("/health")
+@bp.output(s.HealthOut, description="The service and its database are up", status_code=200)
+@bp.doc(responses={503: "The database is unreachable"})
+def health():
+    try:
+        get_session().execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return jsonify({"status": "degraded", "database": "unavailable"}), 503
+    return jsonify({"status": "ok", "database": "ok"})
+
+
+@bp.get("/service-types")
+@bp.output(s.ServiceTypesOut)
+def service_types():
+    return jsonify({"results": reference.service_types(get_session())})
+
+
+@bp.get("/regions")
+@bp.output(s.RegionsOut)
+def regions():
+    return jsonify({"results": reference.regions(get_session())})
+
+
+@bp.get("/settlements")
+@bp.input(s.SettlementsQuery, location="query", arg_name="query")
+@bp.output(s.SettlementsOut)
+@bp.doc(responses=ERRORS)
+def settlements(query):
+    q = query["q"].strip()
+    if not q:
+        raise ApiError("Type at least one letter of the place name.", "q")
+    rows = search_settlements(get_session(), q, _region_param(query.get("region")), query["limit"])
+    return jsonify({"results": [settlement_view(r) for r in rows]})
+
+
+@bp.get("/nearest")
+@bp.input(s.NearestQuery, location="query", arg_name="query")
+@bp.output(s.NearestOut)
+@bp.doc(responses=ERRORS)
+def nearest(query):
+    session = get_session()
+    types = _service_types_param(query["service"], required=True)
+    if "settlement" in query:
+        settlement = settlement_by_id(session, query["settlement"])
+        if settlement is None:
+            raise ApiError("No settlement with this id.", "settlement", code="not_found", status=404)
+        lat, lon, region = settlement["lat"], settlement["lon"], settlement["region_code"]
+    else:
+        lat, lon = query["lat"], query["lon"]
+        region, settlement = place_of_point(session, lat, lon)
+    q = NearestQuery(lat=lat, lon=lon, service_types=tuple(types), age_months=query.get("age_months"),
+                     open_now=query["open_now"], limit=query["limit"], within_km=query.get("within_km"),
+                     outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
+    answer = nearest_services(session, q, region)
+    viewer = current_viewer()
+    return jsonify({
+        "origin": {"lat": lat, "lon": lon, "region": region,
+                   "settlement": settlement_view(settlement) if settlement else None},
+        "results": [nearest_result_view(r, viewer) for r in answer.results],
+        "online": [nearest_result_view(r, viewer) for r in answer.online],
+    })
+
+
+def organization_view(org: dict, viewer: Viewer) -> dict:
+    """An organization with its locations (redacted for the viewer), services and phones."""
+    hidden = {loc["location_id"] for loc in org["locations"] if loc["confidential"] and not viewer.sees_confidential}
+    # Of a confidential place the public gets only the intake phone.
+    phones = [p for p in org["phones"] if p["location_id"] not in hidden or p["kind"] == "intake"]
+    return {
+        "id": org["id"], "name": org["name"], "legal_form": org["legal_form"], "description": org["description"],
+        "website": org["website"], "email": org["email"],
+        "verified_at": org["verified_at"].isoformat() if org["verified_at"] else None,
+        "region": org["region_code"], "synthetic": org["is_synthetic"],
+        "locations": [location_view(loc, viewer) for loc in org["locations"]],
+        "services": [{
+            "id": sv["id"], "type": sv["type_code"], "type_name": sv["type_name"], "name": sv["name"] or None,
+            "description": sv["description"], "delivery": sv["delivery"], "age_min_months": sv["age_min_months"],
+            "age_max_months": sv["age_max_months"], "eligibility": sv["eligibility"],
+            "capacity_total": sv["capacity_total"], "capacity_free": sv["capacity_free"],
+            "capacity_updated_at": sv["capacity_updated_at"].isoformat() if sv["capacity_updated_at"] else None,
+            "location_ids": sv["location_ids"] or [], "schedule": sv["schedule"],
+            "outreach_radius_km": sv["outreach_radius_km"],
+        } for sv in org["services"]],
+        "phones": [phone_view(p) for p in phones],
+    }
+
+
+def _feature(org: dict, viewer: Viewer) -> dict:
+    view = organization_view(org, viewer)
+    coords = [[loc["lon"], loc["lat"]] for loc in view["locations"]]
+    geometry = ({"type": "Point", "coordinates": coords[0]} if len(coords) == 1
+                else {"type": "MultiPoint", "coordinates": coords} if coords else None)
+    return {"type": "Feature", "id": org["id"], "geometry": geometry, "properties": view}
+
+
+@bp.get("/organizations")
+@bp.input(s.OrganizationsQuery, location="query", arg_name="query")
+@bp.output(s.FeatureCollectionOut, description="A GeoJSON FeatureCollection of published organizations")
+@bp.doc(responses=ERRORS)
+def organizations(query):
+    session = get_session()
+    types = _service_types_param(query.get("service"), required=False)
+    region = _region_param(query.get("region"))
+    bbox = _bbox_param(query.get("bbox"))
+    limit, offset = query["limit"], query["offset"]
+    orgs = find_organizations(session, region=region, service_types=types, bbox=bbox, limit=limit + 1,
+                              offset=offset)
+    viewer = current_viewer()
+    links = []
+    if len(orgs) > limit:
+        orgs = orgs[:limit]
+        args = {k: v for k, v in request.args.items() if k != "offset"}
+        links.append({"rel": "next", "type": "application/geo+json",
+                      "href": url_for("api.organizations", _external=False, **args, offset=offset + limit)})
+    body = {"type": "FeatureCollection", "features": [_feature(o, viewer) for o in orgs],
+            "links": links, "numberReturned": len(orgs)}
+    response = jsonify(body)
+    response.mimetype = "application/geo+json"
+    return response
+
+
+@bp.get("/organizations/<int:org_id>")
+@bp.output(s.OrganizationOut)
+@bp.doc(responses=ERRORS)
+def organization(org_id: int):
+    if org_id > 2**31 - 1:
+        raise ApiError("No organization with this id.", "id", code="not_found", status=404)
+    org = organization_by_id(get_session(), org_id)
+    if org is None:
+        raise ApiError("No organization with this id.", "id", code="not_found", status=404)
+    return jsonify(organization_view(org, current_viewer()))

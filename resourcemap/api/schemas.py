@@ -1,0 +1,196 @@
+"""Request and response schemas of API v1; the OpenAPI document is generated from them."""
+from apiflask import Schema
+from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, String
+from apiflask.validators import Length, Range
+from marshmallow import EXCLUDE, ValidationError, validates_schema
+
+
+class _Query(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class SettlementsQuery(_Query):
+    q = String(required=True, validate=Length(1, 100), metadata={"description": "Name as typed: «г. Демидов», «Электросталь»"})
+    region = String(validate=Length(2, 8), metadata={"description": "ISO 3166-2 code, e.g. RU-SMO"})
+    limit = Integer(load_default=10, validate=Range(1, 50))
+
+
+class NearestQuery(_Query):
+    lat = Float(validate=Range(-90, 90), metadata={"description": "Latitude of the family (WGS84)"})
+    lon = Float(validate=Range(-180, 180), metadata={"description": "Longitude of the family (WGS84)"})
+    settlement = Integer(validate=Range(1, 2**31 - 1), metadata={"description": "Settlement id instead of lat/lon"})
+    service = String(required=True, validate=Length(1, 400),
+                     metadata={"description": "Kinds of help, comma-separated codes: early_help,rehabilitation"})
+    age_months = Integer(validate=Range(0, 216), metadata={"description": "The child's age in months"})
+    open_now = Boolean(load_default=False)
+    limit = Integer(load_default=10, validate=Range(1, 100))
+    within_km = Float(validate=Range(0, 20000, min_inclusive=False))
+
+    @validates_schema
+    def _origin(self, data, **kwargs):
+        has_point = "lat" in data or "lon" in data
+        if "settlement" in data and has_point:
+            raise ValidationError("Give either lat and lon or settlement, not both.", "settlement")
+        if "settlement" not in data:
+            if "lat" not in data:
+                raise ValidationError("Give lat and lon, or settlement.", "lat")
+            if "lon" not in data:
+                raise ValidationError("Give lat and lon, or settlement.", "lon")
+
+
+class OrganizationsQuery(_Query):
+    region = String(validate=Length(2, 8))
+    service = String(validate=Length(1, 400))
+    bbox = String(validate=Length(7, 200), metadata={"description": "minlon,minlat,maxlon,maxlat"})
+    limit = Integer(load_default=100, validate=Range(1, 500))
+    offset = Integer(load_default=0, validate=Range(0, 10_000_000))
+
+
+class ErrorBody(Schema):
+    code = String()
+    message = String()
+    field = String(allow_none=True)
+
+
+class ErrorOut(Schema):
+    error = Nested(ErrorBody)
+
+
+class HealthOut(Schema):
+    status = String()
+    database = String()
+
+
+class ServiceTypeOut(Schema):
+    code = String()
+    name_ru = String()
+    name_en = String()
+    description_ru = String()
+
+
+class ServiceTypesOut(Schema):
+    results = List(Nested(ServiceTypeOut))
+
+
+class RegionRef(Schema):
+    code = String()
+    name = String()
+
+
+class RegionOut(Schema):
+    code = String()
+    name_ru = String()
+    name_en = String()
+    country = String()
+    timezone = String()
+    settlement_count = Integer()
+
+
+class RegionsOut(Schema):
+    results = List(Nested(RegionOut))
+
+
+class SettlementOut(Schema):
+    id = Integer()
+    name = String()
+    name_kk = String(allow_none=True)
+    kind = String()
+    district = String(allow_none=True)
+    region = Nested(RegionRef)
+    label = String()
+    lat = Float()
+    lon = Float()
+    population = Integer(allow_none=True)
+
+
+class SettlementsOut(Schema):
+    results = List(Nested(SettlementOut))
+
+
+class PhoneOut(Schema):
+    number = String()
+    display = String()
+    kind = String()
+    note = String()
+
+
+class PlaceRef(Schema):
+    id = Integer()
+    name = String()
+
+
+class LocationOut(Schema):
+    id = Integer()
+    name = String(allow_none=True)
+    address = String(allow_none=True)
+    settlement = Nested(PlaceRef, allow_none=True)
+    lat = Float()
+    lon = Float()
+    confidential = Boolean()
+    approximate = Boolean()
+    region = String(allow_none=True)
+
+
+class ServiceBrief(Schema):
+    id = Integer()
+    type = String()
+    name = String(allow_none=True)
+    delivery = String()
+    age_min_months = Integer(allow_none=True)
+    age_max_months = Integer(allow_none=True)
+    open_now = Boolean(allow_none=True)
+    capacity_free = Integer(allow_none=True)
+    capacity_updated_at = String(allow_none=True)
+
+
+class OrganizationRef(Schema):
+    id = Integer()
+    name = String()
+    verified_at = String(allow_none=True)
+    synthetic = Boolean()
+
+
+class NearestResult(Schema):
+    distance_km = Float()
+    reaches_you = Boolean()
+    beyond_radius = Boolean()
+    service = Nested(ServiceBrief)
+    organization = Nested(OrganizationRef)
+    location = Nested(LocationOut)
+    phones = List(Nested(PhoneOut))
+
+
+class OriginOut(Schema):
+    lat = Float()
+    lon = Float()
+    region = String(allow_none=True)
+    settlement = Nested(SettlementOut, allow_none=True)
+
+
+class NearestOut(Schema):
+    origin = Nested(OriginOut)
+    results = List(Nested(NearestResult))
+    online = List(Nested(NearestResult))
+
+
+class FeatureCollectionOut(Schema):
+    type = String()
+    features = List(Dict())
+    links = List(Dict())
+    numberReturned = Integer()
+
+
+class OrganizationOut(Schema):
+    id = Integer()
+    name = String()
+    legal_form = String()
+    description = String()
+    website = String()
+    email = String()
+    verified_at = String(allow_none=True)
+    region = String()
+    synthetic = Boolean()
+    locations = List(Nested(LocationOut))
+    services = List(Dict())
+    phones = List(Nested(PhoneOut))

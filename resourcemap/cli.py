@@ -1,0 +1,170 @@
+"""The `resourcemap` command (Flask CLI): the embedded database, schema, gazetteer, demo data and serving."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+from sqlalchemy import text
+
+from . import create_app
+from .config import load_config
+from .db_embedded import Cluster, EmbeddedDatabaseError, is_running, start, stop
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app())
+def main() -> None:
+    """resourcemap: which help of this kind is nearest to this family."""
+
+
+def _engine():
+    return current_app.extensions["resourcemap.engine"]
+
+
+# --- the embedded database -------------------------------------------------------------------------------
+@main.group("db")
+def db_group() -> None:
+    """The private PostgreSQL + PostGIS cluster under var/ (used when RESOURCEMAP_DATABASE_URL is not set)."""
+
+
+def _cluster() -> Cluster:
+    return Cluster(Path(load_config()["VAR_DIR"]))
+
+
+@db_group.command("start", with_appcontext=False)
+def db_start() -> None:
+    """Create (first time) and start the embedded cluster."""
+    try:
+        start(_cluster())
+    except EmbeddedDatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"running: {_cluster().url}")
+
+
+@db_group.command("stop", with_appcontext=False)
+def db_stop() -> None:
+    """Stop the embedded cluster."""
+    stop(_cluster())
+    click.echo("stopped")
+
+
+@db_group.command("status", with_appcontext=False)
+def db_status() -> None:
+    """Say whether the embedded cluster runs (exit 3 when it does not)."""
+    running = is_running(_cluster())
+    click.echo(f"embedded cluster at {_cluster().data_dir}: {'running' if running else 'stopped'}")
+    if load_config().get("DATABASE_URL"):
+        click.echo("note: RESOURCEMAP_DATABASE_URL is set, so the app uses that server instead")
+    sys.exit(0 if running else 3)
+
+
+@db_group.command("url", with_appcontext=False)
+def db_url() -> None:
+    """Print the database URL the app uses."""
+    click.echo(load_config().get("DATABASE_URL") or _cluster().url)
+
+
+# --- schema and data -------------------------------------------------------------------------------------
+@main.command("migrate")
+def migrate() -> None:
+    """Bring the schema to the newest migration."""
+    from .schema import upgrade
+
+    upgrade(_engine())
+    click.echo("schema is up to date")
+
+
+@main.command("load-regions")
+@click.argument("codes", nargs=-1)
+def load_regions_command(codes: tuple[str, ...]) -> None:
+    """Load regions, districts and settlements from data/regions/ (all, or the CODES given)."""
+    from .gazetteer.load import load_regions
+
+    try:
+        report = load_regions(_engine(), Path(current_app.config["REGIONS_DIR"]), list(codes) or None)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in report.lines():
+        click.echo(line)
+
+
+@main.command("import-gazetteer")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["geonames", "csv"]), required=True)
+@click.option("--region", "region", default=None, help="Only places inside this region (ISO 3166-2 code).")
+def import_gazetteer_command(file: Path, fmt: str, region: str | None) -> None:
+    """Add settlements from a fuller gazetteer (GeoNames country dump, or CSV of OSM place points)."""
+    from .gazetteer.importer import GazetteerError, import_gazetteer
+
+    try:
+        report = import_gazetteer(_engine(), file, fmt, region)
+    except GazetteerError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in report.lines():
+        click.echo(line)
+
+
+@main.command("demo-data")
+@click.option("--registry/--no-registry", default=True, help="Load the organizations named in the programme texts.")
+@click.option("--synthetic", type=click.IntRange(0, 10_000_000), default=0,
+              help="Also generate this many synthetic organizations (one location each).")
+@click.option("--replace", is_flag=True, help="Delete earlier synthetic organizations first.")
+@click.option("--seed", type=click.FloatRange(-1, 1), default=0.42)
+@click.option("--region", "regions", multiple=True, help="Place synthetic organizations only in these regions.")
+def demo_data(registry: bool, synthetic: int, replace: bool, seed: float, regions: tuple[str, ...]) -> None:
+    """Load the demo registry and/or generate synthetic organizations at real settlements."""
+    from .registry.demo import delete_synthetic, generate_synthetic, load_demo_registry
+
+    engine = _engine()
+    if registry:
+        added, present = load_demo_registry(engine, Path(current_app.config["DEMO_REGISTRY"]))
+        click.echo(f"demo registry: {added} added, {present} already there")
+    if replace:
+        click.echo(f"synthetic: {delete_synthetic(engine)} deleted")
+    if synthetic:
+        generate_synthetic(engine, synthetic, seed, list(regions) or None)
+        click.echo(f"synthetic: {synthetic} generated")
+
+
+def bootstrap(engine, settings: dict, echo=click.echo) -> None:
+    """First start: schema, regions and the demo registry, each only when missing."""
+    from .gazetteer.load import load_regions
+    from .registry.demo import load_demo_registry
+    from .schema import upgrade
+
+    upgrade(engine)
+    with engine.connect() as conn:
+        regions = conn.execute(text("SELECT count(*) FROM region")).scalar()
+    if not regions:
+        echo("loading regions, districts and settlements (first start) ...")
+        for line in load_regions(engine, Path(settings["REGIONS_DIR"])).lines():
+            echo("  " + line)
+    added, _ = load_demo_registry(engine, Path(settings["DEMO_REGISTRY"]))
+    if added:
+        echo(f"demo registry: {added} organizations added")
+
+
+@main.command("setup")
+def setup() -> None:
+    """Schema, regions and demo registry: whatever is missing."""
+    bootstrap(_engine(), current_app.config)
+    click.echo("ready")
+
+
+@main.command("serve", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Prepare the database (first start: schema, regions, demo data) and serve with gunicorn."""
+    app = create_app()
+    with app.app_context():
+        bootstrap(app.extensions["resourcemap.engine"], app.config)
+    click.echo(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
+                               str(workers), "--threads", str(threads), "--access-logfile", "-",
+                               "resourcemap.wsgi:app"])

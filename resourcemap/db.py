@@ -1,0 +1,50 @@
+"""One SQLAlchemy engine per app and one session per request (closed when the app context ends)."""
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .db_embedded import ensure_url
+
+
+def database_url(settings: dict) -> str:
+    """The configured database URL, or the embedded cluster's (started on demand)."""
+    return settings.get("DATABASE_URL") or ensure_url(settings["VAR_DIR"])
+
+
+def make_engine(url: str, statement_timeout_ms: int = 5000, pool_size: int = 5) -> Engine:
+    """An engine whose connections are checked before use (a restarted server is no error for the next
+    request) and whose statements cannot hold a worker past the statement timeout."""
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 5, "options": f"-c statement_timeout={int(statement_timeout_ms)}"},
+    )
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(database_url(app.config), app.config["STATEMENT_TIMEOUT_MS"], app.config["POOL_SIZE"])
+    app.extensions["resourcemap.engine"] = engine
+    app.extensions["resourcemap.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+
+
+def get_engine() -> Engine:
+    return current_app.extensions["resourcemap.engine"]
+
+
+def get_session() -> Session:
+    """The request's session, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["resourcemap.sessionmaker"]()
+    return g.db_session
+
+
+def _close_session(exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

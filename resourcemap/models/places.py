@@ -1,0 +1,65 @@
+"""The gazetteer: regions, districts and settlements (loaded from data/regions/)."""
+from __future__ import annotations
+
+from geoalchemy2 import Geography, Geometry
+from sqlalchemy import ARRAY, ForeignKey, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class Region(Base):
+    """A federal subject of Russia or a region (oblast / city) of Kazakhstan, keyed by ISO 3166-2 code."""
+
+    __tablename__ = "region"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name_ru: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(Text)
+    boundary = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
+
+
+class District(Base):
+    """A municipal district / okrug (Russia) or district (Kazakhstan)."""
+
+    __tablename__ = "district"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ext_id: Mapped[str] = mapped_column(Text, unique=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    name_ru: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(Text, default="")
+    boundary = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
+
+
+class Settlement(Base):
+    """A city, town, urban-type settlement or village: where a family lives."""
+
+    __tablename__ = "settlement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ext_id: Mapped[str] = mapped_column(Text, unique=True)
+    name_ru: Mapped[str] = mapped_column(Text)
+    name_kk: Mapped[str] = mapped_column(Text, default="")
+    alt_names: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    kind: Mapped[str] = mapped_column(Text)
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"), index=True)
+    population: Mapped[int | None] = mapped_column(Integer)
+    population_year: Mapped[int | None] = mapped_column(SmallInteger)
+    geog = mapped_column(Geography("POINT", srid=4326, spatial_index=False), nullable=False)
+    timezone: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[str] = mapped_column(Text)
+
+
+class SettlementName(Base):
+    """One normalized spelling of a settlement's name (Russian, Kazakh, alternates, Latin), trigram-indexed."""
+
+    __tablename__ = "settlement_name"
+
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement.id", ondelete="CASCADE"), primary_key=True)
+    name_norm: Mapped[str] = mapped_column(Text, primary_key=True)

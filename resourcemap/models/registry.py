@@ -1,0 +1,154 @@
+"""The registry, named after Open Referral HSDS 3.0: organization, location, service,
+service_at_location, service_area, schedule, phone, taxonomy_term."""
+from __future__ import annotations
+
+import datetime as dt
+
+from geoalchemy2 import Geography
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, SmallInteger, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base
+
+ORG_STATUSES = ("published", "draft", "inactive")
+DELIVERIES = ("on_site", "outreach", "online")
+PHONE_KINDS = ("main", "intake", "hotline", "fax")
+
+
+class TaxonomyTerm(Base):
+    """A kind of help (service type) with Russian and English names."""
+
+    __tablename__ = "taxonomy_term"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name_ru: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    description_ru: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+
+class Organization(Base):
+    __tablename__ = "organization"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    legal_form: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    website: Mapped[str] = mapped_column(Text, default="")
+    email: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(Text, default="published")
+    verified_at: Mapped[dt.date | None]
+    source: Mapped[str] = mapped_column(Text, default="")
+    external_id: Mapped[str | None] = mapped_column(Text, unique=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    is_synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    locations: Mapped[list[Location]] = relationship(back_populates="organization", order_by="Location.id")
+    services: Mapped[list[Service]] = relationship(back_populates="organization", order_by="Service.id")
+    phones: Mapped[list[Phone]] = relationship(back_populates="organization", order_by="Phone.id")
+
+
+class Location(Base):
+    __tablename__ = "location"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"), index=True)
+    geog = mapped_column(Geography("POINT", srid=4326, spatial_index=False), nullable=False)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    approximate: Mapped[bool] = mapped_column(Boolean, default=False)
+    accessibility: Mapped[str] = mapped_column(Text, default="")
+    timezone: Mapped[str] = mapped_column(Text)
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+
+    organization: Mapped[Organization] = relationship(back_populates="locations")
+
+
+class Service(Base):
+    __tablename__ = "service"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    type_code: Mapped[str] = mapped_column(ForeignKey("taxonomy_term.code"))
+    name: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    age_min_months: Mapped[int | None] = mapped_column(SmallInteger)
+    age_max_months: Mapped[int | None] = mapped_column(SmallInteger)
+    eligibility: Mapped[str] = mapped_column(Text, default="")
+    delivery: Mapped[str] = mapped_column(Text, default="on_site")
+    capacity_total: Mapped[int | None] = mapped_column(Integer)
+    capacity_free: Mapped[int | None] = mapped_column(Integer)
+    capacity_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    organization: Mapped[Organization] = relationship(back_populates="services")
+    schedules: Mapped[list[Schedule]] = relationship(order_by="(Schedule.weekday, Schedule.opens_minute)")
+    areas: Mapped[list[ServiceArea]] = relationship()
+
+
+class ServiceAtLocation(Base):
+    """A service offered at a location: the row the nearest-help search ranks.
+
+    It carries copies of its location's point and time zone and of its service's type, delivery, ages and
+    searchability, kept by database triggers (migration 0001), so that nearest-help is one GiST KNN scan of
+    this table (index `ix_sal_type_geog`) with no join before the LIMIT.
+    """
+
+    __tablename__ = "service_at_location"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), index=True)
+    # Copies maintained by triggers; never written by application code.
+    geog = mapped_column(Geography("POINT", srid=4326, spatial_index=False))
+    type_code: Mapped[str | None] = mapped_column(Text)
+    delivery: Mapped[str | None] = mapped_column(Text)
+    age_min_months: Mapped[int | None] = mapped_column(SmallInteger)
+    age_max_months: Mapped[int | None] = mapped_column(SmallInteger)
+    timezone: Mapped[str | None] = mapped_column(Text)
+    searchable: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class ServiceArea(Base):
+    """Where an outreach service goes (a radius around its location, or a drawn polygon) or the region an
+    online service serves."""
+
+    __tablename__ = "service_area"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    radius_km: Mapped[float | None]
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
+    area = mapped_column(Geography("GEOMETRY", srid=4326, spatial_index=False))
+
+
+class Schedule(Base):
+    """Weekly opening hours in the location's own time zone; a row never crosses midnight."""
+
+    __tablename__ = "schedule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger)  # ISO: 1 = Monday .. 7 = Sunday
+    opens_minute: Mapped[int] = mapped_column(SmallInteger)  # minutes after local midnight, 0..1439
+    closes_minute: Mapped[int] = mapped_column(SmallInteger)  # 1..1440 (1440 = midnight at the end of the day)
+
+
+class Phone(Base):
+    """A phone in E.164, of an organization, optionally of one of its services or locations."""
+
+    __tablename__ = "phone"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(Text)  # E.164, e.g. +74965700000
+    extension: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(Text, default="main")
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,1 @@
+"""Curator-side operations on the registry: writing organizations, demo and synthetic data."""

@@ -1,0 +1,1 @@
+"""The spatial questions the service answers. Every query is a named function here, with its SQL beside it."""

@@ -1,0 +1,82 @@
+"""Published organizations for the map and the organization page: by region, kind of help and bounding box.
+
+The bbox filter uses `ix_location_geog` (GiST on location.geog) through `&&` with an envelope."""
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+_LOCATIONS_SQL = """
+SELECT l.id AS location_id, l.organization_id, l.name AS location_name, l.address, l.confidential,
+       l.approximate, l.timezone, l.region_code, ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon,
+       st.id AS settlement_id, st.name_ru AS settlement_name
+FROM location l LEFT JOIN settlement st ON st.id = l.settlement_id
+WHERE l.organization_id = ANY(CAST(:org_ids AS int[]))
+ORDER BY l.organization_id, l.id
+"""
+
+_SERVICES_SQL = """
+SELECT s.id, s.organization_id, s.type_code, t.name_ru AS type_name, s.name, s.description, s.delivery,
+       s.age_min_months, s.age_max_months, s.eligibility, s.capacity_total, s.capacity_free,
+       s.capacity_updated_at,
+       (SELECT array_agg(sal.location_id ORDER BY sal.location_id) FROM service_at_location sal
+         WHERE sal.service_id = s.id) AS location_ids,
+       (SELECT coalesce(json_agg(json_build_object('weekday', sc.weekday, 'opens_minute', sc.opens_minute,
+                                                   'closes_minute', sc.closes_minute)
+                                 ORDER BY sc.weekday, sc.opens_minute), '[]')
+          FROM schedule sc WHERE sc.service_id = s.id) AS schedule,
+       (SELECT max(a.radius_km) FROM service_area a WHERE a.service_id = s.id) AS outreach_radius_km
+FROM service s JOIN taxonomy_term t ON t.code = s.type_code
+WHERE s.organization_id = ANY(CAST(:org_ids AS int[])) AND s.active
+ORDER BY s.organization_id, t.position, s.id
+"""
+
+_PHONES_SQL = """
+SELECT p.organization_id, p.service_id, p.location_id, p.number, p.kind, p.note
+FROM phone p WHERE p.organization_id = ANY(CAST(:org_ids AS int[]))
+ORDER BY p.organization_id, p.kind <> 'intake', p.id
+"""
+
+
+def find_organizations(session: Session, *, region: str | None, service_types: list[str] | None,
+                       bbox: tuple[float, float, float, float] | None, limit: int, offset: int) -> list[dict]:
+    """Published organizations, ordered by id, with their locations, services and phones."""
+    where = ["o.status = 'published'"]
+    params: dict = {"limit": limit, "offset": offset}
+    if region:
+        where.append("o.region_code = :region")
+        params["region"] = region
+    if service_types:
+        where.append("EXISTS (SELECT 1 FROM service s WHERE s.organization_id = o.id AND s.active"
+                     " AND s.type_code = ANY(CAST(:types AS text[])))")
+        params["types"] = service_types
+    if bbox:
+        where.append("EXISTS (SELECT 1 FROM location l WHERE l.organization_id = o.id"
+                     " AND l.geog && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)::geography)")
+        params.update(minlon=bbox[0], minlat=bbox[1], maxlon=bbox[2], maxlat=bbox[3])
+    sql = (f"SELECT o.id, o.name, o.legal_form, o.description, o.website, o.email, o.verified_at, o.region_code,"
+           f" o.is_synthetic FROM organization o WHERE {' AND '.join(where)} ORDER BY o.id LIMIT :limit OFFSET :offset")
+    orgs = [dict(r) for r in session.execute(text(sql), params).mappings()]
+    return _with_parts(session, orgs)
+
+
+def organization_by_id(session: Session, org_id: int) -> dict | None:
+    """One published organization with its parts, or None."""
+    row = session.execute(text(
+        "SELECT o.id, o.name, o.legal_form, o.description, o.website, o.email, o.verified_at, o.region_code,"
+        " o.is_synthetic FROM organization o WHERE o.id = :id AND o.status = 'published'"), {"id": org_id}
+    ).mappings().first()
+    return _with_parts(session, [dict(row)])[0] if row else None
+
+
+def _with_parts(session: Session, orgs: list[dict]) -> list[dict]:
+    ids = [o["id"] for o in orgs]
+    by_id = {o["id"]: o for o in orgs}
+    for o in orgs:
+        o.update(locations=[], services=[], phones=[])
+    if not ids:
+        return orgs
+    for part, sql in (("locations", _LOCATIONS_SQL), ("services", _SERVICES_SQL), ("phones", _PHONES_SQL)):
+        for r in session.execute(text(sql), {"org_ids": ids}).mappings():
+            by_id[r["organization_id"]][part].append(dict(r))
+    return orgs
