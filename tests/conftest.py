@@ -1,0 +1,90 @@
+"""Fixtures in the flaskr style (app, client, runner) against a real PostGIS.
+
+The suite gets a database of its own, `resourcemap_test`, made afresh on the embedded cluster (or on the server
+of RESOURCEMAP_TEST_DATABASE_URL), migrated and loaded with every region of data/regions once per run. Tests
+that write to the registry use the `registry` fixture, which empties the registry tables afterwards."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from resourcemap import create_app
+from resourcemap.config import load_config
+from resourcemap.db import make_engine
+from resourcemap.db_embedded import Cluster, ensure_url
+from resourcemap.gazetteer.load import load_regions
+from resourcemap.schema import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DB = "resourcemap_test"
+REGISTRY_TABLES = "phone, schedule, service_area, service_at_location, service, location, organization"
+
+
+def _server_url() -> str:
+    url = os.environ.get("RESOURCEMAP_TEST_DATABASE_URL")
+    if url:
+        return url
+    return ensure_url(load_config()["VAR_DIR"])
+
+
+def _recreate(url: str) -> str:
+    """Drop and create the test database on the server of `url`; returns the test database's URL."""
+    server = make_url(url)
+    test_url = server.set(database=TEST_DB)
+    conninfo = server.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{TEST_DB}"')
+    return test_url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = _recreate(_server_url())
+    engine = make_engine(url)
+    upgrade(engine)
+    load_regions(engine, ROOT / "data" / "regions")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    yield app
+    app.extensions["resourcemap.engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(app):
+    return app.extensions["resourcemap.engine"]
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def registry(engine):
+    """A session for writing registry rows; the registry tables are emptied after the test."""
+    with Session(engine) as session:
+        yield session
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {REGISTRY_TABLES} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def embedded_cluster() -> Cluster:
+    return Cluster(Path(load_config()["VAR_DIR"]))
