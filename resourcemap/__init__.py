@@ -16,6 +16,12 @@ from .errors import ApiError
 
 log = logging.getLogger(__name__)
 
+ERROR_SCHEMA = {  # OpenAPI form of errors.ApiError.to_dict()
+    "type": "object",
+    "properties": {"error": {"type": "object", "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string", "nullable": True}}}},
+}
+
 
 def create_app(overrides: dict | None = None) -> APIFlask:
     app = APIFlask(__name__, title="resourcemap API", version="1.0", docs_path="/api/v1/docs",
@@ -26,6 +32,8 @@ def create_app(overrides: dict | None = None) -> APIFlask:
         VALIDATION_ERROR_STATUS_CODE=400,
         JSON_SORT_KEYS=False,
         DOCS_FAVICON=None,
+        HTTP_ERROR_SCHEMA=ERROR_SCHEMA,
+        VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
         INFO={"description": "Nearest family-support services in Russia and Kazakhstan. Errors are "
                              "{\"error\": {\"code\", \"message\", \"field\"}}."},
     )
@@ -39,6 +47,10 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     app.register_blueprint(api_bp)
     app.register_blueprint(public_bp)
     _register_error_handlers(app)
+
+    from .cli import register as register_commands
+
+    register_commands(app)
     return app
 
 

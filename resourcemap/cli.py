@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import text
 
 from . import create_app
@@ -18,6 +18,12 @@ from .db_embedded import Cluster, EmbeddedDatabaseError, is_running, start, stop
 @click.group(cls=FlaskGroup, create_app=lambda: create_app())
 def main() -> None:
     """resourcemap: which help of this kind is nearest to this family."""
+
+
+def register(app) -> None:
+    """The commands that work on the app's database, on `app.cli` (so `flask` and test runners see them)."""
+    for command in (migrate, load_regions_command, import_gazetteer_command, demo_data, setup):
+        app.cli.add_command(command)
 
 
 def _engine():
@@ -68,7 +74,8 @@ def db_url() -> None:
 
 
 # --- schema and data -------------------------------------------------------------------------------------
-@main.command("migrate")
+@click.command("migrate")
+@with_appcontext
 def migrate() -> None:
     """Bring the schema to the newest migration."""
     from .schema import upgrade
@@ -77,7 +84,8 @@ def migrate() -> None:
     click.echo("schema is up to date")
 
 
-@main.command("load-regions")
+@click.command("load-regions")
+@with_appcontext
 @click.argument("codes", nargs=-1)
 def load_regions_command(codes: tuple[str, ...]) -> None:
     """Load regions, districts and settlements from data/regions/ (all, or the CODES given)."""
@@ -91,7 +99,8 @@ def load_regions_command(codes: tuple[str, ...]) -> None:
         click.echo(line)
 
 
-@main.command("import-gazetteer")
+@click.command("import-gazetteer")
+@with_appcontext
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["geonames", "csv"]), required=True)
 @click.option("--region", "region", default=None, help="Only places inside this region (ISO 3166-2 code).")
@@ -107,7 +116,8 @@ def import_gazetteer_command(file: Path, fmt: str, region: str | None) -> None:
         click.echo(line)
 
 
-@main.command("demo-data")
+@click.command("demo-data")
+@with_appcontext
 @click.option("--registry/--no-registry", default=True, help="Load the organizations named in the programme texts.")
 @click.option("--synthetic", type=click.IntRange(0, 10_000_000), default=0,
               help="Also generate this many synthetic organizations (one location each).")
@@ -147,7 +157,8 @@ def bootstrap(engine, settings: dict, echo=click.echo) -> None:
         echo(f"demo registry: {added} organizations added")
 
 
-@main.command("setup")
+@click.command("setup")
+@with_appcontext
 def setup() -> None:
     """Schema, regions and demo registry: whatever is missing."""
     bootstrap(_engine(), current_app.config)

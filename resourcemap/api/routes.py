@@ -17,7 +17,7 @@ from ..search.views import PUBLIC, Viewer, location_view, nearest_result_view, p
 from . import bp
 from . import schemas as s
 
-ERRORS = {400: s.ErrorOut, 404: s.ErrorOut}
+ERRORS = [400, 404]
 
 
 def current_viewer() -> Viewer:
@@ -81,7 +81,9 @@ def health():
     try:
         get_session().execute(text("SELECT 1"))
     except SQLAlchemyError:
-        return jsonify({"status": "degraded", "database": "unavailable"}), 503
+        response = jsonify({"status": "degraded", "database": "unavailable"})
+        response.status_code = 503
+        return response
     return jsonify({"status": "ok", "database": "ok"})
 
 

@@ -163,7 +163,9 @@ def import_gazetteer(engine: Engine, path: Path, fmt: str, region: str | None = 
                 for row in rows:
                     copy.write_row(row)
                     report.read += 1
-            cur.execute(_PLACE_SQL, {"radius": DUPLICATE_RADIUS_M})
+            for statement in _PLACE_SQL.split(";\n"):
+                if statement.strip():
+                    cur.execute(statement, {"radius": DUPLICATE_RADIUS_M} if "%(radius)s" in statement else None)
             scope = "(CAST(%(region)s AS text) IS NULL OR region_code = %(region)s)"
             report.outside = cur.execute(
                 f"SELECT count(*) FROM tmp_place WHERE region_code IS NULL OR NOT {scope}", {"region": region}).fetchone()[0]
