@@ -179,3 +179,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
                                str(workers), "--threads", str(threads), "--access-logfile", "-",
                                "resourcemap.wsgi:app"])
+
+
+if __name__ == "__main__":
+    main()
