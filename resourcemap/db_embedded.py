@@ -49,6 +49,9 @@ class EmbeddedDatabaseError(RuntimeError):
 class Cluster:
     var_dir: Path
 
+    def __post_init__(self):
+        object.__setattr__(self, "var_dir", Path(self.var_dir).resolve())  # the socket path must be absolute
+
     @property
     def root(self) -> Path:
         return self.var_dir / "pg"

@@ -21,5 +21,6 @@ def upgrade(engine: Engine) -> None:
     """Run every pending migration in one transaction."""
     cfg = alembic_config(engine)
     with engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # migrations may rewrite big tables
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

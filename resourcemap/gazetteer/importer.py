@@ -109,16 +109,8 @@ def _read_csv(path: Path):
 
 
 _PLACE_SQL = """
-UPDATE tmp_place t SET region_code = (
-    SELECT r.code FROM region r
-    WHERE ST_DWithin(r.boundary::geography, CAST(ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) AS geography), 5000)
-    ORDER BY ST_Intersects(r.boundary, ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326)) DESC,
-             r.boundary <-> ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326)
-    LIMIT 1);
-UPDATE tmp_place t SET district_id = (
-    SELECT d.id FROM district d
-    WHERE d.region_code = t.region_code AND ST_Intersects(d.boundary, ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326))
-    LIMIT 1)
+UPDATE tmp_place t SET region_code = rm_region_at(ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326), 5000);
+UPDATE tmp_place t SET district_id = rm_district_at(ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326), t.region_code)
   WHERE t.region_code IS NOT NULL;
 UPDATE tmp_place t SET timezone = r.timezone FROM region r WHERE r.code = t.region_code AND t.timezone = '';
 UPDATE tmp_place t SET already = true FROM settlement s WHERE s.ext_id = t.ext_id;
@@ -151,6 +143,7 @@ def import_gazetteer(engine: Engine, path: Path, fmt: str, region: str | None = 
     try:
         conn = raw.driver_connection
         with conn.cursor() as cur:
+            cur.execute("SET LOCAL statement_timeout = 0")  # a bulk import is not a web request
             if region and not cur.execute("SELECT 1 FROM region WHERE code = %s", (region.upper(),)).fetchone():
                 raise GazetteerError(f"unknown region: {region}")
             region = region.upper() if region else None

@@ -46,7 +46,7 @@ ON CONFLICT (code) DO UPDATE SET name_ru = EXCLUDED.name_ru, name_en = EXCLUDED.
 WHERE (r.name_ru, r.name_en, r.country, r.timezone) IS DISTINCT FROM
       (EXCLUDED.name_ru, EXCLUDED.name_en, EXCLUDED.country, EXCLUDED.timezone)
    OR NOT ST_Equals(r.boundary, EXCLUDED.boundary)
-RETURNING (xmax = 0) AS inserted
+RETURNING (xmax = 0) AS inserted, code
 """
 
 _DISTRICT_SQL = f"""
@@ -57,7 +57,7 @@ ON CONFLICT (ext_id) DO UPDATE SET region_code = EXCLUDED.region_code, name_ru =
 WHERE (d.region_code, d.name_ru, d.name_en, d.kind) IS DISTINCT FROM
       (EXCLUDED.region_code, EXCLUDED.name_ru, EXCLUDED.name_en, EXCLUDED.kind)
    OR NOT ST_Equals(d.boundary, EXCLUDED.boundary)
-RETURNING (xmax = 0) AS inserted
+RETURNING (xmax = 0) AS inserted, id
 """
 
 _SETTLEMENT_SQL = """
@@ -82,6 +82,16 @@ WHERE (s.name_ru, s.name_kk, s.alt_names, s.kind, s.region_code, s.district_id, 
 RETURNING (xmax = 0) AS inserted
 """
 
+# Boundaries cut into small parts for fast point-in-polygon (migration 0003): redone for what changed.
+_PARTS_SQL = """
+DELETE FROM region_part WHERE region_code = ANY(%(regions)s);
+INSERT INTO region_part SELECT code, (ST_Dump(ST_Subdivide(boundary, 128))).geom FROM region
+  WHERE code = ANY(%(regions)s);
+DELETE FROM district_part WHERE district_id = ANY(%(districts)s);
+INSERT INTO district_part SELECT id, (ST_Dump(ST_Subdivide(boundary, 128))).geom FROM district
+  WHERE id = ANY(%(districts)s)
+"""
+
 # Every spelling of each loaded settlement, normalized: Russian, Kazakh and the alternates.
 SYNC_NAMES_SQL = """
 WITH wanted AS (
@@ -103,11 +113,12 @@ SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM added)
 """
 
 
-def _tally(counts: dict[str, int], rows, total: int) -> None:
-    written = [r[0] for r in rows]
-    counts["inserted"] += sum(1 for w in written if w)
-    counts["updated"] += sum(1 for w in written if not w)
-    counts["unchanged"] += total - len(written)
+def _tally(counts: dict[str, int], rows, total: int) -> list:
+    """Count inserted / updated / unchanged rows from RETURNING (inserted, key); returns the written keys."""
+    counts["inserted"] += sum(1 for r in rows if r[0])
+    counts["updated"] += sum(1 for r in rows if not r[0])
+    counts["unchanged"] += total - len(rows)
+    return [r[1] for r in rows if len(r) > 1]
 
 
 def _int_or_none(value: str) -> int | None:
@@ -128,6 +139,7 @@ def load_regions(engine: Engine, regions_dir: Path, codes: list[str] | None = No
     try:
         conn = raw.driver_connection
         with conn.cursor() as cur:
+            cur.execute("SET LOCAL statement_timeout = 0")  # a bulk load is not a web request
             cur.execute("""
                 CREATE TEMP TABLE tmp_region (code text, name_ru text, name_en text, country text,
                                               timezone text, geojson text) ON COMMIT DROP;
@@ -159,11 +171,14 @@ def load_regions(engine: Engine, regions_dir: Path, codes: list[str] | None = No
                                             s["district_id"] or None, _int_or_none(s["population"]),
                                             _int_or_none(s["population_year"]), float(s["lat"]), float(s["lon"]),
                                             s["timezone"] or row["timezone"], s["source"], s["source_id"]))
+            written = {}
             for table, sql, counts in (("tmp_region", _REGION_SQL, report.regions),
                                        ("tmp_district", _DISTRICT_SQL, report.districts),
                                        ("tmp_settlement", _SETTLEMENT_SQL, report.settlements)):
                 total = cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                _tally(counts, cur.execute(sql).fetchall(), total)
+                written[table] = _tally(counts, cur.execute(sql).fetchall(), total)
+            for statement in _PARTS_SQL.split(";\n"):
+                cur.execute(statement, {"regions": written["tmp_region"], "districts": written["tmp_district"]})
             report.names_changed = cur.execute(SYNC_NAMES_SQL.format(source="tmp_settlement")).fetchone()[0]
             cur.execute("ANALYZE region; ANALYZE district; ANALYZE settlement; ANALYZE settlement_name")
         conn.commit()

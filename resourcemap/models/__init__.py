@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models. The schema itself is made by the Alembic migrations in resourcemap/migrations."""
 from .base import Base
-from .places import District, Region, Settlement, SettlementName
+from .places import District, DistrictPart, Region, RegionPart, Settlement, SettlementName
 from .registry import (
     Location,
     Organization,
@@ -13,6 +13,6 @@ from .registry import (
 )
 
 __all__ = [
-    "Base", "Region", "District", "Settlement", "SettlementName", "TaxonomyTerm", "Organization",
+    "Base", "Region", "RegionPart", "District", "DistrictPart", "Settlement", "SettlementName", "TaxonomyTerm", "Organization",
     "Location", "Service", "ServiceAtLocation", "ServiceArea", "Schedule", "Phone",
 ]

@@ -63,3 +63,23 @@ class SettlementName(Base):
 
     settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement.id", ondelete="CASCADE"), primary_key=True)
     name_norm: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class RegionPart(Base):
+    """A small piece of a region's boundary (ST_Subdivide) for fast point-in-region lookups."""
+
+    __tablename__ = "region_part"
+    __mapper_args__ = {"primary_key": ["region_code", "geom"]}
+
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code", ondelete="CASCADE"), index=True)
+    geom = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=False), nullable=False)
+
+
+class DistrictPart(Base):
+    """A small piece of a district's boundary (ST_Subdivide)."""
+
+    __tablename__ = "district_part"
+    __mapper_args__ = {"primary_key": ["district_id", "geom"]}
+
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id", ondelete="CASCADE"), index=True)
+    geom = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=False), nullable=False)

@@ -116,6 +116,7 @@ def generate_synthetic(engine: Engine, locations: int, seed: float = 0.42, regio
     with engine.begin() as conn:
         conn.execute(text("SELECT setseed(:seed)"), {"seed": seed})
         conn.execute(text("SET LOCAL synchronous_commit = off"))
+        conn.execute(text("SET LOCAL statement_timeout = 0"))
         params = {"regions": regions, "n": locations, "source": SYNTHETIC_SOURCE,
                   "type_codes": [c for c, _ in _TYPE_WEIGHTS], "type_weights": [float(w) for _, w in _TYPE_WEIGHTS]}
         statements = [s.strip() for s in _GENERATE_SQL.format(region_filter=region_filter).split(";\n") if s.strip()]
@@ -133,6 +134,7 @@ def generate_synthetic(engine: Engine, locations: int, seed: float = 0.42, regio
 def delete_synthetic(engine: Engine) -> int:
     """Remove every generated synthetic organization (not the demo registry). Returns how many."""
     with engine.begin() as conn:
+        conn.execute(text("SET LOCAL statement_timeout = 0"))
         org_ids = f"SELECT id FROM organization WHERE source = '{SYNTHETIC_SOURCE}'"
         conn.execute(text(f"DELETE FROM service_at_location WHERE location_id IN "
                           f"(SELECT id FROM location WHERE organization_id IN ({org_ids}))"))

@@ -7,13 +7,7 @@ from sqlalchemy.orm import Session
 
 from .phones import to_e164
 
-_REGION_OF_POINT = text("""
-SELECT r.code FROM region r
-WHERE ST_DWithin(r.boundary::geography, CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography), 20000)
-ORDER BY ST_Intersects(r.boundary, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) DESC,
-         r.boundary <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
-LIMIT 1
-""")
+_REGION_OF_POINT = text("SELECT rm_region_at(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 20000)")
 
 _SETTLEMENT_NEAR = text("""
 SELECT s.id, s.region_code, s.timezone FROM settlement s

@@ -71,17 +71,15 @@ def settlement_by_id(session: Session, settlement_id: int) -> dict | None:
     return dict(row) if row else None
 
 
-# Where is a point? Its region (the boundary that covers it, or the nearest within 20 km: boundaries are
-# simplified along coasts) and the nearest settlement within 30 km, for the consultant's orientation.
+# Where is a point? Its region (rm_region_at: the boundary that covers it, or the nearest within 20 km, since
+# boundaries are simplified along coasts) and the nearest settlement within 30 km, for the consultant's orientation.
 _PLACE_OF_POINT_SQL = text("""
 WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom)
-SELECT
-  (SELECT r.code FROM region r, p
-    WHERE ST_DWithin(r.boundary::geography, p.geom::geography, 20000)
-    ORDER BY ST_Intersects(r.boundary, p.geom) DESC, r.boundary <-> p.geom LIMIT 1) AS region_code,
-  (SELECT s.id FROM settlement s, p
-    WHERE ST_DWithin(s.geog, p.geom::geography, 30000)
-    ORDER BY s.geog <-> p.geom::geography LIMIT 1) AS settlement_id
+SELECT rm_region_at(p.geom, 20000) AS region_code,
+       (SELECT s.id FROM settlement s
+         WHERE ST_DWithin(s.geog, p.geom::geography, 30000)
+         ORDER BY s.geog <-> p.geom::geography LIMIT 1) AS settlement_id
+FROM p
 """)
 
 
