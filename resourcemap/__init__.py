@@ -10,7 +10,7 @@ from flask import render_template, request
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from . import db
+from . import db, security
 from .config import PROJECT_ROOT, load_config
 from .errors import ApiError
 
@@ -40,6 +40,7 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     db.init_app(app)
+    security.init_app(app)
 
     from .api import bp as api_bp
     from .public import bp as public_bp
