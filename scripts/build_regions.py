@@ -76,6 +76,29 @@ NAME_QUALITY = {"hflabs": 9, "matched": 8, "census": 8, "wof": 8, "scored": 6, "
                 "kazakh": 3, "transliterated": 2, "latin": 0}
 KZ_RENAMED = {"Нур-Султан": "Астана"}  # renamed back in September 2022; WOF still has the old name
 KZ_CITY_REGIONS = {"KZ-71", "KZ-75", "KZ-79"}
+# Kazakh cities of regional significance (города областного значения, as of 2023; every spelling found in the
+# sources).  They belong to no rural district, but the pre-2022 WOF district layer has a polygon for only some of
+# them, so the others fall inside a rural district (Караганда in "Бухар-Жырауский район").  Such a city gets a
+# district only if the polygon containing it is a city polygon of that city; otherwise district_id stays empty.
+KZ_REGIONAL_CITIES = {
+    "KZ-10": ["Семей", "Курчатов"],
+    "KZ-11": ["Кокшетау", "Степногорск"],
+    "KZ-15": ["Актобе"],
+    "KZ-19": ["Конаев", "Капшагай", "Қонаев"],
+    "KZ-23": ["Атырау"],
+    "KZ-27": ["Уральск", "Орал"],
+    "KZ-31": ["Тараз"],
+    "KZ-33": ["Талдыкорган", "Текели"],
+    "KZ-35": ["Караганда", "Балхаш", "Приозерск", "Сарань", "Темиртау", "Шахтинск"],
+    "KZ-39": ["Костанай", "Кустанай", "Аркалык", "Лисаковск", "Рудный"],
+    "KZ-43": ["Кызылорда", "Байконур", "Байконыр"],
+    "KZ-47": ["Актау", "Жанаозен"],
+    "KZ-55": ["Павлодар", "Аксу", "Экибастуз"],
+    "KZ-59": ["Петропавловск"],
+    "KZ-61": ["Туркестан", "Арыс", "Кентау"],
+    "KZ-62": ["Жезказган", "Каражал", "Сатпаев"],
+    "KZ-63": ["Усть-Каменогорск", "Риддер", "Лениногорск"],
+}
 TZ_FALLBACK = {"RU-CR": "Europe/Simferopol", "RU-SEV": "Europe/Simferopol"}
 
 # --------------------------------------------------------------------------------------------------
@@ -294,8 +317,14 @@ URBAN_WORDS = {"пгт", "рп", "дп", "кп"}
 MUNI_RE = re.compile(r"(муниципальный район|городской округ|муниципальный округ)", re.I)
 
 
-def parse_census(path, region_by_key):
-    """-> list of dicts: code, muni, word, name, pop (2021)."""
+CENSUS_MUNI_NAME_RE = re.compile(r"(район|округ|зато|поселение|территория)", re.I)
+
+
+def parse_census(path, region_by_key, muni_names=None):
+    """-> list of dicts: code, muni, word, name, pop (2021).
+
+    muni_names: optional dict, filled with region code -> set of municipality names as the census spells them
+    (the part before " - " of every row that names a district, okrug, ZATO or settlement municipality)."""
     c = pd.read_csv(path, dtype=str, keep_default_na=False)
     special = {
         "архангельская область без автономного округа": "RU-ARK",
@@ -321,6 +350,8 @@ def parse_census(path, region_by_key):
             muni = first
         if code is None:
             continue
+        if muni_names is not None and CENSUS_MUNI_NAME_RE.search(first):
+            muni_names.setdefault(code, set()).add(first)
         try:
             n = int(pop.replace(",", "").replace(" ", ""))
         except ValueError:
@@ -349,6 +380,87 @@ DISTRICT_STOP = {"район", "муниципальный", "городской
 
 def district_core(s: str) -> str:
     return " ".join(w for w in norm(s).split() if w not in DISTRICT_STOP)
+
+
+# Russian spelling of district names.  The OSM layer's author title-cased some names ("Городской Округ
+# Электросталь", "Сергиево-посадский Городской Округ"); in Russian the generic words are lower case
+# ("городской округ Электросталь", "Сергиево-Посадский городской округ", "Демидовский район") and every part of a
+# hyphenated proper name is capitalized except particles ("Ростов-на-Дону").
+GENERIC_LEAD = {"городской", "городское", "сельское", "сельский", "муниципальный", "муниципальное", "округ", "район",
+                "поселение", "образование", "внутригородская", "внутригородской", "внутригородское", "территория",
+                "административный", "город", "город-герой", "поселок", "посёлок", "рабочий", "имени", "им.",
+                "закрытое", "административно-территориальное"}
+GENERIC_TAIL = {"городской", "городское", "сельское", "сельский", "муниципальный", "муниципальное", "округ",
+                "район", "поселение", "образование", "административный", "территория", "внутригородская"}
+HYPHEN_LOWER = {"на", "над", "под", "де", "ла", "ле", "дю", "сюр", "ан", "эль", "ибн", "оглы", "кызы"}
+
+
+def _cap(w: str) -> str:
+    return w[:1].upper() + w[1:]
+
+
+def russian_generic_case(name: str) -> str:
+    """lower-case the generic words at the start and end of a district name (ЗАТО stays upper case) and capitalize
+    every part of a hyphenated proper name ("Орехово-зуевский" -> "Орехово-Зуевский"; "-на-" stays)."""
+    words = name.split(" ")
+    n = len(words)
+    lead = 0
+    while lead < n and (words[lead].lower() in GENERIC_LEAD or words[lead].lower() == "зато"):
+        lead += 1
+    tail = n
+    while tail > lead and words[tail - 1].lower() in GENERIC_TAIL:
+        tail -= 1
+    out = []
+    for i, w in enumerate(words):
+        lo = w.lower()
+        if lo == "зато":
+            out.append("ЗАТО")
+        elif i < lead or i >= tail:
+            out.append(lo)
+        elif "-" in w and w[:1].isupper():
+            parts = w.split("-")
+            out.append("-".join([parts[0]] + [p if p.lower() in HYPHEN_LOWER else _cap(p) for p in parts[1:]]))
+        else:
+            out.append(w)
+    return " ".join(out)
+
+
+def merge_official(official: str, osm: str) -> str:
+    """combine the census spelling with the OSM one, word by word (words = parts between spaces and hyphens).
+
+    A word the OSM author capitalized takes the census case ("Городок" -> "городок", "Лосино-петровский" ->
+    "Лосино-Петровский"); a word OSM writes in lower case keeps it, because the census title-cases some names
+    itself ("Комендантский Аэродром" for St Petersburg's "Комендантский аэродром").  ё from either side is kept
+    (the census mostly writes е).  If the two do not align word by word, the census spelling is used."""
+    a, b = re.split(r"([ \-])", official), re.split(r"([ \-])", osm)
+    if len(a) != len(b) or a[1::2] != b[1::2] or any(len(x) != len(y) for x, y in zip(a, b)):
+        return official
+    out = []
+    for wc, wo in zip(a, b):
+        case_src = wc if wo[:1].isupper() else wo
+        out.append("".join(("ё" if "ё" in (x.lower(), y.lower()) else x.lower()) if not z.isupper()
+                           else ("Ё" if "ё" in (x.lower(), y.lower()) else x.upper())
+                           for x, y, z in zip(wc, wo, case_src)))
+    return "".join(out)
+
+
+RU_DISTRICT_NAME_FIX = {  # OSM drops "имени" (official: муниципальный район имени Лазо / имени Полины Осипенко)
+    "Район Лазо": "район имени Лазо",
+    "Район Полины Осипенко": "район имени Полины Осипенко",
+}
+
+
+def russian_district_name(osm_name: str, census_names: dict) -> tuple[str, str]:
+    """-> (name, how): how = "census" (official census spelling, same words), "rule" (case rules), "fixed"
+    (RU_DISTRICT_NAME_FIX), "same" (unchanged)."""
+    off = census_names.get(norm(osm_name))
+    if osm_name in RU_DISTRICT_NAME_FIX:
+        fixed, how = RU_DISTRICT_NAME_FIX[osm_name], "fixed"
+    elif off:
+        fixed, how = russian_generic_case(merge_official(off, osm_name)), "census"
+    else:
+        fixed, how = russian_generic_case(osm_name), "rule"
+    return fixed, (how if fixed != osm_name else "same")
 
 
 def kind_from_census_word(word: str, pop: int) -> str:
@@ -510,11 +622,28 @@ def main(argv=None):
     kz_code_by_ru = {r["osm_name_ru"]: r["code"] for r in regions.rows if r["country"] == "KZ"}
     log(f"regions: {len(regions.rows)} ({time.time() - t0:.1f}s)")
 
+    # ---------------------------------------------------------------- census (parsed here: its municipality
+    # names are the reference spelling of the Russian district names)
+    census_munis = {}
+    census = parse_census(P("ru-census2021-tab5", "tab-5_VPN-2020.csv"), region_by_key, census_munis)
+    census_name_by_norm = {}
+    for c in sorted(census_munis):
+        by_norm = defaultdict(set)
+        for n in census_munis[c]:
+            by_norm[norm(n)].add(n)
+        # a norm with several census spellings: the one with most capitals after hyphens, then sorted
+        census_name_by_norm[c] = {k: sorted(v, key=lambda x: (-len(re.findall(r"-[А-ЯЁ]", x)), x))[0]
+                                  for k, v in by_norm.items()}
+
     # ---------------------------------------------------------------- districts
     dist_feats = []
     RU_CITY_REGIONS = {"RU-MOW", "RU-SPE", "RU-SEV"}
     for _, r in md.iterrows():
-        code, name = r["code"], re.sub(r"\s+", " ", r["district"]).strip()
+        code, osm_name = r["code"], re.sub(r"\s+", " ", r["district"]).strip()
+        name, how = russian_district_name(osm_name, census_name_by_norm.get(code, {}))
+        if how != "same":
+            stats[f"ru_district_name_case_fixed_{how}"] += 1
+            notes[f"district_name_{how}"].append(f"{osm_name} -> {name}")
         lo = name.lower()
         if "муниципальный округ" in lo:
             kind = "municipal_okrug"
@@ -530,7 +659,8 @@ def main(argv=None):
             kind = "city_district"
         else:
             kind = "urban_okrug"  # bare city names ("Белгород", "Симферополь") are urban okrugs
-        did = "osm-" + code.lower() + "-" + format(abs(hash_str(code + "|" + name)) % (16 ** 8), "08x")
+        # the id hashes the OSM source spelling, so that it does not change with the case fix above
+        did = "osm-" + code.lower() + "-" + format(abs(hash_str(code + "|" + osm_name)) % (16 ** 8), "08x")
         dist_feats.append({"id": did, "region": code, "name_ru": name, "name_en": "", "kind": kind,
                            "geom": finish(r.geometry)})
     # Kazakhstan districts (WOF, pre-2022, de-duplicated)
@@ -567,7 +697,8 @@ def main(argv=None):
                 stats["kz_districts_latin_name"] += 1
             else:
                 stats["kz_districts_name_transliterated"] += 1
-        kind = "district" if nru.endswith("район") else "city"
+        nru = russian_generic_case(nru)  # "Район Шал акына" -> "район Шал акына"
+        kind = "district" if "район" in nru.split() else "city"
         if code in KZ_CITY_REGIONS and kind == "district":
             # pre-2022 rural districts whose representative point now lies inside Astana/Almaty/Shymkent
             stats["kz_rural_districts_in_cities_dropped"] += 1
@@ -580,7 +711,6 @@ def main(argv=None):
     log(f"districts: {len(dist_feats)} ({time.time() - t0:.1f}s)")
 
     # ---------------------------------------------------------------- census
-    census = parse_census(P("ru-census2021-tab5", "tab-5_VPN-2020.csv"), region_by_key)
     census_idx = defaultdict(list)
     census_by_region = defaultdict(dict)
     for e in census:
@@ -959,13 +1089,33 @@ def main(argv=None):
         if rec["tz"]:
             tz_pts[rec["code"]].append((rec["lat"], rec["lon"], rec["tz"]))
 
+    # ---------------------------------------------------------------- Kazakh cities of regional significance
+    # per listed name: the most populous record of that name in the region, and any other with >= 10,000 people
+    kz_city_recs = set()
+    for code, names in sorted(KZ_REGIONAL_CITIES.items()):
+        keys = {norm(n) for n in names}
+        cands = [i for i, rec in enumerate(records) if rec["code"] == code
+                 and keys & {norm(rec["name_ru"]), norm(rec["name_kk"])}]
+        for key in sorted(keys):
+            grp = [i for i in cands if key in {norm(records[i]["name_ru"]), norm(records[i]["name_kk"])}]
+            if grp:
+                best = max(grp, key=lambda i: (records[i]["pop"], rec_key(records[i])))
+                kz_city_recs |= {best} | {i for i in grp if records[i]["pop"] >= 10000}
+
     # ---------------------------------------------------------------- final attributes
     out_rows = defaultdict(list)
     ids = set()
-    for rec in records:
+    for ri, rec in enumerate(records):
         code = rec["code"]
         # district
         dfeat, dkm = districts.locate(rec["lon"], rec["lat"], code)
+        if ri in kz_city_recs and dfeat is not None:
+            own = {norm(x) for x in [rec["name_ru"], rec["name_kk"], rec["name_lat"], rec["ascii"]] + rec["alts"]
+                   + rec["cyr"] if x}
+            if not (dfeat["kind"] == "city" and (norm(dfeat["name_ru"]) in own or norm(dfeat["name_en"]) in own)):
+                stats["kz_regional_city_district_cleared"] += 1
+                notes["kz_regional_city_no_district"].append(f"{code} {rec['name_ru']} (not {dfeat['name_ru']})")
+                dfeat, dkm = None, None
         if dfeat is not None and dkm > 0:
             stats["district_snapped"] += 1
         if dfeat is None:

@@ -211,6 +211,70 @@ def test_named_places(settlements, name, code, district, lat, lon):
     assert not others
 
 
+def _district_names(prefix):
+    out = []
+    for path in sorted(os.listdir(REGIONS)):
+        if path.startswith(prefix) and os.path.isdir(os.path.join(REGIONS, path)):
+            with open(os.path.join(REGIONS, path, "districts.geojson"), encoding="utf-8") as f:
+                out += [(path, ft["properties"]["name_ru"]) for ft in json.load(f)["features"]]
+    return out
+
+
+def test_russian_district_names_case():
+    """generic words are lower case (the OSM layer's author title-cased them), hyphenated proper names are
+    capitalized in every part except particles (Орехово-Зуевский, Ростов-на-Дону)."""
+    names = _district_names("RU-")
+    assert len(names) > 2400
+    title = re.compile(r"Городской Округ|Муниципальный Район|Муниципальный Округ|Городское Поселение|"
+                       r"Сельское Поселение|\bРайон$|\bОкруг$|Городской округ|Муниципальный район|Муниципальный округ")
+    bad = [(c, n) for c, n in names if title.search(n)]
+    assert not bad, bad[:20]
+    lower_after_hyphen = [(c, n) for c, n in names for w in n.split() if w[:1].isupper()
+                          for part in w.split("-")[1:] if part[:1].islower() and part not in ("на", "над", "под")]
+    assert not lower_after_hyphen, lower_after_hyphen[:20]
+    have = {n for _, n in names}
+    for n in ("городской округ Электросталь", "Орехово-Зуевский городской округ", "Сергиево-Посадский городской округ",
+              "Раменский городской округ", "Наро-Фоминский городской округ", "городской округ Лосино-Петровский",
+              "Демидовский район", "Комсомольск-на-Амуре", "Ростов-на-Дону", "ЗАТО Северск"):
+        assert n in have, n
+
+
+@pytest.mark.parametrize("code,name,district", [
+    ("RU-MOS", "Электросталь", "городской округ Электросталь"),
+    ("RU-MOS", "Кратово", "Раменский городской округ"),
+    ("RU-MOS", "Сергиев Посад", "Сергиево-Посадский городской округ"),
+    ("RU-MOS", "Орехово-Зуево", "Орехово-Зуевский городской округ"),
+    ("RU-SMO", "Демидов", "Демидовский район"),
+])
+def test_russian_settlement_district_names(settlements, code, name, district):
+    hits = [s for s in settlements[code] if s["name_ru"] == name and s["kind"] != "village"]
+    assert len(hits) == 1, (name, hits)
+    assert hits[0]["district_name"] == district
+
+
+def test_no_title_case_district_names_in_settlements(settlements):
+    bad = [(code, s["id"], s["district_name"]) for code, rows in settlements.items() if code.startswith("RU")
+           for s in rows if re.search(r"Городской Округ|Муниципальный Район|Муниципальный Округ", s["district_name"])]
+    assert not bad, bad[:20]
+
+
+@pytest.mark.parametrize("code,name,district", [
+    # cities of regional significance inside a rural district polygon of the pre-2022 layer: no district
+    ("KZ-35", "Караганда", ""),
+    ("KZ-35", "Темиртау", ""),
+    ("KZ-55", "Павлодар", ""),
+    ("KZ-63", "Усть-Каменогорск", ""),
+    # ... unless the layer has a polygon for the city itself
+    ("KZ-10", "Семей", "Семей"),
+    ("KZ-55", "Экибастуз", "Экибастуз"),
+])
+def test_kazakh_regional_cities_district(settlements, code, name, district):
+    hits = [s for s in settlements[code] if s["name_ru"] == name and s["kind"] in ("city", "town")]
+    assert len(hits) == 1, (name, hits)
+    assert hits[0]["district_name"] == district
+    assert bool(hits[0]["district_id"]) == bool(district)
+
+
 def test_kazakh_names(settlements):
     oral = [s for s in settlements["KZ-27"] if s["name_ru"] == "Уральск"]
     assert oral and oral[0]["name_kk"] == "Орал"
