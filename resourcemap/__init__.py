@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from . import db, security
-from .config import PROJECT_ROOT, load_config
+from .config import PROJECT_ROOT, load_config, secret_key
 from .errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -37,15 +37,32 @@ def create_app(overrides: dict | None = None) -> APIFlask:
         INFO={"description": "Nearest family-support services in Russia and Kazakhstan. Errors are "
                              "{\"error\": {\"code\", \"message\", \"field\"}}."},
     )
+    app.config.update(
+        SECRET_KEY=secret_key(app.config),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(app.config["HTTPS"]),
+        REMEMBER_COOKIE_SECURE=bool(app.config["HTTPS"]),
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        RATELIMIT_STORAGE_URI=app.config["REDIS_URL"] or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    app.security_schemes = {"BearerAuth": {"type": "http", "scheme": "bearer"}}
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     db.init_app(app)
     security.init_app(app)
+    _init_auth(app)
+    from .public.i18n import init_babel  # Flask-Babel: Russian pages, English on ?lang=en
+    init_babel(app)
 
     from .api import bp as api_bp
+    from .auth import bp as auth_bp
     from .public import bp as public_bp
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(auth_bp)
     app.register_blueprint(public_bp)
     _register_error_handlers(app)
 
@@ -53,6 +70,22 @@ def create_app(overrides: dict | None = None) -> APIFlask:
 
     register_commands(app)
     return app
+
+
+def _init_auth(app: APIFlask) -> None:
+    """Sessions (Flask-Login), CSRF on every form (the API is exempt: it takes no cookie-authenticated writes),
+    and rate limits (Flask-Limiter; Redis when RESOURCEMAP_REDIS_URL is set)."""
+    from .api import bp as api_bp
+    from .auth import session as _session  # noqa: F401  (registers the user loader)
+    from .extensions import csrf, limiter, login_manager
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.signin"
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    csrf.exempt(api_bp)
+    limiter.init_app(app)
+    limiter.limit(lambda: app.config["API_RATE_LIMIT"])(api_bp)
 
 
 def _wants_json() -> bool:

@@ -22,7 +22,9 @@ def main() -> None:
 
 def register(app) -> None:
     """The commands that work on the app's database, on `app.cli` (so `flask` and test runners see them)."""
-    for command in (migrate, load_regions_command, import_gazetteer_command, demo_data, setup):
+    from .auth.cli import tokens, users
+
+    for command in (migrate, load_regions_command, import_gazetteer_command, demo_data, setup, users, tokens):
         app.cli.add_command(command)
 
 
@@ -176,6 +178,14 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     with app.app_context():
         bootstrap(app.extensions["resourcemap.engine"], app.config)
     click.echo(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
+    with app.app_context():
+        from sqlalchemy import text as sql
+
+        with app.extensions["resourcemap.engine"].connect() as conn:
+            admins = conn.execute(sql("SELECT count(*) FROM account WHERE role = 'admin' AND active")).scalar()
+    if not admins:
+        click.echo("no admin yet; create the first one with:\n"
+                   "  .venv/bin/resourcemap users add you@example.org --role admin")
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
                                str(workers), "--threads", str(threads), "--access-logfile", "-",
                                "resourcemap.wsgi:app"])

@@ -21,9 +21,16 @@ DEFAULTS: dict[str, object] = {
     "TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     "OUTREACH_EQUIVALENT_KM": 15.0,
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    "SECRET_KEY": None,  # required unless in demo mode (embedded database), which keeps one in var/secret_key
+    "REDIS_URL": None,  # rate-limit counters shared by all workers; in memory per process when unset
+    "HTTPS": False,  # served behind HTTPS: Secure cookies and HSTS
+    "API_RATE_LIMIT": "600 per minute",  # the public API, per address
+    "SIGNIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",  # failed sign-ins per e-mail address
+    "SIGNIN_LIMIT_PER_ADDRESS": "20 per 15 minutes",  # failed sign-ins per client address
 }
 
 _INT_KEYS = {"STATEMENT_TIMEOUT_MS", "POOL_SIZE", "MAX_CONTENT_LENGTH"}
+_BOOL_KEYS = {"HTTPS"}
 _FLOAT_KEYS = {"OUTREACH_EQUIVALENT_KM"}
 
 
@@ -37,6 +44,26 @@ def load_config(overrides: dict | None = None) -> dict:
     for key in DEFAULTS:
         env = os.environ.get(f"RESOURCEMAP_{key}")
         if env is not None and env != "":
-            settings[key] = int(env) if key in _INT_KEYS else float(env) if key in _FLOAT_KEYS else env
+            settings[key] = (int(env) if key in _INT_KEYS else float(env) if key in _FLOAT_KEYS
+                             else env.lower() in ("1", "true", "yes") if key in _BOOL_KEYS else env)
     settings.update(overrides or {})
     return settings
+
+
+def secret_key(settings: dict) -> str:
+    """The configured secret key; in demo mode (no database URL: the embedded cluster) one generated once and
+    kept in var/secret_key. Anywhere else the app refuses to start without RESOURCEMAP_SECRET_KEY."""
+    if settings.get("SECRET_KEY"):
+        return settings["SECRET_KEY"]
+    if settings.get("DATABASE_URL"):
+        raise RuntimeError("RESOURCEMAP_SECRET_KEY is not set. Set it to a long random string "
+                           "(python3 -c 'import secrets; print(secrets.token_urlsafe(48))').")
+    import secrets
+
+    path = Path(settings["VAR_DIR"]) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

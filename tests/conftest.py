@@ -24,6 +24,7 @@ from resourcemap.schema import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DB = "resourcemap_test"
 REGISTRY_TABLES = "phone, schedule, service_area, service_at_location, service, location, organization"
+ACCOUNT_TABLES = "audit_event, api_token, account_region, account"
 
 
 def _server_url() -> str:
@@ -54,9 +55,16 @@ def database_url() -> str:
     return url
 
 
+def app_settings(database_url: str, **more) -> dict:
+    """Settings of a test app: the test database, a throwaway secret, and no API rate limit (the suite is one
+    client making many requests; the limits have tests of their own)."""
+    return {"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret-key",
+            "API_RATE_LIMIT": "1000000 per minute", **more}
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    app = create_app(app_settings(database_url))
     yield app
     app.extensions["resourcemap.engine"].dispose()
 

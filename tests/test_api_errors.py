@@ -113,7 +113,7 @@ def test_health_answers_503_when_the_database_is_down(database_url):
     from resourcemap import create_app
 
     dead = make_url(database_url).set(host="/nonexistent-socket-dir", query={"port": "1"})
-    app = create_app({"DATABASE_URL": dead.render_as_string(hide_password=False)})
+    app = create_app({"DATABASE_URL": dead.render_as_string(hide_password=False), "SECRET_KEY": "x"})
     client = app.test_client()
     response = client.get("/api/v1/health")
     assert response.status_code == 503 and response.json["database"] == "unavailable"

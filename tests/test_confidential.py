@@ -93,7 +93,10 @@ def test_the_snapped_point_does_not_depend_on_where_the_family_is(client, apartm
 
 def test_consultant_view_from_the_same_query_is_exact(app, registry, apartment):
     from resourcemap.search.nearest import NearestQuery, nearest_services
-    from resourcemap.search.views import CONSULTANT, PUBLIC, nearest_result_view
+    from resourcemap.auth.policy import PUBLIC, Viewer
+    from resourcemap.search.views import nearest_result_view
+
+    CONSULTANT = Viewer(role="dispatcher", account_id=1, email="d@example.org")
 
     with app.app_context():
         rows = nearest_services(registry, NearestQuery(lat=55.8, lon=38.44, service_types=("crisis_apartment",)),

@@ -5,6 +5,12 @@ from alembic.migration import MigrationContext
 from resourcemap.models import Base
 
 
+def test_mappers_configure():
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()  # every relationship and back_populates resolves
+
+
 def test_models_match_the_migrated_schema(engine):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)

@@ -13,16 +13,22 @@ from ..search import reference
 from ..search.nearest import NearestQuery, nearest_services
 from ..search.organizations import find_organizations, organization_by_id
 from ..search.settlements import place_of_point, search_settlements, settlement_by_id
-from ..search.views import PUBLIC, Viewer, location_view, nearest_result_view, phone_view
+from ..auth import audit
+from ..auth.policy import Viewer, current_viewer
+from ..search.views import location_view, nearest_result_view, phone_view
 from . import bp
 from . import schemas as s
 
 ERRORS = [400, 404]
 
 
-def current_viewer() -> Viewer:
-    """Who is asking. Until accounts exist (issue 4) every caller is the public."""
-    return PUBLIC
+def audit_confidential_views(viewer: Viewer, location_ids: set[int]) -> None:
+    """Staff saw the exact address of these confidential locations: say so in the audit log."""
+    if viewer.sees_confidential and location_ids:
+        session = get_session()
+        audit.record(session, "confidential_view", account_id=viewer.account_id, email=viewer.email,
+                     location_ids=sorted(location_ids), path=request.path)
+        session.commit()
 
 
 def _service_types_param(raw: str | None, required: bool) -> list[str]:
@@ -131,6 +137,7 @@ def nearest(query):
                      outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
     answer = nearest_services(session, q, region)
     viewer = current_viewer()
+    audit_confidential_views(viewer, {r["location_id"] for r in answer.results + answer.online if r["confidential"]})
     return jsonify({
         "origin": {"lat": lat, "lon": lon, "region": region,
                    "settlement": settlement_view(settlement) if settlement else None},
@@ -184,6 +191,8 @@ def organizations(query):
     orgs = find_organizations(session, region=region, service_types=types, bbox=bbox, limit=limit + 1,
                               offset=offset)
     viewer = current_viewer()
+    audit_confidential_views(viewer, {loc["location_id"] for o in orgs[:limit] for loc in o["locations"]
+                                      if loc["confidential"]})
     links = []
     if len(orgs) > limit:
         orgs = orgs[:limit]
@@ -206,4 +215,6 @@ def organization(org_id: int):
     org = organization_by_id(get_session(), org_id)
     if org is None:
         raise ApiError("No organization with this id.", "id", code="not_found", status=404)
-    return jsonify(organization_view(org, current_viewer()))
+    viewer = current_viewer()
+    audit_confidential_views(viewer, {loc["location_id"] for loc in org["locations"] if loc["confidential"]})
+    return jsonify(organization_view(org, viewer))

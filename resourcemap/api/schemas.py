@@ -194,3 +194,9 @@ class OrganizationOut(Schema):
     locations = List(Nested(LocationOut))
     services = List(Dict())
     phones = List(Nested(PhoneOut))
+
+
+class RegistryQuery(_Query):
+    region = String(validate=Length(2, 8))
+    limit = Integer(load_default=100, validate=Range(1, 500))
+    offset = Integer(load_default=0, validate=Range(0, 10_000_000))

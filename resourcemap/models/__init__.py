@@ -1,4 +1,5 @@
 """Typed SQLAlchemy models. The schema itself is made by the Alembic migrations in resourcemap/migrations."""
+from .accounts import Account, AccountRegion, ApiToken, AuditEvent
 from .base import Base
 from .places import District, DistrictPart, Region, RegionPart, Settlement, SettlementName
 from .registry import (
@@ -13,6 +14,7 @@ from .registry import (
 )
 
 __all__ = [
+    "Account", "AccountRegion", "ApiToken", "AuditEvent",
     "Base", "Region", "RegionPart", "District", "DistrictPart", "Settlement", "SettlementName", "TaxonomyTerm", "Organization",
     "Location", "Service", "ServiceAtLocation", "ServiceArea", "Schedule", "Phone",
 ]

@@ -153,3 +153,5 @@ class Phone(Base):
     extension: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[str] = mapped_column(Text, default="main")
     note: Mapped[str] = mapped_column(Text, default="")
+
+    organization: Mapped[Organization] = relationship(back_populates="phones")

@@ -39,13 +39,18 @@ ORDER BY p.organization_id, p.kind <> 'intake', p.id
 
 
 def find_organizations(session: Session, *, region: str | None, service_types: list[str] | None,
-                       bbox: tuple[float, float, float, float] | None, limit: int, offset: int) -> list[dict]:
-    """Published organizations, ordered by id, with their locations, services and phones."""
-    where = ["o.status = 'published'"]
-    params: dict = {"limit": limit, "offset": offset}
+                       bbox: tuple[float, float, float, float] | None, limit: int, offset: int,
+                       regions: list[str] | None = None, statuses: tuple[str, ...] = ("published",)) -> list[dict]:
+    """Organizations of the given statuses (published by default), ordered by id, with their locations,
+    services and phones; `regions` narrows to a set of regions (a curator's)."""
+    where = ["o.status = ANY(CAST(:statuses AS text[]))"]
+    params: dict = {"limit": limit, "offset": offset, "statuses": list(statuses)}
     if region:
         where.append("o.region_code = :region")
         params["region"] = region
+    if regions is not None:
+        where.append("o.region_code = ANY(CAST(:regions AS text[]))")
+        params["regions"] = regions
     if service_types:
         where.append("EXISTS (SELECT 1 FROM service s WHERE s.organization_id = o.id AND s.active"
                      " AND s.type_code = ANY(CAST(:types AS text[])))")
@@ -55,17 +60,18 @@ def find_organizations(session: Session, *, region: str | None, service_types: l
                      " AND l.geog && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)::geography)")
         params.update(minlon=bbox[0], minlat=bbox[1], maxlon=bbox[2], maxlat=bbox[3])
     sql = (f"SELECT o.id, o.name, o.legal_form, o.description, o.website, o.email, o.verified_at, o.region_code,"
-           f" o.is_synthetic FROM organization o WHERE {' AND '.join(where)} ORDER BY o.id LIMIT :limit OFFSET :offset")
+           f" o.is_synthetic, o.status FROM organization o WHERE {' AND '.join(where)} ORDER BY o.id LIMIT :limit OFFSET :offset")
     orgs = [dict(r) for r in session.execute(text(sql), params).mappings()]
     return _with_parts(session, orgs)
 
 
-def organization_by_id(session: Session, org_id: int) -> dict | None:
-    """One published organization with its parts, or None."""
+def organization_by_id(session: Session, org_id: int, published_only: bool = True) -> dict | None:
+    """One organization with its parts (only a published one unless `published_only` is False), or None."""
     row = session.execute(text(
         "SELECT o.id, o.name, o.legal_form, o.description, o.website, o.email, o.verified_at, o.region_code,"
-        " o.is_synthetic FROM organization o WHERE o.id = :id AND o.status = 'published'"), {"id": org_id}
-    ).mappings().first()
+        " o.is_synthetic, o.status FROM organization o"
+        " WHERE o.id = :id AND (o.status = 'published' OR NOT :published_only)"),
+        {"id": org_id, "published_only": published_only}).mappings().first()
     return _with_parts(session, [dict(row)])[0] if row else None
 
 

@@ -4,23 +4,13 @@ and street address cannot leak from one endpoint while another hides them."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import phonenumbers
 
+from ..auth.policy import PUBLIC, Viewer  # noqa: F401  (PUBLIC re-exported for callers of the views)
+
 CONFIDENTIAL_GRID_KM = 5.0  # a confidential point is snapped to a grid this coarse (>= 2 km everywhere)
 KM_PER_DEGREE_LAT = 111.32
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who is asking. The public sees confidential places only approximately."""
-
-    sees_confidential: bool = False
-
-
-PUBLIC = Viewer(sees_confidential=False)
-CONSULTANT = Viewer(sees_confidential=True)
 
 
 def snap_point(lat: float, lon: float, grid_km: float = CONFIDENTIAL_GRID_KM) -> tuple[float, float]:

@@ -1,0 +1,118 @@
+"""Who may do what, in one place. Every route and API call asks these rules through `current_viewer()` and the
+decorators below; object-level checks (a curator and another region's organization) live here too.
+
+- the public: reads published entries; confidential places only approximately;
+- dispatcher: reads everything, confidential addresses included; edits nothing;
+- curator: reads everything a dispatcher reads, and edits / exports the registry of the regions assigned to them;
+- admin: everything.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import wraps
+
+from flask import abort, g, request
+from flask_login import current_user
+
+from ..errors import ApiError
+
+STAFF = ("admin", "curator", "dispatcher")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking. `role` None is the public."""
+
+    role: str | None = None
+    account_id: int | None = None
+    email: str = ""
+    regions: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF
+
+    @property
+    def sees_confidential(self) -> bool:
+        return self.role in STAFF
+
+    def may_read_registry_of(self, region_code: str) -> bool:
+        """Drafts, history, exact data of a region's registry: staff; a curator only of their regions."""
+        return self.role in ("admin", "dispatcher") or (self.role == "curator" and region_code in self.regions)
+
+    def may_edit_region(self, region_code: str) -> bool:
+        return self.role == "admin" or (self.role == "curator" and region_code in self.regions)
+
+
+PUBLIC = Viewer()
+
+
+def viewer_of(account) -> Viewer:
+    return Viewer(role=account.role, account_id=account.id, email=account.email,
+                  regions=frozenset(r.region_code for r in account.regions))
+
+
+def current_viewer() -> Viewer:
+    """The viewer of this request: a bearer token's account, the signed-in account, or the public.
+    A bearer token that is wrong or revoked is refused (401), never quietly treated as the public."""
+    if "viewer" in g:
+        return g.viewer
+    header = request.headers.get("Authorization", "")
+    if header:
+        from ..db import get_session
+        from .accounts import account_for_token
+
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError("Authorization must be 'Bearer <token>'.", "Authorization", code="unauthorized", status=401)
+        account = account_for_token(get_session(), token.strip())
+        if account is None:
+            raise ApiError("The API token is unknown or revoked.", "Authorization", code="unauthorized", status=401)
+        g.viewer = viewer_of(account)
+    elif current_user.is_authenticated:
+        g.viewer = current_user.viewer
+    else:
+        g.viewer = PUBLIC
+    return g.viewer
+
+
+def staff_api(*roles: str):
+    """An API view for these staff roles (all staff when none named): 401 for the public, 403 for others."""
+    allowed = roles or STAFF
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            viewer = current_viewer()
+            if not viewer.is_staff:
+                raise ApiError("Sign in or send an API token.", None, code="unauthorized", status=401)
+            if viewer.role not in allowed:
+                raise ApiError("Your role may not do this.", None, code="forbidden", status=403)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def staff_page(*roles: str):
+    """A page for these staff roles: the public goes to sign-in, other roles get 403."""
+    allowed = roles or STAFF
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            viewer = current_viewer()
+            if not viewer.is_staff:
+                from flask import redirect, url_for
+                return redirect(url_for("auth.signin", next=request.full_path.rstrip("?")))
+            if viewer.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def require_region_access(viewer: Viewer, region_code: str, *, edit: bool = False) -> None:
+    """Object-level check: 403 unless the viewer may read (or edit) this region's registry."""
+    allowed = viewer.may_edit_region(region_code) if edit else viewer.may_read_registry_of(region_code)
+    if not allowed:
+        raise ApiError("This entry belongs to a region you do not curate.", None, code="forbidden", status=403)
