@@ -31,7 +31,11 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     app.config.update(
         VALIDATION_ERROR_STATUS_CODE=400,
         JSON_SORT_KEYS=False,
-        DOCS_FAVICON=None,
+        DOCS_FAVICON="data:,",
+        # The docs page's scripts come from static/ like everything else: no CDN at run time.
+        SWAGGER_UI_CSS="/static/vendor/swagger-ui/swagger-ui.css",
+        SWAGGER_UI_BUNDLE_JS="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        SWAGGER_UI_STANDALONE_PRESET_JS="/static/vendor/swagger-ui/swagger-ui-standalone-preset.js",
         HTTP_ERROR_SCHEMA=ERROR_SCHEMA,
         VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
         INFO={"description": "Nearest family-support services in Russia and Kazakhstan. Errors are "
