@@ -1,6 +1,6 @@
 """Fixtures in the flaskr style (app, client, runner) against a real PostGIS.
 
-The suite gets a database of its own, `resourcemap_test`, made afresh on the embedded cluster (or on the server
+The suite gets a database of its own, `resourcemap_test_<pid>`, made afresh on the embedded cluster (or on the server
 of RESOURCEMAP_TEST_DATABASE_URL), migrated and loaded with every region of data/regions once per run. Tests
 that write to the registry use the `registry` fixture, which empties the registry tables afterwards."""
 from __future__ import annotations
@@ -22,7 +22,7 @@ from resourcemap.gazetteer.load import load_regions
 from resourcemap.schema import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_DB = "resourcemap_test"
+TEST_DB = f"resourcemap_test_{os.getpid()}"  # one per run: parallel runs on one server do not collide
 REGISTRY_TABLES = "phone, schedule, service_area, service_at_location, service, location, organization"
 ACCOUNT_TABLES = "audit_event, api_token, account_region, account"
 
@@ -46,13 +46,17 @@ def _recreate(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
-    url = _recreate(_server_url())
+def database_url():
+    server = _server_url()
+    url = _recreate(server)
     engine = make_engine(url)
     upgrade(engine)
     load_regions(engine, ROOT / "data" / "regions")
     engine.dispose()
-    return url
+    yield url
+    conninfo = make_url(server).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
 
 
 def app_settings(database_url: str, **more) -> dict:

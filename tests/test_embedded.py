@@ -44,11 +44,12 @@ def test_embedded_server_runs_unprivileged_on_a_private_socket(embedded_cluster)
 
 def test_first_start_creates_schema_loads_regions_and_demo_once(database_url):
     server = make_url(database_url)
+    boot_db = f"resourcemap_test_boot_{os.getpid()}"
     conninfo = server.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute('DROP DATABASE IF EXISTS "resourcemap_test_boot" WITH (FORCE)')
-        conn.execute('CREATE DATABASE "resourcemap_test_boot"')
-    engine = make_engine(server.set(database="resourcemap_test_boot").render_as_string(hide_password=False))
+        conn.execute(f'DROP DATABASE IF EXISTS "{boot_db}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{boot_db}"')
+    engine = make_engine(server.set(database=boot_db).render_as_string(hide_password=False))
     settings = load_config()
     lines: list[str] = []
     try:
@@ -65,7 +66,7 @@ def test_first_start_creates_schema_loads_regions_and_demo_once(database_url):
     finally:
         engine.dispose()
         with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute('DROP DATABASE IF EXISTS "resourcemap_test_boot" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{boot_db}" WITH (FORCE)')
 
 
 def test_resourcemap_command_is_installed():

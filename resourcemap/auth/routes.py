@@ -4,14 +4,15 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..db import get_session
 from ..extensions import limiter
 from ..models import Account
 from . import audit, bp
-from .accounts import normalize_email, rotate_session, verify_password, AccountError
+from .accounts import AccountError, normalize_email, rotate_session, verify_password
 from .forms import SignInForm, SignOutForm
 from .policy import staff_page
 from .session import SignedInUser
@@ -51,7 +52,7 @@ def signin():
         if account is None:
             audit.record(db, "sign_in_failed", email=(form.email.data or "")[:254].lower())
             db.commit()
-            error = "Неверный адрес почты или пароль."
+            error = _("Неверный адрес почты или пароль.")
         else:
             account.last_sign_in_at = dt.datetime.now(dt.timezone.utc)
             audit.record(db, "sign_in", account=account)
@@ -60,7 +61,7 @@ def signin():
             login_user(SignedInUser(account))
             return redirect(safe_next(request.args.get("next")))
     elif request.method == "POST":
-        error = next(iter(form.errors.values()))[0] if form.errors else "Проверьте форму."
+        error = next(iter(form.errors.values()))[0] if form.errors else _("Проверьте форму.")
     status = 401 if error and request.method == "POST" else 200
     return render_template("auth/signin.html", form=form, error=error), status
 
@@ -69,7 +70,7 @@ def signin():
 def signout():
     form = SignOutForm()
     if not form.validate_on_submit():
-        return render_template("error.html", status=400, message="Форма устарела: обновите страницу."), 400
+        return render_template("error.html", status=400, message=_("Форма устарела: обновите страницу.")), 400
     if current_user.is_authenticated:
         db = get_session()
         account = db.get(Account, current_user.account_id)
