@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import wraps
 
-from flask import abort, g, request
+from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
 
 from ..errors import ApiError
@@ -76,8 +76,8 @@ def current_viewer() -> Viewer:
     return g.viewer
 
 
-def staff_api(*roles: str):
-    """An API view for these staff roles (all staff when none named): 401 for the public, 403 for others."""
+def _role_gate(roles: tuple[str, ...], on_public, on_forbidden):
+    """A decorator that lets only these staff roles (all staff when none named) through."""
     allowed = roles or STAFF
 
     def decorate(view):
@@ -85,30 +85,34 @@ def staff_api(*roles: str):
         def wrapper(*args, **kwargs):
             viewer = current_viewer()
             if not viewer.is_staff:
-                raise ApiError("Sign in or send an API token.", None, code="unauthorized", status=401)
+                return on_public()
             if viewer.role not in allowed:
-                raise ApiError("Your role may not do this.", None, code="forbidden", status=403)
+                return on_forbidden()
             return view(*args, **kwargs)
         return wrapper
     return decorate
+
+
+def _api_unauthorized():
+    raise ApiError("Sign in or send an API token.", None, code="unauthorized", status=401)
+
+
+def _api_forbidden():
+    raise ApiError("Your role may not do this.", None, code="forbidden", status=403)
+
+
+def _to_signin():
+    return redirect(url_for("auth.signin", next=request.full_path.rstrip("?")))
+
+
+def staff_api(*roles: str):
+    """An API view for these staff roles: 401 for the public, 403 for other roles."""
+    return _role_gate(roles, _api_unauthorized, _api_forbidden)
 
 
 def staff_page(*roles: str):
     """A page for these staff roles: the public goes to sign-in, other roles get 403."""
-    allowed = roles or STAFF
-
-    def decorate(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            viewer = current_viewer()
-            if not viewer.is_staff:
-                from flask import redirect, url_for
-                return redirect(url_for("auth.signin", next=request.full_path.rstrip("?")))
-            if viewer.role not in allowed:
-                abort(403)
-            return view(*args, **kwargs)
-        return wrapper
-    return decorate
+    return _role_gate(roles, _to_signin, lambda: abort(403))
 
 
 def require_region_access(viewer: Viewer, region_code: str, *, edit: bool = False) -> None:
