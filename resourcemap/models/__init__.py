@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models. The schema itself is made by the Alembic migrations in resourcemap/migrations."""
 from .accounts import Account, AccountRegion, ApiToken, AuditEvent
 from .base import Base
+from .requests import RequestLog, RequestLogKind  # noqa: F401  (dispatch request log)
 from .places import District, DistrictPart, Region, RegionPart, Settlement, SettlementName
 from .registry import (
     Location,

@@ -1,17 +1,19 @@
 """Nearest help: which services of these kinds are nearest to this family.
 
-The ranking distance is the geodesic on the WGS84 spheroid (`ST_Distance(geography, geography)`), found with
-the help of the GiST index `ix_sal_type_geog` on service_at_location (type_code, geog) WHERE searchable:
+The ranking distance is the geodesic on the WGS84 spheroid (`ST_Distance(geography, geography)`):
 
-1. per kind of help, a KNN scan (`<->`, spherical) collects the k nearest candidates;
-2. the k-th smallest spheroidal distance among them, widened by SPHERE_SLACK, bounds the true k nearest
-   (sphere and spheroid distances differ by well under 1 %), and `ST_DWithin(..., use_spheroid => false)`
-   collects every service inside that radius, index-assisted;
-3. those are ranked exactly by `ST_Distance` on the spheroid.
+1. per kind of help, a KNN scan (`<->`) of that kind's small planar index `ix_sal_knn_<code>` (migration 0007)
+   picks k candidates near the family: cheap, and any k candidates will do for step 2;
+2. the k-th smallest spheroidal distance among them is an upper bound of the true k-th; widened by SPHERE_SLACK
+   (sphere and spheroid distances differ by well under 1 %), it bounds an `ST_DWithin(..., use_spheroid =>
+   false)` on the geography index `ix_sal_type_geog` that collects every service that could rank;
+3. those are ranked exactly by `ST_Distance` on the spheroid. The planar order of step 1 never decides the answer,
+   so near-ties, high latitudes and the antimeridian come out right.
 
-Outreach services whose service area covers the family (`ix_service_area_area`) join the candidates with
-`reaches_you`, ranked by OUTREACH RULE: a service that comes to the family counts as if it stood
-`outreach_equivalent_km` away (15 km by default) or at its true distance when nearer. So a team that travels to
+Outreach services that reach the family join the candidates with `reaches_you`: those whose radius (a geodesic
+distance from their location) holds the family, found per kind with `ix_sal_outreach_type_geog`, and those whose
+drawn area covers it (`ix_service_area_drawn`). They are ranked by the OUTREACH RULE: a service that comes to the
+family counts as if it stood `outreach_equivalent_km` away (15 km by default) or at its true distance if nearer. So a team that travels to
 the family beats a site 60 km away, but a site in the family's own town still comes first.
 
 The search is never bounded by region. Online services are listed apart: those serving the family's region.
@@ -19,6 +21,7 @@ The search is never bounded by region. Online services are listed apart: those s
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -85,14 +88,7 @@ WITH origin AS (
   SELECT CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography) AS g
 ),
 knn AS (
-  SELECT ST_Distance(c.geog, origin.g) AS d
-  FROM origin, unnest(CAST(:types AS text[])) AS t(code)
-  CROSS JOIN LATERAL (
-    SELECT sal.geog FROM service_at_location sal
-    WHERE sal.searchable AND sal.type_code = t.code AND sal.delivery <> 'online' AND {filters}
-    ORDER BY sal.geog <-> origin.g
-    LIMIT :k
-  ) c
+{knn}
 ),
 bound AS (
   SELECT max(d) * :slack + 1.0 AS r FROM (SELECT d FROM knn ORDER BY d LIMIT :k) top_k
@@ -104,11 +100,30 @@ candidates AS (
   WHERE sal.searchable AND sal.type_code = ANY(CAST(:types AS text[])) AND sal.delivery <> 'online'
     AND {filters} AND ST_DWithin(sal.geog, origin.g, bound.r, false)
   UNION ALL
+  -- outreach within its radius (a geodesic distance) of the family. Among services that reach the family the
+  -- rule ranks by distance, so per kind only the nearest few can make the list: a KNN scan of
+  -- ix_sal_outreach_type_geog bounded by the largest radius there is, keeping those whose radius holds the family.
+  SELECT o.id, o.service_id, o.location_id, ST_Distance(o.geog, origin.g), true
+  FROM origin, unnest(CAST(:types AS text[])) AS t(code)
+  CROSS JOIN LATERAL (
+    SELECT sal.id, sal.service_id, sal.location_id, sal.geog FROM service_at_location sal
+    WHERE sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = t.code AND {filters}
+      AND ST_DWithin(sal.geog, origin.g,
+                     (SELECT coalesce(max(radius_km), 0) * 1000.0 * :slack FROM service_area
+                       WHERE radius_km IS NOT NULL), false)
+      AND EXISTS (SELECT 1 FROM service_area a
+                   WHERE a.service_id = sal.service_id AND a.radius_km IS NOT NULL
+                     AND ST_DWithin(sal.geog, origin.g, a.radius_km * 1000.0))
+    ORDER BY sal.geog <-> origin.g
+    LIMIT :k_reach
+  ) o
+  UNION ALL
+  -- outreach whose drawn area covers the family (ix_service_area_drawn)
   SELECT sal.id, sal.service_id, sal.location_id, ST_Distance(sal.geog, origin.g), true
   FROM origin, service_area a
   JOIN service_at_location sal ON sal.service_id = a.service_id
-  WHERE ST_Intersects(a.area, origin.g) AND sal.searchable AND sal.delivery = 'outreach'
-    AND sal.type_code = ANY(CAST(:types AS text[])) AND {filters}
+  WHERE a.radius_km IS NULL AND a.area IS NOT NULL AND ST_Intersects(a.area, origin.g)
+    AND sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = ANY(CAST(:types AS text[])) AND {filters}
 ),
 ranked AS (
   SELECT sal_id, service_id, location_id, d, reaches,
@@ -138,8 +153,29 @@ ranked AS (
 """ + _DETAILS
 
 
+_TYPE_CODE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+# Per kind of help, k candidates in planar order from that kind's partial index ix_sal_knn_<code> (migration 0007).
+# The code is written into the SQL (it must be a constant for the planner to choose a partial index); it comes
+# from the taxonomy and is checked against _TYPE_CODE.
+_KNN_PART = """  (SELECT ST_Distance(sal.geog, origin.g) AS d FROM origin, service_at_location sal
+   WHERE sal.searchable AND sal.type_code = '{code}' AND sal.delivery <> 'online' AND {filters}
+   ORDER BY CAST(sal.geog AS geometry) <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
+   LIMIT :k)"""
+
+
+def _nearest_sql(q: NearestQuery, filters: str) -> str:
+    for code in q.service_types:
+        if not _TYPE_CODE.match(code):
+            raise ValueError(f"not a service type code: {code!r}")
+    knn = "\n  UNION ALL\n".join(_KNN_PART.format(code=code, filters=filters) for code in q.service_types)
+    return _NEAREST_SQL.format(knn=knn, filters=filters)
+
+
 def _params(q: NearestQuery) -> dict:
     return {"lat": q.lat, "lon": q.lon, "types": list(q.service_types), "k": q.limit, "slack": SPHERE_SLACK,
+            # reaching services are taken nearest-first on the sphere: a margin keeps spheroid near-ties in
+            "k_reach": 2 * q.limit + 5,
             "age": q.age_months, "at": q.at or dt.datetime.now(dt.timezone.utc),
             "outreach_m": q.outreach_equivalent_km * 1000.0}
 
@@ -153,7 +189,7 @@ def nearest_services(session: Session, q: NearestQuery, region_code: str | None)
     """
     params = _params(q)
     filters = _filters(q)
-    rows = [dict(r) for r in session.execute(text(_NEAREST_SQL.format(filters=filters)), params).mappings()]
+    rows = [dict(r) for r in session.execute(text(_nearest_sql(q, filters)), params).mappings()]
     for row in rows:
         row["beyond_radius"] = False
     if q.within_km is not None:
