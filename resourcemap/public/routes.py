@@ -1,9 +1,332 @@
-"""The public pages. The full map for parents comes with issue 5; this is its front door."""
-from flask import render_template
+"""The public pages for parents: the map with the nearest-help list (`/`), a page per organization
+(`/org/<id>`), and the map's data for the visible area (`/map-data/locations`).
 
+Views stay thin: parse the query, call a search/ function, show it through search/views (PUBLIC viewer), render.
+Bad input gives a page with a plain message and the form, never a 500."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from flask import current_app, jsonify, render_template, request, url_for
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
+
+from .. import maps
+from ..api.routes import organization_view, settlement_view
+from ..db import get_session
+from ..search import reference
+from ..search.map import grid_size, map_clusters, map_locations, organization_extras, registry_has_synthetic
+from ..search.nearest import NearestQuery, nearest_services
+from ..search.organizations import organization_by_id
+from ..search.settlements import place_of_point, search_settlements, settlement_by_id
+from ..search.views import PUBLIC, location_view, nearest_result_view
 from . import bp
+from .i18n import remember_locale
+
+MAP_POINTS_LIMIT = 1500     # above this many locations in view, the map gets grid counts instead of points
+MAP_GRID_CELLS = 8          # grid cells across the wider side of the view in that case
+MAP_WIDE_GRID_DEG = 0.5     # views whose grid is this coarse consult the cached grid before reading points
+AGE_CHOICES = [None, 6] + [12 * y for y in range(1, 18)]
+MAIN_KINDS = ("early_help", "rehabilitation", "family_support", "crisis_apartment", "rental_point",
+              "psychological_help")
+
+bp.after_request(remember_locale)
+
+
+class BadInput(Exception):
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+@dataclass
+class Search:
+    settlement_id: int | None = None
+    q: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    services: list[str] = field(default_factory=list)
+    age_months: int | None = None
+    open_now: bool = False
+
+    @property
+    def asks(self) -> bool:
+        return self.settlement_id is not None or bool(self.q) or self.lat is not None
+
+    def query_args(self, **change) -> dict:
+        args = {"settlement": self.settlement_id, "lat": self.lat, "lon": self.lon,
+                "service": ",".join(self.services) or None, "age_months": self.age_months,
+                "open_now": "1" if self.open_now else None}
+        if self.settlement_id is None and self.lat is None:
+            args["q"] = self.q or None
+        args.update(change)
+        return {k: v for k, v in args.items() if v is not None}
+
+
+def kinds() -> list[dict]:
+    """Kinds of help in the page's language, with icon and colour."""
+    english = str(get_locale()) == "en"
+    return [{"code": t["code"], "name": t["name_en"] if english else t["name_ru"],
+             "description": "" if english else t["description_ru"], "main": t["code"] in MAIN_KINDS,
+             **maps.kind_style(t["code"])} for t in reference.service_types(get_session())]
+
+
+def _float(raw: str, name: str, low: float, high: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadInput(_("Неверное значение %(name)s: нужна десятичная дробь.", name=name)) from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise BadInput(_("Неверное значение %(name)s: вне допустимого диапазона.", name=name))
+    return value
+
+
+def parse_search(args, known_kinds: set[str]) -> Search:
+    s = Search()
+    raw_settlement = (args.get("settlement") or "").strip()
+    if raw_settlement:
+        if not raw_settlement.isdigit() or int(raw_settlement) > 2**31 - 1:
+            raise BadInput(_("Не удалось понять, какой населённый пункт выбран. Найдите его по названию."))
+        s.settlement_id = int(raw_settlement)
+    s.q = (args.get("q") or "").strip()[:100]
+    lat, lon = (args.get("lat") or "").strip(), (args.get("lon") or "").strip()
+    if lat or lon:
+        if not (lat and lon):
+            raise BadInput(_("Для поиска по месту нужны обе координаты: широта и долгота."))
+        s.lat, s.lon = _float(lat, "lat", -90, 90), _float(lon, "lon", -180, 180)
+    codes = [c.strip() for raw in args.getlist("service") for c in raw.split(",") if c.strip()]
+    unknown = [c for c in codes if c not in known_kinds]
+    if unknown:
+        raise BadInput(_("Неизвестный вид помощи: %(code)s.", code=unknown[0][:40]))
+    s.services = list(dict.fromkeys(codes))
+    raw_age = (args.get("age_months") or "").strip()
+    if raw_age:
+        if not raw_age.isdigit() or int(raw_age) > 216:
+            raise BadInput(_("Возраст ребёнка: выберите из списка (от 0 до 18 лет)."))
+        s.age_months = int(raw_age)
+    s.open_now = (args.get("open_now") or "").lower() in ("1", "on", "true", "yes")
+    return s
+
+
+def _nearest(search: Search, all_kinds: list[str]) -> dict:
+    """Find the family's place, then the nearest help. Returns what the page shows."""
+    session = get_session()
+    found: dict = {"origin": None, "alternatives": [], "results": [], "online": []}
+    if search.settlement_id is not None:
+        settlement = settlement_by_id(session, search.settlement_id)
+        if settlement is None:
+            raise BadInput(_("Такого населённого пункта нет в справочнике. Найдите его по названию."), 404)
+        lat, lon, region = settlement["lat"], settlement["lon"], settlement["region_code"]
+    elif search.lat is not None:
+        lat, lon = search.lat, search.lon
+        region, settlement = place_of_point(session, lat, lon)
+    else:
+        rows = search_settlements(session, search.q, None, 6)
+        if not rows:
+            raise BadInput(_("Не нашли «%(q)s». Проверьте название или напишите его иначе.", q=search.q), 404)
+        settlement, found["alternatives"] = rows[0], [settlement_view(r) for r in rows[1:]]
+        lat, lon, region = settlement["lat"], settlement["lon"], settlement["region_code"]
+    q = NearestQuery(lat=lat, lon=lon, service_types=tuple(search.services or all_kinds),
+                     age_months=search.age_months, open_now=search.open_now, limit=10,
+                     outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
+    answer = nearest_services(session, q, region)
+    found["origin"] = {"lat": round(lat, 5), "lon": round(lon, 5), "region": region,
+                       "settlement": settlement_view(settlement) if settlement else None,
+                       "by_point": search.lat is not None}
+    found["results"] = [nearest_result_view(r, PUBLIC) for r in answer.results]
+    found["online"] = [nearest_result_view(r, PUBLIC) for r in answer.online]
+    return found
+
+
+def _map_context() -> dict:
+    scripts, styles = maps.static_assets()
+    return {"map_script": maps.map_script(current_app.config["TILE_URL"]), "map_scripts": scripts,
+            "map_styles": styles, "map_var": maps.MAP_VAR, "cluster_var": maps.CLUSTER_VAR}
 
 
 @bp.get("/")
 def index():
-    return render_template("index.html")
+    kind_list = kinds()
+    codes = [k["code"] for k in kind_list]
+    error, status, search, found = None, 200, Search(), None
+    try:
+        search = parse_search(request.args, set(codes))
+        if search.asks:
+            found = _nearest(search, codes)
+            if search.settlement_id is None and search.lat is None and found["origin"]["settlement"]:
+                search.settlement_id = found["origin"]["settlement"]["id"]
+                search.q = found["origin"]["settlement"]["name"]
+    except BadInput as bad:
+        error, status = bad.message, bad.status
+    if search.settlement_id is not None and not search.q and found and found["origin"]["settlement"]:
+        search.q = found["origin"]["settlement"]["name"]
+    results = (found or {}).get("results", []) + (found or {}).get("online", [])
+    synthetic = any(r["organization"]["synthetic"] for r in results) or registry_has_synthetic(get_session())
+    # The map first shows the family's place and the nearest results (public, redacted points) that are not far
+    # beyond the first one.
+    near = [r for r in (found or {}).get("results", []) if r["service"]["delivery"] != "online"]
+    reach = max(30.0, 2 * near[0]["distance_km"]) if near else 0
+    focus = [[r["location"]["lat"], r["location"]["lon"]] for r in near[:3] if r["distance_km"] <= reach]
+    return render_template("index.html", kinds=kind_list, kinds_by_code={k["code"]: k for k in kind_list},
+                           search=search, found=found, error=error, synthetic=synthetic, focus=focus,
+                           age_choices=AGE_CHOICES, **_map_context()), status
+
+
+def _schedule_lines(schedule: list[dict]) -> list[tuple[str, str]]:
+    """Weekly hours grouped: [("Пн–Пт", "09:00–18:00"), ("Сб", "10:00–14:00")]."""
+    names = [_("Пн"), _("Вт"), _("Ср"), _("Чт"), _("Пт"), _("Сб"), _("Вс")]
+    by_day: dict[int, list[str]] = {}
+    for slot in schedule:
+        by_day.setdefault(slot["weekday"], []).append(
+            f"{slot['opens_minute'] // 60:02d}:{slot['opens_minute'] % 60:02d}–"
+            f"{slot['closes_minute'] // 60:02d}:{slot['closes_minute'] % 60:02d}")
+    lines: list[tuple[list[int], str]] = []
+    for day in range(1, 8):
+        hours = ", ".join(by_day.get(day, [])) or None
+        if hours and lines and lines[-1][1] == hours and lines[-1][0][-1] == day - 1:
+            lines[-1][0].append(day)
+        elif hours:
+            lines.append(([day], hours))
+    return [(names[d[0] - 1] + (f"–{names[d[-1] - 1]}" if len(d) > 1 else ""), h) for d, h in lines]
+
+
+@bp.get("/org/<org_id>")
+def organization(org_id: str):
+    org = None
+    if org_id.isdigit() and int(org_id) <= 2**31 - 1:
+        org = organization_by_id(get_session(), int(org_id))
+    if org is None:
+        return render_template("error.html", status=404, synthetic=False,
+                               message=_("Такой организации нет в реестре. Возможно, ссылка устарела.")), 404
+    view = organization_view(org, PUBLIC)
+    extras = organization_extras(get_session(), org["id"])
+    kind_list = kinds()
+    return render_template("org.html", org=view, extras=extras,
+                           kinds_by_code={k["code"]: k for k in kind_list},
+                           schedule_lines=_schedule_lines, synthetic=view["synthetic"],
+                           back=request.args.get("back", "") if request.args.get("back", "").startswith("/?") else "")
+
+
+def _bbox(raw: str) -> tuple[float, float, float, float]:
+    parts = raw.split(",")
+    if len(parts) != 4:
+        raise BadInput("bbox: minlon,minlat,maxlon,maxlat")
+    minlon, maxlon = (_float(parts[i], "bbox", -180, 180) for i in (0, 2))
+    minlat, maxlat = (_float(parts[i], "bbox", -90, 90) for i in (1, 3))
+    if minlon > maxlon or minlat > maxlat:
+        raise BadInput("bbox: the minimum is greater than the maximum")
+    return minlon, minlat, maxlon, maxlat
+
+
+@bp.get("/map-data/locations")
+def map_data_locations():
+    """The published locations in the visible area, as the public sees them (views.location_view):
+    {"mode": "points", "items": [{id, org, name, lat, lon, types, place, approximate, synthetic}]} or, when
+    there are more than MAP_POINTS_LIMIT, {"mode": "clusters", "items": [{lat, lon, count}]}."""
+    try:
+        bbox = _bbox(request.args.get("bbox", ""))
+        codes = {k["code"] for k in kinds()}
+        services = [c for c in (request.args.get("service") or "").split(",") if c]
+        if any(c not in codes for c in services):
+            raise BadInput("service: unknown kind of help")
+    except BadInput as bad:
+        return jsonify({"error": {"code": "invalid", "message": bad.message, "field": None}}), 400
+    session = get_session()
+    cache = current_app.extensions.setdefault("resourcemap.map_grid", {})
+    cell = grid_size(bbox, MAP_GRID_CELLS)
+    clusters = None
+    if cell >= MAP_WIDE_GRID_DEG:
+        # A wide view: the cached grid tells (an upper bound) how many are inside, without scanning them.
+        clusters = map_clusters(session, bbox, services, cell, cache)
+        rows = None if sum(c["count"] for c in clusters) > MAP_POINTS_LIMIT else \
+            map_locations(session, bbox, services, MAP_POINTS_LIMIT + 1)
+    else:
+        rows = map_locations(session, bbox, services, MAP_POINTS_LIMIT + 1)
+    if rows is not None:
+        items = []
+        for row in rows:
+            loc = location_view(row, PUBLIC)
+            items.append({"id": loc["id"], "org": row["organization_id"], "name": row["organization_name"],
+                          "lat": loc["lat"], "lon": loc["lon"], "types": sorted(row["types"]),
+                          "place": (loc["settlement"] or {}).get("name"),
+                          "approximate": bool(loc["approximate"]), "synthetic": row["is_synthetic"]})
+        body = {"mode": "points", "items": items}
+    else:
+        if clusters is None:
+            clusters = map_clusters(session, bbox, services, cell, cache)
+        body = {"mode": "clusters", "items": [
+            {"lat": round(c["lat"], 4), "lon": round(c["lon"], 4), "count": c["count"]} for c in clusters]}
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+@bp.app_template_global()
+def lang_url(lang: str) -> str:
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [lang]
+    return url_for(request.endpoint or "public.index", **(request.view_args or {}), **args)
+
+
+@bp.app_template_global()
+def current_lang() -> str:
+    return str(get_locale() or "ru")
+
+
+@bp.app_template_filter("km")
+def format_km(value: float, approximate: bool = False) -> str:
+    if value < 1:
+        text_ = _("%(m)s м", m=int(round(value * 1000, -1)) or 10)
+    elif value < 10:
+        text_ = _("%(km)s км", km=f"{value:.1f}".replace(".", "," if current_lang() == "ru" else "."))
+    else:
+        text_ = _("%(km)s км", km=f"{round(value):d}")
+    return ("≈ " + text_) if approximate else text_
+
+
+@bp.app_template_filter("age_label")
+def age_label(months: int | None) -> str:
+    if months is None:
+        return _("любой")
+    if months < 12:
+        return _("до 1 года")
+    years = months // 12
+    return _("%(n)s год", n=years) if years % 10 == 1 and years != 11 else (
+        _("%(n)s года", n=years) if years % 10 in (2, 3, 4) and years not in (12, 13, 14) else _("%(n)s лет", n=years))
+
+
+def _age_genitive(months: int) -> str:
+    """"6 месяцев", "1 года", "3 лет" (after "до"/"от"); English "6 months", "1 year", "3 years"."""
+    by_months = months < 24 and months % 12
+    n = months if by_months else months // 12
+    one = n == 1 if current_lang() == "en" else (n % 10 == 1 and n % 100 != 11)
+    if by_months:
+        return _("%(n)s месяца", n=n) if one else _("%(n)s месяцев", n=n)
+    return _("%(n)s года", n=n) if one else _("%(n)s лет", n=n)
+
+
+@bp.app_template_filter("age_range")
+def age_range(service: dict) -> str:
+    lo, hi = service.get("age_min_months"), service.get("age_max_months")
+    if lo is None and hi is None:
+        return _("любой возраст")
+    if lo in (None, 0) and hi is not None:
+        return _("от рождения до %(hi)s", hi=_age_genitive(hi))
+    if hi is None:
+        return _("от %(lo)s", lo=_age_genitive(lo))
+    return _("от %(lo)s до %(hi)s", lo=_age_genitive(lo), hi=_age_genitive(hi))
+
+
+@bp.app_template_filter("datefmt")
+def date_format(iso: str) -> str:
+    return format_date(dt.date.fromisoformat(iso[:10]), format="long")
+
+
+@bp.app_template_global()
+def region_name(code: str | None) -> str:
+    for r in reference.regions(get_session()):
+        if r["code"] == code:
+            return r["name_en"] if current_lang() == "en" else r["name_ru"]
+    return code or ""

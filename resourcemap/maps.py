@@ -1,0 +1,93 @@
+"""The public map, made with folium (Leaflet).
+
+Why folium builds only the map's script: folium renders a whole HTML page with CDN <script>/<link> tags, a
+viewport that forbids zooming (bad for people who need large text) and inline scripts without a CSP nonce.
+So folium here makes the map itself — the Leaflet map, the configurable tile layer with its attribution, and
+the Leaflet.markercluster group — and the page takes only folium's generated map script, puts it in an inline
+<script nonce=...>, and loads Leaflet and the plugin from the app's own static/ (folium's default_js/default_css
+are pointed there, so nothing in the figure refers to a CDN). The small page script (static/js/app.js) then
+finds the map and the cluster group under their fixed folium names and loads the visible area's locations from
+/map-data/locations.
+
+The rendered script depends only on the tile URL, the attribution and the language; it is cached per process.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import folium
+from folium.plugins import MarkerCluster
+
+MAP_ID = "parents"            # folium names the map `map_parents`, the cluster group `marker_cluster_parents`
+MAP_VAR = f"map_{MAP_ID}"
+CLUSTER_VAR = f"marker_cluster_{MAP_ID}"
+DEFAULT_CENTER = (58.0, 60.0)  # Russia and Kazakhstan in one view
+DEFAULT_ZOOM = 3
+
+# The short attribution line data/regions/ATTRIBUTION.md asks the web map to show (the tiles are OpenStreetMap's).
+ATTRIBUTION = ('© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors (ODbL) · '
+               'GeoNames (CC BY 4.0) · HFLabs city (CC BY-SA 4.0) · Who\'s On First · geoBoundaries · '
+               'Росстат, ВПН-2020')
+
+# Static files (paths under static/) that replace folium's CDN defaults.
+LEAFLET_JS = [("leaflet", "vendor/leaflet/leaflet.js")]
+LEAFLET_CSS = [("leaflet_css", "vendor/leaflet/leaflet.css")]
+CLUSTER_JS = [("markerclusterjs", "vendor/leaflet.markercluster/leaflet.markercluster.js")]
+CLUSTER_CSS = [("markerclustercss", "vendor/leaflet.markercluster/MarkerCluster.css"),
+               ("markerclusterdefaultcss", "vendor/leaflet.markercluster/MarkerCluster.Default.css")]
+
+# Kinds of help: icon (static/icons.svg#i-NAME) and marker colour. Every colour carries a white icon with a
+# contrast ratio of at least 4.5:1.
+KIND_STYLE: dict[str, tuple[str, str]] = {
+    "early_help": ("baby", "#b3261e"),
+    "crisis_apartment": ("house-heart", "#6a1b9a"),
+    "rental_point": ("package", "#8a4b08"),
+    "rehabilitation": ("accessibility", "#0b57a4"),
+    "family_support": ("heart-handshake", "#00695c"),
+    "social_nanny": ("hand-heart", "#ad1457"),
+    "respite_care": ("coffee", "#5d4037"),
+    "day_care": ("sun", "#9a5b00"),
+    "psychological_help": ("message-circle-heart", "#283593"),
+    "legal_help": ("scale", "#37474f"),
+    "parent_club": ("users", "#2e7d32"),
+    "addiction_rehab": ("life-buoy", "#455a64"),
+    "palliative_care": ("heart-pulse", "#880e4f"),
+    "mobile_team": ("car", "#1565c0"),
+    "humanitarian_aid": ("shirt", "#6d4c41"),
+    "hotline": ("phone", "#4527a0"),
+}
+FALLBACK_STYLE = ("info", "#424242")
+
+
+def kind_style(code: str) -> dict:
+    icon, colour = KIND_STYLE.get(code, FALLBACK_STYLE)
+    return {"icon": icon, "colour": colour}
+
+
+def static_assets() -> tuple[list[str], list[str]]:
+    """(scripts, stylesheets) the map needs, as paths under static/, in load order."""
+    return [p for _, p in LEAFLET_JS + CLUSTER_JS], [p for _, p in LEAFLET_CSS + CLUSTER_CSS]
+
+
+@lru_cache(maxsize=16)
+def map_script(tile_url: str, attribution: str = ATTRIBUTION) -> str:
+    """The JavaScript folium generates for the map: L.map, the tile layer and the marker cluster group, with
+    fixed names (MAP_VAR, CLUSTER_VAR). Put it in a <script nonce=...> after the static Leaflet scripts."""
+    m = folium.Map(location=DEFAULT_CENTER, zoom_start=DEFAULT_ZOOM, tiles=None, control_scale=True,
+                   min_zoom=2, max_zoom=18, world_copy_jump=True)
+    m._id = MAP_ID
+    m.default_js, m.default_css = LEAFLET_JS, LEAFLET_CSS
+    folium.TileLayer(tiles=tile_url, attr=attribution, name="tiles", max_zoom=18, max_native_zoom=18).add_to(m)
+    cluster = MarkerCluster(name="locations", options={"showCoverageOnHover": False, "chunkedLoading": True,
+                                                       "maxClusterRadius": 60})
+    cluster._id = MAP_ID
+    cluster.default_js, cluster.default_css = CLUSTER_JS, CLUSTER_CSS
+    cluster.add_to(m)
+    figure = m.get_root()
+    figure.render()
+    script = figure.script.render()
+    if re.search(r"https?://(?!" + re.escape(tile_url.split("/")[2]) + r")", script.replace(
+            "https://www.openstreetmap.org/copyright", "")):
+        raise ValueError("folium rendered an external URL into the map script")
+    return script.strip()

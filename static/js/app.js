@@ -1,0 +1,321 @@
+/* The page script of "/": place suggestions, "near me", filters, the nearest-help list (/api/v1/nearest), and
+   the map's visible-area locations (/map-data/locations) on the map folium made (window[cfg.mapVar]).
+   Without this script the page still works: the form is a plain GET form rendered on the server. */
+(function () {
+  'use strict';
+  var cfg = JSON.parse(document.getElementById('app-config').textContent);
+  var T = cfg.t;
+  var $ = function (sel, root) { return (root || document).querySelector(sel); };
+  var $$ = function (sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); };
+  var fmt = function (s, o) { return s.replace(/\{(\w+)\}/g, function (m, k) { return k in o ? o[k] : m; }); };
+
+  var form = $('#search'), place = $('#place'), list = $('#place-list'), sid = $('#settlement');
+  var lat = $('#lat'), lon = $('#lon'), statusEl = $('#status'), errorEl = $('#error');
+  var results = $('#results'), tpl = $('#card-tpl'), banner = $('#demo-banner');
+  var map = window[cfg.mapVar], cluster = window[cfg.clusterVar];
+  var allKinds = Object.keys(cfg.kinds);
+
+  function say(msg) { statusEl.textContent = msg || ''; }
+  function showError(msg) { errorEl.textContent = msg || ''; errorEl.hidden = !msg; }
+  function showBanner() { if (banner) { banner.hidden = false; } }
+
+  /* ---------- the query in the URL ---------- */
+  function chosenKinds() { return $$('input[name=service]:checked', form).map(function (i) { return i.value; }); }
+  function formParams() {
+    var p = new URLSearchParams();
+    if (sid.value) { p.set('settlement', sid.value); }
+    else if (lat.value && lon.value) { p.set('lat', lat.value); p.set('lon', lon.value); }
+    else if (place.value.trim()) { p.set('q', place.value.trim()); }
+    var kinds = chosenKinds();
+    if (kinds.length) { p.set('service', kinds.join(',')); }
+    if ($('#age').value) { p.set('age_months', $('#age').value); }
+    if ($('#open-now').checked) { p.set('open_now', '1'); }
+    return p;
+  }
+  function syncUrl() {
+    var q = formParams().toString();
+    history.replaceState(null, '', q ? '/?' + q : '/');
+  }
+  function hasPlace() { return !!(sid.value || (lat.value && lon.value) || place.value.trim()); }
+
+  /* ---------- formatting, as the server does ---------- */
+  function km(value, approx) {
+    var t;
+    if (value < 1) { t = fmt(T.m, { m: Math.max(10, Math.round(value * 100) * 10) }); }
+    else if (value < 10) { t = fmt(T.km, { km: value.toFixed(1).replace('.', cfg.lang === 'ru' ? ',' : '.') }); }
+    else { t = fmt(T.km, { km: Math.round(value) }); }
+    return approx ? '≈ ' + t : t;
+  }
+  function ageMonths(m) {
+    var byMonths = m < 24 && m % 12, n = byMonths ? m : Math.floor(m / 12);
+    var one = cfg.lang === 'en' ? n === 1 : (n % 10 === 1 && n % 100 !== 11);
+    return fmt(byMonths ? (one ? T.monthsOne : T.monthsMany) : (one ? T.yearsOne : T.yearsMany), { n: n });
+  }
+  function ageRange(s) {
+    var lo = s.age_min_months, hi = s.age_max_months;
+    if (lo == null && hi == null) { return T.anyAge; }
+    if ((lo == null || lo === 0) && hi != null) { return fmt(T.fromBirth, { hi: ageMonths(hi) }); }
+    if (hi == null) { return fmt(T.from, { lo: ageMonths(lo) }); }
+    return fmt(T.fromTo, { lo: ageMonths(lo), hi: ageMonths(hi) });
+  }
+
+  /* ---------- place suggestions (combobox) ---------- */
+  var suggestTimer = null, suggestAbort = null, options = [], active = -1;
+  function closeList() {
+    list.hidden = true; place.setAttribute('aria-expanded', 'false'); place.removeAttribute('aria-activedescendant');
+    active = -1;
+  }
+  function setActive(i) {
+    var items = $$('li', list);
+    items.forEach(function (li, j) { li.setAttribute('aria-selected', j === i ? 'true' : 'false'); });
+    active = i;
+    if (items[i]) { place.setAttribute('aria-activedescendant', items[i].id); items[i].scrollIntoView({ block: 'nearest' }); }
+  }
+  function renderOptions(rows) {
+    options = rows; list.textContent = '';
+    rows.forEach(function (s, i) {
+      var li = document.createElement('li');
+      li.id = 'place-opt-' + i; li.setAttribute('role', 'option'); li.setAttribute('aria-selected', 'false');
+      li.textContent = s.name;
+      var sub = document.createElement('span'); sub.className = 'sub';
+      sub.textContent = [s.district, s.region.name].filter(Boolean).join(', ');
+      li.appendChild(sub);
+      li.addEventListener('mousedown', function (e) { e.preventDefault(); choose(i); });
+      list.appendChild(li);
+    });
+    if (rows.length) {
+      list.hidden = false; place.setAttribute('aria-expanded', 'true');
+      say(fmt(T.suggestions, { n: rows.length }));
+    } else { closeList(); say(T.noSuggestions); }
+  }
+  function suggest() {
+    var q = place.value.trim();
+    if (q.length < 2) { closeList(); return; }
+    if (suggestAbort) { suggestAbort.abort(); }
+    suggestAbort = new AbortController();
+    fetch('/api/v1/settlements?limit=7&q=' + encodeURIComponent(q), { signal: suggestAbort.signal })
+      .then(function (r) { return r.json(); })
+      .then(function (body) { if (place.value.trim() === q) { renderOptions(body.results || []); } })
+      .catch(function () { /* aborted or offline: no suggestions */ });
+  }
+  function choose(i) {
+    var s = options[i];
+    if (!s) { return; }
+    place.value = s.name; sid.value = s.id; lat.value = ''; lon.value = '';
+    closeList(); showError('');
+    runSearch(true);
+  }
+  place.addEventListener('input', function () {
+    sid.value = ''; lat.value = ''; lon.value = '';
+    clearTimeout(suggestTimer); suggestTimer = setTimeout(suggest, 200);
+  });
+  place.addEventListener('keydown', function (e) {
+    var open = !list.hidden && options.length;
+    if (e.key === 'ArrowDown') { e.preventDefault(); if (!open) { suggest(); } else { setActive((active + 1) % options.length); } }
+    else if (e.key === 'ArrowUp') { if (open) { e.preventDefault(); setActive(active <= 0 ? options.length - 1 : active - 1); } }
+    else if (e.key === 'Enter') { if (open && active >= 0) { e.preventDefault(); choose(active); } }
+    else if (e.key === 'Escape') { if (open) { e.preventDefault(); closeList(); } }
+  });
+  place.addEventListener('blur', function () { setTimeout(closeList, 150); });
+
+  /* ---------- near me: geolocation only when the button is pressed ---------- */
+  var near = $('#near-me');
+  if ('geolocation' in navigator) { near.hidden = false; }
+  near.addEventListener('click', function () {
+    if (!('geolocation' in navigator)) { showError(T.geoUnsupported); return; }
+    showError(''); say(T.geoAsking);
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      lat.value = pos.coords.latitude.toFixed(5); lon.value = pos.coords.longitude.toFixed(5);
+      sid.value = ''; place.value = '';
+      runSearch(true);
+    }, function () { say(''); showError(T.geoDenied); place.focus(); },
+    { enableHighAccuracy: false, timeout: 20000, maximumAge: 300000 });
+  });
+
+  /* ---------- nearest help ---------- */
+  var searchAbort = null;
+  function getJson(url, signal) {
+    return fetch(url, { signal: signal }).then(function (r) {
+      return r.json().then(function (body) { return { ok: r.ok, status: r.status, body: body }; });
+    });
+  }
+  function runSearch(moveFocus) {
+    showError('');
+    if (!hasPlace()) { showError(T.noPlace); place.focus(); return; }
+    if (searchAbort) { searchAbort.abort(); }
+    searchAbort = new AbortController();
+    var signal = searchAbort.signal;
+    say(T.searching);
+    var resolve = Promise.resolve();
+    if (!sid.value && !(lat.value && lon.value)) {
+      resolve = getJson('/api/v1/settlements?limit=1&q=' + encodeURIComponent(place.value.trim()), signal)
+        .then(function (res) {
+          var s = res.ok && res.body.results && res.body.results[0];
+          if (!s) { throw new Error('noplace'); }
+          sid.value = s.id; place.value = s.name;
+        });
+    }
+    resolve.then(function () {
+      var p = new URLSearchParams();
+      if (sid.value) { p.set('settlement', sid.value); } else { p.set('lat', lat.value); p.set('lon', lon.value); }
+      var kinds = chosenKinds();
+      p.set('service', (kinds.length ? kinds : allKinds).join(','));
+      if ($('#age').value) { p.set('age_months', $('#age').value); }
+      if ($('#open-now').checked) { p.set('open_now', 'true'); }
+      p.set('limit', '10');
+      return getJson('/api/v1/nearest?' + p.toString(), signal);
+    }).then(function (res) {
+      if (!res.ok) { throw new Error(res.status === 400 && res.body.error ? res.body.error.message : 'failed'); }
+      syncUrl();
+      render(res.body);
+      say(res.body.results.length ? fmt(T.found, { n: res.body.results.length + res.body.online.length }) : T.nothing);
+      if (moveFocus) { results.focus(); results.scrollIntoView({ block: 'start' }); }
+    }).catch(function (err) {
+      if (err.name === 'AbortError') { return; }
+      say('');
+      showError(err.message === 'noplace' ? T.noSuggestions : (err.message !== 'failed' ? err.message : T.error));
+    });
+  }
+
+  function card(r) {
+    var li = tpl.content.firstElementChild.cloneNode(true);
+    var k = cfg.kinds[r.service.type] || { name: r.service.type, icon: 'info' };
+    var loc = r.location, href = '/org/' + r.organization.id + '?back=' + encodeURIComponent(location.pathname + location.search);
+    var drop = function (sel) { var el = $(sel, li); if (el) { el.remove(); } };
+    $('.kind-icon', li).classList.add('k-' + r.service.type);
+    $('.kind-icon use', li).setAttribute('href', cfg.icons + '#i-' + k.icon);
+    $('.kind-name', li).textContent = k.name;
+    $('.org-link', li).textContent = r.organization.name; $('.org-link', li).href = href;
+    if (r.service.name) { $('.service-name', li).textContent = r.service.name; } else { drop('.service-name'); }
+    $('.distance', li).textContent = r.service.delivery === 'online' ? T.byPhone : km(r.distance_km, loc.confidential);
+    if (loc.settlement) { $('.place', li).textContent = loc.settlement.name; } else { drop('.place'); }
+    if (!r.reaches_you) { drop('.comes'); }
+    if (r.service.open_now !== true) { drop('.open'); }
+    if (r.service.open_now !== false) { drop('.closed'); }
+    $('.ages', li).textContent = T.age + ': ' + ageRange(r.service);
+    if (!loc.confidential) { drop('.note'); }
+    if (!loc.confidential && loc.address) { $('.address', li).textContent = loc.address; } else { drop('.address'); }
+    var phone = r.phones[0];
+    if (phone) { $('.call', li).href = 'tel:' + phone.number; $('.call span', li).textContent = phone.display; } else { drop('.call'); }
+    $('.more', li).href = href; $('.more .sr-only', li).textContent = ': ' + r.organization.name;
+    if (r.organization.synthetic) { showBanner(); }
+    return li;
+  }
+
+  function render(body) {
+    var o = body.origin;
+    results.textContent = '';
+    var h = document.createElement('h2'); h.id = 'results-h';
+    h.textContent = o.settlement && !lat.value ? fmt(T.nearest, { place: o.settlement.name }) : T.nearestHere;
+    results.appendChild(h);
+    if (o.settlement) {
+      var label = document.createElement('p'); label.className = 'origin-label'; label.textContent = o.settlement.label;
+      results.appendChild(label);
+    }
+    var ol = document.createElement('ol'); ol.className = 'cards'; ol.id = 'result-list';
+    body.results.forEach(function (r) { ol.appendChild(card(r)); });
+    results.appendChild(ol);
+    if (!body.results.length) {
+      var empty = document.createElement('p'); empty.className = 'empty'; empty.textContent = T.nothing; results.appendChild(empty);
+    }
+    if (body.online.length) {
+      var h3 = document.createElement('h3'); h3.className = 'online-h'; h3.textContent = T.online; results.appendChild(h3);
+      var ol2 = document.createElement('ol'); ol2.className = 'cards'; ol2.id = 'online-list';
+      body.online.forEach(function (r) { ol2.appendChild(card(r)); });
+      results.appendChild(ol2);
+    }
+    showOrigin(o, body.results.filter(function (r) { return r.service.delivery !== 'online'; })
+      .slice(0, 3).map(function (r) { return [r.location.lat, r.location.lon]; }));
+  }
+
+  /* ---------- filters ---------- */
+  form.addEventListener('submit', function (e) { e.preventDefault(); closeList(); runSearch(true); });
+  $$('input[name=service], #age, #open-now', form).forEach(function (el) {
+    el.addEventListener('change', function () { if (hasPlace()) { runSearch(false); } else { syncUrl(); } loadMap(); });
+  });
+  $('#clear-filters').addEventListener('click', function (e) {
+    e.preventDefault();
+    $$('input[name=service]', form).forEach(function (i) { i.checked = false; });
+    $('#age').value = ''; $('#open-now').checked = false;
+    if (hasPlace()) { runSearch(false); } else { syncUrl(); }
+    loadMap();
+  });
+
+  /* ---------- the map ---------- */
+  if (!map || !cluster) { return; }
+  var grid = L.layerGroup().addTo(map), originLayer = L.layerGroup().addTo(map);
+  var mapAbort = null, mapTimer = null;
+
+  function pinIcon(type, approx) {
+    var k = cfg.kinds[type] || { icon: 'info' };
+    var span = document.createElement('span');
+    span.className = 'pin k-' + type + (approx ? ' approx' : '');
+    span.innerHTML = '<svg class="icon" aria-hidden="true"><use></use></svg>';
+    span.querySelector('use').setAttribute('href', cfg.icons + '#i-' + k.icon);
+    return L.divIcon({ className: '', html: span, iconSize: [30, 30], iconAnchor: [15, 15], popupAnchor: [0, -14] });
+  }
+  function popup(item) {
+    var div = document.createElement('div');
+    var b = document.createElement('strong'); b.textContent = item.name; div.appendChild(b);
+    var kinds = document.createElement('div'); kinds.className = 'popup-kinds';
+    kinds.textContent = item.types.map(function (t) { return (cfg.kinds[t] || { name: t }).name; }).join(', ');
+    div.appendChild(kinds);
+    if (item.place) { var pl = document.createElement('div'); pl.textContent = item.place + (item.approximate ? ' · ' + T.approx : ''); div.appendChild(pl); }
+    var a = document.createElement('a'); a.href = '/org/' + item.org; a.textContent = T.details; div.appendChild(a);
+    return div;
+  }
+  function loadMap() {
+    clearTimeout(mapTimer);
+    mapTimer = setTimeout(function () {
+      var b = map.getBounds(), clamp = function (v, lo, hi) { return Math.min(hi, Math.max(lo, v)); };
+      var bbox = [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90), clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)]
+        .map(function (v) { return v.toFixed(4); }).join(',');
+      var kinds = chosenKinds();
+      if (mapAbort) { mapAbort.abort(); }
+      mapAbort = new AbortController();
+      fetch('/map-data/locations?bbox=' + bbox + (kinds.length ? '&service=' + kinds.join(',') : ''), { signal: mapAbort.signal })
+        .then(function (r) { return r.json(); })
+        .then(function (body) {
+          cluster.clearLayers(); grid.clearLayers();
+          if (body.mode === 'points') {
+            var markers = body.items.map(function (item) {
+              var type = item.types.filter(function (t) { return !kinds.length || kinds.indexOf(t) >= 0; })[0] || item.types[0];
+              if (item.synthetic) { showBanner(); }
+              var names = item.types.map(function (t) { return (cfg.kinds[t] || { name: t }).name; }).join(', ');
+              return L.marker([item.lat, item.lon], { icon: pinIcon(type, item.approximate), title: item.name + ' — ' + names, alt: item.name })
+                .bindPopup(function () { return popup(item); });
+            });
+            cluster.addLayers(markers);
+            map.getContainer().setAttribute('data-loaded', String(markers.length));
+          } else {
+            body.items.forEach(function (c) {
+              var size = c.count >= 1000 ? 56 : c.count >= 100 ? 46 : 38;
+              var el = document.createElement('span'); el.className = 'grid-count'; el.textContent = c.count;
+              L.marker([c.lat, c.lon], { icon: L.divIcon({ className: '', html: el, iconSize: [size, size] }), title: fmt(T.manyHere, { n: c.count }) })
+                .on('click', function () { map.setView([c.lat, c.lon], Math.min(map.getZoom() + 3, 14)); }).addTo(grid);
+            });
+            map.getContainer().setAttribute('data-loaded', 'grid');
+          }
+        }).catch(function () { /* aborted, or offline: keep what is shown */ });
+    }, 120);
+  }
+  function showOrigin(o, points) {
+    originLayer.clearLayers();
+    if (!o) { return; }
+    L.marker([o.lat, o.lon], { icon: L.divIcon({ className: '', html: '<span class="you-pin"></span>', iconSize: [22, 22] }),
+      title: T.you, keyboard: false, zIndexOffset: 1000 }).addTo(originLayer);
+    var pts = [[o.lat, o.lon]].concat(points || []);
+    if (points && points.length > 1) {  // leave out results far beyond the first one (as the server does)
+      var first = map.distance([o.lat, o.lon], points[0]), reach = Math.max(30000, 2 * first);
+      pts = pts.filter(function (p) { return map.distance([o.lat, o.lon], p) <= reach; });
+    }
+    if (pts.length > 1) { map.fitBounds(L.latLngBounds(pts), { padding: [30, 30], maxZoom: 13 }); }
+    else { map.setView([o.lat, o.lon], 11); }
+  }
+  var legend = $('#legend');
+  if (legend && window.matchMedia('(min-width: 60rem)').matches) { legend.open = true; }
+  map.on('moveend', loadMap);
+  if (cfg.origin) { showOrigin(cfg.origin, cfg.focus || []); } else { loadMap(); }
+  // Leaflet must measure the container after the layout settles (the grid changes its size on wide screens).
+  setTimeout(function () { map.invalidateSize(); }, 0);
+})();

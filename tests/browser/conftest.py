@@ -1,0 +1,120 @@
+"""Browser tests of the public pages: Playwright driving Debian's Chromium (/usr/bin/chromium, installed by
+`scripts/install --test`) against the app served by a real HTTP server in a thread, on the test database with
+the demo registry loaded. Tile requests (the internet is not reachable in CI) get an empty 1×1 PNG; every other
+request that leaves 127.0.0.1 is refused and recorded, so a CDN dependency fails the tests."""
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from resourcemap.registry.demo import load_demo_registry
+from resourcemap.search import reference
+from tests.conftest import REGISTRY_TABLES, ROOT
+
+CHROMIUM = os.environ.get("RESOURCEMAP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+OUTPUT = ROOT / "test-output"
+PNG_1X1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/x8AAwMCAO+ip1sAAAAASUVORK5CYII=")
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+ELEKTROSTAL = (55.7847, 38.4447)
+
+
+def truncate_registry(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {REGISTRY_TABLES} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="module")
+def demo_registry(app, engine):
+    """The demo registry (data/demo/registry.json), emptied again after the module."""
+    truncate_registry(engine)
+    load_demo_registry(engine, Path(app.config["DEMO_REGISTRY"]))
+    app.extensions.pop("resourcemap.map_grid", None)  # the map's cached overview grid
+    yield
+    truncate_registry(engine)
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app on 127.0.0.1 and a free port, served by werkzeug in a thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    with app.app_context():
+        reference.forget()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class Outside:
+    """Requests that tried to leave the test server (tiles excepted)."""
+
+    def __init__(self):
+        self.urls: list[str] = []
+
+
+def new_context(browser, live_server: str, app, viewport=PHONE, **kwargs):
+    tile_host = app.config["TILE_URL"].split("/")[2].replace("{s}.", "")
+    outside = Outside()
+    context = browser.new_context(viewport=viewport, locale="ru-RU", **kwargs)
+    context.set_default_timeout(15000)
+
+    def handle(route):
+        url = route.request.url
+        if url.startswith(live_server) or url.startswith("data:"):
+            route.continue_()
+        elif tile_host in url:
+            route.fulfill(status=200, content_type="image/png", body=PNG_1X1)
+        else:
+            outside.urls.append(url)
+            route.abort()
+
+    context.route("**/*", handle)
+    context.outside = outside
+    return context
+
+
+@pytest.fixture
+def phone_page(browser, live_server, app, demo_registry):
+    context = new_context(browser, live_server, app, PHONE, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.js_errors = errors
+    yield page
+    context.close()
+    assert context.outside.urls == [], context.outside.urls
+
+
+@pytest.fixture
+def desktop_page(browser, live_server, app, demo_registry):
+    context = new_context(browser, live_server, app, DESKTOP)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    yield page
+    context.close()
+    assert context.outside.urls == [], context.outside.urls
