@@ -68,6 +68,7 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(public_bp)
+    from .dispatch import bp as dispatch_bp; app.register_blueprint(dispatch_bp)  # noqa: E702  (issue 6)
     _register_error_handlers(app)
 
     from .cli import register as register_commands

@@ -1,0 +1,331 @@
+"""Views of the dispatch console. Thin: parse, call search/ (dispatch.py, gaps.py, settlements.py), shape with
+present.py, render. The SQL lives in resourcemap/search/."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import time
+
+from flask import Response, current_app, jsonify, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms import ValidationError
+
+from .. import maps
+from ..api.routes import audit_confidential_views, settlement_view
+from ..auth.policy import current_viewer, staff_api, staff_page
+from ..db import get_engine, get_session
+from ..errors import ApiError
+from ..extensions import csrf
+from ..search import reference
+from ..search.dispatch import log_place, nearest_by_kind, referral_services, schedules
+from ..search.gaps import DISTANCES_KM, GapsQuery, count_within, gaps_csv, gaps_report, record_request
+from ..search.nearest import NearestQuery
+from ..search.settlements import place_of_point, search_settlements, settlement_by_id
+from . import bp
+from .present import console_result, referral_item, referral_text
+
+MAIN_KINDS = ("early_help", "rehabilitation", "family_support", "crisis_apartment", "rental_point",
+              "psychological_help")
+# Keys that toggle kinds of help (KeyboardEvent.code, so the keyboard layout does not matter) and their labels.
+KIND_KEYS = [(f"Digit{d}", str(d)) for d in (1, 2, 3, 4, 5, 6, 7, 8, 9, 0)] + \
+            [(f"Key{c}", c) for c in "QWETYU"]
+PER_KIND = 5            # services per kind of help in the console (and counted in the request log)
+FAR_KM = 300            # beyond this, only the nearest SHOW_FAR of a kind are shown (they are still logged)
+SHOW_FAR = 2
+MAX_REFERRAL = 12
+GAP_PERIODS = (30, 90, 365)
+
+
+# --- errors of the JSON calls are JSON -------------------------------------------------------------------------
+def _json_error(status: int, code: str, message: str, field: str | None = None):
+    return jsonify({"error": {"code": code, "message": message, "field": field}}), status
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    if request.path.startswith("/dispatch/api/"):
+        return _json_error(error.status, error.code, error.message, error.field)
+    return render_template("error.html", status=error.status, message=error.message), error.status
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(error: CSRFError):
+    if request.path.startswith("/dispatch/api/"):
+        return _json_error(400, "csrf", _("Страница устарела: обновите её (F5)."))
+    return render_template("error.html", status=400, message=_("Форма устарела: обновите страницу.")), 400
+
+
+# --- parsing ---------------------------------------------------------------------------------------------------
+def kinds() -> list[dict]:
+    """Kinds of help in console order (the main ones first), each with its toggle key and colour."""
+    types = reference.service_types(get_session())
+    ordered = [t for code in MAIN_KINDS for t in types if t["code"] == code] + \
+              [t for t in types if t["code"] not in MAIN_KINDS]
+    return [{"code": t["code"], "name": t["name_ru"], "key": KIND_KEYS[i][1] if i < len(KIND_KEYS) else "",
+             "key_code": KIND_KEYS[i][0] if i < len(KIND_KEYS) else "", **maps.kind_style(t["code"])}
+            for i, t in enumerate(ordered)]
+
+
+_NUM = r"[-+]?\d{1,3}(?:[.,]\d+)?"
+_COORDS = [re.compile(rf"^\s*({_NUM.replace('[.,]', '[.]')})\s*[,;\s]\s*({_NUM.replace('[.,]', '[.]')})\s*$"),
+           re.compile(rf"^\s*({_NUM.replace('[.,]', ',')})\s*[;\s]\s*({_NUM.replace('[.,]', ',')})\s*$"),
+           re.compile(rf"^\s*({_NUM.replace('[.,]', ',')}),\s+({_NUM.replace('[.,]', ',')})\s*$")]
+
+
+def parse_coordinates(raw: str) -> tuple[float, float] | None:
+    """"55.78, 38.45", "55.78 38.45", "55,78 38,45", "55,78; 38,45" -> (lat, lon); None if not coordinates."""
+    for pattern in _COORDS:
+        m = pattern.match(raw or "")
+        if m:
+            lat, lon = (float(g.replace(",", ".")) for g in m.groups())
+            if -90 <= lat <= 90 and -180 <= lon <= 180:
+                return lat, lon
+    return None
+
+
+def _int(value, field: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        raise ApiError(_("Неверное значение."), field)
+    n = int(str(value).strip())
+    if not low <= n <= high:
+        raise ApiError(_("Значение вне допустимого диапазона."), field)
+    return n
+
+
+def _float(value, field: str, low: float, high: float) -> float:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise ApiError(_("Нужно число."), field) from None
+    if not math.isfinite(f) or not low <= f <= high:
+        raise ApiError(_("Значение вне допустимого диапазона."), field)
+    return f
+
+
+def _kinds_param(codes) -> list[str]:
+    if isinstance(codes, str):
+        codes = [c for c in codes.split(",") if c.strip()]
+    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+        raise ApiError(_("Виды помощи: список кодов."), "kinds")
+    known = {t["code"] for t in reference.service_types(get_session())}
+    codes = list(dict.fromkeys(c.strip() for c in codes))
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ApiError(_("Неизвестный вид помощи: %(c)s.", c=unknown[0][:40]), "kinds", code="unknown_service")
+    return codes
+
+
+def _origin(args) -> dict:
+    """Where the family is: {"settlement": id} or {"lat", "lon"} (also "origin=lat,lon") -> the origin with its
+    label, region and settlement."""
+    s = get_session()
+    raw_origin = args.get("origin")
+    if args.get("settlement") not in (None, ""):
+        settlement = settlement_by_id(s, _int(args.get("settlement"), "settlement", 1, 2**31 - 1))
+        if settlement is None:
+            raise ApiError(_("Такого населённого пункта нет в справочнике."), "settlement", code="not_found",
+                           status=404)
+        view = settlement_view(settlement)
+        return {"lat": settlement["lat"], "lon": settlement["lon"], "region": settlement["region_code"],
+                "settlement": view, "by_point": False, "label": view["label"], "short": view["name"]}
+    if raw_origin:
+        coords = parse_coordinates(str(raw_origin))
+        if coords is None:
+            raise ApiError(_("Координаты: широта, долгота (например 55.78, 38.45)."), "origin")
+        lat, lon = coords
+    elif args.get("lat") not in (None, "") or args.get("lon") not in (None, ""):
+        lat, lon = _float(args.get("lat"), "lat", -90, 90), _float(args.get("lon"), "lon", -180, 180)
+    else:
+        raise ApiError(_("Укажите, где семья: населённый пункт или координаты."), "settlement")
+    region, settlement = place_of_point(s, lat, lon)
+    view = settlement_view(settlement) if settlement else None
+    point = f"{lat:.5f}, {lon:.5f}"
+    label = _("Точка %(p)s", p=point) + (" · " + _("рядом: %(l)s", l=view["label"]) if view else "")
+    return {"lat": lat, "lon": lon, "region": region, "settlement": view, "by_point": True, "label": label,
+            "short": (_("рядом: %(n)s", n=view["name"]) if view else point)}
+
+
+def _origin_query(origin: dict) -> dict:
+    if origin["by_point"]:
+        return {"origin": f"{origin['lat']:.6f},{origin['lon']:.6f}"}
+    return {"settlement": origin["settlement"]["id"]}
+
+
+def _sal_param(raw: str | None) -> list[int]:
+    parts = [p.strip() for p in (raw or "").split(",") if p.strip()]
+    if not parts:
+        raise ApiError(_("Выберите хотя бы одну службу."), "sal")
+    if len(parts) > MAX_REFERRAL or not all(p.isdigit() and int(p) <= 2**31 - 1 for p in parts):
+        raise ApiError(_("Неверный список служб."), "sal")
+    return [int(p) for p in parts]
+
+
+# --- the console ---------------------------------------------------------------------------------------------
+@bp.get("")
+@staff_page()
+def console():
+    viewer = current_viewer()
+    return render_template("dispatch/console.html", kinds=kinds(), tile_url=current_app.config["TILE_URL"],
+                           attribution=maps.ATTRIBUTION, viewer=viewer,
+                           leaflet=(current_app.static_folder and _has_leaflet()))
+
+
+def _has_leaflet() -> bool:
+    from pathlib import Path
+
+    return (Path(current_app.static_folder) / "vendor" / "leaflet" / "leaflet.js").is_file()
+
+
+@bp.get("/api/settlements")
+@staff_api()
+def api_settlements():
+    """Suggestions for "where is the family": settlements (with district and region), or the typed coordinates."""
+    q = (request.args.get("q") or "").strip()[:100]
+    if not q:
+        return jsonify({"point": None, "results": []})
+    coords = parse_coordinates(q)
+    if coords:
+        origin = _origin({"lat": coords[0], "lon": coords[1]})
+        return jsonify({"point": {"lat": coords[0], "lon": coords[1], "label": origin["label"]}, "results": []})
+    rows = search_settlements(get_session(), q, None, 8)
+    return jsonify({"point": None, "results": [settlement_view(r) for r in rows]})
+
+
+@bp.post("/api/search")
+@csrf.exempt  # checked below, after the sign-in check, so that the public gets 401 rather than a CSRF error
+@staff_api()
+def api_search():
+    """The console's search: the nearest services of each asked kind, the region's online services; writes the
+    anonymous request log row (one per consultation: `call` is the console's id of the current call)."""
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken"))
+    except ValidationError:
+        return _json_error(400, "csrf", _("Страница устарела: обновите её (F5)."))
+    started = time.perf_counter()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(_("Нужен JSON-объект."), None)
+    types = _kinds_param(body.get("kinds") or [])
+    if not types:
+        raise ApiError(_("Выберите хотя бы один вид помощи."), "kinds")
+    age = body.get("age_months")
+    age = None if age in (None, "") else _int(age, "age_months", 0, 216)
+    origin = _origin(body)
+    db = get_session()
+    q = NearestQuery(lat=origin["lat"], lon=origin["lon"], service_types=tuple(types), age_months=age,
+                     limit=PER_KIND, outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
+    answer = nearest_by_kind(db, q, origin["region"], engine=get_engine())
+    rows = [r for rs in answer.by_kind.values() for r in rs] + answer.online
+    hours = schedules(db, {r["service_id"] for r in rows})
+    now = dt.datetime.now(dt.timezone.utc)
+    viewer = current_viewer()
+
+    found = {kind: count_within(answer.by_kind[kind]) for kind in types}
+    place = log_place(db, settlement_id=origin["settlement"]["id"] if not origin["by_point"] else None,
+                      lat=origin["lat"], lon=origin["lon"])
+    call = str(body.get("call") or "")[:64]
+    previous = session.get("dispatch_call") or {}
+    log_id = record_request(db, origin="point" if origin["by_point"] else "settlement", place=place,
+                            age_months=age, found=found,
+                            continue_id=previous.get("log") if call and previous.get("call") == call else None)
+    db.commit()
+    session["dispatch_call"] = {"call": call, "log": log_id}
+    audit_confidential_views(viewer, {r["location_id"] for r in rows if r["confidential"]})
+
+    names = {k["code"]: k for k in kinds()}
+    return jsonify({
+        "origin": {"lat": origin["lat"], "lon": origin["lon"], "label": origin["label"], "short": origin["short"],
+                   "region": origin["region"], "settlement": origin["settlement"], "by_point": origin["by_point"],
+                   "query": _origin_query(origin)},
+        "groups": [{"kind": kind, "name": names[kind]["name"], "key": names[kind]["key"],
+                    "within_30": found[kind][0], "within_100": found[kind][1],
+                    "results": [console_result(r, viewer, hours.get(r["service_id"], []), now)
+                                for r in _shown(answer.by_kind[kind])]} for kind in types],
+        "online": [console_result(r, viewer, hours.get(r["service_id"], []), now) for r in answer.online],
+        "took_ms": round((time.perf_counter() - started) * 1000, 1),
+    })
+
+
+def _shown(rows: list[dict]) -> list[dict]:
+    """Rows worth reading out: those within FAR_KM (or coming to the family), at least the nearest SHOW_FAR."""
+    return [r for i, r in enumerate(rows) if i < SHOW_FAR or r["reaches_you"] or r["distance_m"] <= FAR_KM * 1000]
+
+
+# --- the referral card -----------------------------------------------------------------------------------------
+def _referral(args) -> tuple[dict, list[dict], str]:
+    sal_ids = _sal_param(args.get("sal"))
+    origin = _origin(args)
+    db = get_session()
+    rows = referral_services(db, sal_ids, origin["lat"], origin["lon"])
+    if not rows:
+        raise ApiError(_("Выбранные службы не найдены в реестре."), "sal", code="not_found", status=404)
+    hours = schedules(db, {r["service_id"] for r in rows})
+    now = dt.datetime.now(dt.timezone.utc)
+    names = {k["code"]: k["name"] for k in kinds()}
+    items = [referral_item(r, hours.get(r["service_id"], []), names, now) for r in rows]
+    return origin, items, referral_text(items, origin["short"], now)
+
+
+@bp.get("/api/referral")
+@staff_api()
+def api_referral():
+    origin, items, text = _referral(request.args)
+    query = {"sal": ",".join(str(i["sal_id"]) for i in items), **_origin_query(origin)}
+    return jsonify({"text": text, "items": items, "print_url": url_for("dispatch.referral", **query)})
+
+
+@bp.get("/referral")
+@staff_page()
+def referral():
+    try:
+        origin, items, text = _referral(request.args)
+    except ApiError as error:
+        return render_template("error.html", status=error.status, message=error.message), error.status
+    return render_template("dispatch/referral.html", origin=origin, items=items, text=text,
+                           today=dt.date.today().strftime("%d.%m.%Y"))
+
+
+# --- the gaps report -------------------------------------------------------------------------------------------
+def _gaps_query(args) -> GapsQuery:
+    km = args.get("km", "30")
+    km = int(km) if km.isdigit() and int(km) in DISTANCES_KM else 30
+    days = args.get("days", "90")
+    days = int(days) if days.isdigit() and int(days) in GAP_PERIODS else None
+    region = (args.get("region") or "").strip().upper() or None
+    if region and region not in {r["code"] for r in reference.regions(get_session())}:
+        region = None
+    service = (args.get("service") or "").strip() or None
+    if service and service not in {t["code"] for t in reference.service_types(get_session())}:
+        service = None
+    return GapsQuery(within_km=km, days=days, region_code=region, service_type=service)
+
+
+GAPS_HEADER = ["Код региона", "Регион", "Район", "Запросов", "Без помощи в радиусе", "Доля, %",
+               "Населённые пункты (запросов без помощи)", "Чего не нашлось (запросов)"]
+
+
+@bp.get("/gaps")
+@staff_page()
+def gaps():
+    q = _gaps_query(request.args)
+    rows = gaps_report(get_session(), q)
+    regions_out: list[dict] = []
+    for r in rows:
+        if not regions_out or regions_out[-1]["code"] != r["region_code"]:
+            regions_out.append({"code": r["region_code"], "name": r["region_name"], "districts": []})
+        regions_out[-1]["districts"].append(r)
+    args = {"km": q.within_km, "days": q.days or "all", "region": q.region_code or "", "service": q.service_type or ""}
+    return render_template("dispatch/gaps.html", q=q, regions=regions_out, periods=GAP_PERIODS,
+                           distances=DISTANCES_KM, all_regions=reference.regions(get_session()), kinds=kinds(),
+                           csv_url=url_for("dispatch.gaps_csv_export", **{k: v for k, v in args.items() if v}))
+
+
+@bp.get("/gaps.csv")
+@staff_page()
+def gaps_csv_export():
+    q = _gaps_query(request.args)
+    body = gaps_csv(gaps_report(get_session(), q), [_(h) for h in GAPS_HEADER])
+    name = f"gaps-{q.within_km}km-{dt.date.today().isoformat()}.csv"
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})

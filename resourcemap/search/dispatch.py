@@ -1,0 +1,224 @@
+"""The dispatch console's questions: the nearest services of several kinds at once (each kind ranked on its own, so
+a kind with many services nearby cannot crowd out another), their weekly hours and next opening in each
+service's own time zone, the chosen services of a referral card, and where a search came from (for the
+anonymous request log).
+
+The ranking is nearest.py's, unchanged: one `nearest_services` call per kind of help. Rows are exact (unredacted);
+the dispatch views decide what to show (staff see confidential addresses; the referral card for the family
+does not carry them)."""
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from .nearest import _DETAILS, NearestQuery, _filters, _params, nearest_services
+
+
+@dataclass
+class DispatchAnswer:
+    by_kind: dict[str, list[dict]] = field(default_factory=dict)  # kind -> rows, nearest first
+    online: list[dict] = field(default_factory=list)
+
+
+def nearest_by_kind(session: Session, q: NearestQuery, region_code: str | None,
+                    engine: Engine | None = None) -> DispatchAnswer:
+    """For each kind in `q.service_types`, its `q.limit` nearest services (nearest.nearest_services, outreach
+    rule included); plus the online services of `region_code` of any of the kinds (one query). With `engine`,
+    the online query runs at the same time on a connection of its own (it is independent of the others)."""
+    answer = DispatchAnswer()
+    if q.at is None:
+        q = replace(q, at=dt.datetime.now(dt.timezone.utc))  # one "now" for every query of the answer
+    pending = None
+    if engine is not None and region_code and q.service_types:
+        pending = _POOL.submit(_online_on_own_connection, engine, q, region_code)
+    for kind in q.service_types:
+        one = NearestQuery(lat=q.lat, lon=q.lon, service_types=(kind,), age_months=q.age_months,
+                           open_now=q.open_now, limit=q.limit, within_km=None, at=q.at,
+                           outreach_equivalent_km=q.outreach_equivalent_km)
+        answer.by_kind[kind] = nearest_services(session, one, None).results
+    if pending is not None:
+        answer.online = pending.result()
+    elif region_code and q.service_types:
+        answer.online = online_services(session, q, region_code)
+    return answer
+
+
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dispatch-online")
+
+
+def _online_on_own_connection(engine: Engine, q: NearestQuery, region_code: str) -> list[dict]:
+    with Session(engine) as session:
+        return online_services(session, q, region_code)
+
+
+# The online services that serve a region: those whose service area names the region, and those located in it
+# that name no region at all — the rule of nearest._ONLINE_SQL, written so that both branches are index-only scans
+# of small partial indexes (migration 0005: ix_service_area_region, ix_service_area_regional, ix_sal_online_type)
+# instead of reading every online row of the kinds from the heap (~370 ms at 1M locations; this: ~15 ms).
+_ONLINE_BY_REGION_SQL = """
+WITH origin AS (
+  SELECT CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography) AS g
+),
+by_area AS (
+  SELECT sal.id, sal.type_code FROM service_area a
+  JOIN service_at_location sal ON sal.service_id = a.service_id AND sal.searchable AND sal.delivery = 'online'
+  WHERE a.region_code = :region AND sal.type_code = ANY(CAST(:types AS text[])) AND {filters}
+),
+unregioned AS MATERIALIZED (
+  SELECT sal.id, sal.location_id, sal.type_code FROM service_at_location sal
+  WHERE sal.searchable AND sal.delivery = 'online' AND sal.type_code = ANY(CAST(:types AS text[])) AND {filters}
+    AND (SELECT a.service_id FROM service_area a WHERE a.service_id = sal.service_id AND a.region_code IS NOT NULL
+         LIMIT 1) IS NULL
+),
+hits AS (
+  SELECT id, type_code FROM by_area
+  UNION
+  SELECT u.id, u.type_code FROM unregioned u JOIN location l ON l.id = u.location_id WHERE l.region_code = :region
+),
+ranked AS (
+  SELECT sal.id AS sal_id, sal.service_id, sal.location_id, ST_Distance(sal.geog, origin.g) AS d,
+         false AS reaches, 0 AS rank_m
+  FROM origin, service_at_location sal
+  WHERE sal.id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY type_code ORDER BY id) AS n
+                                   FROM hits) h WHERE h.n <= :per_kind)
+)
+""" + _DETAILS
+
+
+def online_services(session: Session, q: NearestQuery, region_code: str, per_kind: int = 3) -> list[dict]:
+    """Online services of the kinds in `q` that serve `region_code`: at most `per_kind` of each kind (the oldest
+    entries first), exact rows."""
+    params = {**_params(q), "region": region_code, "per_kind": per_kind}
+    rows = session.execute(text(_ONLINE_BY_REGION_SQL.format(filters=_filters(q))), params).mappings()
+    return [dict(r, beyond_radius=False) for r in rows]
+
+
+# --- hours ------------------------------------------------------------------------------------------------
+SCHEDULES_SQL = text("""
+SELECT sc.service_id, sc.weekday, sc.opens_minute, sc.closes_minute
+FROM schedule sc
+WHERE sc.service_id = ANY(CAST(:ids AS integer[]))
+ORDER BY sc.service_id, sc.weekday, sc.opens_minute
+""")
+
+
+@dataclass(frozen=True)
+class Slot:
+    weekday: int  # ISO: 1 Monday .. 7 Sunday
+    opens: int    # minutes after local midnight
+    closes: int
+
+
+def schedules(session: Session, service_ids: list[int] | set[int]) -> dict[int, list[Slot]]:
+    """The weekly hours of these services, one query: {service_id: [Slot, ...]} (absent: no hours known)."""
+    out: dict[int, list[Slot]] = {}
+    if not service_ids:
+        return out
+    for r in session.execute(SCHEDULES_SQL, {"ids": sorted(set(service_ids))}).mappings():
+        out.setdefault(r["service_id"], []).append(Slot(r["weekday"], r["opens_minute"], r["closes_minute"]))
+    return out
+
+
+@dataclass(frozen=True)
+class Opening:
+    """Open now, and when that changes, in the service's own time zone (local, aware datetimes)."""
+
+    known: bool                      # False: no hours in the registry
+    open_now: bool = False
+    closes_at: dt.datetime | None = None   # when open now
+    next_open: dt.datetime | None = None   # the next opening after now (after closing, when open now)
+
+
+def _at(day: dt.date, minute: int, tz: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=tz) + dt.timedelta(minutes=minute)
+
+
+def opening(slots: list[Slot], timezone: str, now: dt.datetime) -> Opening:
+    """Open or closed at `now` (aware) judged in `timezone`, the closing time when open, and the next opening.
+    Slots that run into each other (…–24:00 then 00:00–…) count as one stretch."""
+    if not slots:
+        return Opening(known=False)
+    tz = ZoneInfo(timezone)
+    local = now.astimezone(tz)
+    today = local.date()
+    # Every slot occurrence from yesterday to eight days ahead, in time order.
+    spans = sorted((_at(day, s.opens, tz), _at(day, s.closes, tz))
+                   for offset in range(-1, 9)
+                   for day in [today + dt.timedelta(days=offset)]
+                   for s in slots if s.weekday == day.isoweekday())
+    merged: list[list[dt.datetime]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    current = next((m for m in merged if m[0] <= local < m[1]), None)
+    upcoming = next((m[0] for m in merged if m[0] > local), None)
+    if current:
+        return Opening(known=True, open_now=True, closes_at=current[1], next_open=upcoming)
+    return Opening(known=True, open_now=False, next_open=upcoming)
+
+
+# --- the services of a referral card ------------------------------------------------------------------------
+# The chosen service_at_location rows with their distance from the family and whether they come to the family;
+# details as nearest.py gives them (phones, organization, location, open now).
+_REFERRAL_SQL = """
+WITH origin AS (
+  SELECT CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography) AS g
+),
+ranked AS (
+  SELECT sal.id AS sal_id, sal.service_id, sal.location_id, ST_Distance(sal.geog, origin.g) AS d,
+         (sal.delivery = 'outreach' AND EXISTS (
+            SELECT 1 FROM service_area a WHERE a.service_id = sal.service_id AND ST_Intersects(a.area, origin.g)))
+           AS reaches,
+         array_position(CAST(:ids AS integer[]), sal.id) AS rank_m
+  FROM origin, service_at_location sal
+  WHERE sal.id = ANY(CAST(:ids AS integer[])) AND sal.searchable
+)
+""" + _DETAILS
+
+
+def referral_services(session: Session, sal_ids: list[int], lat: float, lon: float) -> list[dict]:
+    """The published services at these service_at_location ids, in the order given, with the geodesic
+    distance from (lat, lon) and `reaches_you`. Unknown or unpublished ids are left out."""
+    if not sal_ids:
+        return []
+    params = {"lat": lat, "lon": lon, "ids": list(dict.fromkeys(sal_ids)),
+              "at": dt.datetime.now(dt.timezone.utc)}
+    rows = [dict(r) for r in session.execute(text(_REFERRAL_SQL), params).mappings()]
+    for row in rows:
+        row["beyond_radius"] = False
+    return rows
+
+
+# --- where a search came from (for the request log) ----------------------------------------------------------
+PLACE_OF_SETTLEMENT_SQL = text("""
+SELECT s.id AS settlement_id, s.district_id, s.region_code FROM settlement s WHERE s.id = :id
+""")
+
+# A point: its region, the district that holds it, and the nearest settlement within 30 km (as place_of_point).
+PLACE_OF_POINT_SQL = text("""
+WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom),
+r AS (SELECT rm_region_at(p.geom, 20000) AS region_code, p.geom FROM p)
+SELECT r.region_code,
+       CASE WHEN r.region_code IS NOT NULL THEN rm_district_at(r.geom, r.region_code) END AS district_id,
+       (SELECT s.id FROM settlement s
+         WHERE ST_DWithin(s.geog, r.geom::geography, 30000)
+         ORDER BY s.geog <-> r.geom::geography LIMIT 1) AS settlement_id
+FROM r
+""")
+
+
+def log_place(session: Session, *, settlement_id: int | None = None, lat: float | None = None,
+              lon: float | None = None) -> dict:
+    """{settlement_id, district_id, region_code} of a settlement, or of a point (its district, the nearest
+    settlement within 30 km). The point itself is never kept."""
+    if settlement_id is not None:
+        row = session.execute(PLACE_OF_SETTLEMENT_SQL, {"id": settlement_id}).mappings().first()
+        return dict(row) if row else {"settlement_id": None, "district_id": None, "region_code": None}
+    return dict(session.execute(PLACE_OF_POINT_SQL, {"lat": lat, "lon": lon}).mappings().one())

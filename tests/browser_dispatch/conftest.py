@@ -1,0 +1,103 @@
+"""Browser tests of the dispatch console: Playwright driving Debian's Chromium (/usr/bin/chromium) against the app
+served by werkzeug in a thread, on the test database with the demo registry and a dispatcher account. Map tiles get
+an empty PNG (no internet here); any other request leaving the test server is refused and recorded."""
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from resourcemap.auth.accounts import create_account
+from resourcemap.registry.demo import load_demo_registry
+from resourcemap.search import reference
+from tests.conftest import ACCOUNT_TABLES, REGISTRY_TABLES, ROOT
+
+CHROMIUM = os.environ.get("RESOURCEMAP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--no-first-run"]
+OUTPUT = ROOT / "test-output"
+PNG_1X1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/x8AAwMCAO+ip1sAAAAASUVORK5CYII=")
+DESKTOP = {"width": 1366, "height": 900}
+DISPATCHER = ("dispatcher@example.org", "correct horse battery")
+
+
+@pytest.fixture(scope="module")
+def demo_world(app, engine):
+    """The demo registry and a dispatcher account; emptied again after the module."""
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {REGISTRY_TABLES}, {ACCOUNT_TABLES}, request_log_kind, request_log"
+                          " RESTART IDENTITY CASCADE"))
+    load_demo_registry(engine, Path(app.config["DEMO_REGISTRY"]))
+    with Session(engine) as session:
+        create_account(session, DISPATCHER[0], DISPATCHER[1], "dispatcher", [])
+        session.commit()
+    yield
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {REGISTRY_TABLES}, {ACCOUNT_TABLES}, request_log_kind, request_log"
+                          " RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="module")
+def dispatch_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    with app.app_context():
+        reference.forget()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def dispatcher_page(chromium, dispatch_server, app, demo_world):
+    """A signed-in dispatcher's page at 1366×900 with clipboard permissions; `page.js_errors`, `page.outside`."""
+    tile_host = app.config["TILE_URL"].split("/")[2].replace("{s}.", "")
+    outside: list[str] = []
+    context = chromium.new_context(viewport=DESKTOP, locale="ru-RU",
+                                   permissions=["clipboard-read", "clipboard-write"])
+    context.set_default_timeout(15000)
+
+    def handle(route):
+        url = route.request.url
+        if url.startswith(dispatch_server) or url.startswith("data:"):
+            route.continue_()
+        elif tile_host in url:
+            route.fulfill(status=200, content_type="image/png", body=PNG_1X1)
+        else:
+            outside.append(url)
+            route.abort()
+
+    context.route("**/*", handle)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.js_errors = errors
+    page.base = dispatch_server
+    page.goto(f"{dispatch_server}/signin?next=/dispatch")
+    page.fill("input[name=email]", DISPATCHER[0])
+    page.fill("input[name=password]", DISPATCHER[1])
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{dispatch_server}/dispatch")
+    yield page
+    context.close()
+    assert outside == [], outside
