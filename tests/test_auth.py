@@ -64,6 +64,14 @@ ROLES = ["anonymous", "dispatcher", "curator_smo", "curator_mos", "admin"]
 # (method, path template, expected status per role in ROLES order)
 ROUTES = [
     ("GET", "/", [200, 200, 200, 200, 200]),
+    ("GET", "/?lat=54.8&lon=32.0&service=crisis_apartment", [200, 200, 200, 200, 200]),
+    ("GET", "/org/{smo}", [200, 200, 200, 200, 200]),
+    ("GET", "/org/{mos_draft}", [404, 404, 404, 404, 404]),
+    ("GET", "/map-data/locations?bbox=31.5,54.5,32.5,55.0", [200, 200, 200, 200, 200]),
+    ("GET", "/dispatch", [302, 200, 200, 200, 200]),
+    ("GET", "/dispatch/gaps", [302, 200, 200, 200, 200]),
+    ("GET", "/dispatch/gaps.csv", [302, 200, 200, 200, 200]),
+    ("GET", "/dispatch/api/settlements?q=Демидов", [401, 200, 200, 200, 200]),
     ("GET", "/signin", [200, 200, 200, 200, 200]),
     ("GET", "/account", [302, 200, 200, 200, 200]),
     ("GET", "/api/v1/health", [200, 200, 200, 200, 200]),

@@ -15,7 +15,7 @@ from wtforms import ValidationError
 from .. import maps
 from ..api.routes import audit_confidential_views, settlement_view
 from ..auth.policy import current_viewer, staff_api, staff_page
-from ..db import get_engine, get_session
+from ..db import get_session
 from ..errors import ApiError
 from ..extensions import csrf
 from ..search import reference
@@ -216,7 +216,7 @@ def api_search():
     db = get_session()
     q = NearestQuery(lat=origin["lat"], lon=origin["lon"], service_types=tuple(types), age_months=age,
                      limit=PER_KIND, outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
-    answer = nearest_by_kind(db, q, origin["region"], engine=get_engine())
+    answer = nearest_by_kind(db, q, origin["region"])
     rows = [r for rs in answer.by_kind.values() for r in rs] + answer.online
     hours = schedules(db, {r["service_id"] for r in rows})
     now = dt.datetime.now(dt.timezone.utc)

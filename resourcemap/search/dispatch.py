@@ -9,14 +9,14 @@ does not carry them)."""
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .nearest import _DETAILS, NearestQuery, _filters, _params, nearest_services
+from . import nearest
+from .nearest import NearestQuery, nearest_services
 
 
 @dataclass
@@ -25,77 +25,25 @@ class DispatchAnswer:
     online: list[dict] = field(default_factory=list)
 
 
-def nearest_by_kind(session: Session, q: NearestQuery, region_code: str | None,
-                    engine: Engine | None = None) -> DispatchAnswer:
+def nearest_by_kind(session: Session, q: NearestQuery, region_code: str | None) -> DispatchAnswer:
     """For each kind in `q.service_types`, its `q.limit` nearest services (nearest.nearest_services, outreach
-    rule included); plus the online services of `region_code` of any of the kinds (one query). With `engine`,
-    the online query runs at the same time on a connection of its own (it is independent of the others)."""
+    rule included); plus the online services of `region_code` of any of the kinds (one query)."""
     answer = DispatchAnswer()
     if q.at is None:
         q = replace(q, at=dt.datetime.now(dt.timezone.utc))  # one "now" for every query of the answer
-    pending = None
-    if engine is not None and region_code and q.service_types:
-        pending = _POOL.submit(_online_on_own_connection, engine, q, region_code)
     for kind in q.service_types:
         one = NearestQuery(lat=q.lat, lon=q.lon, service_types=(kind,), age_months=q.age_months,
                            open_now=q.open_now, limit=q.limit, within_km=None, at=q.at,
                            outreach_equivalent_km=q.outreach_equivalent_km)
         answer.by_kind[kind] = nearest_services(session, one, None).results
-    if pending is not None:
-        answer.online = pending.result()
-    elif region_code and q.service_types:
+    if region_code and q.service_types:
         answer.online = online_services(session, q, region_code)
     return answer
 
 
-_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dispatch-online")
-
-
-def _online_on_own_connection(engine: Engine, q: NearestQuery, region_code: str) -> list[dict]:
-    with Session(engine) as session:
-        return online_services(session, q, region_code)
-
-
-# The online services that serve a region: those whose service area names the region, and those located in it
-# that name no region at all — the rule of nearest._ONLINE_SQL, written so that both branches are index-only scans
-# of small partial indexes (migration 0005: ix_service_area_region, ix_service_area_regional, ix_sal_online_type)
-# instead of reading every online row of the kinds from the heap (~370 ms at 1M locations; this: ~15 ms).
-_ONLINE_BY_REGION_SQL = """
-WITH origin AS (
-  SELECT CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography) AS g
-),
-by_area AS (
-  SELECT sal.id, sal.type_code FROM service_area a
-  JOIN service_at_location sal ON sal.service_id = a.service_id AND sal.searchable AND sal.delivery = 'online'
-  WHERE a.region_code = :region AND sal.type_code = ANY(CAST(:types AS text[])) AND {filters}
-),
-unregioned AS MATERIALIZED (
-  SELECT sal.id, sal.location_id, sal.type_code FROM service_at_location sal
-  WHERE sal.searchable AND sal.delivery = 'online' AND sal.type_code = ANY(CAST(:types AS text[])) AND {filters}
-    AND (SELECT a.service_id FROM service_area a WHERE a.service_id = sal.service_id AND a.region_code IS NOT NULL
-         LIMIT 1) IS NULL
-),
-hits AS (
-  SELECT id, type_code FROM by_area
-  UNION
-  SELECT u.id, u.type_code FROM unregioned u JOIN location l ON l.id = u.location_id WHERE l.region_code = :region
-),
-ranked AS (
-  SELECT sal.id AS sal_id, sal.service_id, sal.location_id, ST_Distance(sal.geog, origin.g) AS d,
-         false AS reaches, 0 AS rank_m
-  FROM origin, service_at_location sal
-  WHERE sal.id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY type_code ORDER BY id) AS n
-                                   FROM hits) h WHERE h.n <= :per_kind)
-)
-""" + _DETAILS
-
-
 def online_services(session: Session, q: NearestQuery, region_code: str, per_kind: int = 3) -> list[dict]:
-    """Online services of the kinds in `q` that serve `region_code`: at most `per_kind` of each kind (the oldest
-    entries first), exact rows."""
-    params = {**_params(q), "region": region_code, "per_kind": per_kind}
-    rows = session.execute(text(_ONLINE_BY_REGION_SQL.format(filters=_filters(q))), params).mappings()
-    return [dict(r, beyond_radius=False) for r in rows]
+    """The console lists at most `per_kind` online services of each kind (nearest.online_services)."""
+    return nearest.online_services(session, q, region_code, per_kind)
 
 
 # --- hours ------------------------------------------------------------------------------------------------
@@ -180,7 +128,7 @@ ranked AS (
   FROM origin, service_at_location sal
   WHERE sal.id = ANY(CAST(:ids AS integer[])) AND sal.searchable
 )
-""" + _DETAILS
+""" + nearest._DETAILS
 
 
 def referral_services(session: Session, sal_ids: list[int], lat: float, lon: float) -> list[dict]:

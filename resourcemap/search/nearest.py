@@ -134,21 +134,26 @@ ranked AS (
 )
 """ + _DETAILS
 
+# The online services that serve a region: those whose service area names the region (the write path gives every
+# online service its regions, by default the region of its location). Per kind, an index scan of
+# ix_service_area_region (region_code, service_id) that stops after :per_kind matches.
 _ONLINE_SQL = """
 WITH origin AS (
   SELECT CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography) AS g
 ),
 ranked AS (
-  SELECT sal.id AS sal_id, sal.service_id, sal.location_id, ST_Distance(sal.geog, origin.g) AS d,
+  SELECT o.id AS sal_id, o.service_id, o.location_id, ST_Distance(o.geog, origin.g) AS d,
          false AS reaches, 0 AS rank_m
-  FROM origin, service_at_location sal JOIN location l ON l.id = sal.location_id
-  WHERE sal.searchable AND sal.delivery = 'online' AND sal.type_code = ANY(CAST(:types AS text[]))
-    AND {filters}
-    AND (EXISTS (SELECT 1 FROM service_area a WHERE a.service_id = sal.service_id AND a.region_code = :region)
-         OR (l.region_code = :region AND NOT EXISTS (SELECT 1 FROM service_area a
-                                                     WHERE a.service_id = sal.service_id
-                                                       AND a.region_code IS NOT NULL)))
-  LIMIT 100
+  FROM origin, unnest(CAST(:types AS text[])) AS t(code)
+  CROSS JOIN LATERAL (
+    SELECT sal.id, sal.service_id, sal.location_id, sal.geog
+    FROM service_area a
+    JOIN service_at_location sal ON sal.service_id = a.service_id
+    WHERE a.region_code = :region AND sal.searchable AND sal.delivery = 'online' AND sal.type_code = t.code
+      AND {filters}
+    ORDER BY a.service_id
+    LIMIT :per_kind
+  ) o
 )
 """ + _DETAILS
 
@@ -180,6 +185,14 @@ def _params(q: NearestQuery) -> dict:
             "outreach_m": q.outreach_equivalent_km * 1000.0}
 
 
+def online_services(session: Session, q: NearestQuery, region_code: str, per_kind: int = 5) -> list[dict]:
+    """Online services of the kinds in `q` that serve `region_code`, at most `per_kind` of each kind (oldest
+    entries first); exact rows."""
+    params = {**_params(q), "region": region_code, "per_kind": per_kind}
+    rows = session.execute(text(_ONLINE_SQL.format(filters=_filters(q))), params).mappings()
+    return [dict(r, beyond_radius=False) for r in rows]
+
+
 def nearest_services(session: Session, q: NearestQuery, region_code: str | None) -> NearestAnswer:
     """The `q.limit` services of the asked kinds nearest to (q.lat, q.lon), by geodesic distance on the
     spheroid, with the outreach rule applied; plus the online services of `region_code`.
@@ -199,10 +212,5 @@ def nearest_services(session: Session, q: NearestQuery, region_code: str | None)
         else:
             for row in rows:
                 row["beyond_radius"] = True
-    online = []
-    if region_code:
-        params["region"] = region_code
-        online = [dict(r) for r in session.execute(text(_ONLINE_SQL.format(filters=filters)), params).mappings()]
-        for row in online:
-            row["beyond_radius"] = False
+    online = online_services(session, q, region_code) if region_code else []
     return NearestAnswer(results=rows, online=online)
