@@ -89,8 +89,7 @@ def _init_auth(app: APIFlask) -> None:
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     csrf.exempt(api_bp)
-    limiter.init_app(app)
-    limiter.limit(lambda: app.config["API_RATE_LIMIT"])(api_bp)
+    limiter.init_app(app)  # the API's own limit is declared once, with its blueprint (api/__init__.py)
 
 
 def _wants_json() -> bool:

@@ -100,3 +100,21 @@ def registry(engine):
 @pytest.fixture(scope="session")
 def embedded_cluster() -> Cluster:
     return Cluster(Path(load_config()["VAR_DIR"]))
+
+
+CHROMIUM = os.environ.get("RESOURCEMAP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright, one per run for every browser test (the sync API allows only one
+    running Playwright at a time)."""
+    from playwright.sync_api import sync_playwright
+
+    (ROOT / "test-output").mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()

@@ -5,7 +5,6 @@ request that leaves 127.0.0.1 is refused and recorded, so a CDN dependency fails
 from __future__ import annotations
 
 import base64
-import os
 import threading
 from pathlib import Path
 
@@ -17,9 +16,6 @@ from resourcemap.registry.demo import load_demo_registry
 from resourcemap.search import reference
 from tests.conftest import REGISTRY_TABLES, ROOT
 
-CHROMIUM = os.environ.get("RESOURCEMAP_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 OUTPUT = ROOT / "test-output"
 PNG_1X1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/x8AAwMCAO+ip1sAAAAASUVORK5CYII=")
@@ -54,17 +50,6 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    OUTPUT.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 class Outside:

@@ -4,7 +4,6 @@ an empty PNG (no internet here); any other request leaving the test server is re
 from __future__ import annotations
 
 import base64
-import os
 import threading
 from pathlib import Path
 
@@ -18,9 +17,6 @@ from resourcemap.registry.demo import load_demo_registry
 from resourcemap.search import reference
 from tests.conftest import ACCOUNT_TABLES, REGISTRY_TABLES, ROOT
 
-CHROMIUM = os.environ.get("RESOURCEMAP_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--no-first-run"]
 OUTPUT = ROOT / "test-output"
 PNG_1X1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/x8AAwMCAO+ip1sAAAAASUVORK5CYII=")
@@ -56,15 +52,10 @@ def dispatch_server(app):
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    OUTPUT.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+@pytest.fixture
+def chromium(browser):
+    """The run's one Chromium (tests/conftest.py `browser`)."""
+    return browser
 
 
 @pytest.fixture
