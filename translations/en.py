@@ -1,6 +1,15 @@
 """English for the public pages: msgid (Russian) -> English. Regenerate messages.po/.mo with
 `.venv/bin/python translations/build.py` (see translations/README.md)."""
 EN = {
+    # sign-in and the account page (resourcemap/auth, templates/auth)
+    "Вход для сотрудников": "Staff sign-in", "Ресурсная карта": "Resource map",
+    "Для консультантов диспетчерской службы, кураторов регионов и администраторов. Родителям вход не нужен: карта помощи открыта всем.":
+        "For dispatch consultants, regional curators and administrators. Parents need no account: the map of help is open to all.",
+    "Электронная почта": "E-mail", "Пароль": "Password", "Войти": "Sign in",
+    "Учётная запись": "Account", "администратор": "administrator", "куратор": "curator",
+    "консультант-диспетчер": "dispatch consultant", "Вы вошли как": "You are signed in as", "роль": "role",
+    "Регионы": "Regions", "Выйти": "Sign out", "Неверный адрес почты или пароль.": "Wrong e-mail or password.",
+    "Проверьте форму.": "Please check the form.", "Форма устарела: обновите страницу.": "The form has expired: reload the page.",
     "Неверное значение %(name)s: нужна десятичная дробь.": "Invalid %(name)s: a decimal number is needed.",
     "Неверное значение %(name)s: вне допустимого диапазона.": "Invalid %(name)s: out of range.",
     "Не удалось понять, какой населённый пункт выбран. Найдите его по названию.": "We could not tell which place was chosen. Find it by its name.",
