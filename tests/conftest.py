@@ -118,3 +118,22 @@ def browser():
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app on 127.0.0.1 and a free port, served by werkzeug in a thread, for the browser tests."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from resourcemap.search import reference
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    with app.app_context():
+        reference.forget()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)

@@ -5,15 +5,12 @@ request that leaves 127.0.0.1 is refused and recorded, so a CDN dependency fails
 from __future__ import annotations
 
 import base64
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
 from resourcemap.registry.demo import load_demo_registry
-from resourcemap.search import reference
 from tests.conftest import REGISTRY_TABLES, ROOT
 
 OUTPUT = ROOT / "test-output"
@@ -37,19 +34,6 @@ def demo_registry(app, engine):
     app.extensions.pop("resourcemap.map_grid", None)  # the map's cached overview grid
     yield
     truncate_registry(engine)
-
-
-@pytest.fixture(scope="session")
-def live_server(app):
-    """The app on 127.0.0.1 and a free port, served by werkzeug in a thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    with app.app_context():
-        reference.forget()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
 
 
 class Outside:

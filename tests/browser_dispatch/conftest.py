@@ -4,17 +4,14 @@ an empty PNG (no internet here); any other request leaving the test server is re
 from __future__ import annotations
 
 import base64
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from resourcemap.auth.accounts import create_account
 from resourcemap.registry.demo import load_demo_registry
-from resourcemap.search import reference
 from tests.conftest import ACCOUNT_TABLES, REGISTRY_TABLES, ROOT
 
 OUTPUT = ROOT / "test-output"
@@ -40,16 +37,10 @@ def demo_world(app, engine):
                           " RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(scope="module")
-def dispatch_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    with app.app_context():
-        reference.forget()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+@pytest.fixture
+def dispatch_server(live_server):
+    """The run's one test server (tests/conftest.py `live_server`)."""
+    return live_server
 
 
 @pytest.fixture
