@@ -3,7 +3,6 @@ served by werkzeug in a thread, on the test database with the demo registry and 
 an empty PNG (no internet here); any other request leaving the test server is refused and recorded."""
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,10 @@ from sqlalchemy.orm import Session
 
 from resourcemap.auth.accounts import create_account
 from resourcemap.registry.demo import load_demo_registry
+from tests.browser.conftest import DESKTOP, new_context
 from tests.conftest import ACCOUNT_TABLES, REGISTRY_TABLES, ROOT
 
 OUTPUT = ROOT / "test-output"
-PNG_1X1 = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/x8AAwMCAO+ip1sAAAAASUVORK5CYII=")
-DESKTOP = {"width": 1366, "height": 900}
 DISPATCHER = ("dispatcher@example.org", "correct horse battery")
 
 
@@ -52,23 +49,9 @@ def chromium(browser):
 @pytest.fixture
 def dispatcher_page(chromium, dispatch_server, app, demo_world):
     """A signed-in dispatcher's page at 1366×900 with clipboard permissions; `page.js_errors`, `page.outside`."""
-    tile_host = app.config["TILE_URL"].split("/")[2].replace("{s}.", "")
-    outside: list[str] = []
-    context = chromium.new_context(viewport=DESKTOP, locale="ru-RU",
-                                   permissions=["clipboard-read", "clipboard-write"])
-    context.set_default_timeout(15000)
-
-    def handle(route):
-        url = route.request.url
-        if url.startswith(dispatch_server) or url.startswith("data:"):
-            route.continue_()
-        elif tile_host in url:
-            route.fulfill(status=200, content_type="image/png", body=PNG_1X1)
-        else:
-            outside.append(url)
-            route.abort()
-
-    context.route("**/*", handle)
+    context = new_context(chromium, dispatch_server, app, DESKTOP,
+                          permissions=["clipboard-read", "clipboard-write"])
+    outside = context.outside.urls
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
