@@ -63,12 +63,13 @@ def create_app(overrides: dict | None = None) -> APIFlask:
 
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .dispatch import bp as dispatch_bp
     from .public import bp as public_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(public_bp)
-    from .dispatch import bp as dispatch_bp; app.register_blueprint(dispatch_bp)  # noqa: E702  (issue 6)
+    app.register_blueprint(dispatch_bp)
     _register_error_handlers(app)
 
     from .cli import register as register_commands
