@@ -64,6 +64,27 @@ def test_matches_brute_force_geodesic_on_random_registries(client, registry, eng
                 assert r["reaches_you"] is False and r["beyond_radius"] is False
 
 
+def test_matches_brute_force_in_the_arctic_and_across_the_antimeridian(client, registry, engine):
+    # Few services over huge northern regions: the bound of step 2 is hundreds of kilometres wide, so its
+    # longitude box widens fast with latitude, reaches the pole (Severnaya Zemlya, Franz Josef Land) or wraps
+    # over 180° (Chukotka). The answer must still be the geodesic one.
+    rng = random.Random(71)
+    points = {}
+    for region, count in (("RU-KYA", 25), ("RU-CHU", 25), ("RU-ARK", 15), ("RU-SAK", 10)):
+        for lat, lon in _random_points_in(engine, region, count, seed=100 + len(points)):
+            ids = add_service(registry, lat, lon, "early_help")
+            points[ids["location_id"]] = (lat, lon)
+    registry.commit()
+    origins = _random_points_in(engine, "RU-CHU", 6, seed=7) + _random_points_in(engine, "RU-KYA", 6, seed=8)
+    origins += [(80.6, 58.0), (79.5, 100.0), (66.0, 179.99), (66.0, -179.99), (rng.uniform(64, 70), -172.0)]
+    for lat, lon in origins:
+        expected = sorted((geodesic_km(lat, lon, p[0], p[1]), loc_id) for loc_id, p in points.items())[:10]
+        got = nearest(client, lat=lat, lon=lon, service="early_help", limit=10)["results"]
+        assert [r["location"]["id"] for r in got] == [loc_id for _, loc_id in expected], (lat, lon)
+        for r, (km, _) in zip(got, expected):
+            assert r["distance_km"] == pytest.approx(km, abs=0.0015)
+
+
 def test_near_tie_is_ranked_on_the_spheroid_not_the_sphere(client, registry):
     # At 60° N a kilometre east is "longer" on the spheroid than a kilometre north (prime-vertical radius
     # 6394 km, meridional 6383 km, sphere 6371 km). East is nearer on the sphere, north on the spheroid.

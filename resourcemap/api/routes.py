@@ -12,7 +12,7 @@ from ..errors import ApiError
 from ..search import reference
 from ..search.nearest import NearestQuery, nearest_services
 from ..search.organizations import find_organizations, organization_by_id
-from ..search.settlements import place_of_point, search_settlements, settlement_by_id
+from ..search.settlements import search_settlements
 from ..auth import audit
 from ..auth.policy import Viewer, current_viewer
 from ..search.views import location_view, nearest_result_view, phone_view
@@ -107,7 +107,7 @@ def regions():
 
 @bp.get("/settlements")
 @bp.input(s.SettlementsQuery, location="query", arg_name="query")
-@bp.output(s.SettlementsOut)
+@bp.output(s.SettlementsOut, links=s.SETTLEMENT_LINKS)
 @bp.doc(responses=ERRORS)
 def settlements(query):
     q = query["q"].strip()
@@ -124,23 +124,19 @@ def settlements(query):
 def nearest(query):
     session = get_session()
     types = _service_types_param(query["service"], required=True)
-    if "settlement" in query:
-        settlement = settlement_by_id(session, query["settlement"])
-        if settlement is None:
-            raise ApiError("No settlement with this id.", "settlement", code="not_found", status=404)
-        lat, lon, region = settlement["lat"], settlement["lon"], settlement["region_code"]
-    else:
-        lat, lon = query["lat"], query["lon"]
-        region, settlement = place_of_point(session, lat, lon)
-    q = NearestQuery(lat=lat, lon=lon, service_types=tuple(types), age_months=query.get("age_months"),
-                     open_now=query["open_now"], limit=query["limit"], within_km=query.get("within_km"),
+    settlement_id = query.get("settlement")
+    q = NearestQuery(lat=query.get("lat", 0.0), lon=query.get("lon", 0.0), service_types=tuple(types),
+                     age_months=query.get("age_months"), open_now=query["open_now"], limit=query["limit"],
+                     within_km=query.get("within_km"),
                      outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
-    answer = nearest_services(session, q, region)
+    answer = nearest_services(session, q, locate=True, settlement_id=settlement_id)
+    if answer is None:
+        raise ApiError("No settlement with this id.", "settlement", code="not_found", status=404)
     viewer = current_viewer()
     audit_confidential_views(viewer, {r["location_id"] for r in answer.results + answer.online if r["confidential"]})
     return jsonify({
-        "origin": {"lat": lat, "lon": lon, "region": region,
-                   "settlement": settlement_view(settlement) if settlement else None},
+        "origin": {"lat": answer.lat, "lon": answer.lon, "region": answer.region_code,
+                   "settlement": settlement_view(answer.settlement) if answer.settlement else None},
         "results": [nearest_result_view(r, viewer) for r in answer.results],
         "online": [nearest_result_view(r, viewer) for r in answer.online],
     })
@@ -180,7 +176,8 @@ def _feature(org: dict, viewer: Viewer) -> dict:
 
 @bp.get("/organizations")
 @bp.input(s.OrganizationsQuery, location="query", arg_name="query")
-@bp.output(s.FeatureCollectionOut, description="A GeoJSON FeatureCollection of published organizations")
+@bp.output(s.FeatureCollectionOut, description="A GeoJSON FeatureCollection of published organizations",
+           content_type="application/geo+json", links=s.ORGANIZATIONS_LINKS)
 @bp.doc(responses=ERRORS)
 def organizations(query):
     session = get_session()

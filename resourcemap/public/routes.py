@@ -17,17 +17,17 @@ from .. import maps
 from ..api.routes import organization_view, settlement_view
 from ..db import get_session
 from ..search import reference
-from ..search.map import grid_size, map_clusters, map_locations, organization_extras, registry_has_synthetic
+from ..search.map import map_view, organization_extras, registry_has_synthetic
 from ..search.nearest import NearestQuery, nearest_services
 from ..search.organizations import organization_by_id
-from ..search.settlements import place_of_point, search_settlements, settlement_by_id
+from ..search.settlements import search_settlements
 from ..search.views import PUBLIC, location_view, nearest_result_view
 from . import bp
 from .i18n import remember_locale
 
 MAP_POINTS_LIMIT = 1500     # above this many locations in view, the map gets grid counts instead of points
 MAP_GRID_CELLS = 8          # grid cells across the wider side of the view in that case
-MAP_WIDE_GRID_DEG = 0.5     # views whose grid is this coarse consult the cached grid before reading points
+MAP_WIDE_GRID_DEG = 0.5     # views whose grid is this coarse get points only if the grid's whole cells hold few
 AGE_CHOICES = [None, 6] + [12 * y for y in range(1, 18)]
 MAIN_KINDS = ("early_help", "rehabilitation", "family_support", "crisis_apartment", "rental_point",
               "psychological_help")
@@ -114,26 +114,20 @@ def _nearest(search: Search, all_kinds: list[str]) -> dict:
     """Find the family's place, then the nearest help. Returns what the page shows."""
     session = get_session()
     found: dict = {"origin": None, "alternatives": [], "results": [], "online": []}
-    if search.settlement_id is not None:
-        settlement = settlement_by_id(session, search.settlement_id)
-        if settlement is None:
-            raise BadInput(_("Такого населённого пункта нет в справочнике. Найдите его по названию."), 404)
-        lat, lon, region = settlement["lat"], settlement["lon"], settlement["region_code"]
-    elif search.lat is not None:
-        lat, lon = search.lat, search.lon
-        region, settlement = place_of_point(session, lat, lon)
-    else:
+    settlement_id, lat, lon = search.settlement_id, search.lat, search.lon
+    if settlement_id is None and lat is None:
         rows = search_settlements(session, search.q, None, 6)
         if not rows:
             raise BadInput(_("Не нашли «%(q)s». Проверьте название или напишите его иначе.", q=search.q), 404)
-        settlement, found["alternatives"] = rows[0], [settlement_view(r) for r in rows[1:]]
-        lat, lon, region = settlement["lat"], settlement["lon"], settlement["region_code"]
-    q = NearestQuery(lat=lat, lon=lon, service_types=tuple(search.services or all_kinds),
+        settlement_id, found["alternatives"] = rows[0]["id"], [settlement_view(r) for r in rows[1:]]
+    q = NearestQuery(lat=lat or 0.0, lon=lon or 0.0, service_types=tuple(search.services or all_kinds),
                      age_months=search.age_months, open_now=search.open_now, limit=10,
                      outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
-    answer = nearest_services(session, q, region)
-    found["origin"] = {"lat": round(lat, 5), "lon": round(lon, 5), "region": region,
-                       "settlement": settlement_view(settlement) if settlement else None,
+    answer = nearest_services(session, q, locate=True, settlement_id=settlement_id)
+    if answer is None:
+        raise BadInput(_("Такого населённого пункта нет в справочнике. Найдите его по названию."), 404)
+    found["origin"] = {"lat": round(answer.lat, 5), "lon": round(answer.lon, 5), "region": answer.region_code,
+                       "settlement": settlement_view(answer.settlement) if answer.settlement else None,
                        "by_point": search.lat is not None}
     found["results"] = [nearest_result_view(r, PUBLIC) for r in answer.results]
     found["online"] = [nearest_result_view(r, PUBLIC) for r in answer.online]
@@ -215,9 +209,9 @@ def _bbox(raw: str) -> tuple[float, float, float, float]:
         raise BadInput("bbox: minlon,minlat,maxlon,maxlat")
     minlon, maxlon = (_float(parts[i], "bbox", -180, 180) for i in (0, 2))
     minlat, maxlat = (_float(parts[i], "bbox", -90, 90) for i in (1, 3))
-    if minlon > maxlon or minlat > maxlat:
+    if minlat > maxlat:
         raise BadInput("bbox: the minimum is greater than the maximum")
-    return minlon, minlat, maxlon, maxlat
+    return minlon, minlat, maxlon, maxlat  # minlon > maxlon: the view crosses the antimeridian
 
 
 @bp.get("/map-data/locations")
@@ -233,20 +227,11 @@ def map_data_locations():
             raise BadInput("service: unknown kind of help")
     except BadInput as bad:
         return jsonify({"error": {"code": "invalid", "message": bad.message, "field": None}}), 400
-    session = get_session()
-    cache = current_app.extensions.setdefault("resourcemap.map_grid", {})
-    cell = grid_size(bbox, MAP_GRID_CELLS)
-    clusters = None
-    if cell >= MAP_WIDE_GRID_DEG:
-        # A wide view: the cached grid tells (an upper bound) how many are inside, without scanning them.
-        clusters = map_clusters(session, bbox, services, cell, cache)
-        rows = None if sum(c["count"] for c in clusters) > MAP_POINTS_LIMIT else \
-            map_locations(session, bbox, services, MAP_POINTS_LIMIT + 1)
-    else:
-        rows = map_locations(session, bbox, services, MAP_POINTS_LIMIT + 1)
-    if rows is not None:
+    view = map_view(get_session(), bbox, services, points_limit=MAP_POINTS_LIMIT, cells_across=MAP_GRID_CELLS,
+                    wide_grid_deg=MAP_WIDE_GRID_DEG)
+    if view["mode"] == "points":
         items = []
-        for row in rows:
+        for row in view["rows"]:
             loc = location_view(row, PUBLIC)
             items.append({"id": loc["id"], "org": row["organization_id"], "name": row["organization_name"],
                           "lat": loc["lat"], "lon": loc["lon"], "types": sorted(row["types"]),
@@ -254,10 +239,8 @@ def map_data_locations():
                           "approximate": bool(loc["approximate"]), "synthetic": row["is_synthetic"]})
         body = {"mode": "points", "items": items}
     else:
-        if clusters is None:
-            clusters = map_clusters(session, bbox, services, cell, cache)
         body = {"mode": "clusters", "items": [
-            {"lat": round(c["lat"], 4), "lon": round(c["lon"], 4), "count": c["count"]} for c in clusters]}
+            {"lat": round(c["lat"], 4), "lon": round(c["lon"], 4), "count": c["count"]} for c in view["cells"]]}
     response = jsonify(body)
     response.headers["Cache-Control"] = "public, max-age=60"
     return response

@@ -127,8 +127,9 @@ ranked AS (
          array_position(CAST(:ids AS integer[]), sal.id) AS rank_m
   FROM origin, service_at_location sal
   WHERE sal.id = ANY(CAST(:ids AS integer[])) AND sal.searchable
-)
-""" + nearest._DETAILS
+),
+chosen AS (SELECT 'near' AS section, * FROM ranked)
+""" + nearest._DETAILS + "ORDER BY r.rank_m"
 
 
 def referral_services(session: Session, sal_ids: list[int], lat: float, lon: float) -> list[dict]:

@@ -6,7 +6,9 @@ The ranking distance is the geodesic on the WGS84 spheroid (`ST_Distance(geograp
    picks k candidates near the family: cheap, and any k candidates will do for step 2;
 2. the k-th smallest spheroidal distance among them is an upper bound of the true k-th; widened by SPHERE_SLACK
    (sphere and spheroid distances differ by well under 1 %), it bounds an `ST_DWithin(..., use_spheroid =>
-   false)` on the geography index `ix_sal_type_geog` that collects every service that could rank;
+   false)` that collects every service that could rank, found per kind in the same planar index through a
+   longitude/latitude box that holds the whole geodesic circle (the full width of longitudes when the circle
+   reaches a pole or the antimeridian);
 3. those are ranked exactly by `ST_Distance` on the spheroid. The planar order of step 1 never decides the answer,
    so near-ties, high latitudes and the antimeridian come out right.
 
@@ -21,10 +23,11 @@ The search is never bounded by region. Online services are listed apart: those s
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 SPHERE_SLACK = 1.01  # sphere/spheroid distance ratio stays within 0.995..1.005 on WGS84
@@ -47,6 +50,10 @@ class NearestQuery:
 class NearestAnswer:
     results: list[dict] = field(default_factory=list)
     online: list[dict] = field(default_factory=list)
+    region_code: str | None = None  # the family's region (online services are those of this region)
+    settlement: dict | None = None  # the family's settlement (settlement_id), or the nearest within 30 km (locate)
+    lat: float | None = None
+    lon: float | None = None
 
 
 def _filters(q: NearestQuery) -> str:
@@ -60,9 +67,10 @@ def _filters(q: NearestQuery) -> str:
     return " AND ".join(parts) or "true"
 
 
-# Details of the chosen rows, one round trip: service, organization, location, settlement, phones, open-now.
+# Details of the chosen rows (`chosen`: section 'near' or 'online'), one round trip: service, organization,
+# location, settlement, phones, open-now.
 _DETAILS = """
-SELECT r.sal_id, r.d AS distance_m, r.reaches AS reaches_you,
+SELECT r.section, r.sal_id, r.d AS distance_m, r.reaches AS reaches_you, r.rank_m,
        s.id AS service_id, s.type_code, s.name AS service_name, s.delivery, s.age_min_months, s.age_max_months,
        s.capacity_total, s.capacity_free, s.capacity_updated_at,
        rm_open_at(s.id, l.timezone, CAST(:at AS timestamptz)) AS open_now,
@@ -75,30 +83,62 @@ SELECT r.sal_id, r.d AS distance_m, r.reaches AS reaches_you,
           FROM phone p
          WHERE p.organization_id = o.id AND (p.service_id IS NULL OR p.service_id = s.id)
            AND (p.location_id IS NULL OR p.location_id = l.id)) AS phones
-FROM ranked r
+FROM chosen r
 JOIN service s ON s.id = r.service_id
 JOIN organization o ON o.id = s.organization_id
 JOIN location l ON l.id = r.location_id
 LEFT JOIN settlement st ON st.id = l.settlement_id
-ORDER BY r.rank_m, r.d, r.sal_id
 """
 
-_NEAREST_SQL = """
-WITH origin AS (
+# Where the family is. From a point: its region (rm_region_at: the boundary that covers it, or the nearest within
+# 20 km, since boundaries are simplified along coasts) and the nearest settlement within 30 km. From a settlement:
+# that settlement and its region. Or only the region the caller names (no settlement).
+_ORIGIN_OF = {
+    "point": """
+origin AS (
   SELECT CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography) AS g
 ),
+place AS (
+  SELECT rm_region_at(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 20000) AS region_code,
+         (SELECT s.id FROM origin, settlement s WHERE ST_DWithin(s.geog, origin.g, 30000)
+           ORDER BY s.geog <-> origin.g LIMIT 1) AS settlement_id
+)""",
+    "settlement": """
+origin AS (
+  SELECT s.geog AS g FROM settlement s WHERE s.id = :settlement_id
+),
+place AS (
+  SELECT s.region_code, s.id AS settlement_id FROM settlement s WHERE s.id = :settlement_id
+)""",
+    "region": """
+origin AS (
+  SELECT CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography) AS g
+),
+place AS (
+  SELECT CAST(:region AS text) AS region_code, CAST(NULL AS integer) AS settlement_id
+)""",
+}
+
+_NEAREST_SQL = """
+WITH {origin},
 knn AS (
 {knn}
 ),
 bound AS (
-  SELECT max(d) * :slack + 1.0 AS r FROM (SELECT d FROM knn ORDER BY d LIMIT :k) top_k
+  SELECT r, CASE
+      WHEN abs(lat) + degrees(delta) >= 89.9 OR sin(delta) >= cos(radians(lat)) THEN
+        ST_MakeEnvelope(-180, -90, 180, 90, 4326)
+      WHEN abs(lon) + degrees(asin(sin(delta) / cos(radians(lat)))) > 180 THEN
+        ST_MakeEnvelope(-180, lat - degrees(delta), 180, lat + degrees(delta), 4326)
+      ELSE ST_Expand(CAST(origin.g AS geometry), degrees(asin(sin(delta) / cos(radians(lat)))), degrees(delta))
+    END AS box
+  FROM origin, (SELECT r, r * 1.01 / 6356752.0 AS delta, ST_Y(CAST(origin.g AS geometry)) AS lat,
+                       ST_X(CAST(origin.g AS geometry)) AS lon
+                  FROM origin, (SELECT coalesce(max(d) * :slack + 1.0, 0) AS r
+                                  FROM (SELECT d FROM knn ORDER BY d LIMIT :k) top_k) kth) b
 ),
 candidates AS (
-  SELECT sal.id AS sal_id, sal.service_id, sal.location_id, ST_Distance(sal.geog, origin.g) AS d,
-         false AS reaches
-  FROM origin, bound, service_at_location sal
-  WHERE sal.searchable AND sal.type_code = ANY(CAST(:types AS text[])) AND sal.delivery <> 'online'
-    AND {filters} AND ST_DWithin(sal.geog, origin.g, bound.r, false)
+{within}
   UNION ALL
   -- outreach within its radius (a geodesic distance) of the family. Among services that reach the family the
   -- rule ranks by distance, so per kind only the nearest few can make the list: a KNN scan of
@@ -131,31 +171,48 @@ ranked AS (
   FROM (SELECT DISTINCT ON (sal_id) * FROM candidates ORDER BY sal_id, reaches DESC) uniq
   ORDER BY rank_m, d, sal_id
   LIMIT :k
-)
-""" + _DETAILS
-
-# The online services that serve a region: those whose service area names the region (the write path gives every
-# online service its regions, by default the region of its location). Per kind, an index scan of
-# ix_service_area_region (region_code, service_id) that stops after :per_kind matches.
-_ONLINE_SQL = """
-WITH origin AS (
-  SELECT CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography) AS g
 ),
-ranked AS (
+{online}
+chosen AS (
+  SELECT 'near' AS section, * FROM ranked
+  {online_union}
+)
+SELECT {place_columns} found.*
+FROM place
+{place_joins}
+LEFT JOIN ({details}) found ON true
+ORDER BY found.section DESC, found.rank_m, found.distance_m, found.sal_id
+"""
+
+# The online services that serve the family's region: those whose service area names the region (the write path
+# gives every online service its regions, by default the region of its location). Per kind, an index scan of
+# ix_service_area_region (region_code, service_id) that stops after :per_kind matches.
+_ONLINE_PART = """online AS (
   SELECT o.id AS sal_id, o.service_id, o.location_id, ST_Distance(o.geog, origin.g) AS d,
-         false AS reaches, 0 AS rank_m
-  FROM origin, unnest(CAST(:types AS text[])) AS t(code)
+         false AS reaches, CAST(0 AS float8) AS rank_m
+  FROM origin, place, unnest(CAST(:types AS text[])) AS t(code)
   CROSS JOIN LATERAL (
     SELECT sal.id, sal.service_id, sal.location_id, sal.geog
     FROM service_area a
     JOIN service_at_location sal ON sal.service_id = a.service_id
-    WHERE a.region_code = :region AND sal.searchable AND sal.delivery = 'online' AND sal.type_code = t.code
-      AND {filters}
+    WHERE a.region_code = place.region_code AND sal.searchable AND sal.delivery = 'online'
+      AND sal.type_code = t.code AND {filters}
     ORDER BY a.service_id
     LIMIT :per_kind
   ) o
-)
-""" + _DETAILS
+),"""
+
+# The family's settlement, for the answer's origin (as settlements.settlement_by_id shows it).
+_PLACE_COLUMNS = """place.region_code AS place_region_code, ST_Y(origin.g::geometry) AS origin_lat,
+       ST_X(origin.g::geometry) AS origin_lon,
+       ps.id AS ps_id, ps.name_ru AS ps_name, ps.name_kk AS ps_name_kk, ps.kind AS ps_kind,
+       ps.population AS ps_population, ps.timezone AS ps_timezone,
+       ST_Y(ps.geog::geometry) AS ps_lat, ST_X(ps.geog::geometry) AS ps_lon,
+       pd.name_ru AS ps_district, pr.code AS ps_region_code, pr.name_ru AS ps_region_name,"""
+_PLACE_JOINS = """CROSS JOIN origin
+LEFT JOIN settlement ps ON ps.id = place.settlement_id
+LEFT JOIN region pr ON pr.code = ps.region_code
+LEFT JOIN district pd ON pd.id = ps.district_id"""
 
 
 _TYPE_CODE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -165,16 +222,40 @@ _TYPE_CODE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # from the taxonomy and is checked against _TYPE_CODE.
 _KNN_PART = """  (SELECT ST_Distance(sal.geog, origin.g) AS d FROM origin, service_at_location sal
    WHERE sal.searchable AND sal.type_code = '{code}' AND sal.delivery <> 'online' AND {filters}
-   ORDER BY CAST(sal.geog AS geometry) <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
+   ORDER BY CAST(sal.geog AS geometry) <-> (SELECT CAST(g AS geometry) FROM origin)
    LIMIT :k)"""
 
 
-def _nearest_sql(q: NearestQuery, filters: str) -> str:
-    for code in q.service_types:
+# Per kind, every service within the bound (step 2), through the same partial index and the bound's box.
+_WITHIN_PART = """  SELECT sal.id AS sal_id, sal.service_id, sal.location_id, ST_Distance(sal.geog, origin.g) AS d,
+         false AS reaches
+  FROM origin, bound, service_at_location sal
+  WHERE sal.searchable AND sal.type_code = '{code}' AND sal.delivery <> 'online' AND {filters}
+    AND CAST(sal.geog AS geometry) && (SELECT box FROM bound)
+    AND ST_DWithin(sal.geog, origin.g, bound.r, false)"""
+
+
+@functools.lru_cache(maxsize=1024)
+def _statement(origin: str, types: tuple[str, ...], filters: str, online: bool, near: bool = True) -> TextClause:
+    """The one statement that answers a request of this shape (cached: psycopg prepares it on the server after
+    a few uses, so it is neither parsed by SQLAlchemy nor planned by PostgreSQL again)."""
+    for code in types:
         if not _TYPE_CODE.match(code):
             raise ValueError(f"not a service type code: {code!r}")
-    knn = "\n  UNION ALL\n".join(_KNN_PART.format(code=code, filters=filters) for code in q.service_types)
-    return _NEAREST_SQL.format(knn=knn, filters=filters)
+    online_part = _ONLINE_PART.format(filters=filters) if online else ""
+    if not near:
+        sql = (f"WITH {_ORIGIN_OF[origin]},\n{online_part}\nchosen AS (SELECT 'online' AS section, * FROM online)\n"
+               f"SELECT found.* FROM place LEFT JOIN ({_DETAILS}) found ON true\n"
+               "ORDER BY found.rank_m, found.distance_m, found.sal_id")
+        return text(sql)
+    knn = "\n  UNION ALL\n".join(_KNN_PART.format(code=code, filters=filters) for code in types)
+    within = "\n  UNION ALL\n".join(_WITHIN_PART.format(code=code, filters=filters) for code in types)
+    with_place = origin != "region"
+    return text(_NEAREST_SQL.format(
+        origin=_ORIGIN_OF[origin], knn=knn, within=within, filters=filters, online=online_part,
+        online_union="UNION ALL SELECT 'online', * FROM online" if online else "",
+        place_columns=_PLACE_COLUMNS if with_place else "", place_joins=_PLACE_JOINS if with_place else "",
+        details=_DETAILS))
 
 
 def _params(q: NearestQuery) -> dict:
@@ -185,32 +266,71 @@ def _params(q: NearestQuery) -> dict:
             "outreach_m": q.outreach_equivalent_km * 1000.0}
 
 
+_ROW_KEYS = ("section", "sal_id", "distance_m", "reaches_you", "rank_m", "service_id", "type_code", "service_name",
+             "delivery", "age_min_months", "age_max_months", "capacity_total", "capacity_free",
+             "capacity_updated_at", "open_now", "organization_id", "organization_name", "verified_at",
+             "is_synthetic", "location_id", "location_name", "address", "confidential", "approximate", "timezone",
+             "lat", "lon", "region_code", "settlement_id", "settlement_name", "phones")
+
+
+def _found(rows) -> tuple[list[dict], list[dict]]:
+    near, online = [], []
+    for row in rows:
+        if row["section"] is None:
+            continue
+        found = {key: row[key] for key in _ROW_KEYS}
+        found["beyond_radius"] = False
+        (near if row["section"] == "near" else online).append(found)
+    return near, online
+
+
+def _place(row) -> tuple[str | None, dict | None]:
+    settlement = None
+    if row["ps_id"] is not None:
+        settlement = {"id": row["ps_id"], "name": row["ps_name"], "name_kk": row["ps_name_kk"],
+                      "kind": row["ps_kind"], "population": row["ps_population"], "timezone": row["ps_timezone"],
+                      "lat": row["ps_lat"], "lon": row["ps_lon"], "district": row["ps_district"],
+                      "region_code": row["ps_region_code"], "region_name": row["ps_region_name"]}
+    return row["place_region_code"], settlement
+
+
 def online_services(session: Session, q: NearestQuery, region_code: str, per_kind: int = 5) -> list[dict]:
     """Online services of the kinds in `q` that serve `region_code`, at most `per_kind` of each kind (oldest
     entries first); exact rows."""
     params = {**_params(q), "region": region_code, "per_kind": per_kind}
-    rows = session.execute(text(_ONLINE_SQL.format(filters=_filters(q))), params).mappings()
-    return [dict(r, beyond_radius=False) for r in rows]
+    rows = session.execute(_statement("region", q.service_types, _filters(q), True, near=False), params).mappings()
+    return _found(rows)[1]
 
 
-def nearest_services(session: Session, q: NearestQuery, region_code: str | None) -> NearestAnswer:
-    """The `q.limit` services of the asked kinds nearest to (q.lat, q.lon), by geodesic distance on the
-    spheroid, with the outreach rule applied; plus the online services of `region_code`.
+def nearest_services(session: Session, q: NearestQuery, region_code: str | None = None, *,
+                     locate: bool = False, settlement_id: int | None = None) -> NearestAnswer | None:
+    """The `q.limit` services of the asked kinds nearest to the family, by geodesic distance on the spheroid,
+    with the outreach rule applied; plus the online services of the family's region. One statement.
+
+    The family is at (q.lat, q.lon) in `region_code` (online services of that region; none when None); with
+    `locate`, the statement also finds the point's region and nearest settlement (answer.region_code,
+    answer.settlement); with `settlement_id`, the family is at that settlement (q.lat and q.lon are ignored; None
+    is returned when there is no such settlement).
 
     Rows are exact (unredacted): the caller chooses the view (search/views.py). With `within_km`, only
     services inside the radius are returned; when none is, the nearest are returned with `beyond_radius`.
     """
-    params = _params(q)
-    filters = _filters(q)
-    rows = [dict(r) for r in session.execute(text(_nearest_sql(q, filters)), params).mappings()]
-    for row in rows:
-        row["beyond_radius"] = False
+    origin = "settlement" if settlement_id is not None else "point" if locate else "region"
+    params = {**_params(q), "region": region_code, "settlement_id": settlement_id, "per_kind": 5}
+    online = origin != "region" or region_code is not None
+    rows = session.execute(_statement(origin, q.service_types, _filters(q), online), params).mappings().all()
+    if not rows:
+        return None  # no such settlement
+    answer = NearestAnswer(region_code=region_code, lat=q.lat, lon=q.lon)
+    if origin != "region":
+        answer.region_code, answer.settlement = _place(rows[0])
+        answer.lat, answer.lon = rows[0]["origin_lat"], rows[0]["origin_lon"]
+    answer.results, answer.online = _found(rows)
     if q.within_km is not None:
-        inside = [r for r in rows if r["distance_m"] <= q.within_km * 1000.0 or r["reaches_you"]]
+        inside = [r for r in answer.results if r["distance_m"] <= q.within_km * 1000.0 or r["reaches_you"]]
         if inside:
-            rows = inside
+            answer.results = inside
         else:
-            for row in rows:
+            for row in answer.results:
                 row["beyond_radius"] = True
-    online = online_services(session, q, region_code) if region_code else []
-    return NearestAnswer(results=rows, online=online)
+    return answer
