@@ -7,7 +7,7 @@ from flask import current_app, jsonify, request, url_for
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..db import get_session
+from ..db import get_read_session, get_session
 from ..errors import ApiError
 from ..search import reference
 from ..search.nearest import NearestQuery, nearest_services
@@ -113,7 +113,7 @@ def settlements(query):
     q = query["q"].strip()
     if not q:
         raise ApiError("Type at least one letter of the place name.", "q")
-    rows = search_settlements(get_session(), q, _region_param(query.get("region")), query["limit"])
+    rows = search_settlements(get_read_session(), q, _region_param(query.get("region")), query["limit"])
     return jsonify({"results": [settlement_view(r) for r in rows]})
 
 
@@ -122,14 +122,13 @@ def settlements(query):
 @bp.output(s.NearestOut)
 @bp.doc(responses=ERRORS)
 def nearest(query):
-    session = get_session()
     types = _service_types_param(query["service"], required=True)
     settlement_id = query.get("settlement")
     q = NearestQuery(lat=query.get("lat", 0.0), lon=query.get("lon", 0.0), service_types=tuple(types),
                      age_months=query.get("age_months"), open_now=query["open_now"], limit=query["limit"],
                      within_km=query.get("within_km"),
                      outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
-    answer = nearest_services(session, q, locate=True, settlement_id=settlement_id)
+    answer = nearest_services(get_read_session(), q, locate=True, settlement_id=settlement_id)
     if answer is None:
         raise ApiError("No settlement with this id.", "settlement", code="not_found", status=404)
     viewer = current_viewer()

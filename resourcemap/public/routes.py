@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from .. import maps
 from ..api.routes import organization_view, settlement_view
-from ..db import get_session
+from ..db import get_read_session, get_session
 from ..search import reference
 from ..search.map import map_view, organization_extras, registry_has_synthetic
 from ..search.nearest import NearestQuery, nearest_services
@@ -112,7 +112,7 @@ def parse_search(args, known_kinds: set[str]) -> Search:
 
 def _nearest(search: Search, all_kinds: list[str]) -> dict:
     """Find the family's place, then the nearest help. Returns what the page shows."""
-    session = get_session()
+    session = get_read_session()
     found: dict = {"origin": None, "alternatives": [], "results": [], "online": []}
     settlement_id, lat, lon = search.settlement_id, search.lat, search.lon
     if settlement_id is None and lat is None:
