@@ -269,16 +269,14 @@ def _pyformat(sql_text: str) -> str:
 
 
 def _nearest_sql_and_params(req: dict) -> tuple[str, dict]:
-    """The SQL text nearest_services() runs for this request (built the way it builds it), for psycopg."""
+    """The statement nearest_services() runs for this request (as the API asks: from a point, locating it), for
+    psycopg."""
     from resourcemap.search import nearest as n
 
     q = n.NearestQuery(lat=req["lat"], lon=req["lon"], service_types=tuple(req["types"]), limit=10)
-    filters = n._filters(q)
-    if hasattr(n, "_nearest_sql"):  # per-kind SQL (the kind's own partial index)
-        sql = n._nearest_sql(q, filters)
-    else:
-        sql = n._NEAREST_SQL.format(filters=filters)
-    return _pyformat(sql), n._params(q)
+    stmt = n._statement("point", q.service_types, n._filters(q), True)
+    params = {**n._params(q), "region": None, "settlement_id": None, "per_kind": 5}
+    return str(stmt.compile(dialect=pg_psycopg.dialect())), params
 
 
 def _timed(fn, reqs: list[dict], warm: list[dict]) -> list[float]:
@@ -308,7 +306,8 @@ def measure_raw(dsn: str, reqs: list[dict], warm: list[dict], multi: bool) -> li
 
 
 def measure_full_sql(dsn: str, reqs: list[dict], warm: list[dict]) -> list[float]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    # As the app's connections: prepared statements run with a generic plan (resourcemap/db.py).
+    with psycopg.connect(dsn, autocommit=True, options="-c plan_cache_mode=force_generic_plan") as conn:
         cur = conn.cursor()
 
         def one(req):
@@ -321,14 +320,14 @@ def measure_full_sql(dsn: str, reqs: list[dict], warm: list[dict]) -> list[float
 
 
 def measure_service(app, reqs: list[dict], warm: list[dict]) -> list[float]:
-    from resourcemap.db import get_session
+    from resourcemap.db import get_read_session
     from resourcemap.search.nearest import NearestQuery, nearest_services
 
     def one(req):
         with app.app_context():
             q = NearestQuery(lat=req["lat"], lon=req["lon"], service_types=tuple(req["types"]), limit=10,
                              outreach_equivalent_km=app.config["OUTREACH_EQUIVALENT_KM"])
-            answer = nearest_services(get_session(), q, req["region"])
+            answer = nearest_services(get_read_session(), q, locate=True)
             assert answer.results, f"nearest_services found nothing for {req}"
 
     return _timed(one, reqs, warm)
