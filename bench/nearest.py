@@ -274,9 +274,9 @@ def _nearest_sql_and_params(req: dict) -> tuple[str, dict]:
     from resourcemap.search import nearest as n
 
     q = n.NearestQuery(lat=req["lat"], lon=req["lon"], service_types=tuple(req["types"]), limit=10)
-    stmt = n._statement("point", q.service_types, n._filters(q), True)
+    sql = n._statement("point", q.service_types, n._filters(q), True)
     params = {**n._params(q), "region": None, "settlement_id": None, "per_kind": 5}
-    return str(stmt.compile(dialect=pg_psycopg.dialect())), params
+    return sql, params
 
 
 def _timed(fn, reqs: list[dict], warm: list[dict]) -> list[float]:

@@ -27,7 +27,9 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import TextClause, text
+from psycopg.rows import dict_row
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.orm import Session
 
 SPHERE_SLACK = 1.01  # sphere/spheroid distance ratio stays within 0.995..1.005 on WGS84
@@ -236,9 +238,9 @@ _WITHIN_PART = """  SELECT sal.id AS sal_id, sal.service_id, sal.location_id, ST
 
 
 @functools.lru_cache(maxsize=1024)
-def _statement(origin: str, types: tuple[str, ...], filters: str, online: bool, near: bool = True) -> TextClause:
-    """The one statement that answers a request of this shape (cached: psycopg prepares it on the server after
-    a few uses, so it is neither parsed by SQLAlchemy nor planned by PostgreSQL again)."""
+def _statement(origin: str, types: tuple[str, ...], filters: str, online: bool, near: bool = True) -> str:
+    """The one statement that answers a request of this shape, in psycopg's parameter style (cached; run by
+    `_run` as a prepared statement, so it is planned once per connection)."""
     for code in types:
         if not _TYPE_CODE.match(code):
             raise ValueError(f"not a service type code: {code!r}")
@@ -247,15 +249,27 @@ def _statement(origin: str, types: tuple[str, ...], filters: str, online: bool, 
         sql = (f"WITH {_ORIGIN_OF[origin]},\n{online_part}\nchosen AS (SELECT 'online' AS section, * FROM online)\n"
                f"SELECT found.* FROM place LEFT JOIN ({_DETAILS}) found ON true\n"
                "ORDER BY found.rank_m, found.distance_m, found.sal_id")
-        return text(sql)
+        return _pyformat(sql)
     knn = "\n  UNION ALL\n".join(_KNN_PART.format(code=code, filters=filters) for code in types)
     within = "\n  UNION ALL\n".join(_WITHIN_PART.format(code=code, filters=filters) for code in types)
     with_place = origin != "region"
-    return text(_NEAREST_SQL.format(
+    return _pyformat(_NEAREST_SQL.format(
         origin=_ORIGIN_OF[origin], knn=knn, within=within, filters=filters, online=online_part,
         online_union="UNION ALL SELECT 'online', * FROM online" if online else "",
         place_columns=_PLACE_COLUMNS if with_place else "", place_joins=_PLACE_JOINS if with_place else "",
         details=_DETAILS))
+
+
+def _pyformat(sql: str) -> str:
+    return str(text(sql).compile(dialect=psycopg_dialect.dialect()))
+
+
+def _run(session: Session, sql: str, params: dict) -> list[dict]:
+    """Run a nearest-help statement on the session's connection through psycopg itself: prepared on the
+    server at once, rows as dicts (SQLAlchemy's result machinery costs more than the rows here)."""
+    driver = session.connection().connection.driver_connection
+    with driver.cursor(row_factory=dict_row) as cur:
+        return cur.execute(sql, params, prepare=True).fetchall()
 
 
 def _params(q: NearestQuery) -> dict:
@@ -298,7 +312,7 @@ def online_services(session: Session, q: NearestQuery, region_code: str, per_kin
     """Online services of the kinds in `q` that serve `region_code`, at most `per_kind` of each kind (oldest
     entries first); exact rows."""
     params = {**_params(q), "region": region_code, "per_kind": per_kind}
-    rows = session.execute(_statement("region", q.service_types, _filters(q), True, near=False), params).mappings()
+    rows = _run(session, _statement("region", q.service_types, _filters(q), True, near=False), params)
     return _found(rows)[1]
 
 
@@ -318,7 +332,7 @@ def nearest_services(session: Session, q: NearestQuery, region_code: str | None 
     origin = "settlement" if settlement_id is not None else "point" if locate else "region"
     params = {**_params(q), "region": region_code, "settlement_id": settlement_id, "per_kind": 5}
     online = origin != "region" or region_code is not None
-    rows = session.execute(_statement(origin, q.service_types, _filters(q), online), params).mappings().all()
+    rows = _run(session, _statement(origin, q.service_types, _filters(q), online), params)
     if not rows:
         return None  # no such settlement
     answer = NearestAnswer(region_code=region_code, lat=q.lat, lon=q.lon)
