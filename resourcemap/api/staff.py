@@ -7,6 +7,8 @@ from flask import jsonify
 from ..auth.policy import current_viewer, require_region_access, staff_api
 from ..db import get_session
 from ..errors import ApiError
+from ..registry import edit
+from ..registry.history import change_by_id, history
 from ..search.organizations import find_organizations, organization_by_id
 from . import bp
 from . import schemas as s
@@ -17,6 +19,7 @@ STAFF_ERRORS = [400, 401, 403, 404]
 
 @bp.get("/registry/organizations")
 @bp.input(s.RegistryQuery, location="query", arg_name="query")
+@bp.output(s.RegistryOrganizationsOut, links=s.REGISTRY_LINKS)
 @bp.doc(responses=STAFF_ERRORS, security="BearerAuth")
 @staff_api()
 def registry_organizations(query):
@@ -33,6 +36,7 @@ def registry_organizations(query):
 
 
 @bp.get("/registry/organizations/<int:org_id>")
+@bp.output(s.RegistryOrganizationOut)
 @bp.doc(responses=STAFF_ERRORS, security="BearerAuth")
 @staff_api()
 def registry_organization(org_id: int):
@@ -44,3 +48,182 @@ def registry_organization(org_id: int):
     require_region_access(viewer, org["region_code"])
     audit_confidential_views(viewer, {loc["location_id"] for loc in org["locations"] if loc["confidential"]})
     return jsonify({**organization_view(org, viewer), "status": org["status"]})
+
+
+# --- the curators' editing API: one call per user action, one transaction each (registry/edit.py) -------------
+
+EDIT_ERRORS = [400, 401, 403, 404, 409, 422]
+
+
+def _edit_failure(error: edit.EditError):
+    """A refused editing action as JSON: 404, 403, 409 with the current document, 422 with every problem."""
+    if isinstance(error, edit.NotFound):
+        raise ApiError(str(error) or "Not found.", "id", code="not_found", status=404)
+    if isinstance(error, edit.Forbidden):
+        raise ApiError(error.message, None, code="forbidden", status=403)
+    if isinstance(error, edit.Conflict):
+        return _json({"error": {"code": "conflict", "field": "version",
+                                "message": "Запись уже изменил другой пользователь: сравните версии и сохраните снова."},
+                      "current": error.current}, 409)
+    problems = [p.to_dict() for p in error.problems]
+    first = problems[0] if problems else {"field": None, "message": "Invalid document."}
+    return _json({"error": {"code": "invalid", "field": first["field"], "message": first["message"],
+                            "problems": problems}}, 422)
+
+
+def _json(body: dict, status: int):
+    """A JSON response with its status (a (response, status) tuple would be re-serialized by @bp.output)."""
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _document_answer(session, org_id: int, status: int = 200):
+    doc = edit.organization_document(session, org_id)
+    return _json({"id": org_id, "version": doc["version"], "document": doc}, status)
+
+
+def _org_id_or_404(org_id: int) -> int:
+    if org_id > 2**31 - 1:
+        raise ApiError("No organization with this id.", "id", code="not_found", status=404)
+    return org_id
+
+
+def _options(body: dict) -> tuple[dict, str | None, str]:
+    body = dict(body)
+    reason = body.pop("region_exception_reason", None) or None
+    note = body.pop("change_note", None) or ""
+    return body, reason, note
+
+
+@bp.post("/registry/organizations")
+@staff_api("admin", "curator")
+@bp.input(s.OrganizationDocumentIn, arg_name="body")
+@bp.output(s.DocumentOut, status_code=201)
+@bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
+def registry_create(body):
+    """Create an organization from a document (draft unless it says otherwise); curators in their regions."""
+    session = get_session()
+    doc, reason, note = _options(body)
+    try:
+        org_id = edit.create_document(session, doc, current_viewer(), region_exception_reason=reason,
+                                      change_note=note)
+    except edit.EditError as error:
+        return _edit_failure(error)
+    session.commit()
+    return _document_answer(session, org_id, 201)
+
+
+@bp.get("/registry/organizations/<int:org_id>/document")
+@staff_api()
+@bp.output(s.DocumentOut)
+@bp.doc(responses=STAFF_ERRORS, security="BearerAuth")
+def registry_document(org_id: int):
+    """The organization as the editor's document, with the version to send back when saving."""
+    session = get_session()
+    doc = edit.organization_document(session, _org_id_or_404(org_id))
+    if doc is None:
+        raise ApiError("No organization with this id.", "id", code="not_found", status=404)
+    require_region_access(current_viewer(), doc["region_code"])
+    return _json({"id": org_id, "version": doc["version"], "document": doc}, 200)
+
+
+@bp.put("/registry/organizations/<int:org_id>")
+@staff_api("admin", "curator")
+@bp.input(s.OrganizationDocumentIn, arg_name="body")
+@bp.output(s.DocumentOut)
+@bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
+def registry_save(org_id: int, body):
+    """Save a document read at `version`: only what changed is written; 409 with the current document when
+    someone saved in between."""
+    session = get_session()
+    doc, reason, note = _options(body)
+    if "version" not in doc:
+        raise ApiError("Send the version the document was read at.", "version", code="invalid", status=400)
+    try:
+        edit.save_document(session, _org_id_or_404(org_id), doc, doc["version"], current_viewer(),
+                           region_exception_reason=reason, change_note=note)
+    except edit.EditError as error:
+        return _edit_failure(error)
+    session.commit()
+    return _document_answer(session, org_id)
+
+
+@bp.post("/registry/organizations/<int:org_id>/status")
+@staff_api("admin", "curator")
+@bp.input(s.StatusIn, arg_name="body")
+@bp.output(s.VersionOut)
+@bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
+def registry_status(org_id: int, body):
+    """Publish, back to draft, or deactivate (nothing is deleted)."""
+    session = get_session()
+    try:
+        version = edit.set_status(session, _org_id_or_404(org_id), body["status"], body["version"], current_viewer())
+    except edit.EditError as error:
+        return _edit_failure(error)
+    session.commit()
+    return jsonify({"id": org_id, "version": version})
+
+
+@bp.post("/registry/organizations/<int:org_id>/verify")
+@staff_api("admin", "curator")
+@bp.output(s.VerifiedOut)
+@bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
+def registry_verify(org_id: int):
+    """"Checked today": the verification date becomes today."""
+    session = get_session()
+    try:
+        edit.mark_verified(session, _org_id_or_404(org_id), current_viewer())
+    except edit.EditError as error:
+        return _edit_failure(error)
+    session.commit()
+    return jsonify({"id": org_id, "verified_at": edit.organization_document(session, org_id)["verified_at"]})
+
+
+@bp.get("/registry/organizations/<int:org_id>/history")
+@staff_api()
+@bp.input(s.HistoryQuery, location="query", arg_name="query")
+@bp.output(s.HistoryOut)
+@bp.doc(responses=STAFF_ERRORS, security="BearerAuth")
+def registry_history(org_id: int, query):
+    """Every recorded change of the organization, newest first (who, when, which field, old and new value)."""
+    session = get_session()
+    doc = edit.organization_document(session, _org_id_or_404(org_id))
+    if doc is None:
+        raise ApiError("No organization with this id.", "id", code="not_found", status=404)
+    require_region_access(current_viewer(), doc["region_code"])
+    rows = history(session, org_id, limit=query["limit"], before_id=query.get("before"))
+    return jsonify({"results": [{**r, "at": r["at"].isoformat()} for r in rows]})
+
+
+@bp.post("/registry/changes/<int:change_id>/revert")
+@staff_api("admin", "curator")
+@bp.input(s.VersionIn, arg_name="body")
+@bp.output(s.DocumentOut)
+@bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
+def registry_revert(change_id: int, body):
+    """Set the field of one change back (recorded as a new change); `version` is the organization's."""
+    session = get_session()
+    try:
+        edit.revert_change(session, change_id, body["version"], current_viewer())
+    except edit.EditError as error:
+        return _edit_failure(error)
+    session.commit()
+    return _document_answer(session, change_by_id(session, change_id)["organization_id"])
+
+
+@bp.get("/registry/stale")
+@staff_api()
+@bp.input(s.StaleQuery, location="query", arg_name="query")
+@bp.output(s.StaleOut)
+@bp.doc(responses=STAFF_ERRORS, security="BearerAuth")
+def registry_stale(query):
+    """Organizations not checked for `days` days (180 by default), of a region or of all the viewer may read."""
+    viewer = current_viewer()
+    region = _region_param(query.get("region"))
+    if region:
+        require_region_access(viewer, region)
+        regions = [region]
+    else:
+        regions = None if viewer.role in ("admin", "dispatcher") else sorted(viewer.regions)
+    return jsonify({"results": edit.stale_organizations(get_session(), regions, query["days"])})

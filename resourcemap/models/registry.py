@@ -65,6 +65,8 @@ class Location(Base):
     accessibility: Mapped[str] = mapped_column(Text, default="")
     timezone: Mapped[str] = mapped_column(Text)
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # deactivated, never deleted (migration 0008)
+    external_id: Mapped[str | None] = mapped_column(Text, unique=True)  # a spreadsheet's row key
 
     organization: Mapped[Organization] = relationship(back_populates="locations")
 
@@ -85,6 +87,7 @@ class Service(Base):
     capacity_free: Mapped[int | None] = mapped_column(Integer)
     capacity_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    external_id: Mapped[str | None] = mapped_column(Text, unique=True)  # a spreadsheet's row key (migration 0008)
 
     organization: Mapped[Organization] = relationship(back_populates="services")
     schedules: Mapped[list[Schedule]] = relationship(order_by="(Schedule.weekday, Schedule.opens_minute)")

@@ -1,5 +1,9 @@
-"""Writing one organization with its locations, services, hours, areas and phones (demo loader, tests,
-later the curators' editor and import). The nearest-help copies in service_at_location are kept by triggers."""
+"""Writing the registry's rows: an organization with its locations, services, hours, areas and phones.
+
+The SQL that inserts and updates registry rows lives here, shared by the demo loader (`create_organization`, which
+reads the shape of data/demo/registry.json), the curators' editor (registry/edit.py) and tests. The nearest-help
+copies in service_at_location and the change history are kept by database triggers (migrations 0001, 0008).
+Nothing here commits."""
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -17,8 +21,22 @@ ORDER BY (CAST(:name AS text) IS NOT NULL AND rm_name_norm(s.name_ru) = rm_name_
 LIMIT 1
 """)
 
+_POINT = "CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography)"
+
+# The columns the editor may set, per table (update_row builds its SET clause from these names only).
+EDITABLE_COLUMNS = {
+    "organization": {"name", "legal_form", "description", "website", "email", "status", "verified_at", "source",
+                     "external_id", "region_code"},
+    "location": {"name", "address", "settlement_id", "confidential", "approximate", "accessibility", "timezone",
+                 "region_code", "active", "external_id"},
+    "service": {"type_code", "name", "description", "age_min_months", "age_max_months", "eligibility", "delivery",
+                "capacity_total", "capacity_free", "active", "external_id"},
+    "phone": {"number", "extension", "kind", "note", "location_id", "service_id"},
+}
+
 
 def region_of_point(session: Session, lat: float, lon: float) -> str | None:
+    """The region holding the point (or within 20 km of it, for simplified coasts and borders), else None."""
     return session.execute(_REGION_OF_POINT, {"lat": lat, "lon": lon}).scalar()
 
 
@@ -29,8 +47,151 @@ def settlement_near(session: Session, lat: float, lon: float, name: str | None =
     return dict(row) if row else None
 
 
+def insert_organization(session: Session, org: dict) -> int:
+    """One organization row (version 1); `region_code` is its first location's region. Returns the id."""
+    return session.execute(text("""
+        INSERT INTO organization (name, legal_form, description, website, email, status, verified_at, source,
+                                  external_id, region_code, is_synthetic)
+        VALUES (:name, :legal_form, :description, :website, :email, :status, :verified_at, :source,
+                :external_id, :region, :synthetic) RETURNING id"""), {
+        "name": org["name"], "legal_form": org.get("legal_form") or "", "description": org.get("description") or "",
+        "website": org.get("website") or "", "email": org.get("email") or "", "status": org.get("status") or "published",
+        "verified_at": org.get("verified_at"), "source": org.get("source") or "",
+        "external_id": org.get("external_id"), "region": org["region_code"], "synthetic": org.get("synthetic", False),
+    }).scalar_one()
+
+
+def insert_location(session: Session, org_id: int, loc: dict) -> int:
+    """One location; `loc` carries lat, lon, region_code and timezone already resolved. Returns the id."""
+    return session.execute(text(f"""
+        INSERT INTO location (organization_id, name, address, settlement_id, geog, confidential, approximate,
+                              accessibility, timezone, region_code, active, external_id)
+        VALUES (:org, :name, :address, :settlement, {_POINT}, :confidential, :approximate,
+                :accessibility, :timezone, :region, :active, :external_id) RETURNING id"""), {
+        "org": org_id, "name": loc.get("name") or "", "address": loc.get("address") or "",
+        "settlement": loc.get("settlement_id"), "lat": loc["lat"], "lon": loc["lon"],
+        "confidential": bool(loc.get("confidential")), "approximate": bool(loc.get("approximate")),
+        "accessibility": loc.get("accessibility") or "", "timezone": loc["timezone"], "region": loc["region_code"],
+        "active": loc.get("active", True) is not False, "external_id": loc.get("external_id"),
+    }).scalar_one()
+
+
+def move_location(session: Session, location_id: int, lat: float, lon: float) -> None:
+    """A location's point (its region_code is set apart, by the caller)."""
+    session.execute(text(f"UPDATE location SET geog = {_POINT} WHERE id = :id"),
+                    {"id": location_id, "lat": lat, "lon": lon})
+
+
+def insert_service(session: Session, org_id: int, svc: dict, location_id: int, location_region: str) -> int:
+    """One service of the document shape (type, ages, delivery, schedule "HH:MM", outreach radius or drawn area,
+    online regions) offered at one location. Returns the id."""
+    service_id = session.execute(text("""
+        INSERT INTO service (organization_id, type_code, name, description, age_min_months, age_max_months,
+                             eligibility, delivery, capacity_total, capacity_free, capacity_updated_at, active,
+                             external_id)
+        VALUES (:org, :type, :name, :description, :age_min, :age_max, :eligibility, :delivery, :cap_total,
+                :cap_free, CASE WHEN CAST(:cap_free AS int) IS NULL THEN NULL ELSE now() END, :active, :external_id)
+        RETURNING id"""), {
+        "org": org_id, "type": svc["type"], "name": svc.get("name") or "", "description": svc.get("description") or "",
+        "age_min": svc.get("age_min_months"), "age_max": svc.get("age_max_months"),
+        "eligibility": svc.get("eligibility") or "", "delivery": svc.get("delivery") or "on_site",
+        "cap_total": svc.get("capacity_total"), "cap_free": svc.get("capacity_free"),
+        "active": svc.get("active", True) is not False, "external_id": svc.get("external_id"),
+    }).scalar_one()
+    session.execute(text("INSERT INTO service_at_location (service_id, location_id) VALUES (:s, :l)"),
+                    {"s": service_id, "l": location_id})
+    insert_schedule(session, service_id, svc.get("schedule") or [])
+    for area in service_areas_of(svc, location_region):
+        insert_service_area(session, service_id, location_id, area)
+    return service_id
+
+
+def insert_schedule(session: Session, service_id: int, slots: list[dict]) -> None:
+    for slot in slots:
+        session.execute(text("INSERT INTO schedule (service_id, weekday, opens_minute, closes_minute)"
+                             " VALUES (:s, :w, :o, :c)"),
+                        {"s": service_id, "w": slot["weekday"], "o": minutes(slot["opens"]),
+                         "c": minutes(slot["closes"])})
+
+
+def service_areas_of(svc: dict, location_region: str) -> list[dict]:
+    """The service_area rows a service of the document shape needs: a radius or a drawn area for outreach, the
+    regions served for online (its location's region by default), none on site."""
+    delivery = svc.get("delivery") or "on_site"
+    if delivery == "outreach":
+        if svc.get("area_geojson"):
+            return [{"radius_km": None, "region_code": None, "area_geojson": svc["area_geojson"]}]
+        if svc.get("outreach_radius_km"):
+            return [{"radius_km": float(svc["outreach_radius_km"]), "region_code": None, "area_geojson": None}]
+    if delivery == "online":
+        return [{"radius_km": None, "region_code": r, "area_geojson": None}
+                for r in (svc.get("regions") or [location_region])]
+    return []
+
+
+def insert_service_area(session: Session, service_id: int, location_id: int, area: dict) -> None:
+    """A radius area is the buffer of the location's point; a drawn one comes as GeoJSON."""
+    if area.get("area_geojson"):
+        area_sql = "CAST(ST_SetSRID(ST_GeomFromGeoJSON(:area), 4326) AS geography)"
+    elif area.get("radius_km"):
+        area_sql = "ST_Buffer((SELECT geog FROM location WHERE id = :loc), :radius_km * 1000.0, 'quad_segs=16')"
+    else:
+        area_sql = "NULL"
+    geojson = area.get("area_geojson")
+    if geojson is not None and not isinstance(geojson, str):
+        import json
+        geojson = json.dumps(geojson)
+    session.execute(text(f"INSERT INTO service_area (service_id, radius_km, region_code, area)"
+                         f" VALUES (:s, :radius_km, :region, {area_sql})"),
+                    {"s": service_id, "loc": location_id, "radius_km": area.get("radius_km"),
+                     "region": area.get("region_code"), "area": geojson})
+
+
+def redraw_radius_areas(session: Session, service_id: int) -> None:
+    """Radius areas follow their service's location when it moves or the service moves to another location."""
+    session.execute(text("""
+        UPDATE service_area a SET area = ST_Buffer(l.geog, a.radius_km * 1000.0, 'quad_segs=16')
+        FROM service_at_location sal JOIN location l ON l.id = sal.location_id
+        WHERE a.service_id = :s AND a.radius_km IS NOT NULL AND sal.service_id = a.service_id
+          AND sal.id = (SELECT min(id) FROM service_at_location WHERE service_id = :s)"""), {"s": service_id})
+
+
+def insert_phone(session: Session, org_id: int, phone: dict, location_id: int | None,
+                 service_id: int | None = None) -> int:
+    """One phone; `phone["number"]` must be E.164 already."""
+    return session.execute(text("""
+        INSERT INTO phone (organization_id, location_id, service_id, number, extension, kind, note)
+        VALUES (:org, :loc, :svc, :number, :extension, :kind, :note) RETURNING id"""), {
+        "org": org_id, "loc": location_id, "svc": service_id, "number": phone["number"],
+        "extension": phone.get("extension") or "", "kind": phone.get("kind") or "main", "note": phone.get("note") or "",
+    }).scalar_one()
+
+
+def update_row(session: Session, table: str, row_id: int, changes: dict) -> None:
+    """Set these columns of one registry row (names checked against EDITABLE_COLUMNS)."""
+    if not changes:
+        return
+    allowed = EDITABLE_COLUMNS[table]
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"not an editable column of {table}: {sorted(unknown)}")
+    sets = ", ".join(f"{column} = :{column}" for column in changes)
+    extra = ", capacity_updated_at = now()" if table == "service" and "capacity_free" in changes else ""
+    session.execute(text(f"UPDATE {table} SET {sets}{extra} WHERE id = :_id"), {**changes, "_id": row_id})
+
+
+def refresh_organization_region(session: Session, org_id: int) -> None:
+    """An organization's region follows its first active location (kept when it has none active)."""
+    session.execute(text("""
+        UPDATE organization o SET region_code = first.region_code
+        FROM (SELECT region_code FROM location WHERE organization_id = :id AND active ORDER BY id LIMIT 1) first
+        WHERE o.id = :id AND o.region_code IS DISTINCT FROM first.region_code"""), {"id": org_id})
+
+
 def create_organization(session: Session, org: dict) -> int:
-    """Insert an organization described as in data/demo/registry.json; returns its id. Flushes, does not commit."""
+    """Insert an organization described as in data/demo/registry.json (locations name their settlement; phones
+    may be written any way `phonenumbers` reads); returns its id. No validation beyond the database's checks
+    (the demo loader and tests); curators go through registry/edit.py. Flushes, does not commit."""
     locations = []
     for loc in org["locations"]:
         settlement = settlement_near(session, loc["lat"], loc["lon"], loc.get("settlement"))
@@ -38,79 +199,26 @@ def create_organization(session: Session, org: dict) -> int:
         if region is None:
             raise ValueError(f"{org['name']}: location {loc['lat']}, {loc['lon']} lies in no known region")
         timezone = loc.get("timezone") or (settlement or {}).get("timezone") or "Europe/Moscow"
-        locations.append((loc, settlement, region, timezone))
-    org_id = session.execute(text("""
-        INSERT INTO organization (name, legal_form, description, website, email, status, verified_at, source,
-                                  external_id, region_code, is_synthetic)
-        VALUES (:name, :legal_form, :description, :website, :email, :status, :verified_at, :source,
-                :external_id, :region, :synthetic) RETURNING id"""), {
-        "name": org["name"], "legal_form": org.get("legal_form", ""), "description": org.get("description", ""),
-        "website": org.get("website", ""), "email": org.get("email", ""), "status": org.get("status", "published"),
-        "verified_at": org.get("verified_at"), "source": org.get("source", ""),
-        "external_id": org.get("external_id"), "region": locations[0][2], "synthetic": org.get("synthetic", False),
-    }).scalar_one()
-    location_ids = []
-    for loc, settlement, region, timezone in locations:
-        location_ids.append(session.execute(text("""
-            INSERT INTO location (organization_id, name, address, settlement_id, geog, confidential, approximate,
-                                  accessibility, timezone, region_code)
-            VALUES (:org, :name, :address, :settlement,
-                    CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography), :confidential, :approximate,
-                    :accessibility, :timezone, :region) RETURNING id"""), {
-            "org": org_id, "name": loc.get("name", ""), "address": loc.get("address", ""),
-            "settlement": settlement["id"] if settlement else None, "lat": loc["lat"], "lon": loc["lon"],
-            "confidential": loc.get("confidential", False), "approximate": loc.get("approximate", False),
-            "accessibility": loc.get("accessibility", ""), "timezone": timezone, "region": region,
-        }).scalar_one())
+        locations.append({**loc, "settlement_id": settlement["id"] if settlement else None, "region_code": region,
+                          "timezone": timezone})
+    org_id = insert_organization(session, {**org, "region_code": locations[0]["region_code"]})
+    location_ids = [insert_location(session, org_id, loc) for loc in locations]
     for svc in org["services"]:
-        _create_service(session, org_id, svc, location_ids, locations)
+        index = svc.get("location", 0)
+        insert_service(session, org_id, svc, location_ids[index], locations[index]["region_code"])
+    country = "KZ" if locations[0]["region_code"].startswith("KZ") else "RU"
     for phone in org.get("phones", []):
-        country = "KZ" if locations[0][2].startswith("KZ") else "RU"
-        loc_index = phone.get("location")
-        session.execute(text("""
-            INSERT INTO phone (organization_id, location_id, number, kind, note)
-            VALUES (:org, :loc, :number, :kind, :note)"""), {
-            "org": org_id, "loc": location_ids[loc_index] if loc_index is not None else None,
-            "number": to_e164(phone["number"], country), "kind": phone.get("kind", "main"),
-            "note": phone.get("note", ""),
-        })
+        index = phone.get("location")
+        insert_phone(session, org_id, {**phone, "number": to_e164(phone["number"], country)},
+                     location_ids[index] if index is not None else None)
     return org_id
 
 
-def _create_service(session: Session, org_id: int, svc: dict, location_ids: list[int], locations: list) -> int:
-    service_id = session.execute(text("""
-        INSERT INTO service (organization_id, type_code, name, description, age_min_months, age_max_months,
-                             eligibility, delivery, capacity_total, capacity_free, capacity_updated_at)
-        VALUES (:org, :type, :name, :description, :age_min, :age_max, :eligibility, :delivery, :cap_total,
-                :cap_free, CASE WHEN CAST(:cap_free AS int) IS NULL THEN NULL ELSE now() END) RETURNING id"""), {
-        "org": org_id, "type": svc["type"], "name": svc.get("name", ""), "description": svc.get("description", ""),
-        "age_min": svc.get("age_min_months"), "age_max": svc.get("age_max_months"),
-        "eligibility": svc.get("eligibility", ""), "delivery": svc.get("delivery", "on_site"),
-        "cap_total": svc.get("capacity_total"), "cap_free": svc.get("capacity_free"),
-    }).scalar_one()
-    index = svc.get("location", 0)
-    location_id = location_ids[index]
-    session.execute(text("INSERT INTO service_at_location (service_id, location_id) VALUES (:s, :l)"),
-                    {"s": service_id, "l": location_id})
-    for slot in svc.get("schedule", []):
-        opens, closes = _minutes(slot["opens"]), _minutes(slot["closes"])
-        session.execute(text("INSERT INTO schedule (service_id, weekday, opens_minute, closes_minute)"
-                             " VALUES (:s, :w, :o, :c)"), {"s": service_id, "w": slot["weekday"], "o": opens, "c": closes})
-    if svc.get("delivery") == "outreach" and (svc.get("outreach_radius_km") or svc.get("area_geojson")):
-        if svc.get("area_geojson"):
-            area_sql = "CAST(ST_SetSRID(ST_GeomFromGeoJSON(:area), 4326) AS geography)"
-        else:
-            area_sql = "ST_Buffer((SELECT geog FROM location WHERE id = :loc), :radius_km * 1000.0, 'quad_segs=16')"
-        session.execute(text(f"INSERT INTO service_area (service_id, radius_km, area) VALUES (:s, :radius_km, {area_sql})"),
-                        {"s": service_id, "loc": location_id, "radius_km": svc.get("outreach_radius_km"),
-                         "area": svc.get("area_geojson")})
-    if svc.get("delivery") == "online":
-        for region in svc.get("regions") or [locations[index][2]]:
-            session.execute(text("INSERT INTO service_area (service_id, region_code) VALUES (:s, :r)"),
-                            {"s": service_id, "r": region})
-    return service_id
+def minutes(hhmm: str) -> int:
+    """'09:30' -> 570; '24:00' -> 1440 (midnight at the end of the day)."""
+    hours, mins = hhmm.split(":")
+    return int(hours) * 60 + int(mins)
 
 
-def _minutes(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
+def hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"

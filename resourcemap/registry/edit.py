@@ -1,0 +1,461 @@
+"""Editing an organization as one document (the shape of data/demo/registry.json plus ids and a version).
+
+    organization_document(session, org_id) -> dict | None
+    validate_document(session, doc, actor, *, region_exception_reason=None) -> list[Problem]
+    create_document(session, doc, actor, *, region_exception_reason=None, change_note="") -> int
+    save_document(session, org_id, doc, expected_version, actor, *, region_exception_reason=None,
+                  change_note="") -> int                          (the new version)
+    set_status(session, org_id, status, expected_version, actor) -> int
+    mark_verified(session, org_id, actor) -> None
+    history(session, org_id) -> list[dict]                        (registry/history.py)
+    revert_change(session, change_id, expected_version, actor) -> int
+    stale_organizations(session, region_codes, days=180) -> list[dict]
+
+None of them commits: the caller commits once per user action. Each runs in a savepoint, so a refused action
+(Conflict, InvalidDocument, Forbidden) leaves nothing behind and the session usable.
+
+Saving diffs the stored document against the new one and writes only what changed; the database triggers of
+migration 0008 record each changed field with the actor set by `as_actor`. Two saves of the same version can never
+both win: the version is bumped first with `UPDATE ... WHERE version = :expected`, which takes the row lock, so the
+second waits and then finds the version moved (Conflict, carrying the current document). Nothing is deleted:
+a location or service missing from the new document is deactivated; a phone missing from it is deleted (the
+history keeps it)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from . import write
+from .history import as_actor, change_by_id, history, set_note  # noqa: F401  (history is part of this module's contract)
+from .revert import NotRevertable, apply_inverse
+from .validate import Problem, actor_may_edit, check_document
+
+EDITOR_ROLES = ("admin", "curator")
+
+
+class EditError(Exception):
+    """An editing action that was refused; nothing was written."""
+
+
+class NotFound(EditError):
+    pass
+
+
+class Forbidden(EditError):
+    """The actor may not edit this organization's region (or may not edit at all)."""
+
+    def __init__(self, message: str = "Эта запись относится к региону, который вы не курируете."):
+        super().__init__(message)
+        self.message = message
+
+
+class Conflict(EditError):
+    """Someone saved the organization since `yours` was read: the current document and yours, to compare."""
+
+    def __init__(self, current: dict | None, yours):
+        super().__init__("Запись уже изменил другой пользователь.")
+        self.current = current
+        self.yours = yours
+
+
+class InvalidDocument(EditError):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems[:5]))
+        self.problems = problems
+
+
+# --- reading ----------------------------------------------------------------------------------------------------
+
+_ORG = text("""
+SELECT id, version, status, name, legal_form, description, website, email, source, external_id, verified_at,
+       region_code, is_synthetic, updated_at
+FROM organization WHERE id = :id
+""")
+_LOCATIONS = text("""
+SELECT l.id, l.external_id, l.name, l.address, l.settlement_id, st.name_ru AS settlement_name,
+       ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon, l.confidential, l.approximate,
+       l.accessibility, l.timezone, l.active, l.region_code
+FROM location l LEFT JOIN settlement st ON st.id = l.settlement_id
+WHERE l.organization_id = :id ORDER BY l.id
+""")
+_SERVICES = text("""
+SELECT s.id, s.external_id, s.type_code AS type, s.name, s.description, s.age_min_months, s.age_max_months,
+       s.eligibility, s.delivery, s.capacity_total, s.capacity_free, s.active,
+       (SELECT sal.location_id FROM service_at_location sal WHERE sal.service_id = s.id
+         ORDER BY sal.id LIMIT 1) AS location_id,
+       (SELECT coalesce(json_agg(json_build_object('id', sc.id, 'weekday', sc.weekday, 'opens', sc.opens_minute,
+                                                   'closes', sc.closes_minute) ORDER BY sc.weekday, sc.opens_minute),
+                        '[]') FROM schedule sc WHERE sc.service_id = s.id) AS schedule,
+       (SELECT coalesce(json_agg(json_build_object('id', a.id, 'radius_km', a.radius_km, 'region_code', a.region_code,
+                                                   'area', CASE WHEN a.radius_km IS NULL AND a.area IS NOT NULL
+                                                                THEN ST_AsGeoJSON(a.area)::json END) ORDER BY a.id),
+                        '[]') FROM service_area a WHERE a.service_id = s.id) AS areas
+FROM service s WHERE s.organization_id = :id ORDER BY s.id
+""")
+_PHONES = text("""
+SELECT id, number, extension, kind, note, location_id, service_id FROM phone WHERE organization_id = :id ORDER BY id
+""")
+
+
+def organization_document(session: Session, org_id: int) -> dict | None:
+    """The organization with all its locations, services (active or not) and phones, as one document; None when
+    there is no such organization. References between parts are indexes into the document's lists."""
+    if not isinstance(org_id, int) or not 0 < org_id <= 2**31 - 1:
+        return None
+    org = session.execute(_ORG, {"id": org_id}).mappings().first()
+    if org is None:
+        return None
+    doc = dict(org)
+    doc["verified_at"] = org["verified_at"].isoformat() if org["verified_at"] else None
+    doc["updated_at"] = org["updated_at"].isoformat() if org["updated_at"] else None
+    doc["synthetic"] = doc.pop("is_synthetic")
+    doc["locations"] = [dict(r) for r in session.execute(_LOCATIONS, {"id": org_id}).mappings()]
+    location_index = {loc["id"]: i for i, loc in enumerate(doc["locations"])}
+    doc["services"] = []
+    for row in session.execute(_SERVICES, {"id": org_id}).mappings():
+        svc = {k: v for k, v in row.items() if k not in ("location_id", "schedule", "areas")}
+        svc["location"] = location_index.get(row["location_id"])
+        svc["schedule"] = [{"id": s["id"], "weekday": s["weekday"], "opens": write.hhmm(s["opens"]),
+                            "closes": write.hhmm(s["closes"])} for s in row["schedule"]]
+        radius = [a for a in row["areas"] if a["radius_km"] is not None]
+        drawn = [a for a in row["areas"] if a["area"] is not None]
+        regions = sorted(a["region_code"] for a in row["areas"] if a["region_code"])
+        svc["outreach_radius_km"] = radius[0]["radius_km"] if radius else None
+        svc["area_geojson"] = drawn[0]["area"] if drawn else None
+        svc["regions"] = regions if svc["delivery"] == "online" else None
+        doc["services"].append(svc)
+    service_index = {svc["id"]: i for i, svc in enumerate(doc["services"])}
+    doc["phones"] = []
+    for row in session.execute(_PHONES, {"id": org_id}).mappings():
+        phone = {k: v for k, v in row.items() if k not in ("location_id", "service_id")}
+        phone["location"] = location_index.get(row["location_id"])
+        phone["service"] = service_index.get(row["service_id"])
+        doc["phones"].append(phone)
+    return doc
+
+
+def validate_document(session: Session, doc, actor, *, region_exception_reason: str | None = None) -> list[Problem]:
+    """Every problem of the document (for an existing organization when doc["id"] is set), none when it may be
+    saved by this actor. Writes nothing."""
+    stored = None
+    if isinstance(doc, dict) and isinstance(doc.get("id"), int):
+        stored = organization_document(session, doc["id"])
+    problems, _clean = check_document(session, doc, actor, region_exception_reason=region_exception_reason,
+                                      stored=stored)
+    return problems
+
+
+# --- writing ----------------------------------------------------------------------------------------------------
+
+def _require_editor(actor) -> None:
+    if getattr(actor, "role", None) not in EDITOR_ROLES:
+        raise Forbidden("Ваша роль не позволяет редактировать реестр.")
+
+
+def _require_region(actor, region_code: str) -> None:
+    _require_editor(actor)
+    if not actor_may_edit(actor, region_code):
+        raise Forbidden()
+
+
+def _note(change_note: str, reason: str | None, exceptions: list[str]) -> str:
+    parts = [change_note.strip()] if change_note and change_note.strip() else []
+    if reason and reason.strip() and exceptions:
+        parts.append(f"Исключение из правила региона ({', '.join(exceptions)}): {reason.strip()}")
+    return "; ".join(parts)[:2000]
+
+
+def _stored_or_404(session: Session, org_id: int) -> dict:
+    stored = organization_document(session, org_id)
+    if stored is None:
+        raise NotFound("Такой организации нет.")
+    return stored
+
+
+def _bump_version(session: Session, org_id: int, expected_version, yours) -> int:
+    """Take the organization's row lock and move its version on, or raise Conflict."""
+    if isinstance(expected_version, str) and expected_version.strip().isdigit():
+        expected_version = int(expected_version)
+    if isinstance(expected_version, bool) or not isinstance(expected_version, int) \
+            or not -2**31 <= expected_version < 2**31 - 1:
+        raise InvalidDocument([Problem("version", "required", "Не указана версия записи.")])
+    version = session.execute(text(
+        "UPDATE organization SET version = version + 1, updated_at = now()"
+        " WHERE id = :id AND version = :expected RETURNING version"),
+        {"id": org_id, "expected": expected_version}).scalar()
+    if version is None:
+        raise Conflict(organization_document(session, org_id), yours)
+    return version
+
+
+def create_document(session: Session, doc, actor, *, region_exception_reason: str | None = None,
+                    change_note: str = "") -> int:
+    """A new organization from a document (ids and version in it are ignored); returns its id."""
+    _require_editor(actor)
+    doc = _without_ids(doc)
+    with session.begin_nested():
+        problems, clean = check_document(session, doc, actor, region_exception_reason=region_exception_reason)
+        if problems:
+            raise InvalidDocument(problems)
+        as_actor(session, actor, _note(change_note, region_exception_reason, clean["region_exceptions"]))
+        org_id = write.insert_organization(session, {**clean, "synthetic": False})
+        location_ids = [write.insert_location(session, org_id, loc) for loc in clean["locations"]]
+        service_ids = [write.insert_service(session, org_id, svc, location_ids[svc["location"]],
+                                            clean["locations"][svc["location"]]["region_code"])
+                       for svc in clean["services"]]
+        for phone in clean["phones"]:
+            write.insert_phone(session, org_id, phone, _at(location_ids, phone["location"]),
+                               _at(service_ids, phone["service"]))
+    return org_id
+
+
+def _without_ids(doc):
+    """A copy of the document whose parts are all new (create_document ignores ids)."""
+    if not isinstance(doc, dict):
+        return doc
+    copy = dict(doc)
+    for part in ("locations", "services", "phones"):
+        if isinstance(doc.get(part), list):
+            copy[part] = [{**item, "id": None} if isinstance(item, dict) else item for item in doc[part]]
+    return copy
+
+
+def save_document(session: Session, org_id: int, doc, expected_version: int, actor, *,
+                  region_exception_reason: str | None = None, change_note: str = "") -> int:
+    """Write what changed between the stored organization and `doc`; returns the new version.
+    Raises NotFound, Forbidden (not the actor's region), Conflict (version moved), InvalidDocument."""
+    return _save(session, org_id, doc, expected_version, actor, region_exception_reason=region_exception_reason,
+                 change_note=change_note)
+
+
+def _save(session: Session, org_id: int, doc, expected_version, actor, *, region_exception_reason=None,
+          change_note: str = "", verified_at_from_doc: bool = False) -> int:
+    stored = _stored_or_404(session, org_id)
+    _require_region(actor, stored["region_code"])
+    with session.begin_nested():
+        as_actor(session, actor, change_note)
+        version = _bump_version(session, org_id, expected_version, doc)
+        stored = organization_document(session, org_id)  # under the row lock: the latest committed state
+        problems, clean = check_document(session, doc, actor, region_exception_reason=region_exception_reason,
+                                         stored=stored)
+        if problems:
+            raise InvalidDocument(problems)
+        if clean["region_exceptions"]:
+            set_note(session, _note(change_note, region_exception_reason, clean["region_exceptions"]))
+        _write_diff(session, org_id, stored, clean, verified_at_from_doc=verified_at_from_doc)
+    return version
+
+
+_ORG_FIELDS = ("name", "legal_form", "description", "website", "email", "status", "source", "external_id")
+_LOCATION_FIELDS = ("external_id", "name", "address", "settlement_id", "confidential", "approximate", "accessibility",
+                    "timezone", "active")
+_SERVICE_FIELDS = {"external_id": "external_id", "type": "type_code", "name": "name", "description": "description",
+                   "age_min_months": "age_min_months", "age_max_months": "age_max_months",
+                   "eligibility": "eligibility", "delivery": "delivery", "capacity_total": "capacity_total",
+                   "capacity_free": "capacity_free", "active": "active"}
+_PHONE_FIELDS = ("number", "extension", "kind", "note")
+
+
+def _at(ids: list[int], index: int | None) -> int | None:
+    return ids[index] if index is not None else None
+
+
+def _write_diff(session: Session, org_id: int, stored: dict, clean: dict, *, verified_at_from_doc: bool) -> None:
+    fields = _ORG_FIELDS + (("verified_at",) if verified_at_from_doc else ())
+    old_verified = dt.date.fromisoformat(stored["verified_at"]) if stored["verified_at"] else None
+    before = {**stored, "verified_at": old_verified}
+    write.update_row(session, "organization", org_id,
+                     {f: clean[f] for f in fields if clean[f] != before[f]})
+
+    # Locations: update in place, add new ones, deactivate the ones left out.
+    stored_locations = {loc["id"]: loc for loc in stored["locations"]}
+    location_ids, moved = [], set()
+    for loc in clean["locations"]:
+        old = stored_locations.get(loc["id"])
+        if old is None:
+            location_ids.append(write.insert_location(session, org_id, loc))
+            continue
+        location_ids.append(loc["id"])
+        changes = {f: loc[f] for f in _LOCATION_FIELDS if loc[f] != old[f]}
+        if (loc["lat"], loc["lon"]) != (old["lat"], old["lon"]):
+            write.move_location(session, loc["id"], loc["lat"], loc["lon"])
+            moved.add(loc["id"])
+        if loc["region_code"] != old["region_code"]:
+            changes["region_code"] = loc["region_code"]
+        write.update_row(session, "location", loc["id"], changes)
+    for old in stored["locations"]:
+        if old["id"] not in location_ids and old["active"]:
+            write.update_row(session, "location", old["id"], {"active": False})
+
+    # Services: the same, with their location, hours and areas.
+    stored_services = {svc["id"]: svc for svc in stored["services"]}
+    service_ids = []
+    for svc in clean["services"]:
+        location_id = location_ids[svc["location"]]
+        region = clean["locations"][svc["location"]]["region_code"]
+        old = stored_services.get(svc["id"])
+        if old is None:
+            service_ids.append(write.insert_service(session, org_id, svc, location_id, region))
+            continue
+        service_ids.append(svc["id"])
+        write.update_row(session, "service", svc["id"],
+                         {column: svc[f] for f, column in _SERVICE_FIELDS.items() if svc[f] != old[f]})
+        old_location_id = stored["locations"][old["location"]]["id"] if old["location"] is not None else None
+        if old_location_id is None:
+            session.execute(text("INSERT INTO service_at_location (service_id, location_id) VALUES (:s, :l)"),
+                            {"s": svc["id"], "l": location_id})
+        elif old_location_id != location_id:
+            session.execute(text(
+                "UPDATE service_at_location SET location_id = :l WHERE id ="
+                " (SELECT min(id) FROM service_at_location WHERE service_id = :s)"), {"s": svc["id"], "l": location_id})
+        _write_schedule(session, svc["id"], old["schedule"], svc["schedule"])
+        _write_areas(session, svc["id"], location_id, region, svc,
+                     relocated=old_location_id != location_id or location_id in moved)
+    for old in stored["services"]:
+        if old["id"] not in service_ids and old["active"]:
+            write.update_row(session, "service", old["id"], {"active": False})
+
+    # Phones: update, add, and delete those left out.
+    stored_phones = {ph["id"]: ph for ph in stored["phones"]}
+    kept = set()
+    for phone in clean["phones"]:
+        location_id, service_id = _at(location_ids, phone["location"]), _at(service_ids, phone["service"])
+        old = stored_phones.get(phone["id"])
+        if old is None:
+            write.insert_phone(session, org_id, phone, location_id, service_id)
+            continue
+        kept.add(phone["id"])
+        changes = {f: phone[f] for f in _PHONE_FIELDS if phone[f] != old[f]}
+        if location_id != _at([loc["id"] for loc in stored["locations"]], old["location"]):
+            changes["location_id"] = location_id
+        if service_id != _at([svc["id"] for svc in stored["services"]], old["service"]):
+            changes["service_id"] = service_id
+        write.update_row(session, "phone", phone["id"], changes)
+    gone = [ph["id"] for ph in stored["phones"] if ph["id"] not in kept]
+    if gone:
+        session.execute(text("DELETE FROM phone WHERE id = ANY(CAST(:ids AS int[]))"), {"ids": gone})
+
+    write.refresh_organization_region(session, org_id)
+
+
+def _write_schedule(session: Session, service_id: int, old: list[dict], new: list[dict]) -> None:
+    """Weekly hours as a multiset of (weekday, opens, closes): delete the slots gone, insert the slots added."""
+    remaining = list(old)
+    added = []
+    for slot in new:
+        match = next((o for o in remaining if (o["weekday"], o["opens"], o["closes"])
+                      == (slot["weekday"], slot["opens"], slot["closes"])), None)
+        if match is None:
+            added.append(slot)
+        else:
+            remaining.remove(match)
+    if remaining:
+        session.execute(text("DELETE FROM schedule WHERE id = ANY(CAST(:ids AS int[]))"),
+                        {"ids": [o["id"] for o in remaining]})
+    write.insert_schedule(session, service_id, added)
+
+
+def _write_areas(session: Session, service_id: int, location_id: int, region: str, svc: dict, *,
+                 relocated: bool) -> None:
+    """The service's areas made to match its delivery; a radius area is redrawn when its location moved."""
+    stored = [dict(r) for r in session.execute(text(
+        "SELECT id, radius_km, region_code, CASE WHEN radius_km IS NULL AND area IS NOT NULL"
+        " THEN ST_AsGeoJSON(area) END AS area FROM service_area WHERE service_id = :s ORDER BY id"),
+        {"s": service_id}).mappings()]
+    wanted = write.service_areas_of(svc, region)
+    if wanted and wanted[0]["area_geojson"]:  # compare drawn areas as PostGIS writes them back
+        wanted[0]["area_geojson"] = session.execute(text(
+            "SELECT ST_AsGeoJSON(CAST(ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326) AS geography))"),
+            {"g": wanted[0]["area_geojson"]}).scalar()
+
+    def key(a: dict):
+        return (a["radius_km"], a["region_code"], a.get("area_geojson", a.get("area")))
+
+    remaining = list(stored)
+    for area in wanted:
+        match = next((s for s in remaining if key(s) == key(area)), None)
+        if match is None:
+            write.insert_service_area(session, service_id, location_id, area)
+        else:
+            remaining.remove(match)
+    if remaining:
+        session.execute(text("DELETE FROM service_area WHERE id = ANY(CAST(:ids AS int[]))"),
+                        {"ids": [s["id"] for s in remaining]})
+    if relocated:
+        write.redraw_radius_areas(session, service_id)
+
+
+def set_status(session: Session, org_id: int, status: str, expected_version: int, actor) -> int:
+    """Publish, send back to draft, or deactivate ('inactive') an organization; returns the new version."""
+    stored = _stored_or_404(session, org_id)
+    _require_region(actor, stored["region_code"])
+    with session.begin_nested():
+        as_actor(session, actor, "")
+        version = _bump_version(session, org_id, expected_version, {"status": status})
+        stored = organization_document(session, org_id)
+        problems, _clean = check_document(session, {**stored, "status": status}, actor, stored=stored)
+        problems = [p for p in problems if p.field == "status"]
+        if problems:
+            raise InvalidDocument(problems)
+        if stored["status"] != status:
+            write.update_row(session, "organization", org_id, {"status": status})
+    return version
+
+
+def mark_verified(session: Session, org_id: int, actor) -> None:
+    """"Checked today": the organization's verification date becomes today (recorded in the history). The version
+    does not move: the date is not written by save_document, so no editor's document is made stale by it."""
+    stored = _stored_or_404(session, org_id)
+    _require_region(actor, stored["region_code"])
+    with session.begin_nested():
+        as_actor(session, actor, "Проверено")
+        session.execute(text("UPDATE organization SET verified_at = current_date WHERE id = :id"
+                             " AND verified_at IS DISTINCT FROM current_date"), {"id": org_id})
+
+
+def stale_organizations(session: Session, region_codes, days: int = 180) -> list[dict]:
+    """Organizations (published or draft) of these regions (all when None) not checked for `days` days or never,
+    the longest unchecked first: {"id", "name", "region_code", "status", "verified_at", "days_since_check"}."""
+    rows = session.execute(text("""
+        SELECT id, name, region_code, status, verified_at, version,
+               current_date - verified_at AS days_since_check
+        FROM organization
+        WHERE status <> 'inactive'
+          AND (CAST(:regions AS text[]) IS NULL OR region_code = ANY(CAST(:regions AS text[])))
+          AND (verified_at IS NULL OR verified_at < current_date - CAST(:days AS int))
+        ORDER BY verified_at NULLS FIRST, id"""),
+        {"regions": None if region_codes is None else list(region_codes), "days": days}).mappings()
+    return [{**dict(r), "verified_at": r["verified_at"].isoformat() if r["verified_at"] else None} for r in rows]
+
+
+# --- reverting --------------------------------------------------------------------------------------------------
+
+def revert_change(session: Session, change_id: int, expected_version: int, actor) -> int:
+    """Set the field (or record) of one recorded change back as it was before it; the revert is itself saved
+    through save_document, so it is checked, version-locked and recorded. Returns the new version."""
+    change = change_by_id(session, change_id) if isinstance(change_id, int) and 0 < change_id < 2**63 else None
+    if change is None or change["organization_id"] is None:
+        raise NotFound("Такого изменения нет.")
+    org_id = change["organization_id"]
+    stored = _stored_or_404(session, org_id)
+    _require_region(actor, stored["region_code"])
+    doc = json.loads(json.dumps(stored, default=str))
+    try:
+        apply_inverse(doc, change, _service_of(session, change))
+    except NotRevertable as error:
+        raise InvalidDocument([Problem("change", "not_revertable", str(error))]) from None
+    return _save(session, org_id, doc, expected_version, actor, change_note=f"Отмена изменения №{change_id}",
+                 verified_at_from_doc=True)
+
+
+def _service_of(session: Session, change: dict) -> int | None:
+    if change["entity"] not in ("schedule", "service_area", "service_at_location"):
+        return None
+    for record in (change["old"], change["new"]):
+        if isinstance(record, dict) and record.get("service_id") is not None:
+            return record["service_id"]
+    return session.execute(text(f"SELECT service_id FROM {change['entity']} WHERE id = :id"),
+                           {"id": change["entity_id"]}).scalar()
