@@ -117,6 +117,8 @@ def generate_synthetic(engine: Engine, locations: int, seed: float = 0.42, regio
         conn.execute(text("SELECT setseed(:seed)"), {"seed": seed})
         conn.execute(text("SET LOCAL synchronous_commit = off"))
         conn.execute(text("SET LOCAL statement_timeout = 0"))
+        # Generated filler is not curators' work: the change history (migration 0008) does not record it.
+        conn.execute(text("SELECT set_config('resourcemap.history', 'off', true)"))
         params = {"regions": regions, "n": locations, "source": SYNTHETIC_SOURCE,
                   "type_codes": [c for c, _ in _TYPE_WEIGHTS], "type_weights": [float(w) for _, w in _TYPE_WEIGHTS]}
         statements = [s.strip() for s in _GENERATE_SQL.format(region_filter=region_filter).split(";\n") if s.strip()]
@@ -135,6 +137,7 @@ def delete_synthetic(engine: Engine) -> int:
     """Remove every generated synthetic organization (not the demo registry). Returns how many."""
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL statement_timeout = 0"))
+        conn.execute(text("SELECT set_config('resourcemap.history', 'off', true)"))
         org_ids = f"SELECT id FROM organization WHERE source = '{SYNTHETIC_SOURCE}'"
         conn.execute(text(f"DELETE FROM service_at_location WHERE location_id IN "
                           f"(SELECT id FROM location WHERE organization_id IN ({org_ids}))"))

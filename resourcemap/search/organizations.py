@@ -1,4 +1,5 @@
 """Published organizations for the map and the organization page: by region, kind of help and bounding box.
+Deactivated locations and services are left out (curators see them in their editor).
 
 The bbox filter uses `ix_location_geog` (GiST on location.geog) through `&&` with an envelope."""
 from __future__ import annotations
@@ -11,7 +12,7 @@ SELECT l.id AS location_id, l.organization_id, l.name AS location_name, l.addres
        l.approximate, l.timezone, l.region_code, ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon,
        st.id AS settlement_id, st.name_ru AS settlement_name
 FROM location l LEFT JOIN settlement st ON st.id = l.settlement_id
-WHERE l.organization_id = ANY(CAST(:org_ids AS int[]))
+WHERE l.organization_id = ANY(CAST(:org_ids AS int[])) AND l.active
 ORDER BY l.organization_id, l.id
 """
 
@@ -57,7 +58,7 @@ def find_organizations(session: Session, *, region: str | None, service_types: l
         params["types"] = service_types
     if bbox:
         where.append("EXISTS (SELECT 1 FROM location l WHERE l.organization_id = o.id"
-                     " AND l.geog && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)::geography)")
+                     " AND l.active AND l.geog && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)::geography)")
         params.update(minlon=bbox[0], minlat=bbox[1], maxlon=bbox[2], maxlat=bbox[3])
     sql = (f"SELECT o.id, o.name, o.legal_form, o.description, o.website, o.email, o.verified_at, o.region_code,"
            f" o.is_synthetic, o.status FROM organization o WHERE {' AND '.join(where)} ORDER BY o.id LIMIT :limit OFFSET :offset")
