@@ -7,18 +7,18 @@ import logging
 
 from apiflask import APIFlask
 from flask import render_template, request
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from . import db, security
 from .config import PROJECT_ROOT, load_config, secret_key
-from .errors import ApiError
+from .errors import ApiError, database_failure, input_failure
 
 log = logging.getLogger(__name__)
 
 ERROR_SCHEMA = {  # OpenAPI form of errors.ApiError.to_dict()
-    "type": "object",
-    "properties": {"error": {"type": "object", "properties": {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
         "code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string", "nullable": True}}}},
 }
 
@@ -63,6 +63,7 @@ def create_app(overrides: dict | None = None) -> APIFlask:
 
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .curate import bp as curate_bp
     from .dispatch import bp as dispatch_bp
     from .public import bp as public_bp
 
@@ -70,6 +71,7 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(dispatch_bp)
+    app.register_blueprint(curate_bp)
     _register_error_handlers(app)
 
     from .cli import register as register_commands
@@ -94,7 +96,7 @@ def _init_auth(app: APIFlask) -> None:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    return "/api/" in request.path  # /api/v1/... and the consoles' JSON calls (/dispatch/api/...)
 
 
 def _error_response(status: int, code: str, message: str, field: str | None = None, headers=None):
@@ -116,27 +118,42 @@ def _register_error_handlers(app: APIFlask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_exception(error: HTTPException):
-        return _error_response(error.code or 500, _status_code_name(error.code or 500), error.description or "")
+        message = error.description or ""
+        if error.code == 413 and not _wants_json():
+            message = f"Файл или форма слишком велики: не больше {app.config['MAX_CONTENT_LENGTH'] // 2**20} МБ."
+        return _error_response(error.code or 500, _status_code_name(error.code or 500), message)
 
-    @app.errorhandler(OperationalError)
-    def database_down(error):
-        log.error("database unavailable: %s", error.__class__.__name__)
-        return _error_response(503, "database_unavailable", "The database is unavailable; try again shortly.",
-                               headers={"Retry-After": "5"})
+    def refused_input(error):
+        bad = input_failure(error)
+        if bad is not None:
+            log.warning("refused input: %s", str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
+            return _error_response(bad.status, bad.code, bad.message if _wants_json() else bad.page_message)
+        return None
 
     @app.errorhandler(SQLAlchemyError)
     def database_error(error):
-        log.exception("database error")
-        return _error_response(500, "internal", "Something went wrong on our side.")
+        if (answer := refused_input(error)) is not None:
+            return answer
+        # Down, restarting, a statement past the statement timeout, or no free connection: 503, try again.
+        failure = database_failure(error)
+        if failure is None:
+            log.exception("database error")
+            return _error_response(500, "internal", "Something went wrong on our side.")
+        detail = (str(getattr(error, "orig", error)).strip().splitlines() or [""])[0]
+        log.error("database %s: %s", failure.code, detail[:200])
+        return _error_response(503, failure.code, failure.message if _wants_json() else failure.page_message,
+                               headers={"Retry-After": str(failure.retry_after_s)})
 
     @app.errorhandler(Exception)
     def unexpected(error):
+        if (answer := refused_input(error)) is not None:  # JSON nested too deeply for the parser
+            return answer
         log.exception("unexpected error")
         return _error_response(500, "internal", "Something went wrong on our side.")
 
 
 def _status_code_name(status: int) -> str:
-    return {404: "not_found", 405: "method_not_allowed", 413: "too_large", 429: "too_many_requests",
+    return {400: "invalid", 404: "not_found", 405: "method_not_allowed", 413: "too_large", 429: "too_many_requests",
             503: "unavailable"}.get(status, "error")
 
 

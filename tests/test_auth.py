@@ -92,6 +92,11 @@ ROUTES = [
     ("GET", "/api/v1/registry/organizations/{mos_published}", [401, 200, 403, 200, 200]),
     ("GET", "/api/v1/registry/organizations/{smo}", [401, 200, 200, 403, 200]),
     ("GET", "/api/v1/registry/organizations/999999", [401, 404, 404, 404, 404]),
+    ("GET", "/curate", [302, 403, 200, 200, 200]),
+    ("GET", "/curate/org/{mos_draft}", [302, 403, 403, 200, 200]),
+    ("GET", "/curate/org/{smo}/history", [302, 403, 200, 403, 200]),
+    ("GET", "/curate/import", [302, 403, 200, 200, 200]),
+    ("GET", "/curate/export?region=RU-MOS&format=csv", [302, 403, 403, 200, 200]),
 ]
 
 

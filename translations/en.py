@@ -8,7 +8,7 @@ EN = {
     "Электронная почта": "E-mail", "Пароль": "Password", "Войти": "Sign in",
     "Учётная запись": "Account", "администратор": "administrator", "куратор": "curator",
     "консультант-диспетчер": "dispatch consultant", "Вы вошли как": "You are signed in as", "роль": "role",
-    "Регионы": "Regions", "Выйти": "Sign out", "Неверный адрес почты или пароль.": "Wrong e-mail or password.",
+    "Регионы": "Regions", "Реестр": "Registry", "Выйти": "Sign out", "Неверный адрес почты или пароль.": "Wrong e-mail or password.",
     "Проверьте форму.": "Please check the form.", "Форма устарела: обновите страницу.": "The form has expired: reload the page.",
     "Неверное значение %(name)s: нужна десятичная дробь.": "Invalid %(name)s: a decimal number is needed.",
     "Неверное значение %(name)s: вне допустимого диапазона.": "Invalid %(name)s: out of range.",

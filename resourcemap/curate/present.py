@@ -1,0 +1,229 @@
+"""How the curators' pages show the registry: field names and values in Russian, the history of changes, and the
+two versions side by side on the conflict page."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from ..search.views import national_format
+from .forms import age_text
+
+STATUS_NAMES = {"published": "Опубликована", "draft": "Черновик", "inactive": "Не действует"}
+DELIVERY_NAMES = {"on_site": "На месте", "outreach": "Выезд к семье", "online": "Дистанционно"}
+PHONE_KINDS = {"main": "Основной", "intake": "Приём обращений", "hotline": "Горячая линия", "fax": "Факс"}
+ENTITY_NAMES = {"organization": "Организация", "location": "Место", "service": "Услуга", "phone": "Телефон",
+                "schedule": "Часы работы", "service_area": "Зона выезда", "service_at_location": "Услуга на месте"}
+FIELD_NAMES = {
+    "name": "Название", "legal_form": "Правовая форма", "description": "Описание", "website": "Сайт",
+    "email": "Эл. почта", "status": "Статус", "verified_at": "Проверено", "source": "Источник",
+    "external_id": "Внешний код", "region_code": "Регион", "is_synthetic": "Демо-данные",
+    "address": "Адрес", "settlement_id": "Населённый пункт", "lat": "Широта", "lon": "Долгота",
+    "confidential": "Адрес скрыт", "approximate": "Точка примерная", "accessibility": "Доступная среда",
+    "timezone": "Часовой пояс", "active": "Действует", "type": "Вид помощи", "type_code": "Вид помощи",
+    "age_min_months": "Возраст от", "age_max_months": "Возраст до", "eligibility": "Кому помогают",
+    "delivery": "Как помогают", "outreach_radius_km": "Радиус выезда, км", "radius_km": "Радиус выезда, км",
+    "area_geojson": "Нарисованная зона", "area": "Нарисованная зона", "regions": "Регионы (дистанционно)",
+    "capacity_total": "Мест всего", "capacity_free": "Свободно мест", "schedule": "Часы работы",
+    "number": "Номер", "kind": "Вид номера", "note": "Примечание", "location": "Место", "location_id": "Место",
+    "weekday": "День недели", "opens_minute": "Открывается", "closes_minute": "Закрывается",
+    "service_id": "Услуга", "organization_id": "Организация", "extension": "Добавочный",
+}
+MOSCOW = ZoneInfo("Europe/Moscow")
+WEEKDAY_SHORT = {1: "Пн", 2: "Вт", 3: "Ср", 4: "Чт", 5: "Пт", 6: "Сб", 7: "Вс"}
+
+
+def field_label(name: str | None) -> str:
+    return FIELD_NAMES.get(name or "", name or "")
+
+
+def value_text(name: str | None, value, kinds: dict[str, str] | None = None, regions: dict[str, str] | None = None
+               ) -> str:
+    """One value as a curator reads it: "да"/"нет", "3 года", "Пн 09:00–18:00", a phone in national format."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "да" if value else "нет"
+    if name in ("age_min_months", "age_max_months"):
+        text = age_text(value)
+        return f"{text} лет" if text and "мес" not in text else text
+    if name == "status":
+        return STATUS_NAMES.get(value, str(value))
+    if name == "delivery":
+        return DELIVERY_NAMES.get(value, str(value))
+    if name in ("type", "type_code") and kinds:
+        return kinds.get(value, str(value))
+    if name == "region_code" and regions:
+        return f"{regions.get(value, value)}"
+    if name == "kind" and value in PHONE_KINDS:
+        return PHONE_KINDS[value]
+    if name == "number" and isinstance(value, str) and value.startswith("+"):
+        return national_format(value)
+    if name in ("opens_minute", "closes_minute") and isinstance(value, int):
+        return f"{value // 60:02d}:{value % 60:02d}"
+    if name == "weekday" and isinstance(value, int):
+        return WEEKDAY_SHORT.get(value, str(value))
+    if name == "schedule" and isinstance(value, list):
+        return schedule_text(value)
+    if name == "regions" and isinstance(value, list):
+        return ", ".join(regions.get(c, c) if regions else c for c in value)
+    if name in ("area", "area_geojson"):
+        return "задана"
+    if isinstance(value, float):
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return dt.date.fromisoformat(value).strftime("%d.%m.%Y")
+        except ValueError:
+            return value
+    if isinstance(value, dict):
+        return "; ".join(f"{field_label(k)}: {value_text(k, v, kinds, regions)}" for k, v in value.items()
+                         if k not in ("id", "organization_id", "service_id", "location_id", "geog")
+                         and v not in (None, "", []))
+    return str(value)
+
+
+def schedule_text(slots: list[dict]) -> str:
+    """[{"weekday", "opens", "closes"}] -> "Пн 09:00–18:00; Вт 09:00–18:00"."""
+    ordered = sorted(slots, key=lambda s: (int(s["weekday"]), s["opens"]))
+    return "; ".join(f"{WEEKDAY_SHORT.get(int(s['weekday']), s['weekday'])} {s['opens']}–{s['closes']}"
+                     for s in ordered) or "—"
+
+
+def moscow_time(at) -> str:
+    """A moment as the curators read it: Moscow time, "24.11.2026 14:05 МСК"."""
+    if not isinstance(at, dt.datetime):
+        return str(at or "")
+    if at.tzinfo is not None:
+        at = at.astimezone(MOSCOW)
+    return at.strftime("%d.%m.%Y %H:%M") + " МСК"
+
+
+# --- history -----------------------------------------------------------------------------------------------------
+def history_rows(changes: list[dict], kinds: dict[str, str], regions: dict[str, str]) -> list[dict]:
+    """The history as the page lists it, newest first: when, who, what, old -> new, note, and whether it can be
+    reverted (a change of one field)."""
+    rows = []
+    for c in changes:
+        field = c.get("field")
+        op = c.get("op") or ("update" if field else ("insert" if c.get("new") is not None else "delete"))
+        if op == "update":
+            what = field_label(field)
+            old, new = value_text(field, c.get("old"), kinds, regions), value_text(field, c.get("new"), kinds, regions)
+        elif op == "insert":
+            what, old, new = "добавлено", "—", _record_text(c.get("entity"), c.get("new"), kinds, regions)
+        else:
+            what, old, new = "удалено", _record_text(c.get("entity"), c.get("old"), kinds, regions), "—"
+        at = c.get("at")
+        rows.append({
+            "id": c["id"], "at": moscow_time(at),
+            "who": c.get("actor_email") or "система", "entity": ENTITY_NAMES.get(c.get("entity"), c.get("entity")),
+            "entity_id": c.get("entity_id"), "what": what, "old": old, "new": new, "note": c.get("note") or "",
+            "change_set": c.get("change_set"), "revertible": op == "update",
+        })
+    return rows
+
+
+def _record_text(entity: str | None, record, kinds, regions) -> str:
+    if not isinstance(record, dict):
+        return value_text(None, record, kinds, regions)
+    if entity == "schedule":
+        return (f"{WEEKDAY_SHORT.get(record.get('weekday'), record.get('weekday'))} "
+                f"{value_text('opens_minute', record.get('opens_minute'))}–"
+                f"{value_text('closes_minute', record.get('closes_minute'))}")
+    if entity == "phone":
+        return value_text("number", record.get("number")) + (f" ({record['note']})" if record.get("note") else "")
+    if entity == "service":
+        return kinds.get(record.get("type_code"), record.get("type_code") or "") + (
+            f": {record['name']}" if record.get("name") else "")
+    if entity == "service_area":
+        if record.get("radius_km") is not None:
+            return f"радиус {value_text('radius_km', record['radius_km'])} км"
+        return regions.get(record.get("region_code"), "нарисованная зона") if record.get("region_code") else \
+            "нарисованная зона"
+    if entity == "service_at_location":
+        return f"услуга {record.get('service_id')} на месте {record.get('location_id')}"
+    if entity in ("organization", "location"):
+        return record.get("name") or record.get("address") or ""
+    return value_text(None, record, kinds, regions)
+
+
+# --- the conflict page ------------------------------------------------------------------------------------------
+ORG_COMPARED = ("name", "legal_form", "description", "website", "email", "source", "external_id", "region_code",
+                "status", "verified_at")
+LOCATION_COMPARED = ("name", "address", "settlement_id", "lat", "lon", "confidential", "approximate",
+                     "accessibility", "active")
+SERVICE_COMPARED = ("type", "name", "description", "age_min_months", "age_max_months", "eligibility", "delivery",
+                    "outreach_radius_km", "capacity_total", "capacity_free", "schedule", "active")
+PHONE_COMPARED = ("number", "kind", "note")
+
+
+def same(name: str, a, b) -> bool:
+    if name in ("lat", "lon") and isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(a - b) < 5e-7
+    if name == "schedule":
+        return schedule_text(a or []) == schedule_text(b or [])
+    if name == "number" and isinstance(a, str) and isinstance(b, str):
+        return a.replace(" ", "") == b.replace(" ", "") or national_format(a) == national_format(b)
+    norm = lambda v: None if v in ("", [], None) else v  # noqa: E731
+    return norm(a) == norm(b) or str(norm(a)) == str(norm(b))
+
+
+def _pairs(stored: list[dict], yours: list[dict]) -> list[tuple[dict | None, dict | None]]:
+    """Rows matched by id; rows new in yours (no id) and rows only in the stored version stand alone."""
+    by_id = {r.get("id"): r for r in stored if r.get("id") is not None}
+    pairs, seen = [], set()
+    for row in yours:
+        other = by_id.get(row.get("id")) if row.get("id") is not None else None
+        if other is not None:
+            seen.add(row["id"])
+        pairs.append((other, row))
+    pairs += [(r, None) for r in stored if r.get("id") not in seen]
+    return pairs
+
+
+def _section(title: str, fields: tuple[str, ...], stored: dict | None, yours: dict | None, base: dict | None,
+             kinds, regions, settlements: dict[int, str]) -> dict:
+    rows = []
+    for name in fields:
+        a = stored.get(name) if stored else None
+        b = yours.get(name) if yours else None
+        show = lambda v: settlements.get(v, str(v)) if name == "settlement_id" and v else \
+            value_text(name, v, kinds, regions)  # noqa: E731
+        differs = stored is None or yours is None or not same(name, a, b)
+        who = ""
+        if differs and base is not None:
+            mine = yours is not None and not same(name, b, base.get(name))
+            theirs = stored is not None and not same(name, a, base.get(name))
+            who = "both" if mine and theirs else "mine" if mine else "theirs" if theirs else ""
+        elif differs and yours is not None and yours.get("id") is None:
+            who = "mine"
+        rows.append({"label": field_label(name), "stored": show(a) if stored else "(нет в сохранённой версии)",
+                     "yours": show(b) if yours else "(нет в вашей версии)", "differs": differs, "who": who})
+    return {"title": title, "rows": rows, "differs": any(r["differs"] for r in rows)}
+
+
+def conflict_sections(stored: dict, yours: dict, kinds: dict[str, str], regions: dict[str, str],
+                      settlements: dict[int, str], base: dict | None = None) -> list[dict]:
+    """Both versions field by field, in sections (the organization, each place, service and phone); with the
+    version the curator started from (`base`), each difference says who made it: "mine", "theirs" or "both"."""
+    def base_row(kind: str, row: dict | None) -> dict | None:
+        if base is None or row is None or row.get("id") is None:
+            return None
+        return next((r for r in base.get(kind) or [] if r.get("id") == row["id"]), None)
+
+    sections = [_section("Организация", ORG_COMPARED, stored, yours, base, kinds, regions, settlements)]
+    for n, (a, b) in enumerate(_pairs(stored.get("locations") or [], yours.get("locations") or []), 1):
+        title = f"Место {n}: " + ((b or a).get("name") or (b or a).get("address") or "без названия")
+        sections.append(_section(title, LOCATION_COMPARED, a, b, base_row("locations", a or b), kinds, regions,
+                                 settlements))
+    for n, (a, b) in enumerate(_pairs(stored.get("services") or [], yours.get("services") or []), 1):
+        row = b or a
+        title = f"Услуга {n}: " + (row.get("name") or kinds.get(row.get("type"), row.get("type") or ""))
+        sections.append(_section(title, SERVICE_COMPARED, a, b, base_row("services", a or b), kinds, regions,
+                                 settlements))
+    for n, (a, b) in enumerate(_pairs(stored.get("phones") or [], yours.get("phones") or []), 1):
+        sections.append(_section(f"Телефон {n}", PHONE_COMPARED, a, b, base_row("phones", a or b), kinds, regions,
+                                 settlements))
+    return sections

@@ -1,0 +1,201 @@
+"""Views of the curators' registry: who may see what, the list of organizations, the stale list, the history
+with one-click revert; the pages' error handlers. The editor is in editor.py, import and export in spreadsheets.py.
+Thin: parse, call registry/edit.py or listing.py, show (present.py). One transaction per user action."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+
+from ..auth.policy import Viewer, current_viewer, staff_page
+from ..db import get_session
+from ..errors import ApiError
+from ..registry import edit
+from ..search import reference
+from ..search.views import national_format
+from . import bp
+from .forms import ActionForm
+from .listing import PER_PAGE, STALE_AFTER_DAYS, ListFilter, registry_page
+from .present import STATUS_NAMES, history_rows
+
+CURATORS = ("admin", "curator")
+MAX_ID = 2**31 - 1
+
+
+# --- errors are pages ------------------------------------------------------------------------------------------
+@bp.errorhandler(CSRFError)
+def _csrf_error(error: CSRFError):
+    return render_template("curate/error.html", status=400,
+                           message="Форма устарела или открыта в другом окне входа: обновите страницу и "
+                                   "повторите. Введённые данные не сохранены."), 400
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    message = "Эта запись относится к региону, который вам не назначен." if error.status == 403 else error.message
+    return render_template("curate/error.html", status=error.status, message=message), error.status
+
+
+@bp.errorhandler(edit.Forbidden)
+def _forbidden(error):
+    return render_template("curate/error.html", status=403,
+                           message="Этот регион вам не назначен: изменять его записи нельзя."), 403
+
+
+@bp.errorhandler(edit.NotFound)
+def _not_found(error):
+    return render_template("curate/error.html", status=404, message=str(error) or "Такой записи нет."), 404
+
+
+@bp.errorhandler(403)
+def _role_forbidden(error):
+    return render_template("curate/error.html", status=403,
+                           message="Реестр ведут кураторы регионов и администраторы; вашей роли он недоступен."), 403
+
+
+@bp.errorhandler(404)
+def _page_not_found(error):
+    return render_template("curate/error.html", status=404,
+                           message=getattr(error, "description", "") or "Такой страницы нет."), 404
+
+
+@bp.errorhandler(413)
+def _too_large(error):
+    return render_template("curate/error.html", status=413,
+                           message="Файл слишком большой. Разделите таблицу на части."), 413
+
+
+@bp.app_template_filter("curate_date")
+def curate_date(value) -> str:
+    """A date (or its ISO text) as 24.11.2026."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return value.strftime("%d.%m.%Y")
+
+
+@bp.app_template_filter("curate_phone")
+def curate_phone(number: str) -> str:
+    return national_format(number) if number else ""
+
+
+# --- who may do what -------------------------------------------------------------------------------------------
+def all_regions() -> list[dict]:
+    return reference.regions(get_session())
+
+
+def region_names() -> dict[str, str]:
+    return {r["code"]: r["name_ru"] for r in all_regions()}
+
+
+def kind_names() -> dict[str, str]:
+    return {t["code"]: t["name_ru"] for t in reference.service_types(get_session())}
+
+
+def editable_regions(viewer: Viewer) -> list[dict]:
+    """The regions whose registry this viewer edits: a curator's own, every region for an admin."""
+    return [r for r in all_regions() if viewer.may_edit_region(r["code"])]
+
+
+def editable_document(org_id: int) -> dict:
+    """The organization's document, after the object-level check: 404 if none, 403 for another region."""
+    doc = edit.organization_document(get_session(), org_id) if 0 < org_id <= MAX_ID else None
+    if doc is None:
+        abort(404, "Такой организации нет в реестре.")
+    if not current_viewer().may_edit_region(doc["region_code"]):
+        raise ApiError("forbidden", None, code="forbidden", status=403)
+    return doc
+
+
+# --- the list --------------------------------------------------------------------------------------------------
+def _list_filter(args, regions: list[str]) -> ListFilter:
+    f = ListFilter(q=(args.get("q") or "").strip()[:100])
+    region = (args.get("region") or "").strip().upper()
+    f.region = region if region in regions else None
+    kind = (args.get("kind") or "").strip()
+    f.kind = kind if kind in kind_names() else None
+    status = (args.get("status") or "").strip()
+    f.status = status if status in STATUS_NAMES else None
+    f.stale = (args.get("stale") or "") in ("1", "on")
+    page = (args.get("page") or "1").strip()
+    f.page = int(page) if page.isdecimal() and len(page) <= 5 and 0 < int(page) < 100000 else 1
+    return f
+
+
+@bp.get("")
+@staff_page(*CURATORS)
+def index():
+    viewer = current_viewer()
+    regions = editable_regions(viewer)
+    codes = [r["code"] for r in regions]
+    f = _list_filter(request.args, codes)
+    rows, total = registry_page(get_session(), f, None if viewer.role == "admin" else codes)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    args = {"q": f.q or None, "region": f.region, "kind": f.kind, "status": f.status, "stale": "1" if f.stale else None}
+    args = {k: v for k, v in args.items() if v}
+    stale = edit.stale_organizations(get_session(), codes, days=STALE_AFTER_DAYS) if codes else []
+    stale_by_region: dict[str, int] = defaultdict(int)
+    for org in stale:
+        stale_by_region[org.get("region_code")] += 1
+    return render_template("curate/index.html", rows=rows, total=total, f=f, pages=pages, args=args,
+                           regions=regions, kinds=reference.service_types(get_session()), statuses=STATUS_NAMES,
+                           stale_by_region=stale_by_region, stale_days=STALE_AFTER_DAYS)
+
+
+@bp.get("/stale")
+@staff_page(*CURATORS)
+def stale():
+    """Per region, the entries nobody has checked for 180 days: whom to call first."""
+    regions = editable_regions(current_viewer())
+    rows = edit.stale_organizations(get_session(), [r["code"] for r in regions], days=STALE_AFTER_DAYS)
+    by_region = {r["code"]: {"name": r["name_ru"], "code": r["code"], "orgs": []} for r in regions}
+    for org in rows:
+        if org.get("region_code") in by_region:
+            by_region[org["region_code"]]["orgs"].append(org)
+    return render_template("curate/stale.html", regions=[g for g in by_region.values() if g["orgs"]],
+                           stale_days=STALE_AFTER_DAYS, total=len(rows), statuses=STATUS_NAMES)
+
+
+# --- history ---------------------------------------------------------------------------------------------------
+@bp.get("/org/<int:org_id>/history")
+@staff_page(*CURATORS)
+def history(org_id: int):
+    doc = editable_document(org_id)
+    changes = edit.history(get_session(), org_id)
+    return render_template("curate/history.html", org=doc, org_id=org_id,
+                           rows=history_rows(changes, kind_names(), region_names()), form=ActionForm(),
+                           statuses=STATUS_NAMES)
+
+
+@bp.post("/org/<int:org_id>/history/<int:change_id>/revert")
+@staff_page(*CURATORS)
+def revert(org_id: int, change_id: int):
+    viewer = current_viewer()
+    doc = editable_document(org_id)
+    session = get_session()
+    if change_id > 2**62 or change_id not in {c["id"] for c in edit.history(session, org_id)}:
+        abort(404, "Такого изменения нет в истории этой организации.")
+    version = request.form.get("version", "")
+    expected = int(version) if version.isdecimal() and len(version) <= 10 and int(version) <= MAX_ID else doc["version"]
+    try:
+        edit.revert_change(session, change_id, expected, viewer)
+        session.commit()
+    except edit.Conflict:
+        session.rollback()
+        flash("Запись изменилась, пока открыта была история: проверьте изменения ниже и повторите.", "bad")
+    except edit.InvalidDocument as invalid:
+        session.rollback()
+        flash("Вернуть это значение нельзя: " + "; ".join(p.message for p in invalid.problems), "bad")
+    except (ValueError, LookupError) as error:
+        session.rollback()
+        flash(f"Вернуть это значение нельзя: {error}", "bad")
+    else:
+        flash("Значение возвращено. Возврат записан в историю как новое изменение.", "ok")
+    return redirect(url_for("curate.history", org_id=org_id))

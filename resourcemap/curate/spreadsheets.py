@@ -1,0 +1,206 @@
+"""Spreadsheet import and export pages: upload a file for one of the curator's regions, read the dry run row by
+row, apply it; download a region as CSV, GeoJSON or Open Referral HSDS.
+
+Between the dry run and "apply" the uploaded file waits on the server under var/curate-imports/ with a random
+token, next to a note of who uploaded it for which region; "apply" reads that file again (never anything the
+browser sends back but the token) and checks the same rights again. Files older than a day are removed."""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from pathlib import Path
+
+from flask import Response, abort, current_app, render_template, request, send_file, url_for
+
+from ..auth import audit
+from ..auth.policy import current_viewer, staff_page
+from ..db import get_session
+from ..exchange import (FORMATS, ExportError, ImportFileError, ImportRejected, apply_import, export_region,
+                        plan_import, read_table)
+from ..registry.edit import Forbidden
+from . import bp
+from .forms import ActionForm
+from .routes import CURATORS, editable_regions, region_names
+
+KEEP_UPLOADS_S = 24 * 3600
+SHOWN_ROWS = 500  # rows of a dry-run report listed one by one (the rows with problems always are)
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+ACTION_NAMES = {"create": "будет добавлена", "update": "будет обновлена", "unchanged": "без изменений",
+                "error": "ошибка"}
+DONE_NAMES = {"create": "добавлено", "update": "обновлено", "unchanged": "без изменений", "error": "ошибка"}
+FORMAT_NAMES = {
+    "csv": ("Таблица CSV", "Открывается в Excel и LibreOffice; тот же формат, что у загрузки."),
+    "geojson": ("GeoJSON", "Точки для ГИС (QGIS) и веб-карт."),
+    "hsds-json": ("Open Referral HSDS 3.0, JSON", "Стандарт обмена данными о социальных услугах."),
+    "hsds-csv": ("Open Referral HSDS 3.0, CSV-пакет", "Архив ZIP: таблицы HSDS и datapackage.json."),
+}
+
+
+def _uploads() -> Path:
+    folder = Path(current_app.config["VAR_DIR"]) / "curate-imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _forget_old_uploads(folder: Path) -> None:
+    cutoff = time.time() - KEEP_UPLOADS_S
+    for path in folder.glob("*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            pass
+
+
+def _templates() -> list[dict]:
+    """The template files curators may download (data/templates/), by name."""
+    folder = Path(current_app.root_path).parent / "data" / "templates"
+    if not folder.is_dir():
+        return []
+    return [{"name": p.name, "size_kb": max(1, p.stat().st_size // 1024)} for p in sorted(folder.iterdir())
+            if p.is_file() and not p.name.startswith(".")]
+
+
+def _region_param(value: str | None) -> str:
+    """A region the curator may import into, else 403."""
+    code = (value or "").strip().upper()
+    if code not in {r["code"] for r in editable_regions(current_viewer())}:
+        raise Forbidden("Этот регион вы не курируете: загрузка в него недоступна.")
+    return code
+
+
+def _upload_page(message: str | None = None, status: int = 200, region: str | None = None):
+    regions = editable_regions(current_viewer())
+    return render_template("curate/import.html", regions=regions, region=region, message=message,
+                           templates=_templates(), form=ActionForm()), status
+
+
+@bp.get("/import")
+@staff_page(*CURATORS)
+def import_upload():
+    return _upload_page(region=(request.args.get("region") or "").upper() or None)[0]
+
+
+@bp.post("/import")
+@staff_page(*CURATORS)
+def import_check():
+    """The dry run: what each row would do, and every problem with its row and column. Nothing is written."""
+    region = _region_param(request.form.get("region"))
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _upload_page("Выберите файл: таблицу CSV или XLSX, или GeoJSON.", 400, region)
+    data = upload.read()
+    if not data:
+        return _upload_page("Файл пустой.", 400, region)
+    try:
+        table = read_table(upload.filename, data)
+    except ImportFileError as bad:
+        return _upload_page(f"Файл не прочитан: {bad}", 422, region)
+    viewer = current_viewer()
+    plan = plan_import(get_session(), table, region, viewer)
+    get_session().rollback()  # the dry run writes nothing; leave no transaction open
+    token = None
+    if plan.ok and (plan.counts["create"] or plan.counts["update"]):
+        folder = _uploads()
+        _forget_old_uploads(folder)
+        token = secrets.token_urlsafe(32)
+        (folder / f"{token}.data").write_bytes(data)
+        (folder / f"{token}.json").write_text(json.dumps({
+            "account_id": viewer.account_id, "region": region, "filename": upload.filename,
+            "uploaded": time.time()}), "utf-8")
+    return _report_page(plan, token=token, status=200 if plan.ok else 422)
+
+
+def _report_page(plan, *, token: str | None, status: int, applied: bool = False):
+    by_row: dict[int | None, list] = {}
+    for p in plan.problems:
+        by_row.setdefault(p.row, []).append(p)
+    rows = [{"row": r.row, "action": r.action, "external_id": r.external_id, "organization": r.organization,
+             "changes": r.changes, "problems": by_row.get(r.row, [])} for r in plan.rows]
+    listed = [r for r in rows if r["problems"] or r["action"] == "error"]
+    others = [r for r in rows if not (r["problems"] or r["action"] == "error")]
+    shown = sorted(listed + others[:max(0, SHOWN_ROWS - len(listed))], key=lambda r: r["row"])
+    known_rows = {r.row for r in plan.rows}
+    orphan = [p for row, ps in by_row.items() if row is not None and row not in known_rows for p in ps]
+    return render_template(
+        "curate/import_report.html", plan=plan, rows=shown, hidden=len(rows) - len(shown),
+        file_problems=by_row.get(None, []) + orphan, token=token, applied=applied,
+        names=DONE_NAMES if applied else ACTION_NAMES, region_name=region_names().get(plan.region_code, ""),
+        form=ActionForm()), status
+
+
+@bp.post("/import/apply")
+@staff_page(*CURATORS)
+def import_apply():
+    """Apply the file of a dry run, all or nothing; the history records it as "import <file>"."""
+    token = request.form.get("token", "")
+    folder = _uploads()
+    if not TOKEN.match(token) or not (folder / f"{token}.json").is_file():
+        return _upload_page("Эта проверка файла устарела или уже применена. Загрузите файл ещё раз.", 410)
+    meta = json.loads((folder / f"{token}.json").read_text("utf-8"))
+    viewer = current_viewer()
+    if meta.get("account_id") != viewer.account_id:
+        abort(404, "Такой проверки файла нет.")
+    region = _region_param(meta.get("region"))
+    table = read_table(meta["filename"], (folder / f"{token}.data").read_bytes())
+    session = get_session()
+    try:
+        plan = apply_import(session, table, region, viewer)
+        session.commit()
+    except ImportRejected as rejected:
+        session.rollback()
+        return _report_page(rejected.plan, token=None, status=409)
+    except Exception:
+        session.rollback()
+        raise
+    for suffix in (".data", ".json"):
+        (folder / f"{token}{suffix}").unlink(missing_ok=True)
+    return _report_page(plan, token=None, status=200, applied=True)
+
+
+@bp.get("/import/template/<name>")
+@staff_page(*CURATORS)
+def import_template(name: str):
+    if name not in {t["name"] for t in _templates()}:
+        abort(404, "Такого шаблона нет.")
+    return send_file(Path(current_app.root_path).parent / "data" / "templates" / name, as_attachment=True,
+                     download_name=name)
+
+
+@bp.get("/export")
+@staff_page(*CURATORS)
+def export():
+    """The export form; with `format` (and `region`) the file itself."""
+    viewer = current_viewer()
+    regions = editable_regions(viewer)
+    fmt = request.args.get("format")
+    if not fmt:
+        return render_template("curate/export.html", regions=regions, formats=FORMAT_NAMES, message=None,
+                               admin=viewer.role == "admin")
+    region = (request.args.get("region") or "").strip().upper()
+    if region == "ALL" and viewer.role == "admin":
+        codes = None
+    elif region in {r["code"] for r in regions}:
+        codes = [region]
+    elif region in region_names() or region == "ALL":
+        raise Forbidden("Этот регион вы не курируете: выгрузка недоступна.")
+    else:
+        return render_template("curate/export.html", regions=regions, formats=FORMAT_NAMES, admin=viewer.role == "admin",
+                               message="Выберите регион из списка."), 400
+    if fmt not in FORMATS:
+        return render_template("curate/export.html", regions=regions, formats=FORMAT_NAMES, admin=viewer.role == "admin",
+                               message="Выберите формат из списка."), 400
+    session = get_session()
+    try:
+        data, mimetype, filename = export_region(session, codes, fmt, viewer)
+    except ExportError as bad:
+        return render_template("curate/export.html", regions=regions, formats=FORMAT_NAMES, admin=viewer.role == "admin",
+                               message=str(bad)), 400
+    audit.record(session, "registry_export", account_id=viewer.account_id, email=viewer.email,
+                 regions=codes or "all", format=fmt, path=url_for("curate.export"))
+    session.commit()
+    return Response(data, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "no-store"})
