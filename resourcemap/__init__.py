@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from apiflask import APIFlask
 from flask import render_template, request
 from sqlalchemy.exc import SQLAlchemyError
@@ -131,6 +132,7 @@ def _register_error_handlers(app: APIFlask) -> None:
         return None
 
     @app.errorhandler(SQLAlchemyError)
+    @app.errorhandler(psycopg.Error)  # statements run on psycopg directly (search/nearest.py)
     def database_error(error):
         if (answer := refused_input(error)) is not None:
             return answer

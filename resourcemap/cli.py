@@ -26,6 +26,12 @@ def register(app) -> None:
 
     for command in (migrate, load_regions_command, import_gazetteer_command, demo_data, setup, users, tokens):
         app.cli.add_command(command)
+    from .exchange.cli import export_command, import_command  # spreadsheet import and registry export (issue 7)
+
+    for command in (import_command, export_command):
+        app.cli.add_command(command)
+    for command in (backup_command, restore_command):
+        app.cli.add_command(command)
 
 
 def _engine():
@@ -165,6 +171,53 @@ def setup() -> None:
     """Schema, regions and demo registry: whatever is missing."""
     bootstrap(_engine(), current_app.config)
     click.echo("ready")
+
+
+# --- backups ---------------------------------------------------------------------------------------------
+@click.command("backup")
+@with_appcontext
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The archive to write (pg_dump custom format); FILE.json beside it describes it.")
+def backup_command(output: Path) -> None:
+    """Back up the whole database (registry, history, accounts, gazetteer) to one file."""
+    from .backup import BackupError, backup
+    from .db import database_url
+
+    try:
+        meta = backup(database_url(current_app.config), output)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    counts = ", ".join(f"{k} {v}" for k, v in meta["counts"].items())
+    click.echo(f"backup written: {output} ({meta['bytes']:,} bytes; schema {meta['revision']}, PostgreSQL "
+               f"{meta['server_version'].split()[0]}, resourcemap {meta['app_version']}; {counts})")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database's contents.")
+def restore_command(file: Path, yes: bool) -> None:
+    """Replace the database's contents with a backup made by `resourcemap backup`, in one transaction.
+    Stop the app first."""
+    from .backup import BackupError, check_restorable, head_revision, restore
+    from .db import database_url
+
+    url = database_url(current_app.config)
+    try:
+        info, target = check_restorable(file, url)
+        counts = ", ".join(f"{k} {v}" for k, v in target["counts"].items()) or "empty"
+        if not yes:
+            click.confirm(f"Replace everything in database {target['database']} ({counts}) with {file} "
+                          f"(schema {info.revision}, made {info.archive_created})?", abort=True)
+        current_app.extensions["resourcemap.engine"].dispose()  # no pooled connection of ours holds a lock
+        done = restore(file, url)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    counts = ", ".join(f"{k} {v}" for k, v in done["counts"].items())
+    click.echo(f"restored {file} into {target['database']}: {counts}")
+    if info.revision != head_revision():
+        click.echo(f"the backup's schema ({info.revision}) is older than this version's ({head_revision()}): "
+                   "run `resourcemap migrate` now")
 
 
 @main.command("serve", with_appcontext=False)

@@ -1,14 +1,17 @@
 """One SQLAlchemy engine per app and one session per request (closed when the app context ends)."""
 from __future__ import annotations
 
+import logging
 import select
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .db_embedded import ensure_url
+
+_log = logging.getLogger(__name__)
 
 
 def database_url(settings: dict) -> str:
@@ -82,4 +85,13 @@ def _close_session(exc: BaseException | None) -> None:
     for key in ("db_session", "db_read_session"):
         session = g.pop(key, None)
         if session is not None:
-            session.close()
+            try:
+                session.close()
+            except SQLAlchemyError:
+                # The server went away during the request (restart, network): the rollback on close fails. The
+                # answer (503) is already made; throw the connection away instead of failing the request again.
+                _log.warning("closing a session on a lost connection: discarded")
+                try:
+                    session.invalidate()
+                except SQLAlchemyError:
+                    pass

@@ -1,13 +1,22 @@
 """Request and response schemas of API v1; the OpenAPI document is generated from them."""
 from apiflask import Schema
-from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, Raw, String
 from apiflask.validators import Length, Range
-from marshmallow import EXCLUDE, ValidationError, validates_schema
+from marshmallow import EXCLUDE, INCLUDE, ValidationError, pre_load, validates_schema
 
 
 class _Query(Schema):
     class Meta:
         unknown = EXCLUDE
+
+    @pre_load
+    def _no_nul(self, data, **kwargs):
+        """A NUL character is never part of a name or a code (and PostgreSQL text cannot hold one)."""
+        for name in self.fields:
+            value = data.get(name)
+            if isinstance(value, str) and "\x00" in value:
+                raise ValidationError("Must not contain a NUL character.", name)
+        return data
 
 
 class SettlementsQuery(_Query):
@@ -200,3 +209,124 @@ class RegistryQuery(_Query):
     region = String(validate=Length(2, 8))
     limit = Integer(load_default=100, validate=Range(1, 500))
     offset = Integer(load_default=0, validate=Range(0, 10_000_000))
+
+
+class RegistryOrganizationOut(OrganizationOut):
+    status = String(metadata={"description": "published, draft or inactive"})
+
+
+class RegistryEntry(RegistryOrganizationOut):
+    """An item of the staff list; its own class, so the spec does not register RegistryOrganizationOut twice."""
+
+
+class RegistryOrganizationsOut(Schema):
+    results = List(Nested(RegistryEntry))
+
+
+# OpenAPI links: where an answer's ids lead (clients and schemathesis' stateful phase follow them).
+def _link(path: str, parameter: str, expression: str, description: str, **constants) -> dict:
+    ref = "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/get"
+    return {"operationRef": ref, "parameters": {parameter: expression, **constants}, "description": description}
+
+
+SETTLEMENT_LINKS = {"NearestToSettlement": _link(
+    "/api/v1/nearest", "settlement", "$response.body#/results/0/id", "Early help nearest the first settlement",
+    service="early_help")}
+ORGANIZATIONS_LINKS = {"Organization": _link(
+    "/api/v1/organizations/{org_id}", "org_id", "$response.body#/features/0/id", "The first organization")}
+REGISTRY_LINKS = {"RegistryOrganization": _link(
+    "/api/v1/registry/organizations/{org_id}", "org_id", "$response.body#/results/0/id",
+    "The first organization as staff see it")}
+
+
+# --- the curators' editing API (api/staff.py, registry/edit.py) ---------------------------------------------------
+
+class OrganizationDocumentIn(Schema):
+    """An organization as one document (see registry/edit.py); unknown keys pass through to the checks there."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    version = Integer(metadata={"description": "The version the document was read at (required to save)"})
+    name = String()
+    status = String(metadata={"description": "draft | published | inactive"})
+    locations = List(Dict())
+    services = List(Dict())
+    phones = List(Dict())
+    region_exception_reason = String(validate=Length(0, 2000), metadata={
+        "description": "Why a location lies outside the curator's regions (written to the history)"})
+    change_note = String(validate=Length(0, 2000))
+
+
+class StatusIn(Schema):
+    status = String(required=True, metadata={"description": "draft | published | inactive"})
+    version = Integer(required=True)
+
+
+class VersionIn(Schema):
+    version = Integer(required=True)
+
+
+class HistoryQuery(_Query):
+    limit = Integer(load_default=200, validate=Range(1, 1000))
+    before = Integer(validate=Range(1, 2**62), metadata={"description": "Only changes older than this change id"})
+
+
+class StaleQuery(_Query):
+    region = String(validate=Length(2, 8))
+    days = Integer(load_default=180, validate=Range(1, 3650))
+
+
+class ProblemOut(Schema):
+    field = String()
+    code = String()
+    message = String()
+
+
+class DocumentOut(Schema):
+    id = Integer()
+    version = Integer()
+    document = Dict()
+
+
+class VersionOut(Schema):
+    id = Integer()
+    version = Integer()
+
+
+class VerifiedOut(Schema):
+    id = Integer()
+    verified_at = String()
+
+
+class ChangeOut(Schema):
+    id = Integer()
+    at = String()
+    account_id = Integer(allow_none=True)
+    actor_email = String()
+    entity = String()
+    entity_id = Integer()
+    field = String(allow_none=True)
+    old = Raw(allow_none=True)
+    new = Raw(allow_none=True)
+    change_set = Integer()
+    note = String()
+    op = String()
+
+
+class HistoryOut(Schema):
+    results = List(Nested(ChangeOut))
+
+
+class StaleOrganizationOut(Schema):
+    id = Integer()
+    name = String()
+    region_code = String()
+    status = String()
+    version = Integer()
+    verified_at = String(allow_none=True)
+    days_since_check = Integer(allow_none=True)
+
+
+class StaleOut(Schema):
+    results = List(Nested(StaleOrganizationOut))

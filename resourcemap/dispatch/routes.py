@@ -86,7 +86,8 @@ def parse_coordinates(raw: str) -> tuple[float, float] | None:
 
 
 def _int(value, field: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdecimal() \
+            or len(str(value).strip()) > 10:
         raise ApiError(_("Неверное значение."), field)
     n = int(str(value).strip())
     if not low <= n <= high:
@@ -157,7 +158,7 @@ def _sal_param(raw: str | None) -> list[int]:
     parts = [p.strip() for p in (raw or "").split(",") if p.strip()]
     if not parts:
         raise ApiError(_("Выберите хотя бы одну службу."), "sal")
-    if len(parts) > MAX_REFERRAL or not all(p.isdigit() and int(p) <= 2**31 - 1 for p in parts):
+    if len(parts) > MAX_REFERRAL or not all(p.isdecimal() and len(p) <= 10 and int(p) <= 2**31 - 1 for p in parts):
         raise ApiError(_("Неверный список служб."), "sal")
     return [int(p) for p in parts]
 
@@ -290,9 +291,9 @@ def referral():
 # --- the gaps report -------------------------------------------------------------------------------------------
 def _gaps_query(args) -> GapsQuery:
     km = args.get("km", "30")
-    km = int(km) if km.isdigit() and int(km) in DISTANCES_KM else 30
+    km = int(km) if km.isdecimal() and len(km) <= 4 and int(km) in DISTANCES_KM else 30
     days = args.get("days", "90")
-    days = int(days) if days.isdigit() and int(days) in GAP_PERIODS else None
+    days = int(days) if days.isdecimal() and len(days) <= 4 and int(days) in GAP_PERIODS else None
     region = (args.get("region") or "").strip().upper() or None
     if region and region not in {r["code"] for r in reference.regions(get_session())}:
         region = None

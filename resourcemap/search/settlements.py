@@ -35,7 +35,8 @@ hits AS (
              + CASE WHEN sn.name_norm = q.q THEN 1.0
                     WHEN sn.name_norm LIKE q.q || '%' THEN 0.5 ELSE 0 END) AS score
   FROM settlement_name sn, q
-  WHERE (sn.name_norm % q.q OR q.q <% sn.name_norm OR sn.name_norm LIKE q.q || '%')
+  WHERE q.q <> ''  -- typed only punctuation ("!±"): no letters to match, and LIKE '%' would take every name
+    AND (sn.name_norm % q.q OR q.q <% sn.name_norm OR sn.name_norm LIKE q.q || '%')
   GROUP BY sn.settlement_id
 )
 SELECT s.id, s.name_ru AS name, s.name_kk, s.kind, s.population, s.timezone,
