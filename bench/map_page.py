@@ -8,10 +8,12 @@
 2. The bbox answer at N synthetic locations (default 100,000; the database `resourcemap_bench_<N>` made by
    bench/nearest.py's builder, reused when present): GET /map-data/locations through the Flask test client
    (view + SQL + JSON, no HTTP) for phone-sized views (390×844 px) at street, town, district, region and country
-   zoom around settlements drawn by population, and the SQL function alone. Target: p95 under 50 ms.
+   zoom around settlements drawn by population, and the search function alone (search.map.map_view: the grid
+   read, the capped count when needed, the points with their details). Target: p95 under 50 ms.
 
     .venv/bin/python bench/map_page.py                      # 100k locations, 300 requests per zoom
     .venv/bin/python bench/map_page.py --size 10000 --requests 50 --output out.json
+    .venv/bin/python bench/map_page.py --database mycopy    # an already built copy, migrated to the newest schema
 
 Timings are printed, never asserted.
 """
@@ -115,7 +117,8 @@ def size_table(title: str, rows: list[dict]) -> str:
 # --- 2. the bbox query ----------------------------------------------------------------------------------
 def bbox_latency(app, dsn: str, n: int, seed: int) -> list[dict]:
     from resourcemap.db import get_session
-    from resourcemap.search.map import map_locations
+    from resourcemap.public import routes
+    from resourcemap.search.map import map_view
 
     bench = _nearest_bench()
     origins = bench.sample_origins(dsn, n, seed)
@@ -139,23 +142,24 @@ def bbox_latency(app, dsn: str, n: int, seed: int) -> list[dict]:
             sizes.append(len(gzip.compress(response.get_data(), 6)))
             with app.app_context():
                 t0 = time.perf_counter()
-                map_locations(get_session(), bbox, kind.split(",") if kind else None, 1501)
+                map_view(get_session(), bbox, kind.split(",") if kind else None, points_limit=routes.MAP_POINTS_LIMIT,
+                         cells_across=routes.MAP_GRID_CELLS, wide_grid_deg=routes.MAP_WIDE_GRID_DEG)
                 sql.append((time.perf_counter() - t0) * 1000)
         results.append({"view": label, "requests": len(views), "modes": modes,
                         "endpoint_p50": percentile(http, 50), "endpoint_p95": percentile(http, 95),
-                        "endpoint_p99": percentile(http, 99), "points_sql_p50": percentile(sql, 50),
-                        "points_sql_p95": percentile(sql, 95), "gzip_kB_median": statistics.median(sizes) / 1024})
+                        "endpoint_p99": percentile(http, 99), "map_view_p50": percentile(sql, 50),
+                        "map_view_p95": percentile(sql, 95), "gzip_kB_median": statistics.median(sizes) / 1024})
     return results
 
 
 def latency_table(size: int, rows: list[dict]) -> str:
     out = [f"**GET /map-data/locations at {size:,} synthetic locations** (phone view 390×844 px; in-process, ms)", "",
-           "| view | answers | endpoint p50 | endpoint p95 | endpoint p99 | points SQL p50 | points SQL p95 | "
+           "| view | answers | endpoint p50 | endpoint p95 | endpoint p99 | map_view p50 | map_view p95 | "
            "answer gzip (median) |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         modes = ", ".join(f"{v} {k}" for k, v in r["modes"].items())
         out.append(f"| {r['view']} | {modes} | {r['endpoint_p50']:.1f} | {r['endpoint_p95']:.1f} | "
-                   f"{r['endpoint_p99']:.1f} | {r['points_sql_p50']:.1f} | {r['points_sql_p95']:.1f} | "
+                   f"{r['endpoint_p99']:.1f} | {r['map_view_p50']:.1f} | {r['map_view_p95']:.1f} | "
                    f"{r['gzip_kB_median']:.1f} kB |")
     return "\n".join(out)
 
@@ -166,13 +170,26 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output")
+    parser.add_argument("--database", help="use this already built database (migrated to the newest schema) "
+                                           "instead of resourcemap_bench_<size>")
     args = parser.parse_args()
 
     from resourcemap import create_app
 
     bench = _nearest_bench()
     server = bench.server_url()
-    info = bench.ensure_database(server, args.size, 0.42)
+    if args.database:
+        info = {"database": args.database, "size": args.size}
+        from sqlalchemy import create_engine
+
+        from resourcemap.schema import upgrade
+        engine = create_engine(bench.sa_url(server, args.database))
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+    else:
+        info = bench.ensure_database(server, args.size, 0.42)
     app = create_app({"DATABASE_URL": bench.sa_url(server, info["database"]), **bench.app_settings()})
     report: dict = {"machine": bench.machine(), "database": info}
 

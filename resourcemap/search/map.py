@@ -1,186 +1,170 @@
-"""The public map's questions: which published locations lie in the visible area, and the extras of the
-organization page (accessibility notes, open now).
+"""The public map's questions: which published locations lie in the visible area (or, when there are too many to
+draw, how many per grid cell), and the extras of the organization page (accessibility notes, open now).
 
-`map_locations` uses the GiST index `ix_location_geog` on location (geog) (`l.geog && <envelope>`) with
-`ix_sal_location_id` on service_at_location (location_id) for "a searchable service is there" (`searchable` =
-the service is active and its organization published); when kinds of help are chosen, the GiST index
-`ix_sal_type_geog` on service_at_location (type_code, geog) WHERE searchable instead. It stops after `limit` rows. Wider
-views get counts on a fixed global grid (`map_clusters`), computed by a whole-table scan at most once per
-GRID_TTL_S per grid size and kinds, and cached by the caller. Rows are exact (unredacted); the caller shows
-them through search/views.location_view.
+Both are answered from the precomputed tables of migration 0009, which triggers keep exact at every commit:
+`map_point` (one row per published location at its PUBLIC point, with its kinds of help and what the map shows of
+it) and `map_grid_cell` (per grid size in STORED_SIZES and cell, for all its points and per set of kinds offered
+together: how many points and the sums of their coordinates).
 
-Confidential locations are placed, filtered and counted by their PUBLIC point (the centre of the
-views.CONFIDENTIAL_GRID_KM grid cell, the same snapping as views.snap_point, whose constants are passed in), never
-by the exact one: otherwise shrinking the bounding box, or reading the cluster centres, would reveal the door.
-The index scan uses an envelope widened by half a grid cell so that every location whose public point is
-inside the box is found.
+- `map_clusters`: the cells of the view's grid that meet the box, from map_grid_cell by `ix_map_grid_cell_all`
+  (without a filter) or its primary key (level, cx, cy, kinds): a few dozen cells whatever the zoom (four times
+  that for the sizes read as 2 x 2 stored cells), times the kind sets found there when filtered. A cell's count
+  is all its points, also those outside the box; it is drawn at the mean of its points.
+- `map_locations`: the points in the box, by the GiST index `ix_map_point_geom` (float4 boxes) and the exact test
+  on the stored float8 lat/lon, with what the map shows of them (copied into map_point: no join).
+- `map_view`: which of the two the map gets — points when at most `points_limit` are in the box, else the grid —
+  deciding from the grid's sum (an upper bound) and, only for narrow views with a larger sum, a capped read.
+
+Confidential locations are placed, filtered and counted by their public point (the centre of the
+views.CONFIDENTIAL_GRID_KM cell; `rm_public_lat`/`rm_public_lon` in 0009, the same arithmetic as views.snap_point
+without its rounding): shrinking the box or reading the cell means cannot reveal the door. The map tables never
+hold the exact point of a confidential location. A box whose minlon is greater than its maxlon crosses the
+antimeridian (e.g. Chukotka from 170° E to 170° W) and is read as two boxes.
 """
 from __future__ import annotations
 
 import math
-import time
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from .views import CONFIDENTIAL_GRID_KM, KM_PER_DEGREE_LAT
 
-# The public point of a location row `l` (lat/lon of the exact point in `ex`): exact, or for a confidential
-# location the centre of its grid cell (views.snap_point).
+# The grid sizes the map uses (grid_size chooses among them only): the confidential cell, then powers of two from
+# 1/16 to 32 degrees. Counts are stored for every other one (migration 0009 map_grid_level holds STORED_SIZES); a
+# size between is read as 2 x 2 cells of the stored size below it.
+CELL_SIZES = (CONFIDENTIAL_GRID_KM / KM_PER_DEGREE_LAT,) + tuple(2.0 ** k for k in range(-4, 6))
+STORED_SIZES = CELL_SIZES[:1] + tuple(2.0 ** k for k in range(-4, 5, 2))
+
+# The public point of a location row `l` whose exact point is (ex.lat, ex.lon), in SQL: exact, or for a
+# confidential location the centre of its grid cell. It is what map_point stores (tests compare it with
+# views.snap_point).
 _PUBLIC_POINT = """
-  CASE WHEN l.confidential THEN (floor(ex.lat / :dlat) + 0.5) * :dlat ELSE ex.lat END AS plat,
-  CASE WHEN l.confidential THEN
-    (floor(ex.lon / (:grid_km / (:km_deg * greatest(cos(radians((floor(ex.lat / :dlat) + 0.5) * :dlat)), 0.05))))
-     + 0.5) * (:grid_km / (:km_deg * greatest(cos(radians((floor(ex.lat / :dlat) + 0.5) * :dlat)), 0.05)))
-  ELSE ex.lon END AS plon
+  rm_public_lat(ex.lat, l.confidential) AS plat,
+  rm_public_lon(ex.lat, ex.lon, l.confidential) AS plon
 """
 
-# Published locations (a searchable service there, of the chosen kinds) whose PUBLIC point is in the box.
-# ix_location_geog finds the candidates in the widened envelope; ix_sal_location_id answers the EXISTS.
-_INSIDE = """
-WITH cand AS ({candidates}),
-pts AS (
-  SELECT l.*, {public_point} FROM cand l, LATERAL (SELECT l.lat, l.lon) ex
-),
-inside AS (
-  SELECT * FROM pts WHERE plat BETWEEN :minlat AND :maxlat AND plon BETWEEN :minlon AND :maxlon
-)
-"""
-
-# The first :limit locations inside, with their details only when there are fewer than :limit (the caller asks
-# for one more than it can show: a full answer means "too many, show the grid"). picked is materialized once.
-_POINTS_SQL = _INSIDE + """,
-picked AS MATERIALIZED (SELECT location_id, organization_id, confidential, lat, lon FROM inside LIMIT :limit),
-total AS (SELECT count(*) AS n FROM picked)
-SELECT i.location_id, i.organization_id, i.confidential, i.lat, i.lon, total.n AS total,
-       (SELECT array_agg(DISTINCT sal.type_code) FROM service_at_location sal
-         WHERE sal.location_id = i.location_id AND sal.searchable {type_filter}) AS types,
-       l.name AS location_name, l.address, l.approximate, l.region_code,
-       o.name AS organization_name, o.is_synthetic, st.id AS settlement_id, st.name_ru AS settlement_name
-FROM total
-LEFT JOIN picked i ON total.n < :limit
-LEFT JOIN location l ON l.id = i.location_id
-LEFT JOIN organization o ON o.id = i.organization_id
-LEFT JOIN settlement st ON st.id = l.settlement_id
-"""
+Box = tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat
 
 
-# Counts on a global grid of :cell degrees, each at the mean of its locations' public points.
-_GRID_SQL = _INSIDE + """
-SELECT floor(plon / :cell)::int AS cx, floor(plat / :cell)::int AS cy, count(*) AS count,
-       avg(plat) AS lat, avg(plon) AS lon
-FROM inside
-GROUP BY 1, 2
-"""
-
-GRID_TTL_S = 300  # the overview counts are recomputed at most this often per grid size and kinds of help
-
-
-def _params(bbox: tuple[float, float, float, float], service_types: list[str] | None) -> tuple[dict, str]:
+def boxes(bbox: Box) -> list[Box]:
+    """The box as one or, when it crosses the antimeridian (minlon > maxlon), two boxes within ±180°."""
     minlon, minlat, maxlon, maxlat = bbox
-    dlat = CONFIDENTIAL_GRID_KM / KM_PER_DEGREE_LAT
-    pad_lat = dlat  # a whole cell: more than the half cell a public point can move
-    top = min(max(abs(minlat), abs(maxlat)) + pad_lat, 89.9)
-    pad_lon = min(CONFIDENTIAL_GRID_KM / (KM_PER_DEGREE_LAT * max(math.cos(math.radians(top)), 0.05)), 10.0)
-    params = {
-        "minlon": minlon, "minlat": minlat, "maxlon": maxlon, "maxlat": maxlat,
-        "wminlon": max(minlon - pad_lon, -180.0), "wmaxlon": min(maxlon + pad_lon, 180.0),
-        "wminlat": max(minlat - pad_lat, -90.0), "wmaxlat": min(maxlat + pad_lat, 90.0),
-        "dlat": dlat, "grid_km": CONFIDENTIAL_GRID_KM, "km_deg": KM_PER_DEGREE_LAT,
-    }
-    type_filter = ""
+    if minlon <= maxlon:
+        return [bbox]
+    return [(minlon, minlat, 180.0, maxlat), (-180.0, minlat, maxlon, maxlat)]
+
+
+def _params(bbox: Box, service_types: list[str] | None) -> tuple[dict, str]:
+    """Bind parameters for the box(es) (minlon0, minlat0, ... per part) and the kinds, and the SQL condition on
+    map_point `p` that both make."""
+    params: dict = {}
+    parts = []
+    for i, (minlon, minlat, maxlon, maxlat) in enumerate(boxes(bbox)):
+        params.update({f"minlon{i}": minlon, f"minlat{i}": minlat, f"maxlon{i}": maxlon, f"maxlat{i}": maxlat})
+        parts.append(f"(p.geom && ST_MakeEnvelope(:minlon{i}, :minlat{i}, :maxlon{i}, :maxlat{i}, 4326)"
+                     f" AND p.lon BETWEEN :minlon{i} AND :maxlon{i} AND p.lat BETWEEN :minlat{i} AND :maxlat{i})")
+    where = "(" + " OR ".join(parts) + ")"
     if service_types:
-        type_filter = "AND sal.type_code = ANY(CAST(:types AS text[]))"
         params["types"] = list(service_types)
-    return params, type_filter
+        where += " AND p.kinds && CAST(:types AS text[])"
+    return params, where
 
 
-# Candidates without a kind of help: locations in the box (ix_location_geog, streamed) with any searchable service.
-_CAND_ANY = """
-  SELECT l.id AS location_id, l.organization_id, l.confidential,
-         ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon
-  FROM location l
-  WHERE {envelope}
-    AND EXISTS (SELECT 1 FROM service_at_location sal WHERE sal.location_id = l.id AND sal.searchable)
-"""
-# With kinds of help: the searchable services of those kinds in the box (ix_sal_type_geog), one row per location.
-_CAND_TYPED = """
-  SELECT l.id AS location_id, l.organization_id, l.confidential,
-         ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon
-  FROM (SELECT DISTINCT sal.location_id FROM service_at_location sal
-        WHERE sal.searchable AND sal.type_code = ANY(CAST(:types AS text[])) AND {sal_envelope}) s
-  JOIN location l ON l.id = s.location_id
+# The points in the box with what the map shows of them (the caller shows them through views.location_view).
+_POINTS_SQL = """
+SELECT p.location_id, p.organization_id, p.lat, p.lon, p.kinds, p.confidential, p.approximate,
+       p.organization_name, p.is_synthetic, p.settlement_id, p.settlement_name
+FROM map_point p
+WHERE {where}
+{limit}
 """
 
-
-def _candidates(params: dict, typed: bool) -> str:
-    envelope = _envelope(params)
-    if typed:
-        return _CAND_TYPED.format(sal_envelope=envelope.replace("l.geog", "sal.geog"))
-    return _CAND_ANY.format(envelope=envelope)
-
-
-def _envelope(params: dict) -> str:
-    """The index condition for the widened box. A geography envelope cannot span 180° of longitude (PostGIS
-    refuses antipodal edges), and such a view holds most of the table anyway: then every location is a
-    candidate and only the public-point test filters."""
-    if params["wmaxlon"] - params["wminlon"] >= 179.0:
-        return "true"
-    return "l.geog && CAST(ST_MakeEnvelope(:wminlon, :wminlat, :wmaxlon, :wmaxlat, 4326) AS geography)"
+# The grid's cells meeting the box: counts of the points offering any of the chosen kinds, at their mean (sums
+# are in nanodegrees). {kinds} picks each cell's total row (kinds '{}') or the kind sets that meet the filter. The
+# stored grid is :stored degrees; its cells are merged 2^:shift x 2^:shift into the asked grid's cells.
+_CELLS_SQL = """
+SELECT c.cx >> :shift AS cx, c.cy >> :shift AS cy, sum(c.locations)::int AS count,
+       (sum(c.sum_lat) / sum(c.locations) / 1e9)::float8 AS lat,
+       (sum(c.sum_lon) / sum(c.locations) / 1e9)::float8 AS lon
+FROM map_grid_cell c
+WHERE c.level = (SELECT g.level FROM map_grid_level g WHERE g.cell_deg = :stored) AND {kinds}
+  AND c.cy BETWEEN :y0 AND :y1 AND ({columns})
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
 
 
-def map_locations(session: Session, bbox: tuple[float, float, float, float], service_types: list[str] | None,
-                  limit: int) -> list[dict] | None:
-    """The published locations whose public point lies in bbox (minlon, minlat, maxlon, maxlat), with the kinds
-    of help offered there (only the chosen kinds when `service_types` is given), as exact rows; or None when
-    there are `limit` or more (the scan stops there and no details are read)."""
-    params, type_filter = _params(bbox, service_types)
-    params["limit"] = limit
-    sql = _POINTS_SQL.format(type_filter=type_filter, public_point=_PUBLIC_POINT,
-                             candidates=_candidates(params, bool(service_types)))
-    # A bitmap scan reads the whole box before the LIMIT can stop it (a country view: ~100k index entries);
-    # a plain GiST index scan streams and stops after `limit` rows. For this transaction only.
-    session.execute(text("SET LOCAL enable_bitmapscan = off"))
-    rows = [dict(r) for r in session.execute(text(sql), params).mappings()]
-    if rows and rows[0]["total"] >= limit:
-        return None
-    return [r for r in rows if r["location_id"] is not None]
+def grid_size(bbox: Box, cells_across: int) -> float:
+    """The grid (degrees, one of CELL_SIZES) for about `cells_across` cells across the wider side of the view:
+    the nearest power of two, at least one confidential cell. Fixed sizes, so that counts can be precomputed."""
+    minlon, minlat, maxlon, maxlat = bbox
+    width = maxlon - minlon if minlon <= maxlon else maxlon - minlon + 360.0
+    span = max(width, (maxlat - minlat) * 1.5, 1e-6) / cells_across
+    return min(max(2.0 ** round(math.log2(span)), CELL_SIZES[0]), CELL_SIZES[-1])
 
 
-def grid_size(bbox: tuple[float, float, float, float], cells_across: int) -> float:
-    """The grid (degrees, a power of two, at least one confidential cell) for about `cells_across` cells
-    across the wider side of the view. Fixed sizes, so that grids can be cached and shared between views."""
-    span = max(bbox[2] - bbox[0], (bbox[3] - bbox[1]) * 1.5, 1e-6) / cells_across
-    return max(2.0 ** round(math.log2(span)), CONFIDENTIAL_GRID_KM / KM_PER_DEGREE_LAT)
+def map_clusters(session: Session, bbox: Box, service_types: list[str] | None, cell_deg: float) -> list[dict]:
+    """The cells of the global grid of `cell_deg` degrees (one of CELL_SIZES) that meet bbox, with the published
+    locations (of any of the chosen kinds) each holds: [{cx, cy, count, lat, lon}], lat/lon the mean of their
+    public points."""
+    shift = 0 if cell_deg in STORED_SIZES else 1
+    n = 1 << shift  # stored cells per asked cell, along each axis
 
+    def stored_range(low: float, high: float) -> tuple[int, int]:
+        return math.floor(low / cell_deg) * n, (math.floor(high / cell_deg) + 1) * n - 1
 
-def map_grid(session: Session, service_types: list[str] | None, cell_deg: float) -> list[dict]:
-    """Counts of ALL published locations (of the chosen kinds) on the global grid of `cell_deg` degrees, each
-    at the mean of its locations' PUBLIC points: [{cx, cy, count, lat, lon}]. A whole-world scan (ix_location_geog
-    with the world envelope, i.e. every location): callers cache it (map_clusters)."""
-    params, type_filter = _params((-180.0, -90.0, 180.0, 90.0), service_types)
-    params["cell"] = cell_deg
-    sql = _GRID_SQL.format(type_filter=type_filter, public_point=_PUBLIC_POINT,
-                           candidates=_candidates(params, bool(service_types)))
+    params: dict = {"stored": cell_deg / n, "shift": shift}
+    params["y0"], params["y1"] = stored_range(bbox[1], bbox[3])
+    columns = []
+    for i, (minlon, _, maxlon, _) in enumerate(boxes(bbox)):
+        params[f"x0{i}"], params[f"x1{i}"] = stored_range(minlon, maxlon)
+        columns.append(f"c.cx BETWEEN :x0{i} AND :x1{i}")
+    kinds = "c.kinds = '{}'"
+    if service_types:
+        kinds, params["types"] = "c.kinds && CAST(:types AS text[])", list(service_types)
+    sql = _CELLS_SQL.format(columns=" OR ".join(columns), kinds=kinds)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]
 
 
-def map_clusters(session: Session, bbox: tuple[float, float, float, float], service_types: list[str] | None,
-                 cell_deg: float, cache: dict | None = None, now: float | None = None) -> list[dict]:
-    """The grid counts (map_grid) whose cells meet bbox: {count, lat, lon}. With `cache` (a dict kept by the
-    caller, e.g. per app), each grid is computed at most once per GRID_TTL_S."""
-    key = (cell_deg, tuple(sorted(service_types or ())))
-    now = time.monotonic() if now is None else now
-    hit = cache.get(key) if cache is not None else None
-    if hit is None or now - hit[0] > GRID_TTL_S:
-        hit = (now, map_grid(session, service_types, cell_deg))
-        if cache is not None:
-            cache[key] = hit
-    minlon, minlat, maxlon, maxlat = bbox
-    x0, x1 = math.floor(minlon / cell_deg), math.floor(maxlon / cell_deg)
-    y0, y1 = math.floor(minlat / cell_deg), math.floor(maxlat / cell_deg)
-    return [{"count": g["count"], "lat": g["lat"], "lon": g["lon"]} for g in hit[1]
-            if x0 <= g["cx"] <= x1 and y0 <= g["cy"] <= y1]
+def map_locations(session: Session, bbox: Box, service_types: list[str] | None,
+                  limit: int | None = None) -> list[dict]:
+    """The published locations whose public point lies in bbox (at most `limit` of them, any), by location id,
+    with the kinds of help offered there (only the chosen kinds when `service_types` is given) as `types`.
+    lat/lon are the public point; rows carry no name or address of the location (location_name, address: None),
+    which the map does not show."""
+    params, where = _params(bbox, service_types)
+    if limit is not None:
+        params["limit"] = limit
+    sql = _POINTS_SQL.format(where=where, limit="" if limit is None else "LIMIT :limit")
+    result = session.execute(text(sql), params)
+    keys = list(result.keys())
+    chosen = set(service_types or ())
+    rows = []
+    for values in result:  # plain tuples: up to points_limit rows, a RowMapping each costs more than the SQL
+        row = dict(zip(keys, values), location_name=None, address=None)
+        kinds = row.pop("kinds")
+        row["types"] = [k for k in kinds if k in chosen] if chosen else kinds
+        rows.append(row)
+    rows.sort(key=lambda r: r["location_id"])
+    return rows
+
+
+def map_view(session: Session, bbox: Box, service_types: list[str] | None, *, points_limit: int,
+             cells_across: int, wide_grid_deg: float) -> dict:
+    """What the map draws for bbox: {"mode": "points", "rows": map_locations} when at most `points_limit`
+    published locations are in it, else {"mode": "clusters", "cells": map_clusters}. The grid's sum over the cells
+    meeting the box is an upper bound: at or below the limit the points are read; above it a view whose grid is
+    `wide_grid_deg` or coarser gets the grid, a narrower one reads up to points_limit + 1 points to know."""
+    cell = grid_size(bbox, cells_across)
+    cells = map_clusters(session, bbox, service_types, cell)
+    if sum(c["count"] for c in cells) <= points_limit:
+        return {"mode": "points", "rows": map_locations(session, bbox, service_types)}
+    if cell < wide_grid_deg:
+        rows = map_locations(session, bbox, service_types, points_limit + 1)
+        if len(rows) <= points_limit:
+            return {"mode": "points", "rows": rows}
+    return {"mode": "clusters", "cells": cells}
 
 
 _EXTRAS_SQL = """
