@@ -1,0 +1,92 @@
+"""The floor: the bare PostGIS KNN query on the service's own table and index, and what every SQL approach shares.
+
+An SQL approach is a statement per request (text with psycopg `%(name)s` placeholders and its parameters); the
+suite times it with psycopg 3 over the Unix socket, prepared (each approach at its best), and drives it under
+concurrency with pgbench (the same statements with their values written in: see load.py).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class SqlApproach:
+    key: str
+    label: str
+    statement: Callable[[dict], tuple[str, dict]]  # request -> (SQL, params); the SQL's first column is the id
+    radius_km: float | None = None  # answers are bounded by this radius (the peers' own rule)
+    distance: str = "spheroid"  # what its order means: spheroid, sphere, planar degrees
+    notes: list[str] = field(default_factory=list)
+
+    def ids(self, conn, req: dict) -> list[int]:
+        sql, params = self.statement(req)
+        return [row[0] for row in conn.execute(sql, params).fetchall()]
+
+
+def kind(req: dict) -> str:
+    code = req["types"][0]
+    if not _KIND.match(code):
+        raise ValueError(f"not a kind of help: {code!r}")
+    return code
+
+
+FLOOR_SQL = """
+SELECT sal.id, ST_Distance(sal.geog, o.g) AS d
+FROM (SELECT CAST(ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326) AS geography) AS g) o,
+     service_at_location sal
+WHERE sal.searchable AND sal.type_code = %(type)s AND sal.delivery <> 'online'
+ORDER BY sal.geog <-> o.g
+LIMIT 10
+"""
+
+# The same question on the per-kind planar index of migration 0007 (the kind must be a constant for the planner to
+# choose the partial index): faster, but its order is by distance in degrees, which is not a distance on the ground.
+PLANAR_SQL = """
+SELECT sal.id
+FROM service_at_location sal
+WHERE sal.searchable AND sal.type_code = '{kind}' AND sal.delivery <> 'online'
+ORDER BY CAST(sal.geog AS geometry) <-> ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326)
+LIMIT 10
+"""
+
+FLOOR = SqlApproach(
+    key="floor",
+    label="floor: PostGIS KNN, SQL",
+    statement=lambda req: (FLOOR_SQL, {"lat": req["lat"], "lon": req["lon"], "type": kind(req)}),
+    distance="sphere",
+    notes=["`ORDER BY geog <-> origin LIMIT 10` on the service's own table and GiST index `ix_sal_type_geog` "
+           "(type_code, geog); `<->` on geography orders by distance on the sphere"],
+)
+
+PLANAR = SqlApproach(
+    key="planar",
+    label="PostGIS planar KNN (per-kind index), SQL",
+    statement=lambda req: (PLANAR_SQL.format(kind=kind(req)), {"lat": req["lat"], "lon": req["lon"]}),
+    distance="planar degrees",
+    notes=["`ORDER BY geog::geometry <-> point LIMIT 10` on the per-kind partial index `ix_sal_knn_<kind>` "
+           "(migration 0007): orders by distance in degrees, so its ten are not the nearest on the ground"],
+)
+
+# The bare KNN again, on an index that holds one kind only (bench_peers.ix_knn_geog_<kind>, made by the bench):
+# what the floor could be with such an index. The expression is the index's, so the planner uses it.
+PER_KIND_SQL = """
+SELECT p.id
+FROM bench_peers.knn_place p
+WHERE p.type_code = '{kind}'
+ORDER BY CAST(ST_SetSRID(ST_MakePoint(p.longitude, p.latitude), 4326) AS geography)
+         <-> CAST(ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326) AS geography)
+LIMIT 10
+"""
+
+PER_KIND = SqlApproach(
+    key="perkind",
+    label="PostGIS KNN, per-kind geography index (bench-only), SQL",
+    statement=lambda req: (PER_KIND_SQL.format(kind=kind(req)), {"lat": req["lat"], "lon": req["lon"]}),
+    distance="sphere",
+    notes=["`ORDER BY geography <-> origin LIMIT 10` on a partial GiST index holding one kind "
+           "(bench_peers.ix_knn_geog_<kind>, not in the app's schema)"],
+)

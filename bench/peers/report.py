@@ -1,0 +1,206 @@
+"""The suite's figures as Markdown tables (ready to paste into docs/benchmarks.md) and the growth plot."""
+from __future__ import annotations
+
+import math
+import statistics
+from pathlib import Path
+
+NEAREST_ORDER = ["floor", "perkind", "planar", "ohana_5mi", "ohana_50mi", "foodoasis_5mi", "earthbox_5mi", "dataframe", "api"]
+HOT_ORDER = ["settlements", "map", "org", "health"]
+PEERS = ("ohana", "foodoasis")  # the issue's "both peer approaches"
+
+
+def _median(values):
+    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return statistics.median(values) if values else None
+
+
+def combine(runs: list[dict], floor: str) -> dict:
+    """Per approach: the median over runs of p50/p95/p99, of requests per second, and of the per-run ratios to the
+    floor (p50 / floor p50, rps / floor rps)."""
+    out = {}
+    for key in runs[0]["latency"]:
+        lat = [r["latency"][key] for r in runs]
+        thr = [r["throughput"].get(key) for r in runs]
+        row = {"n": sum(x["n"] for x in lat), "runs": len(runs),
+               **{f: _median([x[f] for x in lat]) for f in ("p50", "p95", "p99", "mean")},
+               "p50_runs": [round(x["p50"], 3) for x in lat], "failed": sum(x.get("failed", 0) for x in lat)}
+        row["x_floor_p50"] = _median([x["p50"] / r["latency"][floor]["p50"] for x, r in zip(lat, runs)])
+        if thr and all(thr):
+            row["rps"] = _median([t["rps"] for t in thr])
+            row["rps_runs"] = [round(t["rps"], 1) for t in thr]
+            row["errors"] = sum(t.get("errors") or 0 for t in thr) + row["failed"]
+            row["tool"] = thr[0]["tool"]
+            floor_thr = [r["throughput"].get(floor) for r in runs]
+            if all(floor_thr):
+                row["x_floor_rps"] = _median([t["rps"] / f["rps"] for t, f in zip(thr, floor_thr)])
+        out[key] = row
+    return out
+
+
+def _f(v, digits=2):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{v:,.{digits}f}"
+
+
+def _mib(b):
+    return "–" if b is None else f"{b / 2**20:,.0f} MB"
+
+
+def _answers(a: dict | None, key: str) -> str:
+    if not a or not a["checked"]:
+        return "–"
+    parts = [f"{a['agree']}/{a['checked']} exact"]
+    for k, word in (("order", "reordered"), ("sphere", "sphere ties"), ("radius", "cut by radius"),
+                    ("differ", "other places")):
+        if a.get(k):
+            parts.append(f"{a[k]} {word}")
+    if key == "api" and a.get("outreach_moved"):
+        parts.append(f"{a['outreach_moved']} outreach moved up")
+    return ", ".join(parts)
+
+
+def nearest_table(results: list[dict]) -> str:
+    lines = ["| locations | approach | n | p50 ms | p95 ms | p99 ms | p50 × floor | req/s | req/s ÷ floor | "
+             "answers vs exact (sample) |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for res in results:
+        s = res["summary"]
+        for key in [k for k in NEAREST_ORDER if k in s]:
+            row = s[key]
+            lines.append(f"| {res['size']:,} | {res['labels'][key]} | {row['n']} | {_f(row['p50'])} | "
+                         f"{_f(row['p95'])} | {_f(row['p99'])} | {_f(row['x_floor_p50'])} | {_f(row.get('rps'), 0)} | "
+                         f"{_f(row.get('x_floor_rps'))} | {_answers(res['agreement'].get(key), key)} |")
+    return "\n".join(lines)
+
+
+def hot_table(results: list[dict]) -> str:
+    lines = ["| locations | path | n | p50 ms | p95 ms | p99 ms | req/s | failed requests |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for res in results:
+        s = res["summary"]
+        for key in [k for k in HOT_ORDER if k in s]:
+            row = s[key]
+            lines.append(f"| {res['size']:,} | {res['labels'][key]} | {row['n']} | {_f(row['p50'])} | "
+                         f"{_f(row['p95'])} | {_f(row['p99'])} | {_f(row.get('rps'), 0)} | "
+                         f"{row.get('errors', row.get('failed', '–'))} |")
+    return "\n".join(lines)
+
+
+def import_line(meta: dict) -> list[str]:
+    imp = meta.get("import_apply")
+    if not imp:
+        return []
+    if imp.get("rows_per_s"):
+        rate, secs = imp["rows_per_s"], imp.get("median_s") or {}
+        steps = ", ".join(f"{step} {secs.get(step, float('nan')):.2f} s ({rate[step]:,.0f} rows/s)" for step in rate)
+        return [f"Import apply (bench/import.py, {imp['rows']:,} rows into an empty registry, 1 run): {steps}."]
+    return [f"Import apply (bench/import.py --rows {imp['rows']}): failed ({imp.get('returncode')}): "
+            f"{(imp.get('stderr_tail') or '').strip().splitlines()[-1:] }"]
+
+
+def growth_table(results: list[dict]) -> str:
+    lines = ["| locations | searchable rows | database (app) | ix_sal_type_geog | ix_sal_knn_* | peers' table + indexes | "
+             "gunicorn worker RSS | in-memory data (data frame) | API p50 / p95 ms | API req/s | floor p50 ms | "
+             "floor req/s |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for res in results:
+        z, s = res["sizes"], res["summary"]
+        workers = [w for w in res.get("gunicorn_rss_mib", {}).get("workers", []) if w]
+        rss = " / ".join(f"{w:,.0f}" for w in workers) + " MiB" if workers else "–"
+        api, floor = s.get("api", {}), s.get("floor", {})
+        lines.append(
+            f"| {res['size']:,} | {res['database']['counts'].get('searchable', 0):,} | {_mib(z['app_bytes'])} | "
+            f"{_mib(z['ix_sal_type_geog'])} | {_mib(z['ix_sal_knn_all'])} | {_mib(z['bench_peers_bytes'])} | {rss} | "
+            f"{_f(res['in_memory']['rss_mib'], 0)} MiB ({res['in_memory']['places']:,} places, "
+            f"{res['in_memory']['load_s']:.0f} s) | {_f(api.get('p50'))} / {_f(api.get('p95'))} | "
+            f"{_f(api.get('rps'), 0)} | {_f(floor.get('p50'))} | {_f(floor.get('rps'), 0)} |")
+    return "\n".join(lines)
+
+
+def targets(results: list[dict]) -> list[str]:
+    """The issue's targets, from this run."""
+    out = []
+    for res in results:
+        s, size = res["summary"], res["size"]
+        api = s.get("api")
+        if not api:
+            continue
+        if size == 1_000_000 and api.get("x_floor_rps") is not None:
+            x = api["x_floor_rps"]
+            out.append(f"- {size:,}: API throughput / floor throughput = {x:.2f} (>= 0.5: {'met' if x >= 0.5 else 'NOT met'})")
+        if size in (1_000_000, 5_000_000):
+            limit = 20 if size == 1_000_000 else 40
+            out.append(f"- {size:,}: API p95 {api['p95']:.2f} ms (< {limit} ms: {'met' if api['p95'] < limit else 'NOT met'})")
+        http = s.get("health", {}).get("p50") or 0.0
+        for key, row in s.items():
+            if key.startswith(PEERS):
+                faster = api["p50"] < row["p50"]
+                out.append(f"- {size:,}: API p50 {api['p50']:.2f} ms vs {res['labels'][key]} p50 {row['p50']:.2f} ms "
+                           f"({'faster' if faster else 'NOT faster'}; the peer's SQL + our HTTP floor "
+                           f"{row['p50'] + http:.2f} ms: {'faster' if api['p50'] < row['p50'] + http else 'NOT faster'})")
+    return out
+
+
+def markdown(meta: dict, results: list[dict], args) -> str:
+    m = meta["machine"]
+    head = [
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gib']} GiB RAM, Python {m['python']}; PostgreSQL "
+        f"{meta['server']['postgresql']}, PostGIS {meta['server']['postgis']}; load average at start "
+        f"{' '.join(f'{x:.2f}' for x in m['load_avg'])}, at end {' '.join(f'{x:.2f}' for x in meta['load_avg_end'])}.",
+        f"Code under test: {meta['code']}; started {meta['started_at']}, took {meta['duration_s']:.0f} s; load tools: "
+        f"HTTP {meta['tools']['http']}, SQL {meta['tools']['sql']}.",
+        f"Per approach and run: up to {args.requests} sequential requests (at most {args.max_seconds:g} s), then "
+        f"{args.duration:g} s under load with {results[0]['concurrency'] if results else '?'} clients; median of "
+        f"{args.runs} run(s). gunicorn: {results[0]['serve'] if results else ''} (as `resourcemap serve`). "
+        f"Peers' radius: {args.radius_mi:g} mi (and Ohana at its maximum, 50 mi).",
+    ]
+    parts = ["\n".join(head), "", "**Nearest help: 10 nearest of one kind**", "", nearest_table(results), "",
+             "**Other hot paths (HTTP, same gunicorn)**", "", hot_table(results), "", *import_line(meta), "",
+             "**Growth**", "", growth_table(results), "", "targets:", *targets(results)]
+    return "\n".join(parts)
+
+
+def plot(results: list[dict], path: Path) -> None:
+    """Three panels against the number of locations (log scales): p50 latency and requests per second per
+    approach, and the sizes (database, the peers' table, a gunicorn worker's memory, the data frame's memory)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [r["size"] for r in results]
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(16, 6.2))
+    keys = [k for k in NEAREST_ORDER if all(k in r["summary"] for r in results)]
+    for key in keys:
+        label = results[-1]["labels"][key].replace(", SQL", "")
+        style = {"linewidth": 2.8, "color": "black"} if key == "api" else {"linewidth": 1.4}
+        ax1.plot(sizes, [r["summary"][key]["p50"] for r in results], marker="o", label=label, **style)
+        rps = [r["summary"][key].get("rps") for r in results]
+        if all(rps):
+            ax2.plot(sizes, rps, marker="o", **style)
+    mib = 2 ** 20
+    series = {
+        "database (app tables)": [r["sizes"]["app_bytes"] / mib for r in results],
+        "peers' table + indexes": [r["sizes"]["bench_peers_bytes"] / mib for r in results],
+        "gunicorn worker RSS (max)": [max(w for w in r.get("gunicorn_rss_mib", {}).get("workers", [0]) if w)
+                                      if r.get("gunicorn_rss_mib", {}).get("workers") else float("nan")
+                                      for r in results],
+        "data frame in memory (RSS)": [r["in_memory"]["rss_mib"] or float("nan") for r in results],
+    }
+    for label, values in series.items():
+        ax3.plot(sizes, values, marker="s", linestyle="--", label=label)
+    ax1.set(xscale="log", yscale="log", xlabel="synthetic locations", ylabel="p50 latency, ms (one request at a time)",
+            title="Nearest help: latency")
+    ax2.set(xscale="log", yscale="log", xlabel="synthetic locations", ylabel="requests per second",
+            title=f"Nearest help: throughput, {results[0]['concurrency']} concurrent clients")
+    ax3.set(xscale="log", yscale="log", xlabel="synthetic locations", ylabel="MiB", title="Sizes")
+    for ax in (ax1, ax2, ax3):
+        ax.grid(True, which="both", alpha=0.3)
+    ax3.legend(fontsize=8, loc="upper left")
+    fig.legend(*ax1.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8.5, frameon=False)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
