@@ -192,7 +192,8 @@ def generate_csv(server: str, base: str, region: str, n_rows: int, seed: int) ->
         locations.append((plat, plon))
         services = 1 + (rng.random() < 0.35) + (rng.random() < 0.10)
         org = f"{rng.choice(PREFIXES)} «{rng.choice(WORDS)}-{n}» {name}"
-        phone = f"+7 49{rng.choice('5689')} {rng.randrange(200, 1000)}-{rng.randrange(100):02d}-{rng.randrange(100):02d}"
+        phone = (f"+7 49{rng.choice('5689')} {rng.randrange(200, 1000)}-{rng.randrange(100):02d}-"
+                 f"{rng.randrange(100):02d}")
         address = f"{rng.choice(STREETS)}, {rng.randrange(1, 120)}"
         kinds = rng.choices(kind_names, kind_weights, k=services)
         confidential = "да" if "crisis_apartment" in kinds else "нет"

@@ -531,3 +531,18 @@ def test_a_new_location_code_moves_the_service_and_rows_share_places(registry):
     rows[1]["location_external_id"] = "L-1"
     plan = plan_import(registry, read_table("c.csv", csv_bytes(rows, header)), REGION, CURATOR)
     assert [(p.row, p.code, p.column) for p in plan.errors] == [(3, "conflicting_values", "address")]
+
+
+def test_an_editor_holding_an_older_version_meets_a_conflict_after_an_import(registry):
+    from resourcemap.registry.edit import Conflict, organization_document, save_document
+
+    apply_import(registry, read_table("a.csv", csv_bytes([row(1)])), REGION, CURATOR)
+    registry.commit()
+    org_id = registry.execute(text("SELECT id FROM organization WHERE external_id = 'org-1'")).scalar()
+    opened = organization_document(registry, org_id)  # an editor opens the organization ...
+    apply_import(registry, read_table("b.csv", csv_bytes([row(1, email="new@example.org")])), REGION, CURATOR)
+    registry.commit()  # ... an import changes it meanwhile ...
+    opened["description"] = "правка из редактора"
+    with pytest.raises(Conflict) as info:  # ... and the editor's save does not overwrite the import
+        save_document(registry, org_id, opened, opened["version"], CURATOR)
+    assert info.value.current["email"] == "new@example.org"

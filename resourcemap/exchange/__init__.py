@@ -9,7 +9,8 @@ a dry run and an all-or-nothing, idempotent apply, and exports as CSV, GeoJSON a
 Import and export check the actor's rights themselves (registry/edit.py's Forbidden)."""
 from .applying import ImportRejected, apply_import
 from .exporting import FORMATS, ExportError, export_region
-from .planning import ACTIONS, ImportPlan, RowResult, plan_import
+from .planning import plan_import
+from .results import ACTIONS, ImportPlan, RowResult
 from .reading import ImportFileError, Table, read_table
 from .rows import Problem
 

@@ -11,9 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ..registry.history import as_actor
-from .planning import ImportPlan, LocGroup, OrgGroup, Planner, ServicePlan, Writes, bulk_statements
+from .planning import LocGroup, OrgGroup, Planner, ServicePlan, Writes, bulk_statements
 from .lookup import FIRST_PLACE, int_array
 from .reading import Table
+from .results import ImportPlan
 from .rows import Problem
 
 
@@ -318,7 +319,8 @@ def _write_phones(session: Session, w: Writes) -> set[int]:
                 updates.append((found[1], None, None, phone.number, phone.kind, phone.extension))
         deletes += [phone_id for _, phone_id in by_number.values()]
     if deletes:
-        session.execute(text("DELETE FROM phone WHERE id = ANY(CAST(:ids AS int[]))"), {"ids": int_array(sorted(deletes))})
+        session.execute(text("DELETE FROM phone WHERE id = ANY(CAST(:ids AS int[]))"),
+                        {"ids": int_array(sorted(deletes))})
     if _stage(session, "import_phone", updates):
         session.execute(text(_UPDATE_PHONES))
     if _stage(session, "import_phone", inserts):

@@ -157,7 +157,8 @@ def services(session: Session, ids) -> dict[int, dict]:
 
 
 def taxonomy(session: Session) -> list[tuple[str, str, str]]:
-    return [tuple(r) for r in session.execute(text("SELECT code, name_ru, name_en FROM taxonomy_term ORDER BY position"))]
+    rows = session.execute(text("SELECT code, name_ru, name_en FROM taxonomy_term ORDER BY position"))
+    return [tuple(r) for r in rows]
 
 
 def region(session: Session, code: str) -> dict | None:

@@ -9,10 +9,8 @@ matched service keeps its location unless the file says otherwise. Rows of one o
 agree on its columns."""
 from __future__ import annotations
 
-from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -20,74 +18,10 @@ from sqlalchemy.orm import Session
 from . import checks, lookup
 from .columns import BY_NAME, REQUIRED, header_key, kind_index
 from .reading import ImportFileError, Table
+from .results import ImportPlan, RowResult
 from .rows import WARNINGS, ParsedRow, Problem, RowReader
 
-ACTIONS = ("create", "update", "unchanged", "error")
 IMPORT_ROLES = ("admin", "curator")
-
-
-class RowResult(NamedTuple):
-    row: int
-    action: str  # create | update | unchanged | error
-    external_id: str
-    organization: str
-    changes: tuple[str, ...] = ()  # canonical columns whose stored value the row changes
-
-
-@dataclass
-class ImportPlan:
-    filename: str
-    region_code: str
-    rows: list[RowResult]
-    problems: list[Problem]
-    empty_rows: int = 0
-    change_set: int | None = None  # the history's change set, once applied
-    writes: object = field(default=None, repr=False, compare=False)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.blocking]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if not p.blocking]
-
-    @property
-    def ok(self) -> bool:
-        """May be applied: no problem that blocks."""
-        return not self.errors
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counted = Counter(r.action for r in self.rows)
-        return {action: counted.get(action, 0) for action in ACTIONS}
-
-    def problems_of(self, row: int) -> list[Problem]:
-        return [p for p in self.problems if p.row == row]
-
-    def report(self) -> list[str]:
-        """The plan as lines of text, for the command line."""
-        counts = self.counts
-        lines = [f"{self.filename} → {self.region_code}: создать {counts['create']}, обновить {counts['update']}, "
-                 f"без изменений {counts['unchanged']}, с ошибками {counts['error']}"
-                 + (f", пустых строк пропущено {self.empty_rows}" if self.empty_rows else "")]
-        by_row: dict[int | None, list[Problem]] = {}
-        for p in self.problems:
-            by_row.setdefault(p.row, []).append(p)
-        for p in by_row.pop(None, []):
-            lines.append(f"  файл: {p.message}")
-        for r in self.rows:
-            if r.action in ("create", "update") or r.row in by_row:
-                detail = f" ({', '.join(r.changes)})" if r.action == "update" and r.changes else ""
-                lines.append(f"  строка {r.row}: {r.action}{detail} {r.external_id} {r.organization}".rstrip())
-            for p in by_row.pop(r.row, []):
-                mark = "ошибка" if p.blocking else "внимание"
-                lines.append(f"    {mark} [{p.column or '-'}] {p.code}: {p.message}")
-        for row in sorted(k for k in by_row if k is not None):
-            for p in by_row[row]:
-                lines.append(f"  строка {row}: {'ошибка' if p.blocking else 'внимание'} [{p.column or '-'}] "
-                             f"{p.code}: {p.message}")
-        return lines
 
 
 # --- the groups rows form ---------------------------------------------------------------------------------------
