@@ -33,7 +33,6 @@ import math
 import os
 import platform
 import random
-import re
 import signal
 import socket
 import statistics
@@ -51,7 +50,6 @@ if str(ROOT) not in sys.path:
 
 import psycopg  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 BENCH_DB_PREFIX = "resourcemap_bench_"
@@ -263,11 +261,6 @@ def make_requests(origins: list[dict], n: int, multi: bool, offset: int = 0) -> 
 
 
 # --- the approaches -------------------------------------------------------------------------------------
-def _pyformat(sql_text: str) -> str:
-    """SQLAlchemy `:name` text as psycopg `%(name)s` (via SQLAlchemy's own compiler)."""
-    return str(text(sql_text).compile(dialect=pg_psycopg.dialect()))
-
-
 def _nearest_sql_and_params(req: dict) -> tuple[str, dict]:
     """The statement nearest_services() runs for this request (as the API asks: from a point, locating it), for
     psycopg."""
