@@ -282,6 +282,36 @@ def test_update_changes_only_what_differs_and_history_has_the_fields(registry):
         == version + 1
 
 
+def test_emptied_hours_remove_every_slot(registry):
+    apply_import(registry, read_table("a.csv", csv_bytes([row(1)])), REGION, CURATOR)
+    registry.commit()
+    plan = apply_import(registry, read_table("b.csv", csv_bytes([row(1, hours="")])), REGION, CURATOR)
+    registry.commit()
+    assert [r.action for r in plan.rows] == ["update"] and "hours" in plan.rows[0].changes
+    assert registry.execute(text("SELECT count(*) FROM schedule")).scalar() == 0
+    deleted = registry.execute(text("SELECT count(*) FROM change WHERE change_set = :cs AND entity = 'schedule'"
+                                    " AND op = 'delete'"), {"cs": plan.change_set}).scalar()
+    assert deleted == 6
+
+
+def test_nearest_help_copies_written_by_the_import_equal_the_rows_they_copy(registry):
+    """The import supplies service_at_location's copies itself (migration 0010 then skips rm_sal_fill): they must
+    be what rm_sal_fill computes from the service, location and organization."""
+    rows = [row(1), row(2, delivery="выезд", outreach_radius_km="30"), row(3, status="черновик")]
+    apply_import(registry, read_table("a.csv", csv_bytes(rows)), REGION, CURATOR)
+    registry.commit()
+    copies = registry.execute(text(
+        "SELECT sal.id, ST_AsText(sal.geog), sal.timezone, sal.type_code, sal.delivery, sal.age_min_months,"
+        " sal.age_max_months, sal.searchable FROM service_at_location sal ORDER BY sal.id")).all()
+    registry.execute(text("UPDATE service_at_location SET id = id"))  # the update trigger refills every row
+    refilled = registry.execute(text(
+        "SELECT sal.id, ST_AsText(sal.geog), sal.timezone, sal.type_code, sal.delivery, sal.age_min_months,"
+        " sal.age_max_months, sal.searchable FROM service_at_location sal ORDER BY sal.id")).all()
+    registry.rollback()
+    assert len(copies) == 3 and copies == refilled
+    assert [c[-1] for c in copies] == [True, True, False]
+
+
 def test_ten_thousand_rows_plan_and_apply(registry):
     rows = [row(n, lat=ELEKTROSTAL[0] - 0.1 + (n % 100) * 0.002, lon=ELEKTROSTAL[1] - 0.1 + (n // 100) * 0.002,
                 org=f"Организация {n} «{n * 7919 % 10007}»") for n in range(10_000)]

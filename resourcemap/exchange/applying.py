@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ..registry.history import as_actor
+from ..registry.write import SAL_WITH_COPIES
 from .planning import LocGroup, OrgGroup, Planner, ServicePlan, Writes, bulk_statements
 from .lookup import FIRST_PLACE, int_array
 from .reading import Table
@@ -58,30 +59,34 @@ def apply_import(session: Session, table: Table, region_code: str, actor) -> Imp
 
 # --- staging ------------------------------------------------------------------------------------------------------
 _STAGING = {
-    "import_org": "id int, external_id text, name text, legal_form text, description text, website text, "
+    "import_org": "id integer, external_id text, name text, legal_form text, description text, website text, "
                   "email text, status text, verified_at date",
-    "import_loc": "id int, organization_id int, external_id text, name text, address text, settlement_id int, "
-                  "lat float8, lon float8, confidential boolean, accessibility text, timezone text, active boolean",
-    "import_move": "id int, lat float8, lon float8",
-    "import_svc": "id int, organization_id int, location_id int, external_id text, type_code text, name text, "
-                  "description text, age_min_months smallint, age_max_months smallint, eligibility text, "
-                  "delivery text, capacity_total int, capacity_free int, active boolean",
-    "import_relocate": "service_id int, location_id int",
-    "import_hours": "service_id int, weekdays int[], opens int[], closes int[]",
-    "import_area": "service_id int, location_id int, delivery text, radius_km float8",
-    "import_phone": "id int, organization_id int, location_id int, number text, kind text, extension text",
+    "import_loc": "id integer, organization_id integer, external_id text, name text, address text, "
+                  "settlement_id integer, lat float8, lon float8, confidential boolean, accessibility text, "
+                  "timezone text, active boolean",
+    "import_move": "id integer, lat float8, lon float8",
+    "import_svc": "id integer, organization_id integer, location_id integer, external_id text, type_code text, "
+                  "name text, description text, age_min_months smallint, age_max_months smallint, eligibility text, "
+                  "delivery text, capacity_total integer, capacity_free integer, active boolean",
+    "import_relocate": "service_id integer, location_id integer",
+    "import_hours": "service_id integer, weekdays integer[], opens integer[], closes integer[]",
+    "import_area": "service_id integer, location_id integer, delivery text, radius_km float8, new boolean",
+    "import_phone": "id integer, organization_id integer, location_id integer, number text, kind text, "
+                    "extension text",
 }
 
 
 def _stage(session: Session, table: str, rows: list[tuple]) -> bool:
-    """A temporary table `table` (dropped at commit) filled by COPY; False when there is nothing to stage."""
+    """A temporary table `table` (dropped at commit) filled by a binary COPY of Python values (lists for arrays);
+    False when there is nothing to stage."""
     if not rows:
         return False
     session.execute(text(f"DROP TABLE IF EXISTS pg_temp.{table}"))
     session.execute(text(f"CREATE TEMP TABLE {table} ({_STAGING[table]}) ON COMMIT DROP"))
-    columns = ", ".join(c.strip().split()[0] for c in _STAGING[table].split(","))
+    names, types = zip(*(c.split(None, 1) for c in _STAGING[table].split(", ")))
     cursor = session.connection().connection.driver_connection.cursor()
-    with cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+    with cursor, cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
         for row in rows:
             copy.write_row(row)
     session.execute(text(f"ANALYZE {table}"))
@@ -129,9 +134,7 @@ INSERT INTO service (id, organization_id, {', '.join(_SVC_COLUMNS)}, capacity_up
 SELECT id, organization_id, {', '.join(_SVC_COLUMNS)}, CASE WHEN capacity_free IS NOT NULL THEN now() END
 FROM import_svc
 """
-_INSERT_SERVICE_AT_LOCATION = """
-INSERT INTO service_at_location (service_id, location_id) SELECT id, location_id FROM import_svc
-"""
+_INSERT_SERVICE_AT_LOCATION = SAL_WITH_COPIES.format(pairs="(SELECT id AS service_id, location_id FROM import_svc)")
 _UPDATE_SERVICES = f"""
 UPDATE service s SET {', '.join(f'{c} = u.{c}' for c in _SVC_COLUMNS[1:])},
        capacity_updated_at = CASE WHEN u.capacity_free IS DISTINCT FROM s.capacity_free THEN now()
@@ -172,7 +175,7 @@ ORDER BY h.service_id, x.w, x.o
 # area is kept while no radius is given.
 _DELETE_AREAS = """
 DELETE FROM service_area a USING import_area t
-WHERE a.service_id = t.service_id
+WHERE a.service_id = t.service_id AND NOT t.new
   AND NOT (t.delivery = 'outreach' AND t.radius_km IS NOT NULL AND a.radius_km = t.radius_km)
   AND NOT (t.delivery = 'outreach' AND t.radius_km IS NULL AND a.radius_km IS NULL AND a.region_code IS NULL)
   AND NOT (t.delivery = 'online' AND a.region_code IS NOT NULL)
@@ -182,13 +185,15 @@ INSERT INTO service_area (service_id, radius_km, area)
 SELECT t.service_id, t.radius_km, ST_Buffer(l.geog, t.radius_km * 1000.0, 'quad_segs=16')
 FROM import_area t JOIN location l ON l.id = t.location_id
 WHERE t.delivery = 'outreach' AND t.radius_km IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM service_area a WHERE a.service_id = t.service_id AND a.radius_km = t.radius_km)
+  AND (t.new OR NOT EXISTS (SELECT 1 FROM service_area a
+                            WHERE a.service_id = t.service_id AND a.radius_km = t.radius_km))
 """
 _INSERT_REGION_AREAS = """
 INSERT INTO service_area (service_id, region_code)
 SELECT t.service_id, :region FROM import_area t
 WHERE t.delivery = 'online'
-  AND NOT EXISTS (SELECT 1 FROM service_area a WHERE a.service_id = t.service_id AND a.region_code IS NOT NULL)
+  AND (t.new OR NOT EXISTS (SELECT 1 FROM service_area a
+                            WHERE a.service_id = t.service_id AND a.region_code IS NOT NULL))
 """
 # Radius areas follow their location when it moves, or their service when it moves to another location.
 _REDRAW_RADIUS_AREAS = f"""
@@ -250,15 +255,17 @@ def _write(session: Session, w: Writes, region: str, region_timezone: str) -> No
     if _stage(session, "import_relocate", [(s.id, s.loc.id) for s in relocated]):
         run(_RELOCATE_SERVICES)
         run(_LOCATE_SERVICES)
-    hours = [s for s in w.services if s.hours]
+    # New services with hours, and services whose hours changed (emptied too: every slot deleted).
+    hours = [s for s in w.services if s.hours if s.state is None] + \
+            [s for s in w.services if s.hours is not None and s.state is not None]
     for existing, sql in ((False, _INSERT_NEW_HOURS), (True, _INSERT_HOURS)):
-        rows = [(s.id, int_array(h[0] for h in s.hours), int_array(h[1] for h in s.hours),
-                 int_array(h[2] for h in s.hours)) for s in hours if (s.state is not None) == existing]
+        rows = [(s.id, *_slot_arrays(s.hours)) for s in hours if (s.state is not None) == existing]
         if _stage(session, "import_hours", rows):
             if existing:
                 run(_DELETE_HOURS)
             run(sql)
-    areas = [(s.id, s.loc.id, *_areas_of(s)) for s in w.services if s.state is None or s.areas is not None]
+    areas = [(s.id, s.loc.id, *_areas_of(s), s.state is None) for s in w.services
+             if s.state is None or s.areas is not None]
     areas = [a for a in areas if a[2] is not None]
     if _stage(session, "import_area", areas):
         run(_DELETE_AREAS)
@@ -279,6 +286,11 @@ def _write(session: Session, w: Writes, region: str, region_timezone: str) -> No
         # Fresh statistics for the queries that follow (the map, nearest help, the next import): ANALYZE counts
         # this transaction's own new rows.
         run("ANALYZE organization, location, service, service_at_location, schedule, phone, service_area")
+
+
+def _slot_arrays(slots) -> tuple[list[int], list[int], list[int]]:
+    """Weekly hours [(weekday, opens, closes), ...] as three arrays (unnest() in SQL zips them back)."""
+    return [w for w, _, _ in slots], [o for _, o, _ in slots], [c for _, _, c in slots]
 
 
 def _areas_of(svc: ServicePlan) -> tuple[str | None, float | None]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from .write import create_organization
+from .write import SAL_WITH_COPIES, create_organization
 
 SYNTHETIC_SOURCE = "synthetic"
 
@@ -89,7 +89,7 @@ INSERT INTO service (id, organization_id, type_code, name, description, age_min_
   FROM syn_service;
 UPDATE location l SET confidential = true
   FROM syn_service s WHERE s.loc_id = l.id AND s.code = 'crisis_apartment';
-INSERT INTO service_at_location (service_id, location_id) SELECT service_id, loc_id FROM syn_service;
+{sal_with_copies};
 INSERT INTO service_area (service_id, radius_km, area)
   SELECT s.service_id, 20 + (s.n % 5) * 20, ST_Buffer(l.geog, (20 + (s.n % 5) * 20) * 1000.0, 'quad_segs=8')
   FROM syn_service s JOIN location l ON l.id = s.loc_id WHERE s.delivery = 'outreach';
@@ -121,7 +121,9 @@ def generate_synthetic(engine: Engine, locations: int, seed: float = 0.42, regio
         conn.execute(text("SELECT set_config('resourcemap.history', 'off', true)"))
         params = {"regions": regions, "n": locations, "source": SYNTHETIC_SOURCE,
                   "type_codes": [c for c, _ in _TYPE_WEIGHTS], "type_weights": [float(w) for _, w in _TYPE_WEIGHTS]}
-        statements = [s.strip() for s in _GENERATE_SQL.format(region_filter=region_filter).split(";\n") if s.strip()]
+        sal_with_copies = SAL_WITH_COPIES.format(pairs="(SELECT service_id, loc_id AS location_id FROM syn_service)")
+        script = _GENERATE_SQL.format(region_filter=region_filter, sal_with_copies=sal_with_copies.strip())
+        statements = [s.strip() for s in script.split(";\n") if s.strip()]
         for statement in statements:
             if "syn_place WHERE syn_place.cum >= g.r_pick * :total" in statement:
                 params["total"] = conn.execute(text("SELECT max(cum) FROM syn_place")).scalar()

@@ -2,7 +2,8 @@
 
 The SQL that inserts and updates registry rows lives here, shared by the demo loader (`create_organization`, which
 reads the shape of data/demo/registry.json), the curators' editor (registry/edit.py) and tests. The nearest-help
-copies in service_at_location and the change history are kept by database triggers (migrations 0001, 0008).
+copies in service_at_location and the change history are kept by database triggers (migrations 0001, 0008;
+bulk writers may supply the copies with SAL_WITH_COPIES, 0010).
 Nothing here commits."""
 from __future__ import annotations
 
@@ -22,6 +23,19 @@ LIMIT 1
 """)
 
 _POINT = "CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography)"
+
+# Bulk writers (the spreadsheet import, the synthetic generator): service_at_location rows for the (service_id,
+# location_id) pairs of `pairs` (a table or subquery, alias p), with the nearest-help copies computed here by one
+# join, as rm_sal_fill would compute them row by row (migration 0010 skips it when `searchable` is given).
+SAL_WITH_COPIES = """
+INSERT INTO service_at_location (service_id, location_id, geog, timezone, type_code, delivery, age_min_months,
+                                 age_max_months, searchable)
+SELECT s.id, l.id, l.geog, l.timezone, s.type_code, s.delivery, s.age_min_months, s.age_max_months,
+       s.active AND o.status = 'published' AND l.active
+FROM {pairs} p JOIN service s ON s.id = p.service_id JOIN location l ON l.id = p.location_id
+     JOIN organization o ON o.id = s.organization_id
+ORDER BY p.service_id
+"""
 
 # The columns the editor may set, per table (update_row builds its SET clause from these names only).
 EDITABLE_COLUMNS = {
