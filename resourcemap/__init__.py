@@ -11,7 +11,7 @@ from flask import render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from . import db, security
+from . import db, ratelimit, security
 from .config import PROJECT_ROOT, load_config, secret_key
 from .errors import ApiError, database_failure, input_failure
 
@@ -49,7 +49,7 @@ def create_app(overrides: dict | None = None) -> APIFlask:
         SESSION_COOKIE_SECURE=bool(app.config["HTTPS"]),
         REMEMBER_COOKIE_SECURE=bool(app.config["HTTPS"]),
         REMEMBER_COOKIE_SAMESITE="Lax",
-        RATELIMIT_STORAGE_URI=app.config["REDIS_URL"] or "memory://",
+        RATELIMIT_STORAGE_URI=app.config["REDIS_URL"] or f"{ratelimit.SCHEME}://",
         RATELIMIT_HEADERS_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )

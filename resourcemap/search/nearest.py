@@ -27,6 +27,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+import psycopg
 from psycopg.rows import dict_row
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
@@ -264,12 +265,32 @@ def _pyformat(sql: str) -> str:
     return str(text(sql).compile(dialect=psycopg_dialect.dialect()))
 
 
+_PLACEHOLDER = re.compile(r"%\(([A-Za-z_][A-Za-z0-9_]*)\)s|%%")
+
+
+@functools.lru_cache(maxsize=1024)
+def _server_form(sql: str) -> tuple[str, tuple[str, ...]]:
+    """A statement with %(name)s placeholders in PostgreSQL's own $1, $2 ... form, with the parameter names in
+    order: psycopg converts a statement this long (> 4 kB) again on every execution, ~0.3 ms of a request."""
+    names: list[str] = []
+
+    def number(match: re.Match) -> str:
+        if match.group(0) == "%%":
+            return "%"
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _PLACEHOLDER.sub(number, sql), tuple(names)
+
+
 def _run(session: Session, sql: str, params: dict) -> list[dict]:
     """Run a nearest-help statement on the session's connection through psycopg itself: prepared on the
     server at once, rows as dicts (SQLAlchemy's result machinery costs more than the rows here)."""
+    raw, names = _server_form(sql)
     driver = session.connection().connection.driver_connection
-    with driver.cursor(row_factory=dict_row) as cur:
-        return cur.execute(sql, params, prepare=True).fetchall()
+    with psycopg.RawCursor(driver, row_factory=dict_row) as cur:
+        return cur.execute(raw, [params[name] for name in names], prepare=True).fetchall()
 
 
 def _params(q: NearestQuery) -> dict:
