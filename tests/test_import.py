@@ -282,6 +282,20 @@ def test_update_changes_only_what_differs_and_history_has_the_fields(registry):
         == version + 1
 
 
+def test_a_new_service_joins_the_registry_organization_of_its_organization_code(registry):
+    apply_import(registry, read_table("a.csv", csv_bytes([row(1)])), REGION, CURATOR)
+    registry.commit()
+    same_org = row(2, org="Центр помощи семье «Радуга-1»", organization_external_id="org-1",
+                   email="info1@example.org")
+    plan = apply_import(registry, read_table("b.csv", csv_bytes([row(1), same_org])), REGION, CURATOR)
+    registry.commit()
+    assert [r.action for r in plan.rows] == ["unchanged", "create"]
+    owners = registry.execute(text("SELECT s.external_id, o.external_id FROM service s"
+                                   " JOIN organization o ON o.id = s.organization_id ORDER BY 1")).all()
+    assert owners == [("svc-1", "org-1"), ("svc-2", "org-1")]
+    assert registry.execute(text("SELECT count(*) FROM organization")).scalar() == 1
+
+
 def test_emptied_hours_remove_every_slot(registry):
     apply_import(registry, read_table("a.csv", csv_bytes([row(1)])), REGION, CURATOR)
     registry.commit()

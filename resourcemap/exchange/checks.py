@@ -15,7 +15,7 @@ import math
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .lookup import int_array, float_array
+from .lookup import float_array, int_array, records
 
 REGION_TOLERANCE_M = 20000  # as the editor: a point this close to the region (simplified coasts) is in it
 SETTLEMENT_RADIUS_M = 30000
@@ -142,14 +142,12 @@ def settlements(session: Session, places: dict[int, tuple[float, float, str]]) -
     params = {"i": int_array(ids), "lat": float_array(places[i][0] for i in ids),
               "lon": float_array(places[i][1] for i in ids), "name": [places[i][2] for i in ids],
               "radius": SETTLEMENT_RADIUS_M}
-    found = {row["i"]: {**row, "by_name": True}
-             for row in session.execute(_SETTLEMENT_BY_NAME, params).mappings()}
+    found = {row["i"]: row for row in records(session.execute(_SETTLEMENT_BY_NAME, params), by_name=True)}
     rest = [i for i in ids if i not in found]
     if rest:
         params = {"i": int_array(rest), "lat": float_array(places[i][0] for i in rest),
                   "lon": float_array(places[i][1] for i in rest), "radius": SETTLEMENT_RADIUS_M}
-        found.update({row["i"]: {**row, "by_name": False}
-                      for row in session.execute(_SETTLEMENT_NEAREST, params).mappings()})
+        found.update({row["i"]: row for row in records(session.execute(_SETTLEMENT_NEAREST, params), by_name=False)})
     return found
 
 
@@ -173,7 +171,7 @@ def likely_duplicates(session: Session, places: list[tuple[int, int, int | None,
                                       "metres_per_degree_lon": 111_320 * math.cos(math.radians(widest))})
     session.execute(text("ANALYZE import_new_place"))
     params = {"radius": DUPLICATE_RADIUS_M, "similarity": DUPLICATE_SIMILARITY}
-    in_registry = {row["i"]: dict(row) for row in session.execute(_DUPLICATES_IN_REGISTRY, params).mappings()}
-    in_file = {row["i"]: dict(row) for row in session.execute(_DUPLICATES_IN_FILE, params).mappings()}
+    in_registry = {row["i"]: row for row in records(session.execute(_DUPLICATES_IN_REGISTRY, params))}
+    in_file = {row["i"]: row for row in records(session.execute(_DUPLICATES_IN_FILE, params))}
     session.execute(text("DROP TABLE IF EXISTS pg_temp.import_new_place"))
     return in_registry, in_file

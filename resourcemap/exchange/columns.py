@@ -66,11 +66,14 @@ BY_NAME = {c.name: c for c in COLUMNS}
 REQUIRED = tuple(c.name for c in COLUMNS if c.required)
 
 
+_NON_WORD = re.compile(r"[^\w]+")
+
+
 @lru_cache(maxsize=8192)
 def header_key(text: str) -> str:
     """How headers are compared: lower case, ё as е, punctuation and underscores as spaces, a trailing '*' off."""
     text = text.replace("\ufeff", "").lower().replace("ё", "е").replace("_", " ")
-    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+    return " ".join(_NON_WORD.sub(" ", text).split())
 
 
 @lru_cache(maxsize=1)
@@ -88,10 +91,13 @@ def column_for_header(header: str) -> str | None:
 
 
 # --- cells ----------------------------------------------------------------------------------------------------
+# The readers of cells that repeat from row to row (flags, integers, formats, statuses; phones and hours below) are
+# cached, so that a file's cell is read once per distinct text; what they return is immutable.
 _YES = {"да", "д", "yes", "y", "true", "1", "+", "истина", "x", "х", "v"}
 _NO = {"нет", "н", "no", "n", "false", "0", "-", "ложь"}
 
 
+@lru_cache(maxsize=4096)
 def read_bool(cell: str, default: bool) -> tuple[bool, str | None]:
     value = cell.strip().lower()
     if not value:
@@ -107,14 +113,18 @@ def write_bool(value: bool) -> str:
     return "да" if value else "нет"
 
 
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
 def read_number(cell: str) -> float | None:
     """'55,7558' or '55.7558' -> 55.7558; None when it is not a finite number."""
     value = cell.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
-    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", value):
+    if not _NUMBER.fullmatch(value):
         return None
     return float(value)
 
 
+@lru_cache(maxsize=4096)
 def read_int(cell: str, lo: int, hi: int) -> tuple[int | None, str | None]:
     value = read_number(cell)
     if value is None or not value.is_integer() or not lo <= value <= hi:
@@ -122,9 +132,12 @@ def read_int(cell: str, lo: int, hi: int) -> tuple[int | None, str | None]:
     return int(value), None
 
 
+_DMY_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+
+
 def read_date(cell: str) -> tuple[dt.date | None, str | None]:
     value = cell.strip()
-    m = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", value)
+    m = _DMY_DATE.fullmatch(value)
     try:
         day = dt.date(int(m[3]), int(m[2]), int(m[1])) if m else dt.date.fromisoformat(value[:10])
     except ValueError:
@@ -143,6 +156,7 @@ _DELIVERY = {
 }
 
 
+@lru_cache(maxsize=4096)
 def read_delivery(cell: str) -> tuple[str | None, str | None]:
     value = header_key(cell)
     if not value:
@@ -160,6 +174,7 @@ _STATUS = {
 }
 
 
+@lru_cache(maxsize=4096)
 def read_status(cell: str) -> tuple[str | None, str | None]:
     value = header_key(cell)
     if not value:
@@ -222,15 +237,25 @@ def _plus7_regions() -> list[tuple]:
     return regions
 
 
-def _matches(national: str, desc) -> bool:
-    return desc is not None and (not desc[1] or len(national) in desc[1]) and desc[0].fullmatch(national) is not None
+@lru_cache(maxsize=16)
+def _plus7_rules(length: int) -> list[tuple]:
+    """_plus7_regions for numbers of one length: per region its leading digits, its general pattern, and one
+    pattern for all its number types (their alternation: it matches a number when any of them does); a pattern is
+    None when no description allows that length."""
+
+    def pattern(descs) -> re.Pattern | None:
+        fitting = [d[0].pattern for d in descs if d is not None and (not d[1] or length in d[1])]
+        return re.compile("|".join(f"(?:{p})" for p in fitting)) if fitting else None
+
+    return [(leading, pattern([general]), pattern(types)) for leading, general, types in _plus7_regions()]
 
 
 def _plus7_valid(national: str) -> bool:
     """phonenumbers.is_valid_number for +7 <national>, without parsing (the same metadata and the same rules: the
     region by leading digits or by a known number type, then a known number type in that region)."""
-    for leading, general, types in _plus7_regions():
-        known = _matches(national, general) and any(_matches(national, d) for d in types)
+    for leading, general, types in _plus7_rules(len(national)):
+        known = general is not None and types is not None and general.fullmatch(national) is not None \
+            and types.fullmatch(national) is not None
         if leading is not None:
             if leading.match(national):
                 return known
@@ -245,7 +270,8 @@ def _e164(raw: str, country: str) -> str | None:
     ('+7 (495) 123-45-67', '8 495 1234567', '4951234567') are checked on a fast path, the same way phonenumbers
     checks them (tests/test_import.py compares the two); the rest by phonenumbers."""
     fast = _PLUS7_NATIONAL.fullmatch(_SEPARATORS.sub("", raw)) if country in ("RU", "KZ") else None
-    if fast and (raw.lstrip().startswith("+7") or not raw.lstrip().startswith("+")):
+    written = raw.lstrip()
+    if fast and (written.startswith("+7") or not written.startswith("+")):
         national = fast[1]
         return "+7" + national if _plus7_valid(national) else None
     try:
@@ -257,27 +283,47 @@ def _e164(raw: str, country: str) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+_PHONE_SEPARATOR = re.compile(r"[;\n]")
+_LETTER = re.compile(r"[^\W\d_]")  # as in _PHONE_PART's kind
+
+
+def _phone_fields(part: str) -> tuple[str, str | None, str | None] | None:
+    """One phone of a cell (stripped, no separator) as written: (number, extension or None, kind or None); None
+    when it is too long or does not read."""
+    if len(part) > 80:
+        return None
+    if not _LETTER.search(part):
+        # Most phones: an extension ("доб.") and a kind both need letters, so the whole part is the number (what
+        # _PHONE_PART would find, only slower).
+        return part, None, None
+    m = _PHONE_PART.match(part)
+    return None if m is None else (m["number"], m["ext"], m["kind"])
+
+
+# Cached: the rows of one location (or organization) repeat its phones, and the answer is immutable.
+@lru_cache(maxsize=65536)
 def read_phones(cell: str, country: str) -> tuple[tuple[Phone, ...], str | None]:
     """'8 (495) 123-45-67; +7 916 000-00-00 (для записи)' -> phones in E.164 with their kinds. Phones are read
     with the region's country code by default (RU, or KZ for Kazakhstan)."""
     phones: list[Phone] = []
-    parts = [p.strip() for p in re.split(r"[;\n]", cell) if p.strip()]
+    parts = [p.strip() for p in _PHONE_SEPARATOR.split(cell) if p.strip()]
     if len(parts) > MAX_PHONES:
         return (), f"Не больше {MAX_PHONES} телефонов в ячейке."
     for part in parts:
-        m = _PHONE_PART.match(part) if len(part) <= 80 else None
-        if m is None or not m["number"]:
+        fields = _phone_fields(part)
+        if fields is None or not fields[0]:
             return (), f"Телефон записан неверно: «{part[:40]}»."
+        written, extension, written_kind = fields
         kind = "main"
-        if m["kind"] is not None:
-            kind = _PHONE_KIND.get(header_key(m["kind"]))
+        if written_kind is not None:
+            kind = _PHONE_KIND.get(header_key(written_kind))
             if kind is None:
-                return (), (f"Неизвестный вид телефона «{m['kind'][:30]}»: "
+                return (), (f"Неизвестный вид телефона «{written_kind[:30]}»: "
                             f"«для записи», «горячая линия» или «факс».")
-        number = _e164(m["number"], country)
+        number = _e164(written, country)
         if number is None:
             return (), f"Телефон записан неверно: «{part[:40]}»."
-        phone = Phone(number, kind, m["ext"] or "")
+        phone = Phone(number, kind, extension or "")
         if phone not in phones:
             phones.append(phone)
     return tuple(phones), None

@@ -6,6 +6,8 @@ id an export wrote for it (`rm-s<id>`, `rm-l<id>`, `rm-o<id>`), so that an expor
 itself unchanged."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -16,11 +18,19 @@ EXPORT_PREFIX = {"organization": "rm-o", "location": "rm-l", "service": "rm-s"}
 
 def int_array(values) -> str:
     """A PostgreSQL array literal of integers (NULL for None): far cheaper to send than a list of Python ints."""
-    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+    return "{" + ",".join(["NULL" if v is None else str(int(v)) for v in values]) + "}"
 
 
 def float_array(values) -> str:
-    return "{" + ",".join(repr(float(v)) for v in values) + "}"
+    return "{" + ",".join([repr(float(v)) for v in values]) + "}"
+
+
+def records(result, **extra) -> Iterator[dict]:
+    """The rows of a result as dicts (column -> value), each with the extra items: what dict(row) of .mappings()
+    gives, at half the cost."""
+    columns = tuple(result.keys())
+    for row in result:
+        yield dict(zip(columns, row), **extra)
 
 
 def export_key(entity: str, row_id: int, external_id: str | None) -> str:
@@ -58,9 +68,9 @@ def _match(session: Session, sql, keys) -> dict[str, dict]:
     found: dict[str, dict] = {}
     if not keys:
         return found
-    for row in session.execute(sql, {"keys": sorted(set(keys))}).mappings():
+    for row in records(session.execute(sql, {"keys": sorted(set(keys))})):
         if row["key"] not in found or row["own"]:  # a row's own external id wins over an export id
-            found[row["key"]] = dict(row)
+            found[row["key"]] = row
     return found
 
 
@@ -131,8 +141,7 @@ def _phones(rows) -> tuple[list[Phone], list[int]]:
 
 def organizations(session: Session, ids) -> dict[int, dict]:
     out = {}
-    for row in session.execute(_ORGANIZATIONS, {"ids": int_array(sorted(ids))}).mappings():
-        org = dict(row)
+    for org in records(session.execute(_ORGANIZATIONS, {"ids": int_array(sorted(ids))})):
         org["phones"], org["phone_ids"] = _phones(org["phones"])
         out[org["id"]] = org
     return out
@@ -140,8 +149,7 @@ def organizations(session: Session, ids) -> dict[int, dict]:
 
 def locations(session: Session, ids) -> dict[int, dict]:
     out = {}
-    for row in session.execute(_LOCATIONS, {"ids": int_array(sorted(ids))}).mappings():
-        loc = dict(row)
+    for loc in records(session.execute(_LOCATIONS, {"ids": int_array(sorted(ids))})):
         loc["phones"], loc["phone_ids"] = _phones(loc["phones"])
         out[loc["id"]] = loc
     return out
@@ -149,8 +157,7 @@ def locations(session: Session, ids) -> dict[int, dict]:
 
 def services(session: Session, ids) -> dict[int, dict]:
     out = {}
-    for row in session.execute(_SERVICES, {"ids": int_array(sorted(ids))}).mappings():
-        svc = dict(row)
+    for svc in records(session.execute(_SERVICES, {"ids": int_array(sorted(ids))})):
         svc["hours"] = tuple(tuple(s) for s in svc.pop("slots"))
         out[svc["id"]] = svc
     return out

@@ -70,6 +70,9 @@ class RowReader:
         self.kinds = kinds
         self.country = country
         self.problems: list[Problem] = []
+        # The text columns of this file, in _TEXT_FIELDS order: (column, level, field name, limit, collapse spaces).
+        self._text_fields = [(column, level, name, _TEXT_LIMITS[column], _TEXT_LIMITS[column] <= SHORT)
+                             for column, (level, name) in _TEXT_FIELDS.items() if column in present]
 
     def _add(self, row: ParsedRow, column: str, code: str, message: str) -> None:
         self.problems.append(Problem(row.number, self.header_of(column), code, message))
@@ -78,19 +81,30 @@ class RowReader:
 
     def read(self, number: int, cells: dict[str, str]) -> ParsedRow:
         row = ParsedRow(number, "")
-        values = {}
-        for column in self.present:
-            value, escaped = c.unneutralize(cells.get(column, ""))
-            if value.startswith("=") and not escaped:
-                self._add(row, column, "formula", f"Ячейка начинается с «=» — это формула ({value[:40]}), "
-                                                  f"а нужен текст или число. Вставьте значение, а не формулу.")
-                value = ""
-            values[column] = value
+        # A row of the table holds exactly its columns: its cells are read as they are (and never changed here).
+        values = cells if cells.keys() == self.present else {column: cells.get(column, "") for column in self.present}
+        # Only cells starting with an apostrophe (an export's escape) or "=" (a formula) need a closer look; one
+        # search of the whole row rules out most rows.
+        whole = "".join(values.values())
+        if "'" in whole or "=" in whole:
+            values = self._unformula(row, values)
         self._texts(row, values)
         self._service(row, values)
         self._location(row, values)
         self._organization(row, values)
         return row
+
+    def _unformula(self, row: ParsedRow, cells: dict[str, str]) -> dict[str, str]:
+        """The cells without an export's protective apostrophe; a formula is a problem and reads as empty."""
+        values = {}
+        for column in self.present:
+            value, escaped = c.unneutralize(cells[column])
+            if value.startswith("=") and not escaped:
+                self._add(row, column, "formula", f"Ячейка начинается с «=» — это формула ({value[:40]}), "
+                                                  f"а нужен текст или число. Вставьте значение, а не формулу.")
+                value = ""
+            values[column] = value
+        return values
 
     def _texts(self, row: ParsedRow, values: dict[str, str]) -> None:
         key = values.get("external_id", "")
@@ -100,19 +114,20 @@ class RowReader:
         elif len(key) > 200:
             self._add(row, "external_id", "too_long", "Код записи — не длиннее 200 символов.")
         row.key = key[:200]
-        for column, (level, name) in _TEXT_FIELDS.items():
-            if column not in self.present:
-                continue
-            value = " ".join(values[column].split()) if _TEXT_LIMITS[column] <= SHORT else values[column]
-            if len(value) > _TEXT_LIMITS[column]:
-                self._add(row, column, "too_long", f"Не длиннее {_TEXT_LIMITS[column]} символов.")
-                value = value[:_TEXT_LIMITS[column]]
-            getattr(row, level)[name] = value
+        levels = {"org": row.org, "loc": row.loc, "svc": row.svc}
+        for column, level, name, limit, collapse in self._text_fields:
+            value = values[column]
+            if collapse and value:
+                value = " ".join(value.split())
+            if len(value) > limit:
+                self._add(row, column, "too_long", f"Не длиннее {limit} символов.")
+                value = value[:limit]
+            levels[level][name] = value
         if not row.org.get("name"):
             self._add(row, "organization", "required", "Не заполнено название организации.")
-        for level, name in (("org", "external_id"), ("loc", "external_id")):
-            if getattr(row, level).get(name) == "":
-                getattr(row, level)[name] = None
+        for level_values in (row.org, row.loc):
+            if level_values.get("external_id") == "":
+                level_values["external_id"] = None
         email, website = row.org.get("email"), row.org.get("website")
         if email and not _EMAIL.match(email):
             self._add(row, "email", "bad_email", "Адрес электронной почты записан неверно.")
