@@ -29,7 +29,7 @@ def records(result, **extra) -> Iterator[dict]:
     """The rows of a result as dicts (column -> value), each with the extra items: what dict(row) of .mappings()
     gives, at half the cost."""
     columns = tuple(result.keys())
-    for row in result:
+    for row in result.fetchall():  # one fetch: iterating the result fetches row by row
         yield dict(zip(columns, row), **extra)
 
 
