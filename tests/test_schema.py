@@ -30,3 +30,38 @@ def test_every_kind_of_help_has_its_knn_index(engine):
             "SELECT code FROM taxonomy_term t WHERE NOT EXISTS (SELECT 1 FROM pg_indexes"
             " WHERE tablename = 'service_at_location' AND indexname = 'ix_sal_knn_' || t.code)")).scalars().all()
     assert missing == []
+
+
+def test_migration_0010_goes_down_and_up_and_the_history_keeps_its_organizations(engine):
+    """0010 replaces 0008's history function and the service_at_location fill trigger; both directions must leave
+    a working history (checked inside one transaction, rolled back)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from resourcemap.schema import alembic_config
+
+    def write_and_read_history(conn, n: int) -> list[tuple]:
+        org = conn.execute(text("INSERT INTO organization (name, region_code) VALUES (:n, 'RU-MOS') RETURNING id"),
+                           {"n": f"Проверка миграции {n}"}).scalar()
+        svc = conn.execute(text("INSERT INTO service (organization_id, type_code) VALUES (:o, 'early_help')"
+                                " RETURNING id"), {"o": org}).scalar()
+        conn.execute(text("INSERT INTO schedule (service_id, weekday, opens_minute, closes_minute)"
+                          " VALUES (:s, 1, 540, 1080)"), {"s": svc})
+        return conn.execute(text("SELECT entity, organization_id = :o FROM change WHERE organization_id = :o"
+                                 " OR entity_id IN (:o, :s) ORDER BY id"), {"o": org, "s": svc}).all()
+
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0009")
+            assert conn.execute(text("SELECT count(*) FROM pg_trigger WHERE tgname = 'sal_fill'")).scalar() == 1
+            assert write_and_read_history(conn, 1) == [("organization", True), ("service", True),
+                                                       ("schedule", True)]
+            command.upgrade(cfg, "head")
+            assert conn.execute(text("SELECT count(*) FROM pg_trigger WHERE tgname = 'sal_fill'")).scalar() == 0
+            assert write_and_read_history(conn, 2) == [("organization", True), ("service", True),
+                                                       ("schedule", True)]
+        finally:
+            transaction.rollback()
