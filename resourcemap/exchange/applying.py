@@ -258,8 +258,7 @@ def _write(session: Session, w: Writes, region: str, region_timezone: str) -> No
         run(_RELOCATE_SERVICES)
         run(_LOCATE_SERVICES)
     # New services with hours, and services whose hours changed (emptied too: every slot deleted).
-    hours = [s for s in w.services if s.hours if s.state is None] + \
-            [s for s in w.services if s.hours is not None and s.state is not None]
+    hours = [s for s in w.services if (s.hours if s.state is None else s.hours is not None)]
     for existing, sql in ((False, _INSERT_NEW_HOURS), (True, _INSERT_HOURS)):
         rows = [(s.id, *_slot_arrays(s.hours)) for s in hours if (s.state is not None) == existing]
         if _stage(session, "import_hours", rows):
