@@ -1,7 +1,7 @@
 """What the change-history triggers (migration 0008) cost a bulk import.
 
 Inserts N organizations the way the spreadsheet import writes (one INSERT ... SELECT per table: organization,
-location, service, service_at_location, 5 schedule rows, an outreach radius area for a fifth of them, phone), then
+location, service with weekday hours, service_at_location, an outreach radius area for a fifth of them, phone), then
 one bulk UPDATE of two columns of every service; three ways:
 
 - on:       the history triggers record everything (one `change` row per inserted record, one per changed field);
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-TABLES = ("organization", "location", "service", "service_at_location", "phone", "schedule", "service_area")
+TABLES = ("organization", "location", "service", "service_at_location", "phone", "service_area")
 
 BULK = """
 CREATE TEMP TABLE b ON COMMIT DROP AS
@@ -44,12 +44,12 @@ INSERT INTO organization (id, name, description, status, source, external_id, re
 INSERT INTO location (id, organization_id, name, address, settlement_id, geog, timezone, region_code, external_id)
   SELECT loc_id, org_id, 'Отделение', 'ул. Тестовая, ' || n, settlement_id, geog, timezone, region_code,
          'bench-loc:' || n FROM b;
-INSERT INTO service (id, organization_id, type_code, name, age_min_months, age_max_months, delivery, external_id)
+INSERT INTO service (id, organization_id, type_code, name, age_min_months, age_max_months, delivery, external_id,
+                     hours)
   SELECT svc_id, org_id, 'early_help', 'Служба ранней помощи', 0, 36,
-         CASE WHEN n % 5 = 0 THEN 'outreach' ELSE 'on_site' END, 'bench-svc:' || n FROM b;
+         CASE WHEN n % 5 = 0 THEN 'outreach' ELSE 'on_site' END, 'bench-svc:' || n,
+         '{[540,1080),[1980,2520),[3420,3960),[4860,5400),[6300,6840)}' FROM b;
 INSERT INTO service_at_location (service_id, location_id) SELECT svc_id, loc_id FROM b;
-INSERT INTO schedule (service_id, weekday, opens_minute, closes_minute)
-  SELECT svc_id, d, 540, 1080 FROM b, generate_series(1, 5) d;
 INSERT INTO service_area (service_id, radius_km, area)
   SELECT svc_id, 25, ST_Buffer(geog, 25000, 'quad_segs=16') FROM b WHERE n % 5 = 0;
 INSERT INTO phone (organization_id, location_id, number, kind)

@@ -264,7 +264,8 @@ def run_once(server: str, base: str, region: str, data: bytes) -> dict:
         with engine.connect() as conn:
             out["written"] = dict(conn.execute(text(
                 "SELECT 'organization', count(*) FROM organization UNION ALL SELECT 'location', count(*) FROM location"
-                " UNION ALL SELECT 'service', count(*) FROM service UNION ALL SELECT 'schedule', count(*) FROM schedule"
+                " UNION ALL SELECT 'service', count(*) FROM service"
+                " UNION ALL SELECT 'schedule (view)', count(*) FROM schedule"
                 " UNION ALL SELECT 'phone', count(*) FROM phone UNION ALL SELECT 'service_area', count(*)"
                 " FROM service_area UNION ALL SELECT 'change (history)', count(*) FROM change")).all())
         out["created"] = applied.counts["create"]

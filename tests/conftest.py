@@ -23,7 +23,7 @@ from resourcemap.schema import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DB = f"resourcemap_test_{os.getpid()}"  # one per run: parallel runs on one server do not collide
-REGISTRY_TABLES = "change, phone, schedule, service_area, service_at_location, service, location, organization"
+REGISTRY_TABLES = "change, phone, service_area, service_at_location, service, location, organization"
 ACCOUNT_TABLES = "audit_event, api_token, account_region, account"
 
 

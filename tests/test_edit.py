@@ -76,14 +76,16 @@ def test_creation_is_recorded_one_row_per_record_with_its_actor(registry):
     kinds = sorted((r["entity"], r["op"]) for r in rows)
     assert kinds == sorted([("organization", "insert"), ("location", "insert"), ("service", "insert"),
                             ("service", "insert"), ("service_at_location", "insert"),
-                            ("service_at_location", "insert"), ("service_area", "insert"), ("phone", "insert")]
-                           + [("schedule", "insert")] * 3)
+                            ("service_at_location", "insert"), ("service_area", "insert"), ("phone", "insert")])
     assert all(r["field"] is None and r["old"] is None and r["new"]["id"] == r["entity_id"] for r in rows)
     assert {(r["account_id"], r["actor_email"], r["note"]) for r in rows} == {(11, "curator.mos@example.org", "заведено")}
     org_row = next(r for r in rows if r["entity"] == "organization")
     assert org_row["new"]["name"] == "Центр ранней помощи «Радуга»" and "version" not in org_row["new"]
     loc_row = next(r for r in rows if r["entity"] == "location")
     assert (loc_row["new"]["lat"], loc_row["new"]["lon"]) == ELEKTROSTAL
+    # Weekly hours are a field of the service: Monday to Wednesday 09:00-18:00 in minutes of the week.
+    assert sorted(str(r["new"]["hours"]) for r in rows if r["entity"] == "service") == [
+        "None", "{[540,1080),[1980,2520),[3420,3960)}"]
 
 
 def test_save_writes_only_what_changed_and_history_has_old_and_new_per_field(registry):
@@ -106,11 +108,10 @@ def test_save_writes_only_what_changed_and_history_has_old_and_new_per_field(reg
         ("location", "address"): ("ул. Мира, 1", "ул. Мира, 3"),
         ("service", "age_max_months"): (36, 48),
         ("phone", "number"): ("+74965700000", "+74965700001"),
+        # Wednesday now closes at 17:00: one change of the service's hours, old and new whole.
+        ("service", "hours"): ("{[540,1080),[1980,2520),[3420,3960)}", "{[540,1080),[1980,2520),[3420,3900)}"),
     }
-    slots = [(r["op"], (r["old"] or r["new"])["weekday"], (r["old"] or r["new"])["closes_minute"])
-             for r in rows if r["entity"] == "schedule"]
-    assert sorted(slots) == [("delete", 3, 18 * 60), ("insert", 3, 17 * 60)]
-    assert len(rows) == 6
+    assert len(rows) == 5
     assert {r["note"] for r in rows} == {"по звонку"} and {r["account_id"] for r in rows} == {11}
 
     # Saving the same document again changes nothing but the version, and records nothing.

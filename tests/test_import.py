@@ -26,6 +26,9 @@ OTHER_CURATOR = Viewer(role="curator", email="other@example.org", regions=frozen
 ADMIN = Viewer(role="admin", email="admin@example.org")
 REGISTRY_TABLES = ("organization", "location", "service", "service_at_location", "phone", "schedule",
                    "service_area", "change")
+# row()'s hours "пн-пт 9:00-18:00; сб 10-14" as service.hours: minutes of the week, Monday 00:00 = 0.
+HOURS_TEXT = "{" + ",".join([f"[{d * 1440 + 540},{d * 1440 + 1080})" for d in range(5)]
+                            + [f"[{5 * 1440 + 600},{5 * 1440 + 840})"]) + "}"
 GEOD = Geod(ellps="WGS84")
 
 # Real places of Moscow oblast (settlement points of data/regions/RU-MOS), and one of Moscow city.
@@ -253,7 +256,9 @@ def test_apply_is_recorded_in_the_history_with_the_actor_and_the_file(registry):
     assert notes == [("import список.csv", "curator@example.org", plan.change_set)]
     inserted = dict(registry.execute(text(
         "SELECT entity, count(*) FROM change WHERE op = 'insert' GROUP BY entity")).all())
-    assert inserted["organization"] == 2 and inserted["service"] == 2 and inserted["schedule"] == 12
+    assert inserted["organization"] == 2 and inserted["service"] == 2 and "schedule" not in inserted
+    hours = registry.execute(text("SELECT DISTINCT new ->> 'hours' FROM change WHERE entity = 'service'")).scalars()
+    assert list(hours) == [HOURS_TEXT]  # the weekly hours are one field of the service's record
 
 
 def test_update_changes_only_what_differs_and_history_has_the_fields(registry):
@@ -269,7 +274,7 @@ def test_update_changes_only_what_differs_and_history_has_the_fields(registry):
     fields = registry.execute(text("SELECT entity, op, field FROM change WHERE change_set = :cs ORDER BY id"),
                               {"cs": plan.change_set}).all()
     assert ("service", "update", "capacity_total") in fields
-    assert ("schedule", "delete", None) in fields and ("schedule", "insert", None) in fields
+    assert ("service", "update", "hours") in fields and not any(f[0] == "schedule" for f in fields)
     assert ("phone", "insert", None) in fields and ("phone", "delete", None) in fields
     slots = registry.execute(text(
         "SELECT weekday, opens_minute, closes_minute FROM schedule sc JOIN service s ON s.id = sc.service_id"
@@ -303,9 +308,10 @@ def test_emptied_hours_remove_every_slot(registry):
     registry.commit()
     assert [r.action for r in plan.rows] == ["update"] and "hours" in plan.rows[0].changes
     assert registry.execute(text("SELECT count(*) FROM schedule")).scalar() == 0
-    deleted = registry.execute(text("SELECT count(*) FROM change WHERE change_set = :cs AND entity = 'schedule'"
-                                    " AND op = 'delete'"), {"cs": plan.change_set}).scalar()
-    assert deleted == 6
+    assert registry.execute(text("SELECT hours FROM service")).scalar() is None
+    recorded = registry.execute(text("SELECT old, new FROM change WHERE change_set = :cs AND entity = 'service'"
+                                     " AND field = 'hours'"), {"cs": plan.change_set}).one()
+    assert tuple(recorded) == (HOURS_TEXT, None)
 
 
 def test_nearest_help_copies_written_by_the_import_equal_the_rows_they_copy(registry):

@@ -483,7 +483,7 @@ def test_confidential_points_are_never_stored_exactly(mapped, engine):
 def test_truncating_the_registry_empties_the_map(mapped, engine, client):
     assert check_all(engine, client)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE service_at_location, service, phone, schedule, service_area, location,"
+        conn.execute(text("TRUNCATE service_at_location, service, phone, service_area, location,"
                           " organization RESTART IDENTITY CASCADE"))
     with engine.connect() as conn:
         assert conn.execute(text("SELECT (SELECT count(*) FROM map_point) + (SELECT count(*) FROM map_grid_cell)")

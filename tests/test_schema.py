@@ -34,19 +34,22 @@ def test_every_kind_of_help_has_its_knn_index(engine):
 
 def test_migration_0010_goes_down_and_up_and_the_history_keeps_its_organizations(engine):
     """0010 replaces 0008's history function and the service_at_location fill trigger; both directions must leave
-    a working history (checked inside one transaction, rolled back)."""
+    a working history (checked inside one transaction, rolled back). Going down to 0009 also takes 0011 down."""
     from alembic import command
     from sqlalchemy import text
 
     from resourcemap.schema import alembic_config
 
-    def write_and_read_history(conn, n: int) -> list[tuple]:
+    def write_and_read_history(conn, n: int, *, hours_table: bool) -> list[tuple]:
         org = conn.execute(text("INSERT INTO organization (name, region_code) VALUES (:n, 'RU-MOS') RETURNING id"),
                            {"n": f"Проверка миграции {n}"}).scalar()
-        svc = conn.execute(text("INSERT INTO service (organization_id, type_code) VALUES (:o, 'early_help')"
-                                " RETURNING id"), {"o": org}).scalar()
-        conn.execute(text("INSERT INTO schedule (service_id, weekday, opens_minute, closes_minute)"
-                          " VALUES (:s, 1, 540, 1080)"), {"s": svc})
+        hours = "" if hours_table else ", hours"
+        svc = conn.execute(text(f"INSERT INTO service (organization_id, type_code{hours})"
+                                f" VALUES (:o, 'early_help'{', :h' if hours else ''}) RETURNING id"),
+                           {"o": org, "h": "{[540,1080)}"}).scalar()
+        if hours_table:
+            conn.execute(text("INSERT INTO schedule (service_id, weekday, opens_minute, closes_minute)"
+                              " VALUES (:s, 1, 540, 1080)"), {"s": svc})
         return conn.execute(text("SELECT entity, organization_id = :o FROM change WHERE organization_id = :o"
                                  " OR entity_id IN (:o, :s) ORDER BY id"), {"o": org, "s": svc}).all()
 
@@ -57,11 +60,63 @@ def test_migration_0010_goes_down_and_up_and_the_history_keeps_its_organizations
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "0009")
             assert conn.execute(text("SELECT count(*) FROM pg_trigger WHERE tgname = 'sal_fill'")).scalar() == 1
-            assert write_and_read_history(conn, 1) == [("organization", True), ("service", True),
-                                                       ("schedule", True)]
+            assert write_and_read_history(conn, 1, hours_table=True) == [
+                ("organization", True), ("service", True), ("schedule", True)]
             command.upgrade(cfg, "head")
             assert conn.execute(text("SELECT count(*) FROM pg_trigger WHERE tgname = 'sal_fill'")).scalar() == 0
-            assert write_and_read_history(conn, 2) == [("organization", True), ("service", True),
-                                                       ("schedule", True)]
+            assert write_and_read_history(conn, 2, hours_table=False) == [("organization", True), ("service", True)]
+        finally:
+            transaction.rollback()
+
+
+def test_migration_0011_carries_the_hours_over_in_both_directions(engine):
+    """0011 turns the schedule table into service.hours (and a view of slots); going down gives the rows back.
+    Slots that touch (09–13, 13–18) become one range; the carry-over itself is not a change in the history."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from resourcemap.schema import alembic_config
+
+    slots = [(1, 540, 780), (1, 780, 1080), (2, 0, 1440), (3, 1380, 1440), (4, 0, 60), (7, 600, 1440)]
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0010")
+            org = conn.execute(text("INSERT INTO organization (name, region_code) VALUES ('Часы', 'RU-MOS')"
+                                    " RETURNING id")).scalar()
+            svc = conn.execute(text("INSERT INTO service (organization_id, type_code) VALUES (:o, 'early_help')"
+                                    " RETURNING id"), {"o": org}).scalar()
+            none = conn.execute(text("INSERT INTO service (organization_id, type_code) VALUES (:o, 'legal_help')"
+                                     " RETURNING id"), {"o": org}).scalar()
+            for w, o, c in slots:
+                conn.execute(text("INSERT INTO schedule (service_id, weekday, opens_minute, closes_minute)"
+                                  " VALUES (:s, :w, :o, :c)"), {"s": svc, "w": w, "o": o, "c": c})
+            changes_before = conn.execute(text("SELECT count(*) FROM change")).scalar()
+
+            command.upgrade(cfg, "head")
+            hours = dict(conn.execute(text("SELECT id, hours::text FROM service WHERE id IN (:a, :b)"),
+                                      {"a": svc, "b": none}).all())
+            assert hours == {svc: "{[540,1080),[1440,2880),[4260,4380),[9240,10080)}", none: None}
+            view = conn.execute(text("SELECT weekday, opens_minute, closes_minute FROM schedule WHERE service_id = :s"
+                                     " ORDER BY weekday, opens_minute"), {"s": svc}).all()
+            assert [tuple(r) for r in view] == [(1, 540, 1080), (2, 0, 1440), (3, 1380, 1440), (4, 0, 60),
+                                                (7, 600, 1440)]
+            assert conn.execute(text("SELECT count(*) FROM change")).scalar() == changes_before
+            with conn.begin_nested() as bad:
+                try:
+                    conn.execute(text("UPDATE service SET hours = '{[10000,10081)}' WHERE id = :s"), {"s": svc})
+                    raise AssertionError("hours beyond the week were accepted")
+                except Exception as error:  # noqa: BLE001  the CHECK constraint
+                    assert "service_hours_in_week" in str(error)
+                    bad.rollback()
+
+            command.downgrade(cfg, "0010")
+            back = conn.execute(text("SELECT weekday, opens_minute, closes_minute FROM schedule WHERE service_id = :s"
+                                     " ORDER BY weekday, opens_minute"), {"s": svc}).all()
+            assert [tuple(r) for r in back] == [(1, 540, 1080), (2, 0, 1440), (3, 1380, 1440), (4, 0, 60),
+                                                (7, 600, 1440)]
+            command.upgrade(cfg, "head")
         finally:
             transaction.rollback()

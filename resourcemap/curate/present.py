@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from ..dispatch.present import hours_lines
+from ..registry import hours
+from ..search.dispatch import Slot
 from ..search.views import national_format
 from .forms import age_text
 
@@ -23,7 +26,7 @@ FIELD_NAMES = {
     "age_min_months": "Возраст от", "age_max_months": "Возраст до", "eligibility": "Кому помогают",
     "delivery": "Как помогают", "outreach_radius_km": "Радиус выезда, км", "radius_km": "Радиус выезда, км",
     "area_geojson": "Нарисованная зона", "area": "Нарисованная зона", "regions": "Регионы (дистанционно)",
-    "capacity_total": "Мест всего", "capacity_free": "Свободно мест", "schedule": "Часы работы",
+    "capacity_total": "Мест всего", "capacity_free": "Свободно мест", "schedule": "Часы работы", "hours": "Часы работы",
     "number": "Номер", "kind": "Вид номера", "note": "Примечание", "location": "Место", "location_id": "Место",
     "weekday": "День недели", "opens_minute": "Открывается", "closes_minute": "Закрывается",
     "service_id": "Услуга", "organization_id": "Организация", "extension": "Добавочный",
@@ -64,6 +67,8 @@ def value_text(name: str | None, value, kinds: dict[str, str] | None = None, reg
         return WEEKDAY_SHORT.get(value, str(value))
     if name == "schedule" and isinstance(value, list):
         return schedule_text(value)
+    if name == "hours" and isinstance(value, str):
+        return week_text(hours.slots(value))
     if name == "regions" and isinstance(value, list):
         return ", ".join(regions.get(c, c) if regions else c for c in value)
     if name in ("area", "area_geojson"):
@@ -85,10 +90,13 @@ def value_text(name: str | None, value, kinds: dict[str, str] | None = None, reg
 
 
 def schedule_text(slots: list[dict]) -> str:
-    """[{"weekday", "opens", "closes"}] -> "Пн 09:00–18:00; Вт 09:00–18:00"."""
-    ordered = sorted(slots, key=lambda s: (int(s["weekday"]), s["opens"]))
-    return "; ".join(f"{WEEKDAY_SHORT.get(int(s['weekday']), s['weekday'])} {s['opens']}–{s['closes']}"
-                     for s in ordered) or "—"
+    """The document's [{"weekday", "opens", "closes"}] -> "Пн–Пт 09:00–18:00; Сб 10:00–14:00"."""
+    return week_text((int(s["weekday"]), hours.minutes(s["opens"]), hours.minutes(s["closes"])) for s in slots)
+
+
+def week_text(slots) -> str:
+    """(weekday, opens_minute, closes_minute) slots -> "Пн–Пт 09:00–18:00; Сб 10:00–14:00"."""
+    return "; ".join(hours_lines([Slot(*s) for s in sorted(slots)])) or "—"
 
 
 def moscow_time(at) -> str:

@@ -69,9 +69,8 @@ _STAGING = {
     "import_move": "id integer, lat float8, lon float8",
     "import_svc": "id integer, organization_id integer, location_id integer, external_id text, type_code text, "
                   "name text, description text, age_min_months smallint, age_max_months smallint, eligibility text, "
-                  "delivery text, capacity_total integer, capacity_free integer, active boolean",
+                  "delivery text, capacity_total integer, capacity_free integer, active boolean, hours text",
     "import_relocate": "service_id integer, location_id integer",
-    "import_hours": "service_id integer, weekdays integer[], opens integer[], closes integer[]",
     "import_area": "service_id integer, location_id integer, delivery text, radius_km float8, new boolean",
     "import_phone": "id integer, organization_id integer, location_id integer, number text, kind text, "
                     "extension text",
@@ -132,13 +131,15 @@ FROM import_move m WHERE l.id = m.id
 _SVC_COLUMNS = ("external_id", "type_code", "name", "description", "age_min_months", "age_max_months", "eligibility",
                 "delivery", "capacity_total", "capacity_free", "active")
 _INSERT_SERVICES = f"""
-INSERT INTO service (id, organization_id, {', '.join(_SVC_COLUMNS)}, capacity_updated_at)
-SELECT id, organization_id, {', '.join(_SVC_COLUMNS)}, CASE WHEN capacity_free IS NOT NULL THEN now() END
+INSERT INTO service (id, organization_id, {', '.join(_SVC_COLUMNS)}, capacity_updated_at, hours)
+SELECT id, organization_id, {', '.join(_SVC_COLUMNS)}, CASE WHEN capacity_free IS NOT NULL THEN now() END,
+       CAST(hours AS int4multirange)
 FROM import_svc
 """
 _INSERT_SERVICE_AT_LOCATION = SAL_WITH_COPIES.format(pairs="(SELECT id AS service_id, location_id FROM import_svc)")
 _UPDATE_SERVICES = f"""
 UPDATE service s SET {', '.join(f'{c} = u.{c}' for c in _SVC_COLUMNS[1:])},
+       hours = CAST(u.hours AS int4multirange),
        capacity_updated_at = CASE WHEN u.capacity_free IS DISTINCT FROM s.capacity_free THEN now()
                                   ELSE s.capacity_updated_at END
 FROM import_svc u WHERE s.id = u.id
@@ -153,25 +154,6 @@ _LOCATE_SERVICES = """
 INSERT INTO service_at_location (service_id, location_id)
 SELECT r.service_id, r.location_id FROM import_relocate r
 WHERE NOT EXISTS (SELECT 1 FROM service_at_location sal WHERE sal.service_id = r.service_id)
-"""
-# Weekly hours as a set of (weekday, opens, closes): remove the slots gone, add the slots new.
-_DELETE_HOURS = """
-DELETE FROM schedule sc USING import_hours h
-WHERE sc.service_id = h.service_id
-  AND NOT EXISTS (SELECT 1 FROM unnest(h.weekdays, h.opens, h.closes) AS x(w, o, c)
-                  WHERE (x.w, x.o, x.c) = (sc.weekday, sc.opens_minute, sc.closes_minute))
-"""
-_INSERT_HOURS = """
-INSERT INTO schedule (service_id, weekday, opens_minute, closes_minute)
-SELECT h.service_id, x.w, x.o, x.c FROM import_hours h, unnest(h.weekdays, h.opens, h.closes) AS x(w, o, c)
-WHERE NOT EXISTS (SELECT 1 FROM schedule sc WHERE sc.service_id = h.service_id
-                    AND (sc.weekday, sc.opens_minute, sc.closes_minute) = (x.w, x.o, x.c))
-ORDER BY h.service_id, x.w, x.o
-"""
-_INSERT_NEW_HOURS = """
-INSERT INTO schedule (service_id, weekday, opens_minute, closes_minute)
-SELECT h.service_id, x.w, x.o, x.c FROM import_hours h, unnest(h.weekdays, h.opens, h.closes) AS x(w, o, c)
-ORDER BY h.service_id, x.w, x.o
 """
 # Areas made to match the delivery: a radius (outreach), the region (online), none (on site). A drawn outreach
 # area is kept while no radius is given.
@@ -257,14 +239,6 @@ def _write(session: Session, w: Writes, region: str, region_timezone: str) -> No
     if _stage(session, "import_relocate", [(s.id, s.loc.id) for s in relocated]):
         run(_RELOCATE_SERVICES)
         run(_LOCATE_SERVICES)
-    # New services with hours, and services whose hours changed (emptied too: every slot deleted).
-    hours = [s for s in w.services if (s.hours if s.state is None else s.hours is not None)]
-    for existing, sql in ((False, _INSERT_NEW_HOURS), (True, _INSERT_HOURS)):
-        rows = [(s.id, *_slot_arrays(s.hours)) for s in hours if (s.state is not None) == existing]
-        if _stage(session, "import_hours", rows):
-            if existing:
-                run(_DELETE_HOURS)
-            run(sql)
     areas = [(s.id, s.loc.id, *_areas_of(s), s.state is None) for s in w.services
              if s.state is None or s.areas is not None]
     areas = [a for a in areas if a[2] is not None]
@@ -274,7 +248,7 @@ def _write(session: Session, w: Writes, region: str, region_timezone: str) -> No
         run(_INSERT_REGION_AREAS, region=region)
     if moved or relocated:
         run(_REDRAW_RADIUS_AREAS, moved=int_array(g.id for g in moved), relocated=int_array(s.id for s in relocated))
-    touched |= {s.loc.org.id for s in (*changed_svcs, *relocated, *hours) if s.state is not None}
+    touched |= {s.loc.org.id for s in (*changed_svcs, *relocated) if s.state is not None}
     touched |= {s.loc.org.id for s in w.services if s.areas is not None and s.state is not None}
 
     touched |= {g.org.id for g in new_locs if g.org.state is not None}
@@ -286,12 +260,7 @@ def _write(session: Session, w: Writes, region: str, region_timezone: str) -> No
     if len(new_svcs) >= ANALYZE_AFTER:
         # Fresh statistics for the queries that follow (the map, nearest help, the next import): ANALYZE counts
         # this transaction's own new rows.
-        run("ANALYZE organization, location, service, service_at_location, schedule, phone, service_area")
-
-
-def _slot_arrays(slots) -> tuple[list[int], list[int], list[int]]:
-    """Weekly hours [(weekday, opens, closes), ...] as three arrays (unnest() in SQL zips them back)."""
-    return [w for w, _, _ in slots], [o for _, o, _ in slots], [c for _, _, c in slots]
+        run("ANALYZE organization, location, service, service_at_location, phone, service_area")
 
 
 def _areas_of(svc: ServicePlan) -> tuple[str | None, float | None]:
@@ -375,4 +344,4 @@ def _svc_row(svc: ServicePlan) -> tuple:
     return (svc.id, svc.loc.org.id, svc.loc.id, svc.row.key if svc.state is None else s["external_id"],
             value["type"], value["name"], value["description"], value["age_min_months"], value["age_max_months"],
             value["eligibility"], value["delivery"] or "on_site", value["capacity_total"], value["capacity_free"],
-            value["active"])
+            value["active"], svc.hours)

@@ -122,9 +122,7 @@ _SERVICES = text(f"""
 SELECT s.id, s.organization_id, s.external_id, s.type_code AS type, s.name, s.description, s.eligibility,
        s.age_min_months, s.age_max_months, s.delivery, s.capacity_total, s.capacity_free, s.active,
        {FIRST_PLACE.format(service="s.id")} AS location_id,
-       coalesce((SELECT array_agg(array[sc.weekday, sc.opens_minute, sc.closes_minute]
-                                  ORDER BY sc.weekday, sc.opens_minute, sc.closes_minute)
-                 FROM schedule sc WHERE sc.service_id = s.id), '{{}}') AS slots,
+       s.hours::text AS hours,
        (SELECT min(a.radius_km) FROM service_area a WHERE a.service_id = s.id AND a.radius_km IS NOT NULL)
          AS radius_km,
        EXISTS (SELECT 1 FROM service_area a WHERE a.service_id = s.id AND a.radius_km IS NULL
@@ -158,7 +156,6 @@ def locations(session: Session, ids) -> dict[int, dict]:
 def services(session: Session, ids) -> dict[int, dict]:
     out = {}
     for svc in records(session.execute(_SERVICES, {"ids": int_array(sorted(ids))})):
-        svc["hours"] = tuple(tuple(s) for s in svc.pop("slots"))
         out[svc["id"]] = svc
     return out
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ..registry.hours import to_multirange
 from . import checks, lookup
 from .columns import BY_NAME, REQUIRED, header_key, kind_index
 from .reading import ImportFileError, Table
@@ -59,7 +60,7 @@ class ServicePlan:
     values: dict
     changes: dict = field(default_factory=dict)
     relocated: bool = False
-    hours: tuple | None = None  # slots to set (new services; changed hours)
+    hours: str | None = None  # weekly hours to write, as service.hours' text (registry/hours.py); None: none
     areas: dict | None = None  # {"delivery", "radius_km"} when the areas must be made to match
     state: dict | None = None
 
@@ -77,7 +78,7 @@ class Writes:
     @staticmethod
     def _changed(x) -> bool:
         return x.id is None or bool(x.changes) or getattr(x, "moved", False) or getattr(x, "relocated", False) \
-            or getattr(x, "hours", None) is not None or getattr(x, "areas", None) is not None \
+            or getattr(x, "areas", None) is not None \
             or getattr(x, "phone_target", None) is not None
 
 
@@ -380,7 +381,7 @@ class Planner:
             if delivery == "outreach" and v.get("radius_km") is None:
                 self.error(row, "outreach_radius_km", "missing_radius",
                            "Для выезда к семье укажите радиус выезда в километрах.")
-            svc.hours = v.get("hours", ())
+            svc.hours = to_multirange(v.get("hours", ()))
             return
         _changes(svc, state, {"type": "type", "name": "name", "description": "description",
                               "eligibility": "eligibility", "age_min_months": "age_min_months",
@@ -393,9 +394,9 @@ class Planner:
             wanted = v["active"] if (v["active"] or location_active) else state["active"]
             if wanted != state["active"]:
                 svc.changes["active"] = wanted
-        if "hours" in v and set(v["hours"]) != set(state["hours"]):
-            svc.hours = v["hours"]
-            svc.changes["hours"] = v["hours"]
+        svc.hours = state["hours"]
+        if "hours" in v and (wanted := to_multirange(v["hours"])) != state["hours"]:
+            svc.hours = svc.changes["hours"] = wanted
         if svc.loc.id is None or svc.loc.id != state["location_id"]:
             svc.relocated = True
         delivery = v.get("delivery", state["delivery"])

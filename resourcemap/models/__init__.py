@@ -9,7 +9,6 @@ from .registry import (
     Location,
     Organization,
     Phone,
-    Schedule,
     Service,
     ServiceArea,
     ServiceAtLocation,
@@ -19,5 +18,5 @@ from .registry import (
 __all__ = [
     "Account", "AccountRegion", "ApiToken", "AuditEvent",
     "Base", "Region", "RegionPart", "District", "DistrictPart", "Settlement", "SettlementName", "TaxonomyTerm", "Organization",
-    "Location", "Service", "ServiceAtLocation", "ServiceArea", "Schedule", "Phone",
+    "Location", "Service", "ServiceAtLocation", "ServiceArea", "Phone",
 ]

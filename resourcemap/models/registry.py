@@ -1,11 +1,13 @@
 """The registry, named after Open Referral HSDS 3.0: organization, location, service,
-service_at_location, service_area, schedule, phone, taxonomy_term."""
+service_at_location, service_area, phone, taxonomy_term (weekly hours: Service.hours)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from geoalchemy2 import Geography
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, SmallInteger, Text, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import INT4MULTIRANGE
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -88,9 +90,11 @@ class Service(Base):
     capacity_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     external_id: Mapped[str | None] = mapped_column(Text, unique=True)  # a spreadsheet's row key (migration 0008)
+    # Weekly hours (migration 0011, registry/hours.py): minutes of the week in the location's time zone, Monday
+    # 09:00-18:00 = [540,1080); NULL: not known. The `schedule` view lists them by day.
+    hours: Mapped[Any | None] = mapped_column(INT4MULTIRANGE)
 
     organization: Mapped[Organization] = relationship(back_populates="services")
-    schedules: Mapped[list[Schedule]] = relationship(order_by="(Schedule.weekday, Schedule.opens_minute)")
     areas: Mapped[list[ServiceArea]] = relationship()
 
 
@@ -129,18 +133,6 @@ class ServiceArea(Base):
     radius_km: Mapped[float | None]
     region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     area = mapped_column(Geography("GEOMETRY", srid=4326, spatial_index=False))
-
-
-class Schedule(Base):
-    """Weekly opening hours in the location's own time zone; a row never crosses midnight."""
-
-    __tablename__ = "schedule"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
-    weekday: Mapped[int] = mapped_column(SmallInteger)  # ISO: 1 = Monday .. 7 = Sunday
-    opens_minute: Mapped[int] = mapped_column(SmallInteger)  # minutes after local midnight, 0..1439
-    closes_minute: Mapped[int] = mapped_column(SmallInteger)  # 1..1440 (1440 = midnight at the end of the day)
 
 
 class Phone(Base):

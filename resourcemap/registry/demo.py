@@ -80,12 +80,14 @@ CREATE TEMP TABLE syn_service ON COMMIT DROP AS
                       WHERE k IS NOT NULL AND s.n IS NOT NULL) r
   CROSS JOIN LATERAL (SELECT code FROM syn_type WHERE syn_type.cum >= r.r_type ORDER BY cum LIMIT 1) t;
 INSERT INTO service (id, organization_id, type_code, name, description, age_min_months, age_max_months, delivery,
-                     capacity_total, capacity_free, capacity_updated_at)
+                     capacity_total, capacity_free, capacity_updated_at, hours)
   SELECT service_id, org_id, code, '', '', CASE WHEN r_age < 0.3 THEN 0 END,
          CASE WHEN r_age < 0.3 THEN 36 WHEN r_age < 0.6 THEN 84 END, delivery,
          CASE WHEN code IN ('crisis_apartment', 'rental_point') THEN 5 + (n % 20) END,
          CASE WHEN code IN ('crisis_apartment', 'rental_point') THEN n % 5 END,
-         CASE WHEN code IN ('crisis_apartment', 'rental_point') THEN now() - make_interval(days => n % 30) END
+         CASE WHEN code IN ('crisis_apartment', 'rental_point') THEN now() - make_interval(days => n % 30) END,
+         -- every second service: Monday to Friday 09:00-18:00 (registry/hours.py)
+         CASE WHEN n % 2 = 0 THEN '{{[540,1080),[1980,2520),[3420,3960),[4860,5400),[6300,6840)}}'::int4multirange END
   FROM syn_service;
 UPDATE location l SET confidential = true
   FROM syn_service s WHERE s.loc_id = l.id AND s.code = 'crisis_apartment';
@@ -96,8 +98,6 @@ INSERT INTO service_area (service_id, radius_km, area)
 INSERT INTO service_area (service_id, region_code)
   SELECT s.service_id, l.region_code FROM syn_service s JOIN location l ON l.id = s.loc_id
   WHERE s.delivery = 'online';
-INSERT INTO schedule (service_id, weekday, opens_minute, closes_minute)
-  SELECT service_id, wd, 9 * 60, 18 * 60 FROM syn_service, generate_series(1, 5) AS wd WHERE n % 2 = 0;
 INSERT INTO phone (organization_id, number, kind)
   SELECT org_id,
          CASE WHEN region_code LIKE 'KZ-%' THEN '+77172' || lpad((n % 1000000)::text, 6, '0')
@@ -131,7 +131,7 @@ def generate_synthetic(engine: Engine, locations: int, seed: float = 0.42, regio
                     raise ValueError("no settlements loaded for the chosen regions")
             conn.execute(text(statement), params)
         conn.execute(text("ANALYZE organization; ANALYZE location; ANALYZE service; ANALYZE service_at_location;"
-                          " ANALYZE service_area; ANALYZE schedule; ANALYZE phone"))
+                          " ANALYZE service_area; ANALYZE phone"))
     return locations
 
 

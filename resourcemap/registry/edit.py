@@ -28,7 +28,7 @@ import json
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from . import write
+from . import hours, write
 from .history import as_actor, change_by_id, history, set_note  # noqa: F401  (history is part of this module's contract)
 from .revert import NotRevertable, apply_inverse
 from .validate import Problem, actor_may_edit, check_document
@@ -86,9 +86,7 @@ SELECT s.id, s.external_id, s.type_code AS type, s.name, s.description, s.age_mi
        s.eligibility, s.delivery, s.capacity_total, s.capacity_free, s.active,
        (SELECT sal.location_id FROM service_at_location sal WHERE sal.service_id = s.id
          ORDER BY sal.id LIMIT 1) AS location_id,
-       (SELECT coalesce(json_agg(json_build_object('id', sc.id, 'weekday', sc.weekday, 'opens', sc.opens_minute,
-                                                   'closes', sc.closes_minute) ORDER BY sc.weekday, sc.opens_minute),
-                        '[]') FROM schedule sc WHERE sc.service_id = s.id) AS schedule,
+       s.hours::text AS hours,
        (SELECT coalesce(json_agg(json_build_object('id', a.id, 'radius_km', a.radius_km, 'region_code', a.region_code,
                                                    'area', CASE WHEN a.radius_km IS NULL AND a.area IS NOT NULL
                                                                 THEN ST_AsGeoJSON(a.area)::json END) ORDER BY a.id),
@@ -116,10 +114,9 @@ def organization_document(session: Session, org_id: int) -> dict | None:
     location_index = {loc["id"]: i for i, loc in enumerate(doc["locations"])}
     doc["services"] = []
     for row in session.execute(_SERVICES, {"id": org_id}).mappings():
-        svc = {k: v for k, v in row.items() if k not in ("location_id", "schedule", "areas")}
+        svc = {k: v for k, v in row.items() if k not in ("location_id", "hours", "areas")}
         svc["location"] = location_index.get(row["location_id"])
-        svc["schedule"] = [{"id": s["id"], "weekday": s["weekday"], "opens": write.hhmm(s["opens"]),
-                            "closes": write.hhmm(s["closes"])} for s in row["schedule"]]
+        svc["schedule"] = hours.document_slots(row["hours"])
         radius = [a for a in row["areas"] if a["radius_km"] is not None]
         drawn = [a for a in row["areas"] if a["area"] is not None]
         regions = sorted(a["region_code"] for a in row["areas"] if a["region_code"])
@@ -301,8 +298,11 @@ def _write_diff(session: Session, org_id: int, stored: dict, clean: dict, *, ver
             service_ids.append(write.insert_service(session, org_id, svc, location_id, region))
             continue
         service_ids.append(svc["id"])
-        write.update_row(session, "service", svc["id"],
-                         {column: svc[f] for f, column in _SERVICE_FIELDS.items() if svc[f] != old[f]})
+        changes = {column: svc[f] for f, column in _SERVICE_FIELDS.items() if svc[f] != old[f]}
+        new_hours = hours.to_multirange(svc["schedule"])
+        if new_hours != hours.to_multirange(old["schedule"]):
+            changes["hours"] = new_hours
+        write.update_row(session, "service", svc["id"], changes)
         old_location_id = stored["locations"][old["location"]]["id"] if old["location"] is not None else None
         if old_location_id is None:
             session.execute(text("INSERT INTO service_at_location (service_id, location_id) VALUES (:s, :l)"),
@@ -311,7 +311,6 @@ def _write_diff(session: Session, org_id: int, stored: dict, clean: dict, *, ver
             session.execute(text(
                 "UPDATE service_at_location SET location_id = :l WHERE id ="
                 " (SELECT min(id) FROM service_at_location WHERE service_id = :s)"), {"s": svc["id"], "l": location_id})
-        _write_schedule(session, svc["id"], old["schedule"], svc["schedule"])
         _write_areas(session, svc["id"], location_id, region, svc,
                      relocated=old_location_id != location_id or location_id in moved)
     for old in stored["services"]:
@@ -339,23 +338,6 @@ def _write_diff(session: Session, org_id: int, stored: dict, clean: dict, *, ver
         session.execute(text("DELETE FROM phone WHERE id = ANY(CAST(:ids AS int[]))"), {"ids": gone})
 
     write.refresh_organization_region(session, org_id)
-
-
-def _write_schedule(session: Session, service_id: int, old: list[dict], new: list[dict]) -> None:
-    """Weekly hours as a multiset of (weekday, opens, closes): delete the slots gone, insert the slots added."""
-    remaining = list(old)
-    added = []
-    for slot in new:
-        match = next((o for o in remaining if (o["weekday"], o["opens"], o["closes"])
-                      == (slot["weekday"], slot["opens"], slot["closes"])), None)
-        if match is None:
-            added.append(slot)
-        else:
-            remaining.remove(match)
-    if remaining:
-        session.execute(text("DELETE FROM schedule WHERE id = ANY(CAST(:ids AS int[]))"),
-                        {"ids": [o["id"] for o in remaining]})
-    write.insert_schedule(session, service_id, added)
 
 
 def _write_areas(session: Session, service_id: int, location_id: int, region: str, svc: dict, *,
@@ -457,5 +439,7 @@ def _service_of(session: Session, change: dict) -> int | None:
     for record in (change["old"], change["new"]):
         if isinstance(record, dict) and record.get("service_id") is not None:
             return record["service_id"]
+    if change["entity"] == "schedule":  # a slot recorded before migration 0011 always names its service
+        return None
     return session.execute(text(f"SELECT service_id FROM {change['entity']} WHERE id = :id"),
                            {"id": change["entity_id"]}).scalar()

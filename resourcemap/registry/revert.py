@@ -1,10 +1,11 @@
-"""Undoing one recorded change by editing the organization's document: the field set back to its old value, an
-inserted record deactivated (locations, services, the organization) or removed (phones, hours), a deleted phone or
-opening hour put back. registry/edit.py `revert_change` then saves the document like any other edit, so a revert
-is checked, version-locked and itself recorded."""
+"""Undoing one recorded change by editing the organization's document: the field set back to its old value (a
+service's weekly hours as a whole), an inserted record deactivated (locations, services, the organization) or
+removed (phones), a deleted phone put back. Opening hours recorded slot by slot before migration 0011 (entity
+"schedule") are found by their day and times. registry/edit.py `revert_change` then saves the document like any
+other edit, so a revert is checked, version-locked and itself recorded."""
 from __future__ import annotations
 
-from .write import hhmm
+from .hours import document_slots, hhmm
 
 
 class NotRevertable(ValueError):
@@ -46,8 +47,7 @@ def apply_inverse(doc: dict, change: dict, service_id: int | None) -> None:
             doc["phones"] = [p for p in doc["phones"] if p["id"] != change["entity_id"]]
         elif entity == "schedule":
             svc = _find(doc["services"], new["service_id"])
-            _find(svc["schedule"], change["entity_id"])
-            svc["schedule"] = [s for s in svc["schedule"] if s.get("id") != change["entity_id"]]
+            svc["schedule"].remove(_slot_of(svc, new))
         else:
             raise _not_revertable()
     else:  # delete
@@ -82,6 +82,8 @@ def _apply_old_value(doc: dict, entity: str, entity_id: int, field: str, old, ne
         if field not in doc:
             raise _not_revertable()
         doc[field] = old
+    elif entity == "service" and field == "hours":
+        _find(doc["services"], entity_id)["schedule"] = document_slots(old)
     elif entity in ("location", "service"):
         item = _find(doc[entity + "s"], entity_id)
         key = _DOC_FIELD.get(field, field)
@@ -96,18 +98,7 @@ def _apply_old_value(doc: dict, entity: str, entity_id: int, field: str, old, ne
             phone[field] = old
         else:
             raise _not_revertable()
-    elif entity == "schedule":
-        for svc in doc["services"]:
-            for slot in svc["schedule"]:
-                if slot.get("id") == entity_id:
-                    minute = {"opens_minute": "opens", "closes_minute": "closes"}.get(field)
-                    if minute:
-                        slot[minute] = hhmm(old)
-                    elif field == "weekday":
-                        slot["weekday"] = old
-                    else:
-                        raise _not_revertable()
-                    return
+    elif entity == "schedule":  # before 0011 an update names one field only: the slot is found by the others
         raise _not_revertable()
     elif entity == "service_at_location" and field == "location_id" and service_id is not None:
         _find(doc["services"], service_id)["location"] = _index_of(doc["locations"], old)
@@ -123,3 +114,12 @@ def _apply_old_value(doc: dict, entity: str, entity_id: int, field: str, old, ne
             raise _not_revertable()
     else:
         raise _not_revertable()
+
+
+def _slot_of(svc: dict, record: dict) -> dict:
+    """The document's slot equal to a schedule row recorded before migration 0011."""
+    wanted = (record["weekday"], hhmm(record["opens_minute"]), hhmm(record["closes_minute"]))
+    for slot in svc["schedule"]:
+        if (slot["weekday"], slot["opens"], slot["closes"]) == wanted:
+            return slot
+    raise _not_revertable()

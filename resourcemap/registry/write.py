@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from .hours import to_multirange
 from .phones import to_e164
 
 _REGION_OF_POINT = text("SELECT rm_region_at(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 20000)")
@@ -44,9 +45,12 @@ EDITABLE_COLUMNS = {
     "location": {"name", "address", "settlement_id", "confidential", "approximate", "accessibility", "timezone",
                  "region_code", "active", "external_id"},
     "service": {"type_code", "name", "description", "age_min_months", "age_max_months", "eligibility", "delivery",
-                "capacity_total", "capacity_free", "active", "external_id"},
+                "capacity_total", "capacity_free", "active", "external_id", "hours"},
     "phone": {"number", "extension", "kind", "note", "location_id", "service_id"},
 }
+
+# Columns whose value is given as text: the weekly hours (registry/hours.py).
+_CAST = {"hours": "int4multirange"}
 
 
 def region_of_point(session: Session, lat: float, lon: float) -> str | None:
@@ -102,30 +106,23 @@ def insert_service(session: Session, org_id: int, svc: dict, location_id: int, l
     service_id = session.execute(text("""
         INSERT INTO service (organization_id, type_code, name, description, age_min_months, age_max_months,
                              eligibility, delivery, capacity_total, capacity_free, capacity_updated_at, active,
-                             external_id)
+                             external_id, hours)
         VALUES (:org, :type, :name, :description, :age_min, :age_max, :eligibility, :delivery, :cap_total,
-                :cap_free, CASE WHEN CAST(:cap_free AS int) IS NULL THEN NULL ELSE now() END, :active, :external_id)
+                :cap_free, CASE WHEN CAST(:cap_free AS int) IS NULL THEN NULL ELSE now() END, :active, :external_id,
+                CAST(:hours AS int4multirange))
         RETURNING id"""), {
         "org": org_id, "type": svc["type"], "name": svc.get("name") or "", "description": svc.get("description") or "",
         "age_min": svc.get("age_min_months"), "age_max": svc.get("age_max_months"),
         "eligibility": svc.get("eligibility") or "", "delivery": svc.get("delivery") or "on_site",
         "cap_total": svc.get("capacity_total"), "cap_free": svc.get("capacity_free"),
         "active": svc.get("active", True) is not False, "external_id": svc.get("external_id"),
+        "hours": to_multirange(svc.get("schedule") or []),
     }).scalar_one()
     session.execute(text("INSERT INTO service_at_location (service_id, location_id) VALUES (:s, :l)"),
                     {"s": service_id, "l": location_id})
-    insert_schedule(session, service_id, svc.get("schedule") or [])
     for area in service_areas_of(svc, location_region):
         insert_service_area(session, service_id, location_id, area)
     return service_id
-
-
-def insert_schedule(session: Session, service_id: int, slots: list[dict]) -> None:
-    for slot in slots:
-        session.execute(text("INSERT INTO schedule (service_id, weekday, opens_minute, closes_minute)"
-                             " VALUES (:s, :w, :o, :c)"),
-                        {"s": service_id, "w": slot["weekday"], "o": minutes(slot["opens"]),
-                         "c": minutes(slot["closes"])})
 
 
 def service_areas_of(svc: dict, location_region: str) -> list[dict]:
@@ -189,7 +186,8 @@ def update_row(session: Session, table: str, row_id: int, changes: dict) -> None
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"not an editable column of {table}: {sorted(unknown)}")
-    sets = ", ".join(f"{column} = :{column}" for column in changes)
+    sets = ", ".join(f"{column} = CAST(:{column} AS {_CAST[column]})" if column in _CAST else f"{column} = :{column}"
+                     for column in changes)
     extra = ", capacity_updated_at = now()" if table == "service" and "capacity_free" in changes else ""
     session.execute(text(f"UPDATE {table} SET {sets}{extra} WHERE id = :_id"), {**changes, "_id": row_id})
 
@@ -226,13 +224,3 @@ def create_organization(session: Session, org: dict) -> int:
         insert_phone(session, org_id, {**phone, "number": to_e164(phone["number"], country)},
                      location_ids[index] if index is not None else None)
     return org_id
-
-
-def minutes(hhmm: str) -> int:
-    """'09:30' -> 570; '24:00' -> 1440 (midnight at the end of the day)."""
-    hours, mins = hhmm.split(":")
-    return int(hours) * 60 + int(mins)
-
-
-def hhmm(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
