@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 
 import pytest
 from pyproj import Geod
@@ -194,6 +195,43 @@ def test_revert_sets_the_field_back_and_is_itself_recorded(registry):
     edit.revert_change(registry, lat_change["id"], version, ADMIN)
     registry.commit()
     assert edit.organization_document(registry, org_id)["locations"][0]["lat"] == ELEKTROSTAL[0]
+
+
+def test_a_change_of_hours_is_one_field_reverted_as_a_whole(registry):
+    org_id = create(registry)
+    doc = edit.organization_document(registry, org_id)
+    before = doc["services"][0]["schedule"]
+    doc["services"][0]["schedule"] = [{"weekday": 6, "opens": "10:00", "closes": "14:00"},
+                                      {"weekday": 1, "opens": "13:00", "closes": "18:00"},
+                                      {"weekday": 1, "opens": "08:00", "closes": "12:00"}]
+    version = edit.save_document(registry, org_id, doc, doc["version"], CURATOR_MOS)
+    registry.commit()
+    assert edit.organization_document(registry, org_id)["services"][0]["schedule"] == [
+        {"weekday": 1, "opens": "08:00", "closes": "12:00"}, {"weekday": 1, "opens": "13:00", "closes": "18:00"},
+        {"weekday": 6, "opens": "10:00", "closes": "14:00"}]
+    hours_change = next(h for h in history(registry, org_id) if h["field"] == "hours")
+    assert (hours_change["old"], hours_change["new"]) == ("{[540,1080),[1980,2520),[3420,3960)}",
+                                                          "{[480,720),[780,1080),[7800,8040)}")
+    edit.revert_change(registry, hours_change["id"], version, CURATOR_MOS)
+    registry.commit()
+    assert edit.organization_document(registry, org_id)["services"][0]["schedule"] == before
+
+
+def test_a_slot_recorded_before_migration_0011_is_reverted_by_its_day_and_times(registry):
+    org_id = create(registry)
+    doc = edit.organization_document(registry, org_id)
+    service_id = doc["services"][0]["id"]
+    # The history as 0008-0010 wrote it when a curator added Wednesday's slot (a schedule row of its own).
+    change_id = registry.execute(text(
+        "INSERT INTO change (change_set, organization_id, entity, entity_id, op, new, actor_email)"
+        " VALUES (nextval('change_set_seq'), :o, 'schedule', 999999, 'insert', CAST(:new AS jsonb), 'old@example.org')"
+        " RETURNING id"), {"o": org_id, "new": json.dumps(
+            {"id": 999999, "service_id": service_id, "weekday": 3, "opens_minute": 540, "closes_minute": 1080})}
+    ).scalar()
+    registry.commit()
+    edit.revert_change(registry, change_id, doc["version"], CURATOR_MOS)
+    registry.commit()
+    assert [s["weekday"] for s in edit.organization_document(registry, org_id)["services"][0]["schedule"]] == [1, 2]
 
 
 def test_nothing_is_deleted_locations_and_services_are_deactivated(registry):
