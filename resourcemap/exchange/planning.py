@@ -12,11 +12,12 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ..registry.hours import to_multirange
+from ..registry import hours
 from . import checks, lookup
 from .columns import BY_NAME, REQUIRED, header_key, kind_index
 from .reading import ImportFileError, Table
@@ -93,6 +94,10 @@ def require_import_rights(actor, region_code: str) -> None:
 
 
 STATEMENT_TIMEOUT = "300s"  # a bulk import is not held to the web's statement timeout
+
+
+# A file's hours cells repeat ("пн-пт 9:00-18:00"): each distinct tuple of slots is written out once.
+_hours_text = lru_cache(maxsize=4096)(hours.to_multirange)
 
 
 @contextmanager
@@ -381,7 +386,7 @@ class Planner:
             if delivery == "outreach" and v.get("radius_km") is None:
                 self.error(row, "outreach_radius_km", "missing_radius",
                            "Для выезда к семье укажите радиус выезда в километрах.")
-            svc.hours = to_multirange(v.get("hours", ()))
+            svc.hours = _hours_text(v.get("hours", ()))
             return
         _changes(svc, state, {"type": "type", "name": "name", "description": "description",
                               "eligibility": "eligibility", "age_min_months": "age_min_months",
@@ -395,7 +400,7 @@ class Planner:
             if wanted != state["active"]:
                 svc.changes["active"] = wanted
         svc.hours = state["hours"]
-        if "hours" in v and (wanted := to_multirange(v["hours"])) != state["hours"]:
+        if "hours" in v and (wanted := _hours_text(v["hours"])) != state["hours"]:
             svc.hours = svc.changes["hours"] = wanted
         if svc.loc.id is None or svc.loc.id != state["location_id"]:
             svc.relocated = True
