@@ -596,3 +596,11 @@ def test_an_editor_holding_an_older_version_meets_a_conflict_after_an_import(reg
     with pytest.raises(Conflict) as info:  # ... and the editor's save does not overwrite the import
         save_document(registry, org_id, opened, opened["version"], CURATOR)
     assert info.value.current["email"] == "new@example.org"
+
+
+def test_text_array_literals_read_back_as_the_strings_sent(registry):
+    from resourcemap.exchange.lookup import text_array
+
+    values = ['«Радуга» "центр"', "C:\\путь\\", "NULL", "", "  пробелы  ", "a,b", "{x}", "it's", None]
+    back = registry.execute(text("SELECT CAST(:a AS text[])"), {"a": text_array(values)}).scalar()
+    assert back == values

