@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterable
 
 DAY = 1440
-WEEK = 7 * DAY
 
 _RANGE = re.compile(r"\[(\d+),(\d+)\)")
 
