@@ -120,3 +120,28 @@ def test_migration_0011_carries_the_hours_over_in_both_directions(engine):
             command.upgrade(cfg, "head")
         finally:
             transaction.rollback()
+
+
+def test_migration_0012_drops_the_unused_spatial_indexes_and_its_downgrade_makes_them_again(engine):
+    from alembic import command
+    from sqlalchemy import text
+
+    from resourcemap.schema import alembic_config
+
+    def present(conn) -> set[str]:
+        return set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexname IN"
+                                     " ('ix_sal_type_geog', 'ix_service_area_area', 'ix_service_area_drawn')"))
+                   .scalars())
+
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            assert present(conn) == {"ix_service_area_drawn"}
+            command.downgrade(cfg, "0011")
+            assert present(conn) == {"ix_sal_type_geog", "ix_service_area_area", "ix_service_area_drawn"}
+            command.upgrade(cfg, "head")
+            assert present(conn) == {"ix_service_area_drawn"}
+        finally:
+            transaction.rollback()

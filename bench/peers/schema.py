@@ -9,8 +9,8 @@ longitude columns. Indexes, each as its project has it:
                         has none: its schema indexes only primary keys)
 
 `bench_peers.knn_place` holds the same rows for the kinds the requests ask, with one partial GiST index per kind
-on the point as geography (`ix_knn_geog_<kind>`): the bare KNN on an index that holds one kind only (the service's
-own `ix_sal_type_geog` mixes the kinds, and its inner pages cannot prune by kind), to show what the floor could be.
+on the point as geography (`ix_knn_geog_<kind>`): the bare KNN on an index that holds one kind only (the floor's
+`ix_sal_type_geog` mixes the kinds, and its inner pages cannot prune by kind), to show what the floor could be.
 It is a table apart so that the peers' queries cannot use those indexes to read one kind only (a planner given
 the kind as a value would), which the peers' own schemas do not allow.
 

@@ -102,8 +102,8 @@ class ServiceAtLocation(Base):
     """A service offered at a location: the row the nearest-help search ranks.
 
     It carries copies of its location's point and time zone and of its service's type, delivery, ages and
-    searchability, kept by database triggers (migration 0001), so that nearest-help is one GiST KNN scan of
-    this table (index `ix_sal_type_geog`) with no join before the LIMIT.
+    searchability, kept by database triggers (migration 0001), so that nearest help is a GiST KNN scan of this
+    table (per kind of help: `ix_sal_knn_<code>`, migration 0007) with no join before the LIMIT.
     """
 
     __tablename__ = "service_at_location"
