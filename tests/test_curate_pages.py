@@ -354,6 +354,11 @@ CSV = ("Код записи;Организация;Вид помощи;Насе�
        "kol-2;Центр «Надежда»;Психологическая помощь;Коломна;55,0794;38,7783;8 (496) 615-00-01;\n")
 
 
+def summary(html: str) -> dict[str, str]:
+    """The report's counts by action, as the page shows them."""
+    return dict(re.findall(r'<span class="act-(\w+)">[^<]*<strong>([^<]*)</strong>', html))
+
+
 def upload(client, data: bytes, name: str = "kolomna.csv", region: str = "RU-MOS"):
     import io
 
@@ -368,6 +373,8 @@ def test_import_dry_run_then_apply_from_the_file_kept_on_the_server(app, world, 
     html = response.get_data(as_text=True)
     assert response.status_code == 200, html[:3000]
     assert html.count("будет добавлена") == 2 and "Центр «Надежда»" in html
+    assert summary(html) == {"create": "2", "update": "0", "unchanged": "0", "error": "0"}
+    assert "Применить: добавить 2, обновить 0" in html
     with engine.connect() as conn:  # the dry run wrote nothing
         assert conn.execute(text("SELECT count(*) FROM organization WHERE name = 'Центр «Надежда»'")).scalar() == 0
     token = re.search(r'name="token" value="([^"]+)"', html).group(1)
@@ -385,6 +392,7 @@ def test_import_dry_run_then_apply_from_the_file_kept_on_the_server(app, world, 
     html = response.get_data(as_text=True)
     assert response.status_code == 200, html[:3000]
     assert "Импорт применён" in html and html.count(">добавлено<") == 2
+    assert summary(html) == {"create": "2", "update": "0", "unchanged": "0", "error": "0"}
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM service s JOIN organization o ON o.id = s.organization_id"
                                  " WHERE o.name = 'Центр «Надежда»'")).scalar() == 2
@@ -398,6 +406,13 @@ def test_import_dry_run_then_apply_from_the_file_kept_on_the_server(app, world, 
     # The same file again: nothing to apply.
     html = upload(client, CSV.encode("utf-8")).get_data(as_text=True)
     assert html.count("без изменений") >= 2 and "применять нечего" in html and 'name="token"' not in html
+    assert summary(html) == {"create": "0", "update": "0", "unchanged": "2", "error": "0"}
+
+    # New hours for one row: one update to apply, counted in the summary and on the button.
+    html = upload(client, CSV.replace("615-00-01;\n", "615-00-01;сб 10:00-14:00\n").encode("utf-8")).get_data(
+        as_text=True)
+    assert summary(html) == {"create": "0", "update": "1", "unchanged": "1", "error": "0"}
+    assert "Применить: добавить 0, обновить 1" in html
 
 
 def test_import_problems_are_listed_by_row_and_column_and_nothing_is_kept(app, world, engine):
