@@ -413,6 +413,7 @@ def test_import_dry_run_then_apply_from_the_file_kept_on_the_server(app, world, 
         as_text=True)
     assert summary(html) == {"create": "0", "update": "1", "unchanged": "1", "error": "0"}
     assert "Применить: добавить 0, обновить 1" in html
+    assert '<div class="sub">Часы работы</div>' in html  # the changed column, named as the file names it
 
 
 def test_import_problems_are_listed_by_row_and_column_and_nothing_is_kept(app, world, engine):
@@ -435,6 +436,24 @@ def test_import_problems_are_listed_by_row_and_column_and_nothing_is_kept(app, w
         assert response.status_code in (200, 400, 422) and response.status_code != 500
         assert message in text_ or "Файл нельзя применить" in text_, text_[:2000]
     assert upload(client, CSV.encode(), region="XX-NOPE").status_code == 403
+
+
+def test_a_long_report_sums_its_problems_by_kind_errors_first(app, world):
+    """Five rows with an unknown kind and two with a bad phone: the summary counts each kind of problem once, with
+    its column and rows, the errors before the rest and the larger group first."""
+    client = client_as(app, "curator_mos")
+    lines = [CSV.strip()]
+    lines += [f"kol-k{n};Центр «Надежда»;Гадание {n};Коломна;55,0794;38,7783;8 (496) 615-00-01;" for n in range(5)]
+    lines += [f"kol-p{n};Центр «Надежда»;Ранняя помощь;Коломна;55,0794;38,7783;12{n};" for n in range(2)]
+    html = upload(client, ("\n".join(lines) + "\n").encode("utf-8")).get_data(as_text=True)
+    block = re.search(r"<h2>Замечания по видам</h2>\s*<ul class=\"probs kinds\">(.*?)</ul>", html, re.S)
+    assert block, html[:3000]
+    items = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", li)).strip()
+             for li in re.findall(r"<li[^>]*>(.*?)</li>", block.group(1), re.S)]
+    assert len(items) == 2, items
+    assert items[0].startswith("строк: 5, «Вид помощи» — например, строка 4: Неизвестный вид помощи «Гадание 0»")
+    assert items[0].endswith("(строки 4, 5, 6, 7, 8)")
+    assert items[1].startswith("строк: 2, «Телефоны» — например, строка 9:") and items[1].endswith("(строки 9, 10)")
 
 
 def test_export_downloads_the_region(app, world):

@@ -599,6 +599,7 @@ def test_a_new_location_code_moves_the_service_and_rows_share_places(registry):
     plan = apply_import(registry, read_table("b.csv", csv_bytes(rows, header)), REGION, CURATOR)
     registry.commit()
     assert [(r.action, r.changes) for r in plan.rows] == [("unchanged", ()), ("update", ("location",))]
+    assert plan.changed_columns(plan.rows[1]) == ["location_external_id"]  # as the file's header names it
     places = registry.execute(text(
         "SELECT s.external_id, l.external_id FROM service s JOIN service_at_location sal ON sal.service_id = s.id"
         " JOIN location l ON l.id = sal.location_id ORDER BY 1")).all()

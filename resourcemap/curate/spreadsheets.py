@@ -118,17 +118,32 @@ def _report_page(plan, *, token: str | None, status: int, applied: bool = False)
     for p in plan.problems:
         by_row.setdefault(p.row, []).append(p)
     rows = [{"row": r.row, "action": r.action, "external_id": r.external_id, "organization": r.organization,
-             "changes": r.changes, "problems": by_row.get(r.row, [])} for r in plan.rows]
+             "changes": plan.changed_columns(r), "problems": by_row.get(r.row, [])} for r in plan.rows]
     listed = [r for r in rows if r["problems"] or r["action"] == "error"]
     others = [r for r in rows if not (r["problems"] or r["action"] == "error")]
     shown = sorted(listed + others[:max(0, SHOWN_ROWS - len(listed))], key=lambda r: r["row"])
     known_rows = {r.row for r in plan.rows}
     orphan = [p for row, ps in by_row.items() if row is not None and row not in known_rows for p in ps]
     return render_template(
-        "curate/import_report.html", plan=plan, rows=shown, hidden=len(rows) - len(shown),
-        file_problems=by_row.get(None, []) + orphan, token=token, applied=applied,
+        "curate/import_report.html", plan=plan, rows=shown, hidden=len(rows) - len(shown), with_problems=len(listed),
+        problem_kinds=problem_kinds(plan.problems), file_problems=by_row.get(None, []) + orphan, token=token,
+        applied=applied,
         names=DONE_NAMES if applied else ACTION_NAMES, region_name=region_names().get(plan.region_code, ""),
         form=ActionForm()), status
+
+
+def problem_kinds(problems) -> list[dict]:
+    """The row problems grouped by kind and column, errors first, then the most frequent: how many rows, the first
+    rows' numbers and the first one's message as an example — what a curator reads first in a long file."""
+    groups: dict[tuple, dict] = {}
+    for p in problems:
+        if p.row is None:
+            continue
+        group = groups.setdefault((p.code, p.column), {"column": p.column, "blocking": p.blocking, "rows": [],
+                                                       "example": p})
+        if not group["rows"] or group["rows"][-1] != p.row:
+            group["rows"].append(p.row)
+    return sorted(groups.values(), key=lambda g: (not g["blocking"], -len(g["rows"]), g["rows"][0]))
 
 
 @bp.post("/import/apply")

@@ -167,7 +167,8 @@ class Planner:
         if missing or table.duplicate_headers:
             rows = [RowResult(r.number, "error", r.cells.get("external_id", ""), r.cells.get("organization", ""))
                     for r in table.rows]
-            return ImportPlan(table.filename, self.region_code, rows, self.problems, table.empty_rows)
+            return ImportPlan(table.filename, self.region_code, rows, self.problems, table.empty_rows,
+                              headers=dict(table.columns))
 
         reader = RowReader(table.header_of, set(table.columns), kind_index(lookup.taxonomy(self.session)),
                            self.region["country"])
@@ -188,7 +189,7 @@ class Planner:
         results.sort(key=lambda r: r.row)
         self.problems.sort(key=lambda p: (p.row or 0))
         return ImportPlan(table.filename, self.region_code, results, self.problems, table.empty_rows,
-                          writes=Writes(orgs, locs, services))
+                          writes=Writes(orgs, locs, services), headers=dict(table.columns))
 
     def _duplicate_keys(self, parsed: list[ParsedRow]) -> None:
         first: dict[str, int] = {}

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .columns import BY_NAME
 from .rows import Problem
 
 ACTIONS = ("create", "update", "unchanged", "error")
@@ -28,6 +29,12 @@ class ImportPlan:
     empty_rows: int = 0
     change_set: int | None = None  # the history's change set, once applied
     writes: object = field(default=None, repr=False, compare=False)
+    headers: dict[str, str] = field(default_factory=dict)  # canonical column -> the file's own header
+
+    def changed_columns(self, row: RowResult) -> list[str]:
+        """The columns an update changes, named as the file names them (the template's header otherwise)."""
+        columns = ("location_external_id" if c == "location" else c for c in row.changes)  # a service moved
+        return [self.headers.get(c) or (BY_NAME[c].header if c in BY_NAME else c) for c in columns]
 
     @property
     def errors(self) -> list[Problem]:
@@ -63,7 +70,7 @@ class ImportPlan:
             lines.append(f"  файл: {p.message}")
         for r in self.rows:
             if r.action in ("create", "update") or r.row in by_row:
-                detail = f" ({', '.join(r.changes)})" if r.action == "update" and r.changes else ""
+                detail = f" ({', '.join(self.changed_columns(r))})" if r.action == "update" and r.changes else ""
                 lines.append(f"  строка {r.row}: {r.action}{detail} {r.external_id} {r.organization}".rstrip())
             for p in by_row.pop(r.row, []):
                 mark = "ошибка" if p.blocking else "внимание"
