@@ -126,24 +126,10 @@ def _report_page(plan, *, token: str | None, status: int, applied: bool = False)
     orphan = [p for row, ps in by_row.items() if row is not None and row not in known_rows for p in ps]
     return render_template(
         "curate/import_report.html", plan=plan, rows=shown, hidden=len(rows) - len(shown), with_problems=len(listed),
-        problem_kinds=problem_kinds(plan.problems), file_problems=by_row.get(None, []) + orphan, token=token,
+        problem_kinds=plan.problem_kinds(), file_problems=by_row.get(None, []) + orphan, token=token,
         applied=applied,
         names=DONE_NAMES if applied else ACTION_NAMES, region_name=region_names().get(plan.region_code, ""),
         form=ActionForm()), status
-
-
-def problem_kinds(problems) -> list[dict]:
-    """The row problems grouped by kind and column, errors first, then the most frequent: how many rows, the first
-    rows' numbers and the first one's message as an example — what a curator reads first in a long file."""
-    groups: dict[tuple, dict] = {}
-    for p in problems:
-        if p.row is None:
-            continue
-        group = groups.setdefault((p.code, p.column), {"column": p.column, "blocking": p.blocking, "rows": [],
-                                                       "example": p})
-        if not group["rows"] or group["rows"][-1] != p.row:
-            group["rows"].append(p.row)
-    return sorted(groups.values(), key=lambda g: (not g["blocking"], -len(g["rows"]), g["rows"][0]))
 
 
 @bp.post("/import/apply")

@@ -36,6 +36,17 @@ class ImportPlan:
         columns = ("location_external_id" if c == "location" else c for c in row.changes)  # a service moved
         return [self.headers.get(c) or (BY_NAME[c].header if c in BY_NAME else c) for c in columns]
 
+    def problem_kinds(self) -> list[dict]:
+        """The row problems grouped by kind and column, errors first, then the most frequent: how many rows, their
+        numbers and the first one's problem as an example — what a curator reads first in a long file."""
+        groups: dict[tuple, dict] = {}
+        for p in sorted((p for p in self.problems if p.row is not None), key=lambda p: p.row):
+            group = groups.setdefault((p.code, p.column), {"column": p.column, "blocking": p.blocking, "rows": [],
+                                                           "example": p})
+            if not group["rows"] or group["rows"][-1] != p.row:
+                group["rows"].append(p.row)
+        return sorted(groups.values(), key=lambda g: (not g["blocking"], -len(g["rows"]), g["rows"][0]))
+
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.blocking]
