@@ -276,3 +276,13 @@ def test_online_services_of_the_familys_region_are_listed_apart(client, registry
     assert answer["origin"]["region"] == "RU-MOS"  # Электросталь is in Moscow oblast, the online service's region
     answer = nearest(client, settlement=demidov, service="psychological_help")
     assert answer["online"] == [] and answer["origin"]["region"] == "RU-SMO"
+
+    # The service becomes legal help: its region's online list follows the kind (migration 0013's copy).
+    registry.execute(text("UPDATE service SET type_code = 'legal_help' WHERE id = :s"), {"s": online["service_id"]})
+    registry.commit()
+    assert nearest(client, settlement=elektrostal, service="psychological_help")["online"] == []
+    answer = nearest(client, settlement=elektrostal, service="legal_help")
+    assert [r["location"]["id"] for r in answer["online"]] == [online["location_id"]]
+    with engine.connect() as conn:  # a derived copy: not a change of the registry
+        assert conn.execute(text("SELECT count(*) FROM change WHERE entity = 'service_area'"
+                                 " AND op = 'update'")).scalar() == 0

@@ -145,3 +145,44 @@ def test_migration_0012_drops_the_unused_spatial_indexes_and_its_downgrade_makes
             assert present(conn) == {"ix_service_area_drawn"}
         finally:
             transaction.rollback()
+
+
+def test_migration_0013_copies_each_online_areas_kind_and_the_copy_follows_the_service(engine):
+    """service_area.type_code: the service's kind on region (online) areas, NULL on radius areas; set when an area
+    is written, followed when the service's kind changes; carried over by the upgrade, gone with the downgrade."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from resourcemap.schema import alembic_config
+
+    def kinds(conn, svc) -> list[tuple]:
+        return conn.execute(text("SELECT region_code IS NOT NULL, type_code FROM service_area WHERE service_id = :s"
+                                 " ORDER BY 1"), {"s": svc}).all()
+
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            org = conn.execute(text("INSERT INTO organization (name, region_code) VALUES ('Проверка 0013', 'RU-MOS')"
+                                    " RETURNING id")).scalar()
+            svc = conn.execute(text("INSERT INTO service (organization_id, type_code, delivery)"
+                                    " VALUES (:o, 'hotline', 'online') RETURNING id"), {"o": org}).scalar()
+            conn.execute(text("INSERT INTO service_area (service_id, region_code) VALUES (:s, 'RU-MOS')"), {"s": svc})
+            conn.execute(text("INSERT INTO service_area (service_id, radius_km) VALUES (:s, 5)"), {"s": svc})
+            assert kinds(conn, svc) == [(False, None), (True, "hotline")]
+            conn.execute(text("UPDATE service SET type_code = 'legal_help' WHERE id = :s"), {"s": svc})
+            assert kinds(conn, svc) == [(False, None), (True, "legal_help")]
+
+            command.downgrade(cfg, "0012")
+            assert conn.execute(text("SELECT count(*) FROM information_schema.columns WHERE table_name ="
+                                     " 'service_area' AND column_name = 'type_code'")).scalar() == 0
+            conn.execute(text("UPDATE service SET type_code = 'early_help' WHERE id = :s"), {"s": svc})
+            conn.execute(text("INSERT INTO service_area (service_id, region_code) VALUES (:s, 'RU-MOW')"), {"s": svc})
+            command.upgrade(cfg, "head")
+            assert kinds(conn, svc) == [(False, None), (True, "early_help"), (True, "early_help")]
+            indexes = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'service_area'"))
+                          .scalars())
+            assert "ix_service_area_region_type" in indexes and "ix_service_area_region" not in indexes
+        finally:
+            transaction.rollback()

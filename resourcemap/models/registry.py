@@ -133,6 +133,9 @@ class ServiceArea(Base):
     radius_km: Mapped[float | None]
     region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     area = mapped_column(Geography("GEOMETRY", srid=4326, spatial_index=False))
+    # For a region (online) area, a copy of its service's kind kept by triggers (migration 0013); never written by
+    # application code.
+    type_code: Mapped[str | None] = mapped_column(Text)
 
 
 class Phone(Base):

@@ -189,7 +189,8 @@ ORDER BY found.section DESC, found.rank_m, found.distance_m, found.sal_id
 
 # The online services that serve the family's region: those whose service area names the region (the write path
 # gives every online service its regions, by default the region of its location). Per kind, an index scan of
-# ix_service_area_region (region_code, service_id) that stops after :per_kind matches.
+# ix_service_area_region_type (region_code, type_code, service_id; migration 0013) that stops after :per_kind
+# matches.
 _ONLINE_PART = """online AS (
   SELECT o.id AS sal_id, o.service_id, o.location_id, ST_Distance(o.geog, origin.g) AS d,
          false AS reaches, CAST(0 AS float8) AS rank_m
@@ -198,8 +199,8 @@ _ONLINE_PART = """online AS (
     SELECT sal.id, sal.service_id, sal.location_id, sal.geog
     FROM service_area a
     JOIN service_at_location sal ON sal.service_id = a.service_id
-    WHERE a.region_code = place.region_code AND sal.searchable AND sal.delivery = 'online'
-      AND sal.type_code = t.code AND {filters}
+    WHERE a.region_code = place.region_code AND a.type_code = t.code AND sal.searchable
+      AND sal.delivery = 'online' AND sal.type_code = t.code AND {filters}
     ORDER BY a.service_id
     LIMIT :per_kind
   ) o
