@@ -173,6 +173,11 @@ def test_migration_0013_copies_each_online_areas_kind_and_the_copy_follows_the_s
             assert kinds(conn, svc) == [(False, None), (True, "hotline")]
             conn.execute(text("UPDATE service SET type_code = 'legal_help' WHERE id = :s"), {"s": svc})
             assert kinds(conn, svc) == [(False, None), (True, "legal_help")]
+            moved = conn.execute(text("INSERT INTO service_area (service_id, region_code) VALUES (:s, 'RU-TVE')"
+                                      " RETURNING id"), {"s": svc}).scalar()
+            conn.execute(text("UPDATE service_area SET region_code = NULL, radius_km = 3 WHERE id = :a"), {"a": moved})
+            assert kinds(conn, svc) == [(False, None), (False, None), (True, "legal_help")]
+            conn.execute(text("DELETE FROM service_area WHERE id = :a"), {"a": moved})
 
             command.downgrade(cfg, "0012")
             assert conn.execute(text("SELECT count(*) FROM information_schema.columns WHERE table_name ="

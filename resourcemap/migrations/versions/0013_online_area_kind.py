@@ -33,8 +33,10 @@ BEGIN
                         THEN (SELECT s.type_code FROM service s WHERE s.id = NEW.service_id) END;
   RETURN NEW;
 END $$;
+-- Not called for the radius and drawn areas an import writes by the thousand (nothing to copy or to clear).
 CREATE TRIGGER service_area_fill_kind BEFORE INSERT OR UPDATE OF service_id, region_code ON service_area
-  FOR EACH ROW EXECUTE FUNCTION rm_area_fill_kind();
+  FOR EACH ROW WHEN (NEW.region_code IS NOT NULL OR NEW.type_code IS NOT NULL)
+  EXECUTE FUNCTION rm_area_fill_kind();
 
 CREATE FUNCTION rm_area_follow_kind() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
