@@ -191,3 +191,29 @@ def test_migration_0013_copies_each_online_areas_kind_and_the_copy_follows_the_s
             assert "ix_service_area_region_type" in indexes and "ix_service_area_region" not in indexes
         finally:
             transaction.rollback()
+
+
+def test_migration_0014_goes_down_to_the_row_triggers_and_up_to_the_statement_triggers(engine):
+    from alembic import command
+    from sqlalchemy import text
+
+    from resourcemap.schema import alembic_config
+
+    def refreshers(conn) -> dict[str, bool]:
+        """refresh trigger -> fires once per row (tgtype bit 0)."""
+        return dict(conn.execute(text("SELECT tgname, (tgtype & 1) = 1 FROM pg_trigger"
+                                      " WHERE tgname LIKE '%refresh_sal' ORDER BY 1")).all())
+
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            names = ["location_refresh_sal", "organization_refresh_sal", "service_refresh_sal"]
+            assert refreshers(conn) == dict.fromkeys(names, False)
+            command.downgrade(cfg, "0013")
+            assert refreshers(conn) == dict.fromkeys(names, True)
+            command.upgrade(cfg, "head")
+            assert refreshers(conn) == dict.fromkeys(names, False)
+        finally:
+            transaction.rollback()

@@ -1,0 +1,135 @@
+"""service_at_location's copies refreshed once per statement, and only for the rows whose copied values changed.
+
+The nearest-help rows copy their service's kind, delivery, ages and activity, their location's point, time zone
+and activity, and their organization's status (0001, 0008). Until now a row-level trigger on each of the three
+tables refreshed the copies with one `UPDATE service_at_location ... WHERE service_id = NEW.id` per changed row,
+whenever the statement named a copied column, changed or not. Each of those inner statements fired the statement
+triggers of service_at_location again (the history's diff, the map's marks), so re-importing 16,134 changed
+services cost 6.8 s in the UPDATE of `service` alone (~420 µs a row), the locations 7.8 s, the organizations 3.3 s.
+
+Now one statement-level trigger per table (its old and new rows as transition tables, which the history triggers
+of 0008 already capture) refreshes, in one UPDATE, the copies of the rows whose copied values differ; an update
+that changes none (a new phone, a name, a version bump) touches no service_at_location row.
+
+Statements over transition tables are run with EXECUTE, planned each time for the rows at hand: a PL/pgSQL
+statement is planned once per connection and its plan kept, with the row count of that first call. The map's
+`rm_map_mark` (0009) did so: planned for the one row an editor's save changes, it kept a nested loop over the old
+and new rows, and a 20,000-row update of service_at_location later on the same connection compared 400 million
+pairs (39 s). It now runs its statements the same way (its downgrade keeps this form: the same rows marked).
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-03
+"""
+from alembic import op
+
+revision = "0014"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+UPGRADE = r"""
+DROP TRIGGER service_refresh_sal ON service;
+DROP TRIGGER location_refresh_sal ON location;
+DROP TRIGGER organization_refresh_sal ON organization;
+
+CREATE FUNCTION rm_sal_refresh_services() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE 'UPDATE service_at_location sal SET id = sal.id
+           FROM new_rows n JOIN old_rows o ON o.id = n.id
+           WHERE sal.service_id = n.id
+             AND (n.type_code, n.delivery, n.age_min_months, n.age_max_months, n.active)
+                 IS DISTINCT FROM (o.type_code, o.delivery, o.age_min_months, o.age_max_months, o.active)';
+  RETURN NULL;
+END $$;
+CREATE TRIGGER service_refresh_sal AFTER UPDATE ON service
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION rm_sal_refresh_services();
+
+CREATE FUNCTION rm_sal_refresh_locations() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE 'UPDATE service_at_location sal SET id = sal.id
+           FROM new_rows n JOIN old_rows o ON o.id = n.id
+           WHERE sal.location_id = n.id
+             AND (n.geog::text, n.timezone, n.active) IS DISTINCT FROM (o.geog::text, o.timezone, o.active)';
+  RETURN NULL;
+END $$;
+CREATE TRIGGER location_refresh_sal AFTER UPDATE ON location
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION rm_sal_refresh_locations();
+
+CREATE FUNCTION rm_sal_refresh_organizations() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE 'UPDATE service_at_location sal SET id = sal.id
+           FROM new_rows n JOIN old_rows o ON o.id = n.id JOIN service s ON s.organization_id = n.id
+           WHERE sal.service_id = s.id AND n.status IS DISTINCT FROM o.status';
+  RETURN NULL;
+END $$;
+CREATE TRIGGER organization_refresh_sal AFTER UPDATE ON organization
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION rm_sal_refresh_organizations();
+
+-- 0009's rm_map_mark, the same statements run with EXECUTE.
+CREATE OR REPLACE FUNCTION rm_map_mark() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  marked bigint;
+BEGIN
+  IF TG_TABLE_NAME = 'location' THEN
+    EXECUTE $q$INSERT INTO map_dirty (location_id)
+      SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+      WHERE (n.geog::text, n.confidential, n.active, n.organization_id, n.approximate, n.settlement_id)
+            IS DISTINCT FROM (o.geog::text, o.confidential, o.active, o.organization_id, o.approximate, o.settlement_id)
+      ON CONFLICT DO NOTHING$q$;
+  ELSIF TG_TABLE_NAME = 'organization' THEN
+    EXECUTE $q$INSERT INTO map_dirty (location_id)
+      SELECT l.id FROM new_rows n JOIN old_rows o ON o.id = n.id JOIN location l ON l.organization_id = n.id
+      WHERE (n.name, n.is_synthetic) IS DISTINCT FROM (o.name, o.is_synthetic)
+      ON CONFLICT DO NOTHING$q$;
+  ELSIF TG_TABLE_NAME = 'settlement' THEN
+    EXECUTE $q$INSERT INTO map_dirty (location_id)
+      SELECT l.id FROM new_rows n JOIN old_rows o ON o.id = n.id JOIN location l ON l.settlement_id = n.id
+      WHERE n.name_ru IS DISTINCT FROM o.name_ru
+      ON CONFLICT DO NOTHING$q$;
+  ELSIF TG_OP = 'INSERT' THEN
+    EXECUTE $q$INSERT INTO map_dirty (location_id) SELECT DISTINCT location_id FROM new_rows WHERE searchable
+      ON CONFLICT DO NOTHING$q$;
+  ELSIF TG_OP = 'DELETE' THEN
+    EXECUTE $q$INSERT INTO map_dirty (location_id) SELECT DISTINCT location_id FROM old_rows WHERE searchable
+      ON CONFLICT DO NOTHING$q$;
+  ELSE
+    EXECUTE $q$INSERT INTO map_dirty (location_id)
+      SELECT DISTINCT unnest(ARRAY[o.location_id, n.location_id]) FROM new_rows n JOIN old_rows o ON o.id = n.id
+      WHERE (o.searchable OR n.searchable)
+        AND (o.searchable, o.type_code, o.location_id) IS DISTINCT FROM (n.searchable, n.type_code, n.location_id)
+      ON CONFLICT DO NOTHING$q$;
+  END IF;
+  GET DIAGNOSTICS marked = ROW_COUNT;
+  IF marked > 0 THEN
+    INSERT INTO map_flush DEFAULT VALUES ON CONFLICT DO NOTHING;
+  END IF;
+  RETURN NULL;
+END $$;
+"""
+
+# The row-level triggers of 0001 (location: as 0008 left it, with `active`).
+DOWNGRADE = r"""
+DROP TRIGGER service_refresh_sal ON service;
+DROP TRIGGER location_refresh_sal ON location;
+DROP TRIGGER organization_refresh_sal ON organization;
+DROP FUNCTION rm_sal_refresh_services, rm_sal_refresh_locations, rm_sal_refresh_organizations;
+CREATE TRIGGER service_refresh_sal
+  AFTER UPDATE OF type_code, delivery, age_min_months, age_max_months, active ON service
+  FOR EACH ROW EXECUTE FUNCTION rm_sal_refresh_service();
+CREATE TRIGGER location_refresh_sal AFTER UPDATE OF geog, timezone, active ON location
+  FOR EACH ROW EXECUTE FUNCTION rm_sal_refresh_location();
+CREATE TRIGGER organization_refresh_sal AFTER UPDATE OF status ON organization
+  FOR EACH ROW EXECUTE FUNCTION rm_sal_refresh_organization();
+"""
+
+
+def upgrade() -> None:
+    op.execute(UPGRADE)
+
+
+def downgrade() -> None:
+    op.execute(DOWNGRADE)
