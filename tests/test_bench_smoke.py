@@ -127,8 +127,8 @@ def test_suite_quick_runs_every_approach_and_answers_agree(tmp_path):
 # --- bench/import.py: spreadsheet import throughput ---------------------------------------------------------------
 def test_import_bench_quick_prints_every_step_with_rows_per_second(tmp_path):
     """bench/import.py --quick (1,000 rows at settlements of RU-MOS; the first run builds its base database with that
-    region only, ~10 s): read, dry run, apply and apply again, each with a time and a rate. Nothing about time is
-    asserted."""
+    region only, ~10 s): read, dry run, apply, apply again and apply changed, each with a time and a rate. Nothing
+    about time is asserted."""
     import json
 
     output = tmp_path / "import.json"
@@ -136,13 +136,15 @@ def test_import_bench_quick_prints_every_step_with_rows_per_second(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=900, env={**os.environ})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| 1,000 |")]
-    for step in ("read", "dry run", "apply", "apply again"):
+    for step in ("read", "dry run", "apply", "apply again", "apply changed"):
         row = next((r for r in rows if f"| {step} |" in r), None)
         assert row is not None, f"{step} missing from:\n{proc.stdout}"
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert re.fullmatch(r"\d+\.\d+", cells[2]) and re.fullmatch(r"\d+", cells[3]) and int(cells[3]) > 0, row
     result = json.loads(output.read_text())
     assert result["runs"][0]["created"] == 1000
+    changed = result["runs"][0]["changed"]
+    assert changed["update"] > 500 and changed["error"] == 0 and sum(changed.values()) == 1000, changed
     assert result["runs"][0]["written"]["service"] == 1000 and result["runs"][0]["written"]["change (history)"] > 0
     assert "targets:" in proc.stdout
 
