@@ -15,7 +15,7 @@ Statements over transition tables are run with EXECUTE, planned each time for th
 statement is planned once per connection and its plan kept, with the row count of that first call. The map's
 `rm_map_mark` (0009) did so: planned for the one row an editor's save changes, it kept a nested loop over the old
 and new rows, and a 20,000-row update of service_at_location later on the same connection compared 400 million
-pairs (39 s). It now runs its statements the same way (its downgrade keeps this form: the same rows marked).
+pairs (39 s). It now runs its statements the same way (the downgrade puts back 0009's form).
 
 Revision ID: 0014
 Revises: 0013
@@ -27,6 +27,46 @@ revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
+
+
+# rm_map_mark of 0009: the locations whose map point may have changed, per table and operation. `dynamic` runs each
+# statement with EXECUTE (0014); without, as 0009 wrote it (the downgrade).
+_MARKS = (
+    ("TG_TABLE_NAME = 'location'", """INSERT INTO map_dirty (location_id)
+      SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+      WHERE (n.geog::text, n.confidential, n.active, n.organization_id, n.approximate, n.settlement_id)
+            IS DISTINCT FROM (o.geog::text, o.confidential, o.active, o.organization_id, o.approximate, o.settlement_id)
+      ON CONFLICT DO NOTHING"""),
+    ("TG_TABLE_NAME = 'organization'", """INSERT INTO map_dirty (location_id)
+      SELECT l.id FROM new_rows n JOIN old_rows o ON o.id = n.id JOIN location l ON l.organization_id = n.id
+      WHERE (n.name, n.is_synthetic) IS DISTINCT FROM (o.name, o.is_synthetic)
+      ON CONFLICT DO NOTHING"""),
+    ("TG_TABLE_NAME = 'settlement'", """INSERT INTO map_dirty (location_id)
+      SELECT l.id FROM new_rows n JOIN old_rows o ON o.id = n.id JOIN location l ON l.settlement_id = n.id
+      WHERE n.name_ru IS DISTINCT FROM o.name_ru
+      ON CONFLICT DO NOTHING"""),
+    ("TG_OP = 'INSERT'", """INSERT INTO map_dirty (location_id) SELECT DISTINCT location_id FROM new_rows WHERE searchable
+      ON CONFLICT DO NOTHING"""),
+    ("TG_OP = 'DELETE'", """INSERT INTO map_dirty (location_id) SELECT DISTINCT location_id FROM old_rows WHERE searchable
+      ON CONFLICT DO NOTHING"""),
+    (None, """INSERT INTO map_dirty (location_id)
+      SELECT DISTINCT unnest(ARRAY[o.location_id, n.location_id]) FROM new_rows n JOIN old_rows o ON o.id = n.id
+      WHERE (o.searchable OR n.searchable)
+        AND (o.searchable, o.type_code, o.location_id) IS DISTINCT FROM (n.searchable, n.type_code, n.location_id)
+      ON CONFLICT DO NOTHING"""),
+)
+
+
+def _map_mark(dynamic: bool) -> str:
+    branches = []
+    for n, (condition, statement) in enumerate(_MARKS):
+        keyword = "ELSE" if condition is None else ("IF" if n == 0 else "ELSIF") + f" {condition} THEN"
+        branches.append(f"  {keyword}\n    " + (f"EXECUTE $q${statement}$q$;" if dynamic else f"{statement};"))
+    return ("CREATE OR REPLACE FUNCTION rm_map_mark() RETURNS trigger LANGUAGE plpgsql AS $$\nDECLARE\n"
+            "  marked bigint;\nBEGIN\n" + "\n".join(branches) + "\n  END IF;\n"
+            "  GET DIAGNOSTICS marked = ROW_COUNT;\n  IF marked > 0 THEN\n"
+            "    INSERT INTO map_flush DEFAULT VALUES ON CONFLICT DO NOTHING;\n  END IF;\n  RETURN NULL;\nEND $$;\n")
+
 
 UPGRADE = r"""
 DROP TRIGGER service_refresh_sal ON service;
@@ -68,48 +108,7 @@ END $$;
 CREATE TRIGGER organization_refresh_sal AFTER UPDATE ON organization
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION rm_sal_refresh_organizations();
-
--- 0009's rm_map_mark, the same statements run with EXECUTE.
-CREATE OR REPLACE FUNCTION rm_map_mark() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  marked bigint;
-BEGIN
-  IF TG_TABLE_NAME = 'location' THEN
-    EXECUTE $q$INSERT INTO map_dirty (location_id)
-      SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
-      WHERE (n.geog::text, n.confidential, n.active, n.organization_id, n.approximate, n.settlement_id)
-            IS DISTINCT FROM (o.geog::text, o.confidential, o.active, o.organization_id, o.approximate, o.settlement_id)
-      ON CONFLICT DO NOTHING$q$;
-  ELSIF TG_TABLE_NAME = 'organization' THEN
-    EXECUTE $q$INSERT INTO map_dirty (location_id)
-      SELECT l.id FROM new_rows n JOIN old_rows o ON o.id = n.id JOIN location l ON l.organization_id = n.id
-      WHERE (n.name, n.is_synthetic) IS DISTINCT FROM (o.name, o.is_synthetic)
-      ON CONFLICT DO NOTHING$q$;
-  ELSIF TG_TABLE_NAME = 'settlement' THEN
-    EXECUTE $q$INSERT INTO map_dirty (location_id)
-      SELECT l.id FROM new_rows n JOIN old_rows o ON o.id = n.id JOIN location l ON l.settlement_id = n.id
-      WHERE n.name_ru IS DISTINCT FROM o.name_ru
-      ON CONFLICT DO NOTHING$q$;
-  ELSIF TG_OP = 'INSERT' THEN
-    EXECUTE $q$INSERT INTO map_dirty (location_id) SELECT DISTINCT location_id FROM new_rows WHERE searchable
-      ON CONFLICT DO NOTHING$q$;
-  ELSIF TG_OP = 'DELETE' THEN
-    EXECUTE $q$INSERT INTO map_dirty (location_id) SELECT DISTINCT location_id FROM old_rows WHERE searchable
-      ON CONFLICT DO NOTHING$q$;
-  ELSE
-    EXECUTE $q$INSERT INTO map_dirty (location_id)
-      SELECT DISTINCT unnest(ARRAY[o.location_id, n.location_id]) FROM new_rows n JOIN old_rows o ON o.id = n.id
-      WHERE (o.searchable OR n.searchable)
-        AND (o.searchable, o.type_code, o.location_id) IS DISTINCT FROM (n.searchable, n.type_code, n.location_id)
-      ON CONFLICT DO NOTHING$q$;
-  END IF;
-  GET DIAGNOSTICS marked = ROW_COUNT;
-  IF marked > 0 THEN
-    INSERT INTO map_flush DEFAULT VALUES ON CONFLICT DO NOTHING;
-  END IF;
-  RETURN NULL;
-END $$;
-"""
+""" + _map_mark(dynamic=True)
 
 # The row-level triggers of 0001 (location: as 0008 left it, with `active`).
 DOWNGRADE = r"""
@@ -124,7 +123,7 @@ CREATE TRIGGER location_refresh_sal AFTER UPDATE OF geog, timezone, active ON lo
   FOR EACH ROW EXECUTE FUNCTION rm_sal_refresh_location();
 CREATE TRIGGER organization_refresh_sal AFTER UPDATE OF status ON organization
   FOR EACH ROW EXECUTE FUNCTION rm_sal_refresh_organization();
-"""
+""" + _map_mark(dynamic=False)
 
 
 def upgrade() -> None:
