@@ -68,47 +68,33 @@ def _map_mark(dynamic: bool) -> str:
             "    INSERT INTO map_flush DEFAULT VALUES ON CONFLICT DO NOTHING;\n  END IF;\n  RETURN NULL;\nEND $$;\n")
 
 
-UPGRADE = r"""
-DROP TRIGGER service_refresh_sal ON service;
-DROP TRIGGER location_refresh_sal ON location;
-DROP TRIGGER organization_refresh_sal ON organization;
+# Per source table: how its rows reach service_at_location (sal), and the columns the copies take from it.
+_REFRESHES = (
+    ("service", "WHERE sal.service_id = n.id", "type_code, delivery, age_min_months, age_max_months, active"),
+    ("location", "WHERE sal.location_id = n.id", "geog::text, timezone, active"),
+    ("organization", "JOIN service s ON s.organization_id = n.id WHERE sal.service_id = s.id", "status"),
+)
 
-CREATE FUNCTION rm_sal_refresh_services() RETURNS trigger LANGUAGE plpgsql AS $$
+
+def _refresh(table: str, joined: str, copied: str) -> str:
+    """The statement trigger refreshing the copies of the rows of `table` whose copied columns changed."""
+    old, new = (", ".join(f"{alias}.{c}" for c in copied.split(", ")) for alias in ("o", "n"))
+    return f"""
+DROP TRIGGER {table}_refresh_sal ON {table};
+CREATE FUNCTION rm_sal_refresh_{table}s() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   EXECUTE 'UPDATE service_at_location sal SET id = sal.id
-           FROM new_rows n JOIN old_rows o ON o.id = n.id
-           WHERE sal.service_id = n.id
-             AND (n.type_code, n.delivery, n.age_min_months, n.age_max_months, n.active)
-                 IS DISTINCT FROM (o.type_code, o.delivery, o.age_min_months, o.age_max_months, o.active)';
+           FROM new_rows n JOIN old_rows o ON o.id = n.id {joined}
+             AND ({new}) IS DISTINCT FROM ({old})';
   RETURN NULL;
 END $$;
-CREATE TRIGGER service_refresh_sal AFTER UPDATE ON service
+CREATE TRIGGER {table}_refresh_sal AFTER UPDATE ON {table}
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION rm_sal_refresh_services();
+  FOR EACH STATEMENT EXECUTE FUNCTION rm_sal_refresh_{table}s();
+"""
 
-CREATE FUNCTION rm_sal_refresh_locations() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE 'UPDATE service_at_location sal SET id = sal.id
-           FROM new_rows n JOIN old_rows o ON o.id = n.id
-           WHERE sal.location_id = n.id
-             AND (n.geog::text, n.timezone, n.active) IS DISTINCT FROM (o.geog::text, o.timezone, o.active)';
-  RETURN NULL;
-END $$;
-CREATE TRIGGER location_refresh_sal AFTER UPDATE ON location
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION rm_sal_refresh_locations();
 
-CREATE FUNCTION rm_sal_refresh_organizations() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE 'UPDATE service_at_location sal SET id = sal.id
-           FROM new_rows n JOIN old_rows o ON o.id = n.id JOIN service s ON s.organization_id = n.id
-           WHERE sal.service_id = s.id AND n.status IS DISTINCT FROM o.status';
-  RETURN NULL;
-END $$;
-CREATE TRIGGER organization_refresh_sal AFTER UPDATE ON organization
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION rm_sal_refresh_organizations();
-""" + _map_mark(dynamic=True)
+UPGRADE = "".join(_refresh(*r) for r in _REFRESHES) + _map_mark(dynamic=True)
 
 # The row-level triggers of 0001 (location: as 0008 left it, with `active`).
 DOWNGRADE = r"""
