@@ -76,8 +76,8 @@ def test_the_public_gets_the_town_an_approximate_point_and_the_intake_phone(clie
     offset_km = Geod(ellps="WGS84").inv(SECRET_LON, SECRET_LAT, loc["lon"], loc["lat"])[2] / 1000
     assert offset_km <= 5.0  # snapped to the centre of a 5 km cell: near, but not the door
     assert row["distance_km"] == float(round(row["distance_km"]))  # whole kilometres
-    true_km = Geod(ellps="WGS84").inv(answer["origin"]["lon"], answer["origin"]["lat"], SECRET_LON, SECRET_LAT)[2] / 1000
-    assert row["distance_km"] == round(true_km)  # computed from the true point
+    published_km = Geod(ellps="WGS84").inv(answer["origin"]["lon"], answer["origin"]["lat"], loc["lon"], loc["lat"])[2] / 1000
+    assert row["distance_km"] == round(published_km)  # computed from the published point, never the true one
     assert [p["number"] for p in row["phones"]] == ["+74965701122"]
     assert row["phones"][0]["display"] == "8 (496) 570-11-22"
 
@@ -94,16 +94,22 @@ def test_the_snapped_point_does_not_depend_on_where_the_family_is(client, apartm
 def test_consultant_view_from_the_same_query_is_exact(app, registry, apartment):
     from resourcemap.search.nearest import NearestQuery, nearest_services
     from resourcemap.auth.policy import PUBLIC, Viewer
-    from resourcemap.search.views import nearest_result_view
+    from resourcemap.search.views import nearest_result_view, snap_point
 
     CONSULTANT = Viewer(role="dispatcher", account_id=1, email="d@example.org")
 
+    query = NearestQuery(lat=55.8, lon=38.44, service_types=("crisis_apartment",))
     with app.app_context():
-        rows = nearest_services(registry, NearestQuery(lat=55.8, lon=38.44, service_types=("crisis_apartment",)),
-                                "RU-MOS").results
+        rows = nearest_services(registry, query, "RU-MOS", exact=True).results
+        public_rows = nearest_services(registry, query, "RU-MOS").results
     row = next(r for r in rows if r["location_id"] == apartment["location_id"])
     exact = nearest_result_view(row, CONSULTANT)
     assert exact["location"]["address"] == SECRET_ADDRESS
     assert (exact["location"]["lat"], exact["location"]["lon"]) == (SECRET_LAT, SECRET_LON)
     assert len(exact["phones"]) == 2
     assert leaks(json.dumps(nearest_result_view(row, PUBLIC), ensure_ascii=False)) == []
+    # The public statement's rows hold only the public point, whoever shows them.
+    public_row = next(r for r in public_rows if r["location_id"] == apartment["location_id"])
+    published = snap_point(SECRET_LAT, SECRET_LON)
+    assert (round(public_row["lat"], 4), round(public_row["lon"], 4)) == published
+    assert nearest_result_view(public_row, CONSULTANT)["location"]["lat"] == round(public_row["lat"], 6)

@@ -1,7 +1,6 @@
 """API v1 views: parse, call one function from search/, shape the answer for the viewer."""
 from __future__ import annotations
 
-import math
 
 from flask import current_app, jsonify, request, url_for
 from sqlalchemy import text
@@ -10,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..db import get_read_session, get_session
 from ..errors import ApiError
 from ..search import reference
+from ..search.map import BadBox, Box, parse_bbox
 from ..search.nearest import NearestQuery, nearest_services
 from ..search.organizations import find_organizations, organization_by_id
 from ..search.settlements import search_settlements
@@ -54,21 +54,13 @@ def _region_param(raw: str | None) -> str | None:
     return code
 
 
-def _bbox_param(raw: str | None) -> tuple[float, float, float, float] | None:
+def _bbox_param(raw: str | None) -> Box | None:
     if not raw:
         return None
-    parts = raw.split(",")
     try:
-        minlon, minlat, maxlon, maxlat = (float(p) for p in parts)
-    except ValueError:
-        raise ApiError("bbox must be four numbers: minlon,minlat,maxlon,maxlat.", "bbox") from None
-    if not all(math.isfinite(v) for v in (minlon, minlat, maxlon, maxlat)):
-        raise ApiError("bbox must be finite numbers.", "bbox")
-    if not (-180 <= minlon <= 180 and -180 <= maxlon <= 180 and -90 <= minlat <= 90 and -90 <= maxlat <= 90):
-        raise ApiError("bbox is outside -180..180, -90..90.", "bbox")
-    if minlon > maxlon or minlat > maxlat:
-        raise ApiError("bbox minimum is greater than its maximum.", "bbox")
-    return minlon, minlat, maxlon, maxlat
+        return parse_bbox(raw)
+    except BadBox as bad:
+        raise ApiError(str(bad), "bbox") from None
 
 
 def settlement_view(row: dict) -> dict:
@@ -86,9 +78,12 @@ def settlement_view(row: dict) -> dict:
 def health():
     try:
         get_session().execute(text("SELECT 1"))
-    except SQLAlchemyError:
+    except SQLAlchemyError as error:
+        from ..errors import DATABASE_UNAVAILABLE, database_failure
+
         response = jsonify({"status": "degraded", "database": "unavailable"})
         response.status_code = 503
+        response.headers["Retry-After"] = str((database_failure(error) or DATABASE_UNAVAILABLE).retry_after_s)
         return response
     return jsonify({"status": "ok", "database": "ok"})
 
@@ -128,10 +123,11 @@ def nearest(query):
                      age_months=query.get("age_months"), open_now=query["open_now"], limit=query["limit"],
                      within_km=query.get("within_km"),
                      outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
-    answer = nearest_services(get_read_session(), q, locate=True, settlement_id=settlement_id)
+    viewer = current_viewer()
+    answer = nearest_services(get_read_session(), q, locate=True, settlement_id=settlement_id,
+                              exact=viewer.sees_confidential)
     if answer is None:
         raise ApiError("No settlement with this id.", "settlement", code="not_found", status=404)
-    viewer = current_viewer()
     audit_confidential_views(viewer, {r["location_id"] for r in answer.results + answer.online if r["confidential"]})
     return jsonify({
         "origin": {"lat": answer.lat, "lon": answer.lon, "region": answer.region_code,
@@ -184,9 +180,9 @@ def organizations(query):
     region = _region_param(query.get("region"))
     bbox = _bbox_param(query.get("bbox"))
     limit, offset = query["limit"], query["offset"]
-    orgs = find_organizations(session, region=region, service_types=types, bbox=bbox, limit=limit + 1,
-                              offset=offset)
     viewer = current_viewer()
+    orgs = find_organizations(session, region=region, service_types=types, bbox=bbox, limit=limit + 1,
+                              offset=offset, exact=viewer.sees_confidential)
     audit_confidential_views(viewer, {loc["location_id"] for o in orgs[:limit] for loc in o["locations"]
                                       if loc["confidential"]})
     links = []

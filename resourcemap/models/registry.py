@@ -6,7 +6,8 @@ import datetime as dt
 from typing import Any
 
 from geoalchemy2 import Geography
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, SmallInteger, Text, UniqueConstraint, func
+from sqlalchemy import (Boolean, Computed, DateTime, ForeignKey, Integer, SmallInteger, Text, UniqueConstraint, func,
+                        text)
 from sqlalchemy.dialects.postgresql import INT4MULTIRANGE
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -101,9 +102,9 @@ class Service(Base):
 class ServiceAtLocation(Base):
     """A service offered at a location: the row the nearest-help search ranks.
 
-    It carries copies of its location's point and time zone and of its service's type, delivery, ages and
-    searchability, kept by database triggers (migration 0001), so that nearest help is a GiST KNN scan of this
-    table (per kind of help: `ix_sal_knn_<code>`, migration 0007) with no join before the LIMIT.
+    It carries copies of its location's point, time zone and confidential flag and of its service's type,
+    delivery, ages and searchability, kept by database triggers (migrations 0001, 0015), so that nearest help is a
+    GiST KNN scan of this table (per kind of help: `ix_sal_knn_<code>`, migration 0007) with no join before the LIMIT.
     """
 
     __tablename__ = "service_at_location"
@@ -120,6 +121,10 @@ class ServiceAtLocation(Base):
     age_max_months: Mapped[int | None] = mapped_column(SmallInteger)
     timezone: Mapped[str | None] = mapped_column(Text)
     searchable: Mapped[bool | None] = mapped_column(Boolean)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # What the public may know of a confidential row's place (migration 0015): the centre of its 5 km cell.
+    public_geog = mapped_column(Geography("POINT", srid=4326, spatial_index=False),
+                                Computed("CASE WHEN confidential THEN rm_public_geog(geog) END"))
 
 
 class ServiceArea(Base):

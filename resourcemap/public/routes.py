@@ -17,7 +17,7 @@ from .. import maps
 from ..api.routes import organization_view, settlement_view
 from ..db import get_read_session, get_session
 from ..search import reference
-from ..search.map import map_view, organization_extras, registry_has_synthetic
+from ..search.map import BadBox, map_view, organization_extras, parse_bbox, registry_has_synthetic
 from ..search.nearest import NearestQuery, nearest_services
 from ..search.organizations import organization_by_id
 from ..search.settlements import search_settlements
@@ -203,30 +203,20 @@ def organization(org_id: str):
                            back=request.args.get("back", "") if request.args.get("back", "").startswith("/?") else "")
 
 
-def _bbox(raw: str) -> tuple[float, float, float, float]:
-    parts = raw.split(",")
-    if len(parts) != 4:
-        raise BadInput("bbox: minlon,minlat,maxlon,maxlat")
-    minlon, maxlon = (_float(parts[i], "bbox", -180, 180) for i in (0, 2))
-    minlat, maxlat = (_float(parts[i], "bbox", -90, 90) for i in (1, 3))
-    if minlat > maxlat:
-        raise BadInput("bbox: the minimum is greater than the maximum")
-    return minlon, minlat, maxlon, maxlat  # minlon > maxlon: the view crosses the antimeridian
-
-
 @bp.get("/map-data/locations")
 def map_data_locations():
     """The published locations in the visible area, as the public sees them (views.location_view):
     {"mode": "points", "items": [{id, org, name, lat, lon, types, place, approximate, synthetic}]} or, when
     there are more than MAP_POINTS_LIMIT, {"mode": "clusters", "items": [{lat, lon, count}]}."""
     try:
-        bbox = _bbox(request.args.get("bbox", ""))
-        codes = {k["code"] for k in kinds()}
-        services = [c for c in (request.args.get("service") or "").split(",") if c]
-        if any(c not in codes for c in services):
-            raise BadInput("service: unknown kind of help")
-    except BadInput as bad:
-        return jsonify({"error": {"code": "invalid", "message": bad.message, "field": None}}), 400
+        bbox = parse_bbox(request.args.get("bbox", ""))
+    except BadBox as bad:
+        return jsonify({"error": {"code": "invalid", "message": str(bad), "field": "bbox"}}), 400
+    codes = {k["code"] for k in kinds()}
+    services = [c for c in (request.args.get("service") or "").split(",") if c]
+    if any(c not in codes for c in services):
+        return jsonify({"error": {"code": "invalid", "message": "service: unknown kind of help",
+                                  "field": "service"}}), 400
     view = map_view(get_session(), bbox, services, points_limit=MAP_POINTS_LIMIT, cells_across=MAP_GRID_CELLS,
                     wide_grid_deg=MAP_WIDE_GRID_DEG)
     if view["mode"] == "points":

@@ -29,9 +29,9 @@ _POINT = "CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography)"
 # location_id) pairs of `pairs` (a table or subquery, alias p), with the nearest-help copies computed here by one
 # join, as rm_sal_fill would compute them row by row (migration 0010 skips it when `searchable` is given).
 SAL_WITH_COPIES = """
-INSERT INTO service_at_location (service_id, location_id, geog, timezone, type_code, delivery, age_min_months,
-                                 age_max_months, searchable)
-SELECT s.id, l.id, l.geog, l.timezone, s.type_code, s.delivery, s.age_min_months, s.age_max_months,
+INSERT INTO service_at_location (service_id, location_id, geog, timezone, confidential, type_code, delivery,
+                                 age_min_months, age_max_months, searchable)
+SELECT s.id, l.id, l.geog, l.timezone, l.confidential, s.type_code, s.delivery, s.age_min_months, s.age_max_months,
        s.active AND o.status = 'published' AND l.active
 FROM {pairs} p JOIN service s ON s.id = p.service_id JOIN location l ON l.id = p.location_id
      JOIN organization o ON o.id = s.organization_id

@@ -3,7 +3,8 @@ a kind with many services nearby cannot crowd out another), their weekly hours a
 service's own time zone, the chosen services of a referral card, and where a search came from (for the
 anonymous request log).
 
-The ranking is nearest.py's, unchanged: one `nearest_services` call per kind of help. Rows are exact (unredacted);
+The ranking is nearest.py's, unchanged: one `nearest_services` call per kind of help, with exact points (the
+console is for staff only). Rows are exact (unredacted);
 the dispatch views decide what to show (staff see confidential addresses; the referral card for the family
 does not carry them)."""
 from __future__ import annotations
@@ -35,7 +36,7 @@ def nearest_by_kind(session: Session, q: NearestQuery, region_code: str | None) 
         one = NearestQuery(lat=q.lat, lon=q.lon, service_types=(kind,), age_months=q.age_months,
                            open_now=q.open_now, limit=q.limit, within_km=None, at=q.at,
                            outreach_equivalent_km=q.outreach_equivalent_km)
-        answer.by_kind[kind] = nearest_services(session, one, None).results
+        answer.by_kind[kind] = nearest_services(session, one, None, exact=True).results
     if region_code and q.service_types:
         answer.online = online_services(session, q, region_code)
     return answer
@@ -43,7 +44,7 @@ def nearest_by_kind(session: Session, q: NearestQuery, region_code: str | None) 
 
 def online_services(session: Session, q: NearestQuery, region_code: str, per_kind: int = 3) -> list[dict]:
     """The console lists at most `per_kind` online services of each kind (nearest.online_services)."""
-    return nearest.online_services(session, q, region_code, per_kind)
+    return nearest.online_services(session, q, region_code, per_kind, exact=True)
 
 
 # --- hours ------------------------------------------------------------------------------------------------
@@ -129,7 +130,7 @@ ranked AS (
   WHERE sal.id = ANY(CAST(:ids AS integer[])) AND sal.searchable
 ),
 chosen AS (SELECT 'near' AS section, * FROM ranked)
-""" + nearest._DETAILS + "ORDER BY r.rank_m"
+""" + nearest.details_sql(exact=True) + "ORDER BY r.rank_m"
 
 
 def referral_services(session: Session, sal_ids: list[int], lat: float, lon: float) -> list[dict]:

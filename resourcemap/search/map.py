@@ -47,6 +47,29 @@ _PUBLIC_POINT = """
 Box = tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat
 
 
+class BadBox(ValueError):
+    """A bbox that the map and the API refuse; str() is the message they show."""
+
+
+def parse_bbox(raw: str) -> Box:
+    """The one bbox rule of the map layer and the API: "minlon,minlat,maxlon,maxlat", finite degrees within
+    -180..180 and -90..90 with minlat <= maxlat; minlon > maxlon is a box across the antimeridian (boxes())."""
+    parts = (raw or "").split(",")
+    if len(parts) != 4:
+        raise BadBox("bbox must be four numbers: minlon,minlat,maxlon,maxlat.")
+    try:
+        minlon, minlat, maxlon, maxlat = (float(p) for p in parts)
+    except ValueError:
+        raise BadBox("bbox must be four numbers: minlon,minlat,maxlon,maxlat.") from None
+    if not all(math.isfinite(v) for v in (minlon, minlat, maxlon, maxlat)):
+        raise BadBox("bbox must be finite numbers.")
+    if not (-180 <= minlon <= 180 and -180 <= maxlon <= 180 and -90 <= minlat <= 90 and -90 <= maxlat <= 90):
+        raise BadBox("bbox is outside -180..180, -90..90.")
+    if minlat > maxlat:
+        raise BadBox("bbox: minlat is greater than maxlat.")
+    return minlon, minlat, maxlon, maxlat
+
+
 def boxes(bbox: Box) -> list[Box]:
     """The box as one or, when it crosses the antimeridian (minlon > maxlon), two boxes within ±180°."""
     minlon, minlat, maxlon, maxlat = bbox
@@ -55,16 +78,22 @@ def boxes(bbox: Box) -> list[Box]:
     return [(minlon, minlat, 180.0, maxlat), (-180.0, minlat, maxlon, maxlat)]
 
 
-def _params(bbox: Box, service_types: list[str] | None) -> tuple[dict, str]:
-    """Bind parameters for the box(es) (minlon0, minlat0, ... per part) and the kinds, and the SQL condition on
-    map_point `p` that both make."""
+def in_box(bbox: Box, geom: str = "p.geom", lon: str = "p.lon", lat: str = "p.lat") -> tuple[dict, str]:
+    """The SQL condition that a point (a planar geometry with a GiST index, and its float8 lon/lat) lies in the
+    box (two boxes across the antimeridian): the index's `&&` and the exact test; and its bind parameters
+    (minlon0, minlat0, ... per part). Planar boxes on degrees: no great-circle edges, so any box works."""
     params: dict = {}
     parts = []
     for i, (minlon, minlat, maxlon, maxlat) in enumerate(boxes(bbox)):
         params.update({f"minlon{i}": minlon, f"minlat{i}": minlat, f"maxlon{i}": maxlon, f"maxlat{i}": maxlat})
-        parts.append(f"(p.geom && ST_MakeEnvelope(:minlon{i}, :minlat{i}, :maxlon{i}, :maxlat{i}, 4326)"
-                     f" AND p.lon BETWEEN :minlon{i} AND :maxlon{i} AND p.lat BETWEEN :minlat{i} AND :maxlat{i})")
-    where = "(" + " OR ".join(parts) + ")"
+        parts.append(f"({geom} && ST_MakeEnvelope(:minlon{i}, :minlat{i}, :maxlon{i}, :maxlat{i}, 4326)"
+                     f" AND {lon} BETWEEN :minlon{i} AND :maxlon{i} AND {lat} BETWEEN :minlat{i} AND :maxlat{i})")
+    return params, "(" + " OR ".join(parts) + ")"
+
+
+def _params(bbox: Box, service_types: list[str] | None) -> tuple[dict, str]:
+    """Bind parameters for the box(es) and the kinds, and the SQL condition on map_point `p` that both make."""
+    params, where = in_box(bbox)
     if service_types:
         params["types"] = list(service_types)
         where += " AND p.kinds && CAST(:types AS text[])"

@@ -19,6 +19,14 @@ family counts as if it stood `outreach_equivalent_km` away (15 km by default) or
 the family beats a site 60 km away, but a site in the family's own town still comes first.
 
 The search is never bounded by region. Online services are listed apart: those serving the family's region.
+
+Confidential places (crisis apartments) are measured from their exact point only in the statements for staff
+(`exact=True`). For everyone else they are found, filtered, measured and ranked by their PUBLIC point
+(`service_at_location.public_geog`, the centre of their 5 km cell, migration 0015) and every row of the answer
+carries that point: what the public may learn of such a place is its published approximation, through any
+distance, `within_km`, `reaches_you` or order. Each scan below is written once and run over "points": the
+exact points of all rows (staff), or, for the public, the exact points of the other rows and the public points
+of the confidential ones (`_POINTS`).
 """
 from __future__ import annotations
 
@@ -79,7 +87,7 @@ SELECT r.section, r.sal_id, r.d AS distance_m, r.reaches AS reaches_you, r.rank_
        rm_open_at(s.id, l.timezone, CAST(:at AS timestamptz)) AS open_now,
        o.id AS organization_id, o.name AS organization_name, o.verified_at, o.is_synthetic,
        l.id AS location_id, l.name AS location_name, l.address, l.confidential, l.approximate, l.timezone,
-       ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon, l.region_code,
+       {lat} AS lat, {lon} AS lon, l.region_code,
        st.id AS settlement_id, st.name_ru AS settlement_name,
        (SELECT coalesce(json_agg(json_build_object('number', p.number, 'kind', p.kind, 'note', p.note)
                                  ORDER BY p.kind <> 'intake', p.id), '[]')
@@ -143,26 +151,10 @@ bound AS (
 candidates AS (
 {within}
   UNION ALL
-  -- outreach within its radius (a geodesic distance) of the family. Among services that reach the family the
-  -- rule ranks by distance, so per kind only the nearest few can make the list: a KNN scan of
-  -- ix_sal_outreach_type_geog bounded by the largest radius there is, keeping those whose radius holds the family.
-  SELECT o.id, o.service_id, o.location_id, ST_Distance(o.geog, origin.g), true
-  FROM origin, unnest(CAST(:types AS text[])) AS t(code)
-  CROSS JOIN LATERAL (
-    SELECT sal.id, sal.service_id, sal.location_id, sal.geog FROM service_at_location sal
-    WHERE sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = t.code AND {filters}
-      AND ST_DWithin(sal.geog, origin.g,
-                     (SELECT coalesce(max(radius_km), 0) * 1000.0 * :slack FROM service_area
-                       WHERE radius_km IS NOT NULL), false)
-      AND EXISTS (SELECT 1 FROM service_area a
-                   WHERE a.service_id = sal.service_id AND a.radius_km IS NOT NULL
-                     AND ST_DWithin(sal.geog, origin.g, a.radius_km * 1000.0))
-    ORDER BY sal.geog <-> origin.g
-    LIMIT :k_reach
-  ) o
+{reach}
   UNION ALL
   -- outreach whose drawn area covers the family (ix_service_area_drawn)
-  SELECT sal.id, sal.service_id, sal.location_id, ST_Distance(sal.geog, origin.g), true
+  SELECT sal.id, sal.service_id, sal.location_id, ST_Distance({shown}, origin.g), true
   FROM origin, service_area a
   JOIN service_at_location sal ON sal.service_id = a.service_id
   WHERE a.radius_km IS NULL AND a.area IS NOT NULL AND ST_Intersects(a.area, origin.g)
@@ -192,11 +184,11 @@ ORDER BY found.section DESC, found.rank_m, found.distance_m, found.sal_id
 # ix_service_area_region_type (region_code, type_code, service_id; migration 0013) that stops after :per_kind
 # matches.
 _ONLINE_PART = """online AS (
-  SELECT o.id AS sal_id, o.service_id, o.location_id, ST_Distance(o.geog, origin.g) AS d,
+  SELECT o.id AS sal_id, o.service_id, o.location_id, ST_Distance(o.point, origin.g) AS d,
          false AS reaches, CAST(0 AS float8) AS rank_m
   FROM origin, place, unnest(CAST(:types AS text[])) AS t(code)
   CROSS JOIN LATERAL (
-    SELECT sal.id, sal.service_id, sal.location_id, sal.geog
+    SELECT sal.id, sal.service_id, sal.location_id, {shown} AS point
     FROM service_area a
     JOIN service_at_location sal ON sal.service_id = a.service_id
     WHERE a.region_code = place.region_code AND a.type_code = t.code AND sal.searchable
@@ -221,45 +213,102 @@ LEFT JOIN district pd ON pd.id = ps.district_id"""
 
 _TYPE_CODE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
-# Per kind of help, k candidates in planar order from that kind's partial index ix_sal_knn_<code> (migration 0007).
-# The code is written into the SQL (it must be a constant for the planner to choose a partial index); it comes
-# from the taxonomy and is checked against _TYPE_CODE.
-_KNN_PART = """  (SELECT ST_Distance(sal.geog, origin.g) AS d FROM origin, service_at_location sal
-   WHERE sal.searchable AND sal.type_code = '{code}' AND sal.delivery <> 'online' AND {filters}
-   ORDER BY CAST(sal.geog AS geometry) <-> (SELECT CAST(g AS geometry) FROM origin)
+@dataclass(frozen=True)
+class _Points:
+    """Rows of service_at_location `sal` and the point each is measured from, with how a scan finds them."""
+    rows: str        # SQL condition on sal: which rows
+    point: str       # the point a row is measured from
+    knn_order: str   # the KNN order (an index's), nearest first
+    prefilter: str   # an index condition that must hold within the bound (step 2), or ''
+
+
+_EXACT = _Points("true", "sal.geog", "CAST(sal.geog AS geometry) <-> (SELECT CAST(g AS geometry) FROM origin)",
+                 "CAST(sal.geog AS geometry) && (SELECT box FROM bound) AND ")
+_POINTS = {
+    # staff: every row at its exact point, through the per-kind planar indexes (0007)
+    True: (_EXACT,),
+    # the public: the other rows the same way, the confidential ones at their public point (ix_sal_public_geog)
+    False: (_Points("NOT sal.confidential", _EXACT.point, _EXACT.knn_order, _EXACT.prefilter),
+            _Points("sal.confidential", "sal.public_geog", "sal.public_geog <-> (SELECT g FROM origin)", "")),
+}
+# The point a row of the answer is shown at and measured from (drawn areas, online services), and its lat/lon.
+_SHOWN = {True: "sal.geog", False: "coalesce(sal.public_geog, sal.geog)"}
+_SHOWN_LAT_LON = {True: ("ST_Y(l.geog::geometry)", "ST_X(l.geog::geometry)"),
+                  False: ("rm_public_lat(ST_Y(l.geog::geometry), l.confidential)",
+                          "rm_public_lon(ST_Y(l.geog::geometry), ST_X(l.geog::geometry), l.confidential)")}
+
+_TYPE_CODE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+# Per kind of help, k candidates in KNN order: for exact points from that kind's partial index ix_sal_knn_<code>
+# (migration 0007; the code is written into the SQL, as the planner needs a constant to choose a partial index;
+# it comes from the taxonomy and is checked against _TYPE_CODE), for public points from ix_sal_public_geog.
+_KNN_PART = """  (SELECT ST_Distance({p.point}, origin.g) AS d FROM origin, service_at_location sal
+   WHERE sal.searchable AND sal.type_code = '{code}' AND {p.rows} AND sal.delivery <> 'online' AND {filters}
+   ORDER BY {p.knn_order}
    LIMIT :k)"""
 
 
-# Per kind, every service within the bound (step 2), through the same partial index and the bound's box.
-_WITHIN_PART = """  SELECT sal.id AS sal_id, sal.service_id, sal.location_id, ST_Distance(sal.geog, origin.g) AS d,
+# Per kind, every service within the bound (step 2), through the same index (and for planar ones the bound's box).
+_WITHIN_PART = """  SELECT sal.id AS sal_id, sal.service_id, sal.location_id, ST_Distance({p.point}, origin.g) AS d,
          false AS reaches
   FROM origin, bound, service_at_location sal
-  WHERE sal.searchable AND sal.type_code = '{code}' AND sal.delivery <> 'online' AND {filters}
-    AND CAST(sal.geog AS geometry) && (SELECT box FROM bound)
-    AND ST_DWithin(sal.geog, origin.g, bound.r, false)"""
+  WHERE sal.searchable AND sal.type_code = '{code}' AND {p.rows} AND sal.delivery <> 'online' AND {filters}
+    AND {p.prefilter}ST_DWithin({p.point}, origin.g, bound.r, false)"""
+
+# Outreach within its radius (a geodesic distance) of the family. Among services that reach the family the rule
+# ranks by distance, so per kind only the nearest few can make the list: a KNN scan (of ix_sal_outreach_type_geog
+# for exact points) bounded by the largest radius there is, keeping those whose radius holds the family.
+_REACH_PART = """  SELECT o.id, o.service_id, o.location_id, ST_Distance(o.point, origin.g), true
+  FROM origin, unnest(CAST(:types AS text[])) AS t(code)
+  CROSS JOIN LATERAL (
+    SELECT sal.id, sal.service_id, sal.location_id, {p.point} AS point FROM service_at_location sal
+    WHERE sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = t.code AND {p.rows} AND {filters}
+      AND ST_DWithin({p.point}, origin.g,
+                     (SELECT coalesce(max(radius_km), 0) * 1000.0 * :slack FROM service_area
+                       WHERE radius_km IS NOT NULL), false)
+      AND EXISTS (SELECT 1 FROM service_area a
+                   WHERE a.service_id = sal.service_id AND a.radius_km IS NOT NULL
+                     AND ST_DWithin({p.point}, origin.g, a.radius_km * 1000.0))
+    ORDER BY {p.point} <-> origin.g
+    LIMIT :k_reach
+  ) o"""
+
+
+def details_sql(exact: bool) -> str:
+    """The details of the rows of a CTE `chosen`, confidential places at their exact or their public point."""
+    lat, lon = _SHOWN_LAT_LON[exact]
+    return _DETAILS.format(lat=lat, lon=lon)
 
 
 @functools.lru_cache(maxsize=1024)
-def _statement(origin: str, types: tuple[str, ...], filters: str, online: bool, near: bool = True) -> str:
+def _statement(origin: str, types: tuple[str, ...], filters: str, online: bool, near: bool = True,
+               exact: bool = False) -> str:
     """The one statement that answers a request of this shape, in psycopg's parameter style (cached; run by
-    `_run` as a prepared statement, so it is planned once per connection)."""
+    `_run` as a prepared statement, so it is planned once per connection). `exact`: confidential places at
+    their exact point (staff); else at their public point."""
     for code in types:
         if not _TYPE_CODE.match(code):
             raise ValueError(f"not a service type code: {code!r}")
-    online_part = _ONLINE_PART.format(filters=filters) if online else ""
+    details = details_sql(exact)
+    online_part = _ONLINE_PART.format(filters=filters, shown=_SHOWN[exact]) if online else ""
     if not near:
         sql = (f"WITH {_ORIGIN_OF[origin]},\n{online_part}\nchosen AS (SELECT 'online' AS section, * FROM online)\n"
-               f"SELECT found.* FROM place LEFT JOIN ({_DETAILS}) found ON true\n"
+               f"SELECT found.* FROM place LEFT JOIN ({details}) found ON true\n"
                "ORDER BY found.rank_m, found.distance_m, found.sal_id")
         return _pyformat(sql)
-    knn = "\n  UNION ALL\n".join(_KNN_PART.format(code=code, filters=filters) for code in types)
-    within = "\n  UNION ALL\n".join(_WITHIN_PART.format(code=code, filters=filters) for code in types)
+    points = _POINTS[exact]
+
+    def parts(template: str, per_kind: bool) -> str:
+        return "\n  UNION ALL\n".join(template.format(p=p, code=code, filters=filters)
+                                       for p in points for code in (types if per_kind else ("",)))
+
     with_place = origin != "region"
     return _pyformat(_NEAREST_SQL.format(
-        origin=_ORIGIN_OF[origin], knn=knn, within=within, filters=filters, online=online_part,
+        origin=_ORIGIN_OF[origin], knn=parts(_KNN_PART, True), within=parts(_WITHIN_PART, True),
+        reach=parts(_REACH_PART, False), shown=_SHOWN[exact], filters=filters, online=online_part,
         online_union="UNION ALL SELECT 'online', * FROM online" if online else "",
         place_columns=_PLACE_COLUMNS if with_place else "", place_joins=_PLACE_JOINS if with_place else "",
-        details=_DETAILS))
+        details=details))
 
 
 def _pyformat(sql: str) -> str:
@@ -330,16 +379,18 @@ def _place(row) -> tuple[str | None, dict | None]:
     return row["place_region_code"], settlement
 
 
-def online_services(session: Session, q: NearestQuery, region_code: str, per_kind: int = 5) -> list[dict]:
+def online_services(session: Session, q: NearestQuery, region_code: str, per_kind: int = 5, *,
+                    exact: bool = False) -> list[dict]:
     """Online services of the kinds in `q` that serve `region_code`, at most `per_kind` of each kind (oldest
-    entries first); exact rows."""
+    entries first). `exact`: confidential places at their exact point (for staff), else at their public one."""
     params = {**_params(q), "region": region_code, "per_kind": per_kind}
-    rows = _run(session, _statement("region", q.service_types, _filters(q), True, near=False), params)
+    rows = _run(session, _statement("region", q.service_types, _filters(q), True, near=False, exact=exact), params)
     return _found(rows)[1]
 
 
 def nearest_services(session: Session, q: NearestQuery, region_code: str | None = None, *,
-                     locate: bool = False, settlement_id: int | None = None) -> NearestAnswer | None:
+                     locate: bool = False, settlement_id: int | None = None,
+                     exact: bool = False) -> NearestAnswer | None:
     """The `q.limit` services of the asked kinds nearest to the family, by geodesic distance on the spheroid,
     with the outreach rule applied; plus the online services of the family's region. One statement.
 
@@ -348,13 +399,15 @@ def nearest_services(session: Session, q: NearestQuery, region_code: str | None 
     answer.settlement); with `settlement_id`, the family is at that settlement (q.lat and q.lon are ignored; None
     is returned when there is no such settlement).
 
-    Rows are exact (unredacted): the caller chooses the view (search/views.py). With `within_km`, only
-    services inside the radius are returned; when none is, the nearest are returned with `beyond_radius`.
+    With `exact` (staff only), confidential places are found, measured and ranked by their exact point; without
+    it by their public point, which is also the point their rows carry. Rows are otherwise unredacted: the caller
+    shows them through search/views.py. With `within_km`, only services inside the radius are returned; when none
+    is, the nearest are returned with `beyond_radius`.
     """
     origin = "settlement" if settlement_id is not None else "point" if locate else "region"
     params = {**_params(q), "region": region_code, "settlement_id": settlement_id, "per_kind": 5}
     online = origin != "region" or region_code is not None
-    rows = _run(session, _statement(origin, q.service_types, _filters(q), online), params)
+    rows = _run(session, _statement(origin, q.service_types, _filters(q), online, exact=exact), params)
     if not rows:
         return None  # no such settlement
     answer = NearestAnswer(region_code=region_code, lat=q.lat, lon=q.lon)

@@ -1,11 +1,23 @@
 """Published organizations for the map and the organization page: by region, kind of help and bounding box.
 Deactivated locations and services are left out (curators see them in their editor).
 
-The bbox filter uses `ix_location_geog` (GiST on location.geog) through `&&` with an envelope."""
+The bbox filter (search/map.py's box rule) reads the public points of map_point (migration 0009), so a confidential
+place is found in a box only by its public point; for staff (`exact`) confidential places are found by their exact
+point (ix_location_confidential_geom, migration 0015)."""
 from __future__ import annotations
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from .map import Box, in_box
+
+# The organizations with a published location in a box: at its public point, or (staff) a confidential one at its
+# exact point.
+_IN_BOX = {
+    False: "o.id IN (SELECT p.organization_id FROM map_point p WHERE {points})",
+    True: "(o.id IN (SELECT p.organization_id FROM map_point p WHERE NOT p.confidential AND {points})"
+          " OR o.id IN (SELECT l.organization_id FROM location l WHERE l.confidential AND l.active AND {exact}))",
+}
 
 _LOCATIONS_SQL = """
 SELECT l.id AS location_id, l.organization_id, l.name AS location_name, l.address, l.confidential,
@@ -40,10 +52,11 @@ ORDER BY p.organization_id, p.kind <> 'intake', p.id
 
 
 def find_organizations(session: Session, *, region: str | None, service_types: list[str] | None,
-                       bbox: tuple[float, float, float, float] | None, limit: int, offset: int,
-                       regions: list[str] | None = None, statuses: tuple[str, ...] = ("published",)) -> list[dict]:
+                       bbox: Box | None, limit: int, offset: int, regions: list[str] | None = None,
+                       statuses: tuple[str, ...] = ("published",), exact: bool = False) -> list[dict]:
     """Organizations of the given statuses (published by default), ordered by id, with their locations,
-    services and phones; `regions` narrows to a set of regions (a curator's)."""
+    services and phones; `regions` narrows to a set of regions (a curator's). `bbox` finds them by their
+    locations' public points, or with `exact` (staff) by their exact points."""
     where = ["o.status = ANY(CAST(:statuses AS text[]))"]
     params: dict = {"limit": limit, "offset": offset, "statuses": list(statuses)}
     if region:
@@ -57,9 +70,11 @@ def find_organizations(session: Session, *, region: str | None, service_types: l
                      " AND s.type_code = ANY(CAST(:types AS text[])))")
         params["types"] = service_types
     if bbox:
-        where.append("EXISTS (SELECT 1 FROM location l WHERE l.organization_id = o.id"
-                     " AND l.active AND l.geog && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)::geography)")
-        params.update(minlon=bbox[0], minlat=bbox[1], maxlon=bbox[2], maxlat=bbox[3])
+        box_params, points = in_box(bbox)
+        exact_points = in_box(bbox, "CAST(l.geog AS geometry)", "ST_X(CAST(l.geog AS geometry))",
+                              "ST_Y(CAST(l.geog AS geometry))")[1]
+        where.append(_IN_BOX[exact].format(points=points, exact=exact_points))
+        params.update(box_params)
     sql = (f"SELECT o.id, o.name, o.legal_form, o.description, o.website, o.email, o.verified_at, o.region_code,"
            f" o.is_synthetic, o.status FROM organization o WHERE {' AND '.join(where)} ORDER BY o.id LIMIT :limit OFFSET :offset")
     orgs = [dict(r) for r in session.execute(text(sql), params).mappings()]

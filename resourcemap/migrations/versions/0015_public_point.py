@@ -1,0 +1,99 @@
+"""Confidential places searched by their published point: what the public may learn of a crisis apartment is its
+published approximation, through any distance, filter, rounding or order.
+
+Until now nearest help ranked, filtered (`within_km`) and measured every place from its exact point and only then
+hid the point in the answer: an anonymous caller recovered a crisis apartment's door to 51 m from the distances
+(issue 17). From now on the public's statements (search/nearest.py) rank confidential places by their public point
+(the centre of their 5 km cell, `rm_public_lat`/`rm_public_lon` of 0009, as the map already does); staff
+statements keep the exact point.
+
+- `service_at_location.confidential`: a copy of the location's flag, kept like the other copies (the fill of
+  0008, the location refresh of 0014, and bulk writers that supply the copies, registry/write.py SAL_WITH_COPIES).
+- `service_at_location.public_geog`: for a confidential row its public point, generated from the copied point
+  (NULL for every other row: their public point is their point).
+- `ix_sal_public_geog`: a small geography GiST index of the public points of searchable confidential rows, for
+  the public statements' KNN, radius and bound scans of confidential places.
+- `ix_location_confidential_geom`: the exact points of confidential locations, for staff box filters (the public
+  box filters read map_point, 0009, which holds public points only).
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-07
+"""
+from alembic import op
+
+revision = "0015"
+down_revision = "0014"
+branch_labels = None
+depends_on = None
+
+
+def _fill(confidential: bool) -> str:
+    """rm_sal_fill as 0008 left it, with (0015) the location's confidential flag copied."""
+    flag, into = (", l.confidential", ", NEW.confidential") if confidential else ("", "")
+    return f"""
+CREATE OR REPLACE FUNCTION rm_sal_fill() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  location_active boolean;
+BEGIN
+  SELECT l.geog, l.timezone, l.active{flag} INTO NEW.geog, NEW.timezone, location_active{into}
+    FROM location l WHERE l.id = NEW.location_id;
+  SELECT s.type_code, s.delivery, s.age_min_months, s.age_max_months,
+         s.active AND o.status = 'published' AND coalesce(location_active, false)
+    INTO NEW.type_code, NEW.delivery, NEW.age_min_months, NEW.age_max_months, NEW.searchable
+    FROM service s JOIN organization o ON o.id = s.organization_id WHERE s.id = NEW.service_id;
+  RETURN NEW;
+END $$;
+"""
+
+
+def _location_refresh(copied: str) -> str:
+    """0014's statement trigger function for location, refreshing the copies of these location columns."""
+    old, new = (", ".join(f"{alias}.{c}" for c in copied.split(", ")) for alias in ("o", "n"))
+    return f"""
+CREATE OR REPLACE FUNCTION rm_sal_refresh_locations() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE 'UPDATE service_at_location sal SET id = sal.id
+           FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE sal.location_id = n.id
+             AND ({new}) IS DISTINCT FROM ({old})';
+  RETURN NULL;
+END $$;
+"""
+
+
+UPGRADE = r"""
+-- The public point of an exact point of a confidential place (0009's arithmetic, as a geography). Its search path
+-- is its own: a restore (pg_restore runs with an empty one) computes the generated column below with it.
+CREATE FUNCTION rm_public_geog(g geography) RETURNS geography LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = public, pg_temp AS $$
+  SELECT CAST(ST_SetSRID(ST_MakePoint(rm_public_lon(ST_Y(CAST(g AS geometry)), ST_X(CAST(g AS geometry)), true),
+                                      rm_public_lat(ST_Y(CAST(g AS geometry)), true)), 4326) AS geography)
+$$;
+
+ALTER TABLE service_at_location ADD COLUMN confidential boolean NOT NULL DEFAULT false;
+-- The copies of the rows there are; derived, so not a change of the registry.
+SELECT set_config('resourcemap.history', 'off', true);
+UPDATE service_at_location sal SET confidential = true
+  FROM location l WHERE l.id = sal.location_id AND l.confidential;
+SELECT set_config('resourcemap.history', 'on', true);
+ALTER TABLE service_at_location ADD COLUMN public_geog geography(Point, 4326)
+  GENERATED ALWAYS AS (CASE WHEN confidential THEN rm_public_geog(geog) END) STORED;
+
+CREATE INDEX ix_sal_public_geog ON service_at_location USING gist (public_geog) WHERE confidential AND searchable;
+CREATE INDEX ix_location_confidential_geom ON location USING gist (CAST(geog AS geometry)) WHERE confidential;
+ANALYZE service_at_location;
+""" + _fill(confidential=True) + _location_refresh("geog::text, timezone, active, confidential")
+
+DOWNGRADE = r"""
+DROP INDEX ix_location_confidential_geom;
+ALTER TABLE service_at_location DROP COLUMN public_geog, DROP COLUMN confidential;
+DROP FUNCTION rm_public_geog;
+""" + _fill(confidential=False) + _location_refresh("geog::text, timezone, active")
+
+
+def upgrade() -> None:
+    op.execute(UPGRADE)
+
+
+def downgrade() -> None:
+    op.execute(DOWNGRADE)
