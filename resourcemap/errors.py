@@ -27,6 +27,10 @@ class DatabaseFailure:
     retry_after_s: int
 
 
+DATABASE_UNAVAILABLE = DatabaseFailure("database_unavailable", "The database is unavailable; try again shortly.",
+                                       "База данных временно недоступна. Попробуйте через минуту.", 5)
+
+
 def database_failure(error: Exception) -> DatabaseFailure | None:
     """What to answer for a SQLAlchemy or psycopg error: the server is unreachable or restarting (the connection
     failed or was cut: psycopg OperationalError, a DBAPIError whose connection SQLAlchemy invalidated, a closed
@@ -46,8 +50,7 @@ def database_failure(error: Exception) -> DatabaseFailure | None:
     lost = isinstance(error, sa.DBAPIError) and error.connection_invalidated
     closed = isinstance(orig, psycopg.InterfaceError) and "closed" in str(orig)  # used after the server cut it
     if isinstance(orig, psycopg.OperationalError) or lost or closed:
-        return DatabaseFailure("database_unavailable", "The database is unavailable; try again shortly.",
-                               "База данных временно недоступна. Попробуйте через минуту.", 5)
+        return DATABASE_UNAVAILABLE
     return None
 
 
