@@ -45,6 +45,22 @@ def test_demo_registry_places_the_named_organizations_in_their_towns(client, eng
         assert conn.execute(text("SELECT count(*) FROM organization WHERE NOT is_synthetic")).scalar() == 0
 
 
+def test_no_confidential_place_of_the_demo_registry_stands_where_another_place_is_shown():
+    """A crisis apartment's stored point must not be another organization's public point (issue 17): whoever reads
+    that organization's address would know the door."""
+    import json
+
+    geod = Geod(ellps="WGS84")
+    points = [(org["key"], loc) for org in json.loads(DEMO.read_text("utf-8")) for loc in org["locations"]]
+    confidential = [(key, loc) for key, loc in points if loc.get("confidential")]
+    assert confidential
+    for key, secret in confidential:
+        for other_key, loc in points:
+            if loc is not secret:
+                metres = geod.inv(secret["lon"], secret["lat"], loc["lon"], loc["lat"])[2]
+                assert metres > 1000, (key, other_key, metres)
+
+
 def test_synthetic_generator_places_organizations_at_real_settlements(engine, registry):
     generate_synthetic(engine, 3000, seed=0.1, regions=["RU-SMO", "RU-MOS"])
     geod = Geod(ellps="WGS84")
