@@ -250,13 +250,15 @@ def current_lang() -> str:
 
 @bp.app_template_filter("km")
 def format_km(value: float, approximate: bool = False) -> str:
+    if approximate:  # a confidential place: whole kilometres from its published point, never "10 m"
+        return "≈ " + _("%(km)s км", km=f"{max(1, round(value)):d}")
     if value < 1:
         text_ = _("%(m)s м", m=int(round(value * 1000, -1)) or 10)
     elif value < 10:
         text_ = _("%(km)s км", km=f"{value:.1f}".replace(".", "," if current_lang() == "ru" else "."))
     else:
         text_ = _("%(km)s км", km=f"{round(value):d}")
-    return ("≈ " + text_) if approximate else text_
+    return text_
 
 
 @bp.app_template_filter("age_label")

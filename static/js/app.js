@@ -41,10 +41,12 @@
   /* ---------- formatting, as the server does ---------- */
   function km(value, approx) {
     var t;
+    /* a confidential place: whole kilometres from its published point, never "10 m" */
+    if (approx) { return '≈ ' + fmt(T.km, { km: Math.max(1, Math.round(value)) }); }
     if (value < 1) { t = fmt(T.m, { m: Math.max(10, Math.round(value * 100) * 10) }); }
     else if (value < 10) { t = fmt(T.km, { km: value.toFixed(1).replace('.', cfg.lang === 'ru' ? ',' : '.') }); }
     else { t = fmt(T.km, { km: Math.round(value) }); }
-    return approx ? '≈ ' + t : t;
+    return t;
   }
   function ageMonths(m) {
     var byMonths = m < 24 && m % 12, n = byMonths ? m : Math.floor(m / 12);
