@@ -83,9 +83,11 @@ def create_app(overrides: dict | None = None) -> APIFlask:
 
 def _init_auth(app: APIFlask) -> None:
     """Sessions (Flask-Login), CSRF on every form (the API is exempt: it takes no cookie-authenticated writes),
-    and rate limits (Flask-Limiter; Redis when RESOURCEMAP_REDIS_URL is set)."""
+    the public API's rate limit (Flask-Limiter; Redis when RESOURCEMAP_REDIS_URL is set) and the sign-in limits
+    (counted in the database, auth/signin_limits.py)."""
     from .api import bp as api_bp
     from .auth import session as _session  # noqa: F401  (registers the user loader)
+    from .auth import signin_limits
     from .extensions import csrf, limiter, login_manager
 
     login_manager.init_app(app)
@@ -94,6 +96,7 @@ def _init_auth(app: APIFlask) -> None:
     csrf.init_app(app)
     csrf.exempt(api_bp)
     limiter.init_app(app)  # the API's own limit is declared once, with its blueprint (api/__init__.py)
+    signin_limits.check_settings(app)
 
 
 def _wants_json() -> bool:

@@ -22,14 +22,17 @@ DEFAULTS: dict[str, object] = {
     "OUTREACH_EQUIVALENT_KM": 15.0,
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
     "SECRET_KEY": None,  # required unless in demo mode (embedded database), which keeps one in var/secret_key
-    "REDIS_URL": None,  # rate-limit counters shared by all workers; in memory per process when unset
+    "REDIS_URL": None,  # the public API's rate-limit counters shared by all workers; in memory per process when unset
     "HTTPS": False,  # served behind HTTPS: Secure cookies and HSTS
     "API_RATE_LIMIT": "600 per minute",  # the public API, per address
-    "SIGNIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",  # failed sign-ins per e-mail address
-    "SIGNIN_LIMIT_PER_ADDRESS": "20 per 15 minutes",  # failed sign-ins per client address
+    # Failed sign-ins, counted in the database for all workers (resourcemap/auth/signin_limits.py):
+    "SIGNIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",  # per e-mail address, from one client address or known device
+    "SIGNIN_LIMIT_PER_ADDRESS": "20 per 15 minutes",  # per client address, at any accounts
+    "SIGNIN_LIMIT_ACCOUNT_WIDE": "10 per 15 minutes",  # per e-mail address from all addresses: then known devices only
+    "SIGNIN_DEVICE_DAYS": 180,  # how long a browser stays a known device of an account after signing in
 }
 
-_INT_KEYS = {"STATEMENT_TIMEOUT_MS", "POOL_SIZE", "MAX_CONTENT_LENGTH"}
+_INT_KEYS = {"STATEMENT_TIMEOUT_MS", "POOL_SIZE", "MAX_CONTENT_LENGTH", "SIGNIN_DEVICE_DAYS"}
 _BOOL_KEYS = {"HTTPS"}
 _FLOAT_KEYS = {"OUTREACH_EQUIVALENT_KM"}
 

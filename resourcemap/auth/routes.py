@@ -4,15 +4,14 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..db import get_session
-from ..extensions import limiter
 from ..models import Account
-from . import audit, bp
-from .accounts import AccountError, normalize_email, rotate_session, verify_password
+from . import audit, bp, signin_limits
+from .accounts import rotate_session, verify_password
 from .forms import SignInForm, SignOutForm
 from .policy import staff_page
 from .session import SignedInUser
@@ -28,42 +27,44 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _account_key() -> str:
-    try:
-        return "signin:" + normalize_email(request.form.get("email", ""))
-    except AccountError:
-        return "signin:?"
-
-
-def _failed(response) -> bool:
-    return response.status_code != 302
-
-
 @bp.route("/signin", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["SIGNIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["SIGNIN_LIMIT_PER_ACCOUNT"], key_func=_account_key, methods=["POST"],
-               deduct_when=_failed)
 def signin():
     form = SignInForm()
     error = None
     if form.validate_on_submit():
         db = get_session()
+        attempt = signin_limits.attempt_of(form.email.data)
+        refused = signin_limits.refusal(db, attempt)  # before the password is checked: no argon2 work when refused
+        if refused is not None:
+            return _too_many_attempts(db, form, attempt, refused)
         account = verify_password(db, form.email.data, form.password.data)
         if account is None:
-            audit.record(db, "sign_in_failed", email=(form.email.data or "")[:254].lower())
+            audit.record(db, signin_limits.FAILED, email=attempt.email, **attempt.details)
             db.commit()
             error = _("Неверный адрес почты или пароль.")
         else:
             account.last_sign_in_at = dt.datetime.now(dt.timezone.utc)
-            audit.record(db, "sign_in", account=account)
+            audit.record(db, "sign_in", account=account, **attempt.details)
             db.commit()
             session.clear()  # a new session: nothing from before sign-in carries over
             login_user(SignedInUser(account))
-            return redirect(safe_next(request.args.get("next")))
+            response = redirect(safe_next(request.args.get("next")))
+            signin_limits.remember_device(response, attempt)
+            return response
     elif request.method == "POST":
         error = next(iter(form.errors.values()))[0] if form.errors else _("Проверьте форму.")
     status = 401 if error and request.method == "POST" else 200
     return render_template("auth/signin.html", form=form, error=error), status
+
+
+def _too_many_attempts(db, form: SignInForm, attempt: signin_limits.Attempt, refused: signin_limits.Refusal):
+    audit.record(db, "sign_in_refused", email=attempt.email, rule=refused.rule, retry_after_s=refused.retry_after_s,
+                 **attempt.details)
+    db.commit()
+    error = _("Слишком много неудачных попыток входа. Попробуйте снова через %(minutes)s мин.",
+              minutes=refused.retry_after_min)
+    return (render_template("auth/signin.html", form=form, error=error), 429,
+            {"Retry-After": str(refused.retry_after_s)})
 
 
 @bp.post("/signout")
