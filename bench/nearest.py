@@ -92,13 +92,24 @@ LIMIT 10
 """
 
 # The agreement check: the raw KNN's candidates with what the service filters on.
+# The public's view of the same: confidential places at their public point (migration 0015), the anonymous API's
+# rule; each part in KNN order of its own index, merged in sphere order.
 RAW_KNN_CHECK_SQL = """
-SELECT sal.id, sal.service_id, sal.location_id, sal.delivery, ST_Distance(sal.geog, o.g) AS d,
-       ST_Distance(sal.geog, o.g, false) AS d_sphere
-FROM (SELECT CAST(ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326) AS geography) AS g) o,
-     service_at_location sal
-WHERE sal.searchable AND sal.type_code = %(type)s
-ORDER BY sal.geog <-> o.g
+WITH o AS (SELECT CAST(ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326) AS geography) AS g)
+SELECT * FROM (
+  (SELECT sal.id, sal.service_id, sal.location_id, sal.delivery, ST_Distance(sal.geog, o.g) AS d,
+          ST_Distance(sal.geog, o.g, false) AS d_sphere
+   FROM o, service_at_location sal
+   WHERE sal.searchable AND sal.type_code = %(type)s AND NOT sal.confidential
+   ORDER BY sal.geog <-> o.g LIMIT 10)
+  UNION ALL
+  (SELECT sal.id, sal.service_id, sal.location_id, sal.delivery, ST_Distance(sal.public_geog, o.g) AS d,
+          ST_Distance(sal.public_geog, o.g, false) AS d_sphere
+   FROM o, service_at_location sal
+   WHERE sal.searchable AND sal.type_code = %(type)s AND sal.confidential
+   ORDER BY sal.public_geog <-> o.g LIMIT 10)
+) c
+ORDER BY d_sphere
 LIMIT 10
 """
 

@@ -2,7 +2,8 @@
 
 `bench_peers.place` holds every row the nearest-help question ranks — the searchable, located (not online)
 service-at-location rows — the way the peers store a place: its id, its kind of help and float8 latitude and
-longitude columns. Indexes, each as its project has it:
+longitude columns. A confidential place stands at its public point (migration 0015): the question every approach
+answers is the anonymous API's, which may not rank such a place by its door. Indexes, each as its project has it:
 
   ix_place_lat_lon      B-tree (latitude, longitude): Ohana API's `add_index :locations, [:latitude, :longitude]`
   ix_place_earth        GiST (ll_to_earth(latitude, longitude)): earthdistance's documented index (Food Oasis itself
@@ -25,7 +26,7 @@ import time
 
 import psycopg
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: confidential rows at their public point
 
 _BUILD = """
 DROP SCHEMA IF EXISTS bench_peers CASCADE;
@@ -33,8 +34,8 @@ CREATE SCHEMA bench_peers;
 CREATE EXTENSION IF NOT EXISTS cube;
 CREATE EXTENSION IF NOT EXISTS earthdistance;
 CREATE TABLE bench_peers.place AS
-  SELECT sal.id, sal.type_code, ST_Y(sal.geog::geometry)::float8 AS latitude,
-         ST_X(sal.geog::geometry)::float8 AS longitude
+  SELECT sal.id, sal.type_code, ST_Y(coalesce(sal.public_geog, sal.geog)::geometry)::float8 AS latitude,
+         ST_X(coalesce(sal.public_geog, sal.geog)::geometry)::float8 AS longitude
   FROM service_at_location sal
   WHERE sal.searchable AND sal.delivery <> 'online'
   ORDER BY sal.id;
