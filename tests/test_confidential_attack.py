@@ -1,7 +1,8 @@
 """Issue 17: what the public may learn of a confidential place is its published approximation, nothing more.
 
 The attacker of tests/attacker.py asks every public route hundreds of times around a crisis apartment whose door is
-2.8 km from its published point (the centre of its 5 km cell): nearest help's distances, the `within_km` flip, box
+2.8 km from its published point (the centre of its 5 km cell), with an outreach team of its own at the same door:
+nearest help's distances, the `within_km` flip, box
 halving on the organizations API and on the map layer, and the distances printed on the public page. Anonymous, each
 estimate must be no closer to the door than the published point is (less the attack's own resolution, 0.25 km: the
 estimate lands on the published point); the same attacks with a dispatcher's token find the door to a few metres.
@@ -38,6 +39,8 @@ def apartment(engine, registry):
     secret = add_service(registry, *DOOR, "crisis_apartment", name="Кризисная квартира «Дверь»",
                          confidential=True, address="ул. Потайная, 5",
                          phones=[{"number": "+7 496 570-11-22", "kind": "intake", "location": 0}])
+    team = add_service(registry, *DOOR, "crisis_apartment", name="Выездная служба кризисной квартиры",
+                       confidential=True, delivery="outreach", radius_km=3.0)
     add_service(registry, 55.79, 38.40, "crisis_apartment", name="Открытый кризисный центр", address="пр. Мира, 1")
     add_service(registry, 55.86, 38.52, "early_help", name="Ранняя помощь рядом")
     registry.commit()
@@ -45,7 +48,7 @@ def apartment(engine, registry):
         account = create_account(session, "dispatch@example.org", "correct horse battery", "dispatcher", [])
         _, token = issue_token(session, account, "attack test")
         session.commit()
-    yield {**secret, "token": token}
+    yield {**secret, "token": token, "team_location_id": team["location_id"]}
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {ACCOUNT_TABLES} RESTART IDENTITY CASCADE"))
 
@@ -123,8 +126,11 @@ def test_moving_the_door_within_its_cell_changes_no_public_byte(client, engine, 
     staff_before = staff(f"/api/v1/nearest?lat={CELL[0]}&lon={CELL[1]}&service=crisis_apartment")[1]
     with engine.begin() as conn:
         conn.execute(text("UPDATE location SET geog = CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography)"
-                          " WHERE id = :id"), {"lat": OTHER_DOOR[0], "lon": OTHER_DOOR[1], "id": apartment["location_id"]})
+                          " WHERE id = ANY(:ids)"), {"lat": OTHER_DOOR[0], "lon": OTHER_DOOR[1],
+                                                      "ids": [apartment["location_id"], apartment["team_location_id"]]})
     after = _public_answers(client, apartment)
     assert [url for url in before if before[url] != after[url]] == []
+    # The outreach team's "comes to you" was part of the answers compared (judged from its public point).
+    assert any('"reaches_you":true' in body.replace(" ", "") for url, body in before.items() if "/api/" in url)
     # ... while staff see the move: the comparison can tell.
     assert staff(f"/api/v1/nearest?lat={CELL[0]}&lon={CELL[1]}&service=crisis_apartment")[1] != staff_before
