@@ -25,8 +25,7 @@ Confidential places (crisis apartments) are measured from their exact point only
 (`service_at_location.public_geog`, the centre of their 5 km cell, migration 0015) and every row of the answer
 carries that point: what the public may learn of such a place is its published approximation, through any
 distance, `within_km`, `reaches_you` or order. Each scan below is written once and run over "points": the
-exact points of all rows (staff), or, for the public, the exact points of the other rows and the public points
-of the confidential ones (`_POINTS`).
+points of the other rows, and the exact (staff) or public points of the confidential ones (`_POINTS`).
 """
 from __future__ import annotations
 
@@ -222,14 +221,15 @@ class _Points:
     prefilter: str   # an index condition that must hold within the bound (step 2), or ''
 
 
-_EXACT = _Points("true", "sal.geog", "CAST(sal.geog AS geometry) <-> (SELECT CAST(g AS geometry) FROM origin)",
-                 "CAST(sal.geog AS geometry) && (SELECT box FROM bound) AND ")
+# The rows that are not confidential, at their point, through the per-kind planar indexes (0007, 0015).
+_OPEN = _Points("NOT sal.confidential", "sal.geog",
+                "CAST(sal.geog AS geometry) <-> (SELECT CAST(g AS geometry) FROM origin)",
+                "CAST(sal.geog AS geometry) && (SELECT box FROM bound) AND ")
 _POINTS = {
-    # staff: every row at its exact point, through the per-kind planar indexes (0007)
-    True: (_EXACT,),
-    # the public: the other rows the same way, the confidential ones at their public point (ix_sal_public_geog)
-    False: (_Points("NOT sal.confidential", _EXACT.point, _EXACT.knn_order, _EXACT.prefilter),
-            _Points("sal.confidential", "sal.public_geog", "sal.public_geog <-> (SELECT g FROM origin)", "")),
+    # staff: and the confidential rows at their exact point (ix_sal_confidential_geog)
+    True: (_OPEN, _Points("sal.confidential", "sal.geog", "sal.geog <-> (SELECT g FROM origin)", "")),
+    # the public: and the confidential rows at their public point (ix_sal_public_geog)
+    False: (_OPEN, _Points("sal.confidential", "sal.public_geog", "sal.public_geog <-> (SELECT g FROM origin)", "")),
 }
 # The point a row of the answer is shown at and measured from (drawn areas, online services), and its lat/lon.
 _SHOWN = {True: "sal.geog", False: "coalesce(sal.public_geog, sal.geog)"}
@@ -239,9 +239,9 @@ _SHOWN_LAT_LON = {True: ("ST_Y(l.geog::geometry)", "ST_X(l.geog::geometry)"),
 
 _TYPE_CODE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
-# Per kind of help, k candidates in KNN order: for exact points from that kind's partial index ix_sal_knn_<code>
-# (migration 0007; the code is written into the SQL, as the planner needs a constant to choose a partial index;
-# it comes from the taxonomy and is checked against _TYPE_CODE), for public points from ix_sal_public_geog.
+# Per kind of help, k candidates in KNN order: of the open rows from that kind's partial index ix_sal_knn_<code>
+# (migrations 0007, 0015; the code is written into the SQL, as the planner needs a constant to choose a partial
+# index; it comes from the taxonomy and is checked against _TYPE_CODE), of the confidential rows from their own.
 _KNN_PART = """  (SELECT ST_Distance({p.point}, origin.g) AS d FROM origin, service_at_location sal
    WHERE sal.searchable AND sal.type_code = '{code}' AND {p.rows} AND sal.delivery <> 'online' AND {filters}
    ORDER BY {p.knn_order}

@@ -11,10 +11,15 @@ statements keep the exact point.
   0008, the location refresh of 0014, and bulk writers that supply the copies, registry/write.py SAL_WITH_COPIES).
 - `service_at_location.public_geog`: for a confidential row its public point, generated from the copied point
   (NULL for every other row: their public point is their point).
-- `ix_sal_public_geog`: a small geography GiST index of the public points of searchable confidential rows, for
-  the public statements' KNN, radius and bound scans of confidential places.
+- The per-kind planar indexes `ix_sal_knn_<code>` (0007) now hold the other rows only (`NOT confidential`), and the
+  confidential rows have two small geography GiST indexes of their own: `ix_sal_public_geog` (their public points,
+  for the public's KNN, radius and bound scans) and `ix_sal_confidential_geog` (their exact points, for staff).
+  Without that split, the public's KNN for crisis apartments (nearly all confidential) walked the kind's whole
+  index, skipping every row.
 - `ix_location_confidential_geom`: the exact points of confidential locations, for staff box filters (the public
   box filters read map_point, 0009, which holds public points only).
+- Failed sign-ins by account and by address (`ix_audit_event_failed_email`, `ix_audit_event_failed_addr`): the
+  sign-in limits count them from the audit log (auth/signin_limits.py), so that every worker shares the counts.
 
 Revision ID: 0015
 Revises: 0014
@@ -61,6 +66,25 @@ END $$;
 """
 
 
+def _knn_indexes(open_rows_only: bool) -> str:
+    """0007's rm_create_knn_index, its indexes holding only the rows that are not confidential (0015) or all
+    (0007), and every kind's index made again that way."""
+    rows = " AND NOT confidential" if open_rows_only else ""
+    return f"""
+CREATE OR REPLACE FUNCTION rm_create_knn_index(code text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
+                 ' WHERE searchable AND type_code = %L{rows}', 'ix_sal_knn_' || code, code);
+END $$;
+DO $$ DECLARE c text; BEGIN
+  FOR c IN SELECT code FROM taxonomy_term LOOP
+    EXECUTE format('DROP INDEX IF EXISTS %I', 'ix_sal_knn_' || c);
+    PERFORM rm_create_knn_index(c);
+  END LOOP;
+END $$;
+"""
+
+
 UPGRADE = r"""
 -- The public point of an exact point of a confidential place (0009's arithmetic, as a geography). Its search path
 -- is its own: a restore (pg_restore runs with an empty one) computes the generated column below with it.
@@ -80,12 +104,17 @@ ALTER TABLE service_at_location ADD COLUMN public_geog geography(Point, 4326)
   GENERATED ALWAYS AS (CASE WHEN confidential THEN rm_public_geog(geog) END) STORED;
 
 CREATE INDEX ix_sal_public_geog ON service_at_location USING gist (public_geog) WHERE confidential AND searchable;
+CREATE INDEX ix_sal_confidential_geog ON service_at_location USING gist (geog) WHERE confidential AND searchable;
+""" + _knn_indexes(open_rows_only=True) + r"""
 CREATE INDEX ix_location_confidential_geom ON location USING gist (CAST(geog AS geometry)) WHERE confidential;
+CREATE INDEX ix_audit_event_failed_email ON audit_event (email, at) WHERE action = 'sign_in_failed';
+CREATE INDEX ix_audit_event_failed_addr ON audit_event (remote_addr, at) WHERE action = 'sign_in_failed';
 ANALYZE service_at_location;
 """ + _fill(confidential=True) + _location_refresh("geog::text, timezone, active, confidential")
 
-DOWNGRADE = r"""
-DROP INDEX ix_location_confidential_geom;
+DOWNGRADE = _knn_indexes(open_rows_only=False) + r"""
+DROP INDEX ix_location_confidential_geom, ix_sal_confidential_geog, ix_sal_public_geog,
+  ix_audit_event_failed_email, ix_audit_event_failed_addr;
 ALTER TABLE service_at_location DROP COLUMN public_geog, DROP COLUMN confidential;
 DROP FUNCTION rm_public_geog;
 """ + _fill(confidential=False) + _location_refresh("geog::text, timezone, active")
