@@ -73,4 +73,6 @@ EN = {
     "Открыть в картах телефона": "Open in the phone's maps", "Доступная среда": "Accessibility",
     "Сведения проверены %(date)s.": "Last checked on %(date)s.", "Сведения ещё не проверялись.": "Not checked yet.",
     "Регион": "Region",
+    "Слишком много неудачных попыток входа. Попробуйте снова через %(minutes)s мин.":
+        "Too many failed sign-in attempts. Try again in %(minutes)s min.",
 }
