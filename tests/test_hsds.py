@@ -148,6 +148,28 @@ def test_validation_bites(seeded, validators):
     assert list(validators["organization"].iter_errors(broken))
 
 
+# The 3.0 schemas name the address table's file "addresss.csv", a slip of their generated plurals
+# (openreferral/specification#559); the 3.2 schema calls it "addresses.csv", as the package does.
+SCHEMA_PATH_SLIPS = {"addresss.csv": "addresses.csv"}
+
+
+def package_path(schema: dict) -> str:
+    """The CSV file name of an HSDS table in the package: the schema's `path`, its known slip corrected."""
+    return SCHEMA_PATH_SLIPS.get(schema["path"], schema["path"])
+
+
+def test_every_file_of_the_hsds_datapackage_is_named_as_its_hsds_table(seeded):
+    schemas = _schemas()
+    data = export_region(seeded, [REGION], "hsds-csv", ADMIN)[0]
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = set(archive.namelist())
+        package = json.loads(archive.read("datapackage.json"))
+    paths = {r["name"]: r["path"] for r in package["resources"]}
+    assert paths == {name: package_path(schemas[name]) for name in TABLES}
+    assert names == {"datapackage.json", *paths.values()}
+    assert "addresses.csv" in names and not any("sss" in n for n in names)
+
+
 def _typed(row: dict, schema: dict) -> dict:
     """A CSV row as the JSON object it stands for: empty cells left out (empty text where the field is
     required), numbers as numbers."""
@@ -173,7 +195,7 @@ def test_every_row_of_the_hsds_datapackage_validates(seeded, validators, viewer)
         for resource in package["resources"]:
             name = resource["name"]
             schema = schemas[name]
-            assert resource["path"] == schema["path"] == TABLES[name][0]
+            assert resource["path"] == package_path(schema) == TABLES[name][0]
             reader = csv.DictReader(io.StringIO(archive.read(resource["path"]).decode("utf-8")))
             columns = reader.fieldnames
             assert [f["name"] for f in resource["schema"]["fields"]] == columns

@@ -218,13 +218,15 @@ def to_json(rows: list[dict], terms, regions: dict[str, str]) -> bytes:
 
 
 # --- the tabular datapackage ------------------------------------------------------------------------------------
-# table -> (HSDS object name, CSV path as the HSDS 3.0 schema names it, columns, number columns, foreign keys)
+# table -> (CSV path as the HSDS schema names it, columns). The 3.0 schemas call the address table's file
+# "addresss.csv", a slip of their generated plurals (openreferral/specification#559); the 3.2 schema names it
+# "addresses.csv", and so does this package (datapackage.json gives every path to readers).
 TABLES = {
     "organization": ("organizations.csv", ["id", "name", "description", "email", "website", "legal_status"]),
     "location": ("locations.csv", ["id", "location_type", "organization_id", "name", "description", "latitude",
                                    "longitude", "external_identifier", "external_identifier_type"]),
-    "address": ("addresss.csv", ["id", "location_id", "address_1", "city", "state_province", "postal_code",
-                                 "country", "address_type"]),
+    "address": ("addresses.csv", ["id", "location_id", "address_1", "city", "state_province", "postal_code",
+                                  "country", "address_type"]),
     "accessibility": ("accessibility.csv", ["id", "location_id", "description"]),
     "phone": ("phones.csv", ["id", "organization_id", "location_id", "number", "extension", "type", "description"]),
     "service": ("services.csv", ["id", "organization_id", "name", "description", "status", "eligibility_description",
