@@ -20,6 +20,10 @@ DEFAULTS: dict[str, object] = {
     "POOL_SIZE": 5,
     "TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     "OUTREACH_EQUIVALENT_KM": 15.0,
+    # Beyond this a service is far from the family ("no such help within N km"); a service that comes to the family
+    # is never far. Per kind: a TOML table [far_km_by_kind] or RESOURCEMAP_FAR_KM_BY_KIND="rehabilitation=150,...".
+    "FAR_KM": 100.0,
+    "FAR_KM_BY_KIND": {},
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
     "SECRET_KEY": None,  # required unless in demo mode (embedded database), which keeps one in var/secret_key
     "REDIS_URL": None,  # the public API's rate-limit counters shared by all workers; in memory per process when unset
@@ -34,7 +38,16 @@ DEFAULTS: dict[str, object] = {
 
 _INT_KEYS = {"STATEMENT_TIMEOUT_MS", "POOL_SIZE", "MAX_CONTENT_LENGTH", "SIGNIN_DEVICE_DAYS"}
 _BOOL_KEYS = {"HTTPS"}
-_FLOAT_KEYS = {"OUTREACH_EQUIVALENT_KM"}
+_FLOAT_KEYS = {"OUTREACH_EQUIVALENT_KM", "FAR_KM"}
+_KM_BY_KIND_KEYS = {"FAR_KM_BY_KIND"}
+
+
+def _km_by_kind(raw: str) -> dict[str, float]:
+    """"rehabilitation=150,palliative_care=200" -> {"rehabilitation": 150.0, "palliative_care": 200.0}."""
+    pairs = [p.split("=", 1) for p in raw.split(",") if p.strip()]
+    if any(len(p) != 2 for p in pairs):
+        raise ValueError(f"expected kind=km pairs separated by commas, got {raw!r}")
+    return {kind.strip(): float(km) for kind, km in pairs}
 
 
 def load_config(overrides: dict | None = None) -> dict:
@@ -48,6 +61,7 @@ def load_config(overrides: dict | None = None) -> dict:
         env = os.environ.get(f"RESOURCEMAP_{key}")
         if env is not None and env != "":
             settings[key] = (int(env) if key in _INT_KEYS else float(env) if key in _FLOAT_KEYS
+                             else _km_by_kind(env) if key in _KM_BY_KIND_KEYS
                              else env.lower() in ("1", "true", "yes") if key in _BOOL_KEYS else env)
     settings.update(overrides or {})
     return settings

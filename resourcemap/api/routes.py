@@ -10,7 +10,7 @@ from ..db import get_read_session, get_session
 from ..errors import ApiError
 from ..search import reference
 from ..search.map import BadBox, Box, parse_bbox
-from ..search.nearest import NearestQuery, nearest_services
+from ..search.nearest import NearestQuery, far_limits, helplines, mark_far, nearest_services
 from ..search.organizations import find_organizations, organization_by_id
 from ..search.settlements import search_settlements
 from ..auth import audit
@@ -121,19 +121,25 @@ def nearest(query):
     settlement_id = query.get("settlement")
     q = NearestQuery(lat=query.get("lat", 0.0), lon=query.get("lon", 0.0), service_types=tuple(types),
                      age_months=query.get("age_months"), open_now=query["open_now"], limit=query["limit"],
-                     within_km=query.get("within_km"),
+                     within_km=query.get("within_km"), abroad=query["abroad"],
                      outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
     viewer = current_viewer()
-    answer = nearest_services(get_read_session(), q, locate=True, settlement_id=settlement_id,
-                              exact=viewer.sees_confidential)
+    session = get_read_session()
+    answer = nearest_services(session, q, locate=True, settlement_id=settlement_id, exact=viewer.sees_confidential)
     if answer is None:
         raise ApiError("No settlement with this id.", "settlement", code="not_found", status=404)
-    audit_confidential_views(viewer, {r["location_id"] for r in answer.results + answer.online if r["confidential"]})
+    mark_far(answer, far_limits(types, current_app.config["FAR_KM"], current_app.config["FAR_KM_BY_KIND"]))
+    lines = (helplines(session, q, answer.region_code, exact=viewer.sees_confidential,
+                       leave_out=frozenset(r["sal_id"] for r in answer.online)) if answer.nothing_near else [])
+    audit_confidential_views(viewer, {r["location_id"] for r in answer.results + answer.online + lines
+                                      if r["confidential"]})
     return jsonify({
         "origin": {"lat": answer.lat, "lon": answer.lon, "region": answer.region_code,
                    "settlement": settlement_view(answer.settlement) if answer.settlement else None},
         "results": [nearest_result_view(r, viewer) for r in answer.results],
         "online": [nearest_result_view(r, viewer) for r in answer.online],
+        "nothing_near": answer.nothing_near, "far_km": answer.far_km, "abroad": answer.abroad,
+        "helplines": [nearest_result_view(r, viewer) for r in lines],
     })
 
 

@@ -4,6 +4,25 @@ from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, Raw, St
 from apiflask.validators import Length, Range
 from marshmallow import EXCLUDE, INCLUDE, ValidationError, pre_load, validates_schema
 
+from ..config import PROJECT_ROOT
+from ..gazetteer.load import read_index
+
+# What the server checks beyond a field's type is declared too, so that a request valid by the document is taken:
+# a region code is one of data/regions/index.csv (what `resourcemap load-regions` loads; /api/v1/regions lists the
+# loaded ones); a version is one the organization's row can still move on from (registry/edit.py).
+REGION_CODES = [row["code"] for row in read_index(PROJECT_ROOT / "data" / "regions")]
+MAX_VERSION = 2**31 - 2
+
+
+def _region(**kwargs) -> String:
+    return String(validate=Length(2, 8), metadata={
+        "description": "ISO 3166-2 code of a region (see /api/v1/regions), e.g. RU-SMO",
+        "enum": REGION_CODES, "pattern": r"^[A-Z]{2}-[A-Z0-9]{2,3}$"}, **kwargs)
+
+
+def _version(description: str) -> Integer:
+    return Integer(required=True, validate=Range(1, MAX_VERSION), metadata={"description": description})
+
 
 class _Query(Schema):
     class Meta:
@@ -21,20 +40,30 @@ class _Query(Schema):
 
 class SettlementsQuery(_Query):
     q = String(required=True, validate=Length(1, 100), metadata={"description": "Name as typed: «г. Демидов», «Электросталь»"})
-    region = String(validate=Length(2, 8), metadata={"description": "ISO 3166-2 code, e.g. RU-SMO"})
+    region = _region()
     limit = Integer(load_default=10, validate=Range(1, 50))
 
 
 class NearestQuery(_Query):
-    lat = Float(validate=Range(-90, 90), metadata={"description": "Latitude of the family (WGS84)"})
-    lon = Float(validate=Range(-180, 180), metadata={"description": "Longitude of the family (WGS84)"})
-    settlement = Integer(validate=Range(1, 2**31 - 1), metadata={"description": "Settlement id instead of lat/lon"})
+    # Where the family is: lat and lon together, or settlement; exactly one of the two (400 otherwise).
+    lat = Float(validate=Range(-90, 90), metadata={
+        "description": "Latitude of the family (WGS84). Required with lon unless settlement is given; "
+                       "not together with settlement"})
+    lon = Float(validate=Range(-180, 180), metadata={
+        "description": "Longitude of the family (WGS84). Required with lat unless settlement is given; "
+                       "not together with settlement"})
+    settlement = Integer(validate=Range(1, 2**31 - 1), metadata={
+        "description": "Settlement id (/api/v1/settlements) instead of lat and lon: required unless lat and lon "
+                       "are given, not together with them"})
     service = String(required=True, validate=Length(1, 400),
                      metadata={"description": "Kinds of help, comma-separated codes: early_help,rehabilitation"})
     age_months = Integer(validate=Range(0, 216), metadata={"description": "The child's age in months"})
     open_now = Boolean(load_default=False)
     limit = Integer(load_default=10, validate=Range(1, 100))
     within_km = Float(validate=Range(0, 20000, min_inclusive=False))
+    abroad = Boolean(load_default=False, metadata={
+        "description": "Also rank services in other countries than the family's. Without it they are listed only "
+                       "when the family's country has no such help at all (then `abroad` is true in the answer)"})
 
     @validates_schema
     def _origin(self, data, **kwargs):
@@ -49,7 +78,7 @@ class NearestQuery(_Query):
 
 
 class OrganizationsQuery(_Query):
-    region = String(validate=Length(2, 8))
+    region = _region()
     service = String(validate=Length(1, 400))
     bbox = String(validate=Length(7, 200), metadata={"description": "minlon,minlat,maxlon,maxlat"})
     limit = Integer(load_default=100, validate=Range(1, 500))
@@ -164,6 +193,8 @@ class NearestResult(Schema):
     distance_km = Float()
     reaches_you = Boolean()
     beyond_radius = Boolean()
+    far = Boolean(metadata={"description": "Farther than `far_km` of its kind, and does not come to the family"})
+    country = String(allow_none=True, metadata={"description": "The service's country: RU, KZ"})
     service = Nested(ServiceBrief)
     organization = Nested(OrganizationRef)
     location = Nested(LocationOut)
@@ -181,6 +212,13 @@ class NearestOut(Schema):
     origin = Nested(OriginOut)
     results = List(Nested(NearestResult))
     online = List(Nested(NearestResult))
+    nothing_near = Boolean(metadata={"description": "No result is near: say so first, then offer the far ones, "
+                                                    "the online services and the helplines"})
+    far_km = Dict(keys=String(), values=Float(), metadata={
+        "description": "Per asked kind, the distance beyond which a service is far"})
+    abroad = Boolean(metadata={"description": "The results are in other countries: the family's has none"})
+    helplines = List(Nested(NearestResult), metadata={
+        "description": "When nothing is near: helplines (kind `hotline`) serving the family's region or country"})
 
 
 class FeatureCollectionOut(Schema):
@@ -206,7 +244,7 @@ class OrganizationOut(Schema):
 
 
 class RegistryQuery(_Query):
-    region = String(validate=Length(2, 8))
+    region = _region()
     limit = Integer(load_default=100, validate=Range(1, 500))
     offset = Integer(load_default=0, validate=Range(0, 10_000_000))
 
@@ -247,7 +285,7 @@ class OrganizationDocumentIn(Schema):
     class Meta:
         unknown = INCLUDE
 
-    version = Integer(metadata={"description": "The version the document was read at (required to save)"})
+    version = Integer(metadata={"description": "Ignored when creating; see SavedDocumentIn"})
     name = String()
     status = String(metadata={"description": "draft | published | inactive"})
     locations = List(Dict())
@@ -258,13 +296,32 @@ class OrganizationDocumentIn(Schema):
     change_note = String(validate=Length(0, 2000))
 
 
+class SavedDocumentIn(OrganizationDocumentIn):
+    """The document saved over an organization: with the version it was read at."""
+
+    version = _version("The version the document was read at")
+
+
 class StatusIn(Schema):
     status = String(required=True, metadata={"description": "draft | published | inactive"})
-    version = Integer(required=True)
+    version = _version("The organization's version as last read")
 
 
 class VersionIn(Schema):
-    version = Integer(required=True)
+    version = _version("The organization's version as last read")
+
+
+def require_bodies(spec: dict) -> dict:
+    """The OpenAPI document's request bodies whose schema has required fields are required themselves (APIFlask
+    leaves requestBody.required out: a request without a body would be valid by the document, and get a 400)."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if body and any(schemas.get(media["schema"].get("$ref", "").rsplit("/", 1)[-1], {}).get("required")
+                            for media in body.get("content", {}).values()):
+                body["required"] = True
+    return spec
 
 
 class HistoryQuery(_Query):
@@ -273,7 +330,7 @@ class HistoryQuery(_Query):
 
 
 class StaleQuery(_Query):
-    region = String(validate=Length(2, 8))
+    region = _region()
     days = Integer(load_default=180, validate=Range(1, 3650))
 
 

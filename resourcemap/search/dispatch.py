@@ -36,7 +36,7 @@ def nearest_by_kind(session: Session, q: NearestQuery, region_code: str | None) 
         one = NearestQuery(lat=q.lat, lon=q.lon, service_types=(kind,), age_months=q.age_months,
                            open_now=q.open_now, limit=q.limit, within_km=None, at=q.at,
                            outreach_equivalent_km=q.outreach_equivalent_km)
-        answer.by_kind[kind] = nearest_services(session, one, None, exact=True).results
+        answer.by_kind[kind] = nearest_services(session, one, region_code, exact=True, with_online=False).results
     if region_code and q.service_types:
         answer.online = online_services(session, q, region_code)
     return answer

@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import psycopg
 from psycopg.rows import dict_row
@@ -54,6 +54,7 @@ class NearestQuery:
     within_km: float | None = None
     at: dt.datetime | None = None  # the instant "now" means; None is the database's now()
     outreach_equivalent_km: float = 15.0
+    abroad: bool = False  # also services in another country than the family's (else only when there are none)
 
 
 @dataclass
@@ -64,6 +65,39 @@ class NearestAnswer:
     settlement: dict | None = None  # the family's settlement (settlement_id), or the nearest within 30 km (locate)
     lat: float | None = None
     lon: float | None = None
+    abroad: bool = False  # the results are in other countries: the family's own has no such help at all
+    far_km: dict[str, float] = field(default_factory=dict)  # per kind: beyond this a service is far (mark_far)
+    nothing_near: bool = False  # no result is near: every one is far, or there is none
+
+
+DEFAULT_FAR_KM = 100.0
+
+# The family's country (the first three letters of its region's code: 'RU-', 'KZ-'): services elsewhere are left
+# out unless asked for (q.abroad). No region known (at sea, beyond the map): no such condition.
+_SAME_COUNTRY = ("EXISTS (SELECT 1 FROM location l_c, place WHERE l_c.id = sal.location_id"
+                 " AND (place.region_code IS NULL OR left(l_c.region_code, 3) = left(place.region_code, 3)))")
+
+
+def country_of(region_code: str | None) -> str | None:
+    """'RU' for 'RU-MOS', 'KZ' for 'KZ-10'."""
+    return region_code.split("-")[0] if region_code else None
+
+
+def far_limits(kinds, default_km: float = DEFAULT_FAR_KM, by_kind: dict | None = None) -> dict[str, float]:
+    """Per kind of help, the distance beyond which a service of that kind is far from the family."""
+    return {kind: float((by_kind or {}).get(kind, default_km)) for kind in kinds}
+
+
+def mark_far(answer: NearestAnswer, limits: dict[str, float]) -> NearestAnswer:
+    """Each result is `far` beyond its kind's limit, unless it comes to the family (never far); the answer has
+    `nothing_near` when no result is near."""
+    answer.far_km = limits
+    for row in answer.results:
+        row["far"] = not row["reaches_you"] and row["distance_m"] > limits.get(row["type_code"], DEFAULT_FAR_KM) * 1000
+    for row in answer.online:
+        row["far"] = False
+    answer.nothing_near = not any(not row["far"] for row in answer.results)
+    return answer
 
 
 def _filters(q: NearestQuery) -> str:
@@ -74,6 +108,8 @@ def _filters(q: NearestQuery) -> str:
                      " AND (sal.age_max_months IS NULL OR :age <= sal.age_max_months)")
     if q.open_now:
         parts.append("rm_open_at(sal.service_id, sal.timezone, CAST(:at AS timestamptz)) IS TRUE")
+    if not q.abroad:
+        parts.append(_SAME_COUNTRY)
     return " AND ".join(parts) or "true"
 
 
@@ -388,13 +424,28 @@ def online_services(session: Session, q: NearestQuery, region_code: str, per_kin
     return _found(rows)[1]
 
 
+HOTLINE = "hotline"
+
+
+def helplines(session: Session, q: NearestQuery, region_code: str | None, *, exact: bool = False,
+              leave_out: frozenset[int] = frozenset()) -> list[dict]:
+    """Helplines for a family with nothing near: the `hotline` services (online) that serve its region — a national
+    line serves every region of its country — whatever the child's age or the hour; rows in `leave_out` (sal ids
+    already listed) left out."""
+    if not region_code:
+        return []
+    lines = replace(q, service_types=(HOTLINE,), age_months=None, open_now=False, abroad=False)
+    return [row for row in online_services(session, lines, region_code, exact=exact) if row["sal_id"] not in leave_out]
+
+
 def nearest_services(session: Session, q: NearestQuery, region_code: str | None = None, *,
-                     locate: bool = False, settlement_id: int | None = None,
-                     exact: bool = False) -> NearestAnswer | None:
+                     locate: bool = False, settlement_id: int | None = None, exact: bool = False,
+                     with_online: bool = True) -> NearestAnswer | None:
     """The `q.limit` services of the asked kinds nearest to the family, by geodesic distance on the spheroid,
     with the outreach rule applied; plus the online services of the family's region. One statement.
 
-    The family is at (q.lat, q.lon) in `region_code` (online services of that region; none when None); with
+    The family is at (q.lat, q.lon) in `region_code` (online services of that region, unless `with_online` is
+    False; none when None); with
     `locate`, the statement also finds the point's region and nearest settlement (answer.region_code,
     answer.settlement); with `settlement_id`, the family is at that settlement (q.lat and q.lon are ignored; None
     is returned when there is no such settlement).
@@ -403,13 +454,21 @@ def nearest_services(session: Session, q: NearestQuery, region_code: str | None 
     it by their public point, which is also the point their rows carry. Rows are otherwise unredacted: the caller
     shows them through search/views.py. With `within_km`, only services inside the radius are returned; when none
     is, the nearest are returned with `beyond_radius`.
+
+    Only services in the family's country are ranked unless `q.abroad`; when that country has none at all, the
+    nearest abroad are returned with `answer.abroad`.
     """
     origin = "settlement" if settlement_id is not None else "point" if locate else "region"
     params = {**_params(q), "region": region_code, "settlement_id": settlement_id, "per_kind": 5}
-    online = origin != "region" or region_code is not None
+    online = with_online and (origin != "region" or region_code is not None)
     rows = _run(session, _statement(origin, q.service_types, _filters(q), online, exact=exact), params)
     if not rows:
         return None  # no such settlement
+    if not q.abroad and all(row["section"] != "near" for row in rows):
+        answer = nearest_services(session, replace(q, abroad=True), region_code, locate=locate,
+                                  settlement_id=settlement_id, exact=exact, with_online=with_online)
+        answer.abroad = bool(answer.results)
+        return answer
     answer = NearestAnswer(region_code=region_code, lat=q.lat, lon=q.lon)
     if origin != "region":
         answer.region_code, answer.settlement = _place(rows[0])

@@ -9,6 +9,7 @@ import math
 import phonenumbers
 
 from ..auth.policy import PUBLIC, Viewer  # noqa: F401  (PUBLIC re-exported for callers of the views)
+from .nearest import country_of
 
 CONFIDENTIAL_GRID_KM = 5.0  # a confidential point is snapped to a grid this coarse (>= 2 km everywhere)
 KM_PER_DEGREE_LAT = 111.32
@@ -75,6 +76,8 @@ def nearest_result_view(row: dict, viewer: Viewer) -> dict:
         "distance_km": float(round(distance_km)) if hidden else round(distance_km, 3),
         "reaches_you": row["reaches_you"],
         "beyond_radius": row["beyond_radius"],
+        "far": row.get("far", False),
+        "country": country_of(row["region_code"]),
         "service": {
             "id": row["service_id"], "type": row["type_code"], "name": row["service_name"] or None,
             "delivery": row["delivery"], "age_min_months": row["age_min_months"],

@@ -18,6 +18,8 @@ statements keep the exact point.
   index, skipping every row.
 - `ix_location_confidential_geom`: the exact points of confidential locations, for staff box filters (the public
   box filters read map_point, 0009, which holds public points only).
+- Phone numbers may also be a short national helpline as dialled (3 or 4 digits, such as Kazakhstan's 150 for children
+  and youth: registry/phones.py SHORT_HELPLINES), which has no E.164 form; every other number stays E.164.
 - Failed sign-ins by account and by address (`ix_audit_event_failed_email`, `ix_audit_event_failed_addr`): the
   sign-in limits count them from the audit log (auth/signin_limits.py), so that every worker shares the counts.
 
@@ -107,12 +109,17 @@ CREATE INDEX ix_sal_public_geog ON service_at_location USING gist (public_geog) 
 CREATE INDEX ix_sal_confidential_geog ON service_at_location USING gist (geog) WHERE confidential AND searchable;
 """ + _knn_indexes(open_rows_only=True) + r"""
 CREATE INDEX ix_location_confidential_geom ON location USING gist (CAST(geog AS geometry)) WHERE confidential;
+ALTER TABLE phone DROP CONSTRAINT phone_number_check,
+  ADD CONSTRAINT phone_number_check CHECK (number ~ '^\+[1-9][0-9]{6,14}$' OR number ~ '^[0-9]{3,4}$');
 CREATE INDEX ix_audit_event_failed_email ON audit_event (email, at) WHERE action = 'sign_in_failed';
 CREATE INDEX ix_audit_event_failed_addr ON audit_event (remote_addr, at) WHERE action = 'sign_in_failed';
 ANALYZE service_at_location;
 """ + _fill(confidential=True) + _location_refresh("geog::text, timezone, active, confidential")
 
 DOWNGRADE = _knn_indexes(open_rows_only=False) + r"""
+DELETE FROM phone WHERE number !~ '^\+[1-9][0-9]{6,14}$';
+ALTER TABLE phone DROP CONSTRAINT phone_number_check,
+  ADD CONSTRAINT phone_number_check CHECK (number ~ '^\+[1-9][0-9]{6,14}$');
 DROP INDEX ix_location_confidential_geom, ix_sal_confidential_geog, ix_sal_public_geog,
   ix_audit_event_failed_email, ix_audit_event_failed_addr;
 ALTER TABLE service_at_location DROP COLUMN public_geog, DROP COLUMN confidential;
