@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from .. import clock
 from ..search.views import snap_point
 from . import columns as c
 from .lookup import FIRST_PLACE, export_key, taxonomy
@@ -125,15 +126,16 @@ def registry_rows(session: Session, region_codes: list[str] | None, viewer) -> l
 
 def export_region(session: Session, region_codes: list[str] | None, fmt: str, viewer) -> tuple[bytes, str, str]:
     """The registry of these regions (all when None) as (bytes, mimetype, filename), in fmt: csv | geojson |
-    hsds-json | hsds-csv. Raises edit.Forbidden when the viewer may not export a region, ExportError when the format
-    or a region is unknown."""
+    hsds-json | hsds-csv; the filename carries today's date where the regions are (export_date). Raises
+    edit.Forbidden when the viewer may not export a region, ExportError when the format or a region is unknown."""
     if fmt not in FORMATS:
         raise ExportError(f"Неизвестный формат выгрузки «{str(fmt)[:20]}»: csv, geojson, hsds-json или hsds-csv.")
+    zones = {}
     if region_codes is not None:
         region_codes = sorted(set(region_codes))
-        known = set(session.execute(text("SELECT code FROM region WHERE code = ANY(CAST(:c AS text[]))"),
-                                    {"c": region_codes}).scalars())
-        unknown = [code for code in region_codes if code not in known]
+        zones = dict(session.execute(text("SELECT code, timezone FROM region WHERE code = ANY(CAST(:c AS text[]))"),
+                                     {"c": region_codes}).all())
+        unknown = [code for code in region_codes if code not in zones]
         if unknown or not region_codes:
             raise ExportError(f"Неизвестный регион: {', '.join(unknown)[:60] or 'не указан'}.")
     require_export_rights(viewer, region_codes)
@@ -150,8 +152,13 @@ def export_region(session: Session, region_codes: list[str] | None, fmt: str, vi
         data = hsds.to_json(rows, terms, regions) if fmt == "hsds-json" else hsds.to_datapackage(rows, terms, regions)
     scope = "all" if region_codes is None else ("-".join(region_codes) if len(region_codes) <= 3 else "regions")
     prefix = "hsds-" if fmt.startswith("hsds") else "registry-"
-    filename = f"{prefix}{scope}-{dt.date.today().isoformat()}.{EXTENSIONS[fmt]}"
+    filename = f"{prefix}{scope}-{export_date(set(zones.values())).isoformat()}.{EXTENSIONS[fmt]}"
     return data, MIMETYPES[fmt], filename
+
+
+def export_date(zones: set[str]) -> dt.date:
+    """Today where the exported regions are: their own zone when they share one, else Moscow's date."""
+    return clock.local_date(next(iter(zones)) if len(zones) == 1 else clock.MOSCOW)
 
 
 # --- the spreadsheet format -----------------------------------------------------------------------------------
