@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import g
 from flask_babel import gettext
 
+from .. import clock
 from ..auth.policy import Viewer
 from ..search.dispatch import Opening, Slot, opening
 from ..search.views import nearest_result_view
@@ -225,9 +226,15 @@ def referral_item(row: dict, slots: list[Slot], kind_names: dict[str, str], now:
     }
 
 
-def referral_text(items: list[dict], place: str, now: dt.datetime) -> str:
-    """The plain-text card: short enough to read out or send by SMS."""
-    lines = [_("Куда обратиться") + (f" — {place}" if place else ""), now.strftime("%d.%m.%Y"), ""]
+def card_date(now: dt.datetime, *zones: str | None) -> str:
+    """The card's date, "07.12.2026", where the family is: the first zone known of (the family's settlement,
+    the first service's place), Moscow if none."""
+    return clock.local_date(next((z for z in zones if z), None), now).strftime("%d.%m.%Y")
+
+
+def referral_text(items: list[dict], place: str, date: str) -> str:
+    """The plain-text card to read out, copy or print."""
+    lines = [_("Куда обратиться") + (f" — {place}" if place else ""), date, ""]
     for n, it in enumerate(items, 1):
         lines.append(f"{n}. {it['name']} — {it['kind'].lower()}")
         if it["phones"]:

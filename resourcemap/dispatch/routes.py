@@ -2,7 +2,6 @@
 present.py, render. The SQL lives in resourcemap/search/."""
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 import time
@@ -12,7 +11,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
-from .. import maps
+from .. import clock, maps
 from ..api.routes import audit_confidential_views, settlement_view
 from ..auth.policy import current_viewer, staff_api, staff_page
 from ..db import get_session
@@ -24,7 +23,7 @@ from ..search.gaps import DISTANCES_KM, GapsQuery, count_within, gaps_csv, gaps_
 from ..search.nearest import NearestQuery
 from ..search.settlements import place_of_point, search_settlements, settlement_by_id
 from . import bp
-from .present import console_result, referral_item, referral_text
+from .present import card_date, console_result, referral_item, referral_text
 
 MAIN_KINDS = ("early_help", "rehabilitation", "family_support", "crisis_apartment", "rental_point",
               "psychological_help")
@@ -130,7 +129,8 @@ def _origin(args) -> dict:
                            status=404)
         view = settlement_view(settlement)
         return {"lat": settlement["lat"], "lon": settlement["lon"], "region": settlement["region_code"],
-                "settlement": view, "by_point": False, "label": view["label"], "short": view["name"]}
+                "settlement": view, "by_point": False, "label": view["label"], "short": view["name"],
+                "timezone": settlement["timezone"]}
     if raw_origin:
         coords = parse_coordinates(str(raw_origin))
         if coords is None:
@@ -145,7 +145,8 @@ def _origin(args) -> dict:
     point = f"{lat:.5f}, {lon:.5f}"
     label = _("Точка %(p)s", p=point) + (" · " + _("рядом: %(l)s", l=view["label"]) if view else "")
     return {"lat": lat, "lon": lon, "region": region, "settlement": view, "by_point": True, "label": label,
-            "short": (_("рядом: %(n)s", n=view["name"]) if view else point)}
+            "short": (_("рядом: %(n)s", n=view["name"]) if view else point),
+            "timezone": settlement["timezone"] if settlement else None}
 
 
 def _origin_query(origin: dict) -> dict:
@@ -220,7 +221,7 @@ def api_search():
     answer = nearest_by_kind(db, q, origin["region"])
     rows = [r for rs in answer.by_kind.values() for r in rs] + answer.online
     hours = schedules(db, {r["service_id"] for r in rows})
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.utc_now()
     viewer = current_viewer()
 
     found = {kind: count_within(answer.by_kind[kind]) for kind in types}
@@ -255,7 +256,8 @@ def _shown(rows: list[dict]) -> list[dict]:
 
 
 # --- the referral card -----------------------------------------------------------------------------------------
-def _referral(args) -> tuple[dict, list[dict], str]:
+def _referral(args) -> tuple[dict, list[dict], str, str]:
+    """The chosen services as the family gets them: (origin, items, plain text, the card's date)."""
     sal_ids = _sal_param(args.get("sal"))
     origin = _origin(args)
     db = get_session()
@@ -263,16 +265,17 @@ def _referral(args) -> tuple[dict, list[dict], str]:
     if not rows:
         raise ApiError(_("Выбранные службы не найдены в реестре."), "sal", code="not_found", status=404)
     hours = schedules(db, {r["service_id"] for r in rows})
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.utc_now()
     names = {k["code"]: k["name"] for k in kinds()}
     items = [referral_item(r, hours.get(r["service_id"], []), names, now) for r in rows]
-    return origin, items, referral_text(items, origin["short"], now)
+    date = card_date(now, origin["timezone"], rows[0]["timezone"])
+    return origin, items, referral_text(items, origin["short"], date), date
 
 
 @bp.get("/api/referral")
 @staff_api()
 def api_referral():
-    origin, items, text = _referral(request.args)
+    origin, items, text, _date = _referral(request.args)
     query = {"sal": ",".join(str(i["sal_id"]) for i in items), **_origin_query(origin)}
     return jsonify({"text": text, "items": items, "print_url": url_for("dispatch.referral", **query)})
 
@@ -281,11 +284,10 @@ def api_referral():
 @staff_page()
 def referral():
     try:
-        origin, items, text = _referral(request.args)
+        origin, items, text, date = _referral(request.args)
     except ApiError as error:
         return render_template("error.html", status=error.status, message=error.message), error.status
-    return render_template("dispatch/referral.html", origin=origin, items=items, text=text,
-                           today=dt.date.today().strftime("%d.%m.%Y"))
+    return render_template("dispatch/referral.html", origin=origin, items=items, text=text, today=date)
 
 
 # --- the gaps report -------------------------------------------------------------------------------------------
@@ -328,5 +330,5 @@ def gaps():
 def gaps_csv_export():
     q = _gaps_query(request.args)
     body = gaps_csv(gaps_report(get_session(), q), [_(h) for h in GAPS_HEADER])
-    name = f"gaps-{q.within_km}km-{dt.date.today().isoformat()}.csv"
+    name = f"gaps-{q.within_km}km-{clock.local_date(clock.MOSCOW).isoformat()}.csv"  # the consultants' date
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
