@@ -106,3 +106,27 @@ def test_the_far_limit_is_set_per_kind(database_url, registry):
         app.extensions["resourcemap.engine"].dispose()
     assert answer["far_km"] == {"rehabilitation": 150.0}
     assert answer["results"][0]["far"] is False and answer["nothing_near"] is False
+
+
+def results_section(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.get_data(as_text=True).split('id="results"')[1].split("</section>")[0]
+
+
+def test_the_public_page_says_nothing_is_near_and_offers_the_helpline(client, demo):
+    tarbagatai = settlement(demo, "Тарбагатай", "RU-BU")
+    html = results_section(client, f"/?settlement={tarbagatai['id']}&service=early_help")
+    assert "Ближе 100 км такой помощи нет." in html and "Нашли" not in html
+    helplines = html.split('id="helpline-list"')[1].split("</ol>")[0]
+    assert "tel:+78002000122" in helplines
+    far = html.split('id="far-list"')[1].split("</ol>")[0]
+    api = client.get(f"/api/v1/nearest?settlement={tarbagatai['id']}&service=early_help").json
+    assert far.count('<li class="card">') == len(api["results"]) >= 1 and 'class="fact region"' in far
+    assert html.split('id="result-list"')[1].split("</ol>")[0].count('<li class="card">') == 0
+
+
+def test_the_public_page_has_no_nothing_near_box_when_help_is_near(client, demo):
+    elektrostal = settlement(demo, "Электросталь", "RU-MOS")
+    html = results_section(client, f"/?settlement={elektrostal['id']}&service=early_help")
+    assert "такой помощи нет" not in html and 'id="result-list"' in html and 'id="helpline-list"' not in html
