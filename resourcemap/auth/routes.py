@@ -17,13 +17,23 @@ from .policy import staff_page
 from .session import SignedInUser
 
 
-def safe_next(target: str | None) -> str:
-    """Only a path on this site: no scheme, no host, no protocol-relative '//evil', no backslash tricks."""
+HOMES = {"dispatcher": "dispatch.console", "curator": "curate.index", "admin": "curate.index"}
+
+
+def home_of(role: str) -> str:
+    """Where a role's work starts: the console for dispatchers, the registry for curators and admins."""
+    return url_for(HOMES.get(role, "auth.account"))
+
+
+def safe_next(target: str | None, home: str | None = None) -> str:
+    """Only a path on this site: no scheme, no host, no protocol-relative '//evil', no backslash tricks; else
+    `home` (the account page)."""
+    home = home or url_for("auth.account")
     if not target:
-        return url_for("auth.account")
+        return home
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("auth.account")
+        return home
     return target
 
 
@@ -48,7 +58,7 @@ def signin():
             db.commit()
             session.clear()  # a new session: nothing from before sign-in carries over
             login_user(SignedInUser(account))
-            response = redirect(safe_next(request.args.get("next")))
+            response = redirect(safe_next(request.args.get("next"), home_of(account.role)))
             signin_limits.remember_device(response, attempt)
             return response
     elif request.method == "POST":
