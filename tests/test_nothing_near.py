@@ -130,3 +130,34 @@ def test_the_public_page_has_no_nothing_near_box_when_help_is_near(client, demo)
     elektrostal = settlement(demo, "Электросталь", "RU-MOS")
     html = results_section(client, f"/?settlement={elektrostal['id']}&service=early_help")
     assert "такой помощи нет" not in html and 'id="result-list"' in html and 'id="helpline-list"' not in html
+
+
+def test_the_console_says_nothing_near_per_kind_offers_helplines_and_logs_the_request_as_unmet(app, demo, engine):
+    from sqlalchemy.orm import Session
+
+    from tests.test_dispatch import LOG_TABLES, csrf_from, search, sign_in
+
+    from resourcemap.auth.accounts import create_account
+    from tests.conftest import ACCOUNT_TABLES
+
+    with Session(engine) as session:
+        create_account(session, "dispatch.far@example.org", "correct horse battery", "dispatcher", [])
+        session.commit()
+    try:
+        client = app.test_client()
+        sign_in(client, "dispatch.far@example.org")
+        token = csrf_from(client.get("/dispatch").get_data(as_text=True))
+        tarbagatai = settlement(demo, "Тарбагатай", "RU-BU")
+        body = search(client, token, settlement=tarbagatai["id"], kinds=["early_help"]).json
+        (group,) = body["groups"]
+        assert group["nothing_near"] is True and group["far_km"] == 100
+        assert 1 <= len(group["results"]) <= 3 and all(r["far"] for r in group["results"])
+        assert "+78002000122" in [p["number"] for line in body["helplines"] for p in line["phones"]]
+        with engine.connect() as conn:
+            logged = conn.execute(text("SELECT within_100_km FROM request_log_kind WHERE type_code = 'early_help'")).all()
+        assert logged == [(0,)]  # unmet: the gaps report counts it
+        near = search(client, token, settlement=settlement(demo, "Электросталь", "RU-MOS")["id"], kinds=["early_help"]).json
+        assert near["groups"][0]["nothing_near"] is False and near["helplines"] == []
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {ACCOUNT_TABLES}, {LOG_TABLES} RESTART IDENTITY CASCADE"))

@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
 from .. import clock, maps
-from ..api.routes import audit_confidential_views, settlement_view
+from ..api.routes import audit_confidential_views, settlement_match_view, settlement_view
 from ..auth.policy import current_viewer, staff_api, staff_page
 from ..db import get_session
 from ..errors import ApiError
@@ -20,8 +20,8 @@ from ..extensions import csrf
 from ..search import reference
 from ..search.dispatch import log_place, nearest_by_kind, referral_services, schedules
 from ..search.gaps import DISTANCES_KM, GapsQuery, count_within, gaps_csv, gaps_report, record_request
-from ..search.nearest import NearestQuery
-from ..search.settlements import place_of_point, search_settlements, settlement_by_id
+from ..search.nearest import NearestQuery, far_limits, helplines, mark_far_rows
+from ..search.settlements import AMBIGUOUS, FOUND, find_place, place_of_point, settlement_by_id
 from . import bp
 from .present import card_date, console_result, referral_item, referral_text
 
@@ -31,9 +31,9 @@ MAIN_KINDS = ("early_help", "rehabilitation", "family_support", "crisis_apartmen
 KIND_KEYS = [(f"Digit{d}", str(d)) for d in (1, 2, 3, 4, 5, 6, 7, 8, 9, 0)] + \
             [(f"Key{c}", c) for c in "QWETYU"]
 PER_KIND = 5            # services per kind of help in the console (and counted in the request log)
-FAR_KM = 300            # beyond this, only the nearest SHOW_FAR of a kind are shown (they are still logged)
-SHOW_FAR = 2
+SHOW_FAR = 3            # of a kind with nothing near, the nearest far ones shown (all are still logged)
 MAX_REFERRAL = 12
+SUGGESTIONS = 8         # places listed under "where is the family"
 GAP_PERIODS = (30, 90, 365)
 
 
@@ -183,7 +183,9 @@ def _has_leaflet() -> bool:
 @bp.get("/api/settlements")
 @staff_api()
 def api_settlements():
-    """Suggestions for "where is the family": settlements (with district and region), or the typed coordinates."""
+    """Suggestions for "where is the family": settlements (with district and region), or the typed coordinates.
+    `place` says what became of the typed name: found (the first suggestion is it), ambiguous (several namesakes,
+    listed first: the consultant chooses) or not_found (only similar names), with the line to show above them."""
     q = (request.args.get("q") or "").strip()[:100]
     if not q:
         return jsonify({"point": None, "results": []})
@@ -191,8 +193,13 @@ def api_settlements():
     if coords:
         origin = _origin({"lat": coords[0], "lon": coords[1]})
         return jsonify({"point": {"lat": coords[0], "lon": coords[1], "label": origin["label"]}, "results": []})
-    rows = search_settlements(get_session(), q, None, 8)
-    return jsonify({"point": None, "results": [settlement_view(r) for r in rows]})
+    place = find_place(get_session(), q, None, SUGGESTIONS)
+    rows = place.rows[:SUGGESTIONS]
+    message = (None if place.status == FOUND or not rows else
+               _("Несколько мест «%(q)s» — выберите:", q=place.reading.name) if place.status == AMBIGUOUS else
+               _("Нет места «%(q)s». Похожие:", q=q))
+    return jsonify({"point": None, "place": {"status": place.status, "message": message},
+                    "results": [settlement_match_view(r) for r in rows]})
 
 
 @bp.post("/api/search")
@@ -219,7 +226,11 @@ def api_search():
     q = NearestQuery(lat=origin["lat"], lon=origin["lon"], service_types=tuple(types), age_months=age,
                      limit=PER_KIND, outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
     answer = nearest_by_kind(db, q, origin["region"])
-    rows = [r for rs in answer.by_kind.values() for r in rs] + answer.online
+    limits = far_limits(types, current_app.config["FAR_KM"], current_app.config["FAR_KM_BY_KIND"])
+    nothing_near = {kind: mark_far_rows(answer.by_kind[kind], limits) for kind in types}
+    lines = (helplines(db, q, origin["region"], exact=True, leave_out=frozenset(r["sal_id"] for r in answer.online))
+             if any(nothing_near.values()) else [])
+    rows = [r for rs in answer.by_kind.values() for r in rs] + answer.online + lines
     hours = schedules(db, {r["service_id"] for r in rows})
     now = clock.utc_now()
     viewer = current_viewer()
@@ -243,16 +254,18 @@ def api_search():
                    "query": _origin_query(origin)},
         "groups": [{"kind": kind, "name": names[kind]["name"], "key": names[kind]["key"],
                     "within_30": found[kind][0], "within_100": found[kind][1],
-                    "results": [console_result(r, viewer, hours.get(r["service_id"], []), now)
+                    "nothing_near": nothing_near[kind], "far_km": round(limits[kind]),
+                    "results": [dict(console_result(r, viewer, hours.get(r["service_id"], []), now), far=r["far"])
                                 for r in _shown(answer.by_kind[kind])]} for kind in types],
         "online": [console_result(r, viewer, hours.get(r["service_id"], []), now) for r in answer.online],
+        "helplines": [console_result(r, viewer, hours.get(r["service_id"], []), now) for r in lines],
         "took_ms": round((time.perf_counter() - started) * 1000, 1),
     })
 
 
 def _shown(rows: list[dict]) -> list[dict]:
-    """Rows worth reading out: those within FAR_KM (or coming to the family), at least the nearest SHOW_FAR."""
-    return [r for i, r in enumerate(rows) if i < SHOW_FAR or r["reaches_you"] or r["distance_m"] <= FAR_KM * 1000]
+    """Rows worth reading out: the near ones (nearest.mark_far_rows), and at least the nearest SHOW_FAR."""
+    return [r for i, r in enumerate(rows) if i < SHOW_FAR or not r["far"]]
 
 
 # --- the referral card -----------------------------------------------------------------------------------------

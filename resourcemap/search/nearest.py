@@ -88,15 +88,20 @@ def far_limits(kinds, default_km: float = DEFAULT_FAR_KM, by_kind: dict | None =
     return {kind: float((by_kind or {}).get(kind, default_km)) for kind in kinds}
 
 
-def mark_far(answer: NearestAnswer, limits: dict[str, float]) -> NearestAnswer:
-    """Each result is `far` beyond its kind's limit, unless it comes to the family (never far); the answer has
-    `nothing_near` when no result is near."""
-    answer.far_km = limits
-    for row in answer.results:
+def mark_far_rows(rows: list[dict], limits: dict[str, float]) -> bool:
+    """Each row is `far` beyond its kind's limit, unless it comes to the family (never far). True when no row is
+    near."""
+    for row in rows:
         row["far"] = not row["reaches_you"] and row["distance_m"] > limits.get(row["type_code"], DEFAULT_FAR_KM) * 1000
+    return not any(not row["far"] for row in rows)
+
+
+def mark_far(answer: NearestAnswer, limits: dict[str, float]) -> NearestAnswer:
+    """The answer's results marked far or near (mark_far_rows), `nothing_near` when none is near."""
+    answer.far_km = limits
     for row in answer.online:
         row["far"] = False
-    answer.nothing_near = not any(not row["far"] for row in answer.results)
+    answer.nothing_near = mark_far_rows(answer.results, limits)
     return answer
 
 

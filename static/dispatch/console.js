@@ -19,7 +19,7 @@
   var state = {
     origin: null,        // {settlement: id} or {lat, lon}
     originQuery: null,   // the same as URL parameters of the referral
-    suggestions: [], point: null, active: -1,
+    suggestions: [], point: null, place: null, active: -1,   // place: what became of the typed name
     call: newCallId(),
     chosen: [],          // [{sal, name, phone}]
     cards: [],           // result cards in screen order
@@ -89,7 +89,9 @@
         if (!res.ok) { showStatus(res.body.error ? res.body.error.message : "Ошибка", true); return; }
         state.point = res.body.point;
         state.suggestions = res.body.results;
-        state.active = (state.point || state.suggestions.length) ? 0 : -1;
+        state.place = res.body.place || null;
+        // Enter takes the first line only if it is the place typed (or the coordinates), never a look-alike.
+        state.active = (state.point || (state.place && state.place.status === "found")) ? 0 : -1;
         renderList();
       })
       .catch(function (e) { if (e.name !== "AbortError") { showStatus("Нет связи с сервером", true); } });
@@ -113,6 +115,8 @@
     if (!opts.length) {
       var none = el("li", "none", "Не нашли. Проверьте название или введите координаты.");
       listEl.appendChild(none);
+    } else if (!state.point && state.place && state.place.message) {
+      listEl.appendChild(el("li", "none", state.place.message));  // several namesakes, or only look-alikes
     }
     opts.forEach(function (o, i) {
       var li = el("li", "opt" + (i === state.active ? " active" : ""));
@@ -258,6 +262,7 @@
     a.setAttribute("aria-label", r.distance_text + ", " + r.organization);
     var top = el("div", "card-top");
     top.appendChild(el("span", "dist", r.delivery === "online" ? "онлайн" : r.distance_text));
+    if (r.far) { top.appendChild(el("span", "badge warn", "далеко")); }
     var phones = el("span", "phones");
     (r.phones.length ? r.phones : []).forEach(function (p, i) {
       var b = el("button", "phone" + (i === 0 ? " main" : ""), p.display);
@@ -310,12 +315,23 @@
       h.appendChild(el("span", "gname", g.name));
       h.appendChild(el("span", "gcount", "в 30 км: " + g.within_30 + " · в 100 км: " + g.within_100));
       sec.appendChild(h);
+      if (g.nothing_near && g.results.length) {
+        sec.appendChild(el("p", "nothing-near", "Ближе " + g.far_km + " км нет — ближайшие дальше (предложите линию помощи):"));
+      }
       if (!g.results.length) {
         sec.appendChild(el("p", "empty", "В реестре нет такой помощи" + (data.online.length ? " — см. онлайн ниже." : ".")));
       }
       g.results.forEach(function (r) { var c = card(r, g.name); sec.appendChild(c); state.cards.push(c); });
       resultsEl.appendChild(sec);
     });
+    if (data.helplines && data.helplines.length) {
+      var hl = el("section", "group helplines");
+      var hh = el("h2", "group-head");
+      hh.appendChild(el("span", "gname", "Линии помощи — рядом нет нужной помощи"));
+      hl.appendChild(hh);
+      data.helplines.forEach(function (r) { var c = card(r, ""); hl.appendChild(c); state.cards.push(c); });
+      resultsEl.appendChild(hl);
+    }
     if (data.online.length) {
       var sec = el("section", "group online");
       var h = el("h2", "group-head");
