@@ -195,13 +195,13 @@ def export():
                                message="Выберите формат из списка."), 400
     session = get_session()
     try:
-        data, mimetype, filename = export_region(session, codes, fmt, viewer)
+        data, content_type, filename = export_region(session, codes, fmt, viewer)
     except ExportError as bad:
         return render_template("curate/export.html", regions=regions, formats=FORMAT_NAMES, admin=viewer.role == "admin",
                                message=str(bad)), 400
     audit.record(session, "registry_export", account_id=viewer.account_id, email=viewer.email,
                  regions=codes or "all", format=fmt, path=url_for("curate.export"))
     session.commit()
-    return Response(data, mimetype=mimetype,
+    return Response(data, content_type=content_type,  # as the export says it (a mimetype= would add a charset)
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "Cache-Control": "no-store"})
