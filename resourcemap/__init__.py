@@ -125,7 +125,9 @@ def _register_error_handlers(app: APIFlask) -> None:
         message = error.description or ""
         if error.code == 413 and not _wants_json():
             message = f"Файл или форма слишком велики: не больше {app.config['MAX_CONTENT_LENGTH'] // 2**20} МБ."
-        return _error_response(error.code or 500, _status_code_name(error.code or 500), message)
+        # The exception's own headers go with the answer (a 405's Allow, RFC 9110), all but its Content-Type.
+        headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+        return _error_response(error.code or 500, _status_code_name(error.code or 500), message, headers=headers)
 
     def refused_input(error):
         bad = input_failure(error)
