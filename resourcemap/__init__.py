@@ -64,12 +64,14 @@ def create_app(overrides: dict | None = None) -> APIFlask:
 
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .api.schemas import require_bodies
     from .curate import bp as curate_bp
     from .dispatch import bp as dispatch_bp
     from .public import bp as public_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
+    app.spec_processor(require_bodies)
     app.register_blueprint(public_bp)
     app.register_blueprint(dispatch_bp)
     app.register_blueprint(curate_bp)
@@ -165,12 +167,15 @@ def _status_code_name(status: int) -> str:
 
 
 def _first_validation_problem(detail: dict) -> tuple[str | None, str]:
-    """(field, message) of the first problem in APIFlask's {"query": {"lat": ["..."]}} detail."""
-    for _location, fields in detail.items():
-        if isinstance(fields, dict):
-            for name, messages in fields.items():
-                msg = messages[0] if isinstance(messages, list) and messages else str(messages)
-                if isinstance(msg, dict):
-                    msg = str(msg)
-                return (None if name == "_schema" else name), f"{name}: {msg}" if name != "_schema" else msg
+    """(field, message) of the first problem in APIFlask's {"query": {"lat": ["..."]}} detail; a nested one
+    ({"json": {"services": {0: ["..."]}}}) named as the document checks name it: `services[0]`."""
+    for _location, problems in detail.items():
+        keys = []
+        while isinstance(problems, dict) and problems:
+            key, problems = next(iter(problems.items()))
+            keys.append(key)
+        if keys:
+            field = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys if k != "_schema").lstrip(".")
+            msg = problems[0] if isinstance(problems, list) and problems else str(problems)
+            return field or None, f"{field}: {msg}" if field else str(msg)
     return None, "Invalid request."

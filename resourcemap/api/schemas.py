@@ -45,7 +45,7 @@ class SettlementsQuery(_Query):
 
 
 class NearestQuery(_Query):
-    # Where the family is: lat and lon together, or settlement; exactly one of the two (400 otherwise).
+    # Where the family is: lat and lon together, settlement, or q (a typed place); exactly one (400 otherwise).
     lat = Float(validate=Range(-90, 90), metadata={
         "description": "Latitude of the family (WGS84). Required with lon unless settlement is given; "
                        "not together with settlement"})
@@ -55,6 +55,12 @@ class NearestQuery(_Query):
     settlement = Integer(validate=Range(1, 2**31 - 1), metadata={
         "description": "Settlement id (/api/v1/settlements) instead of lat and lon: required unless lat and lon "
                        "are given, not together with them"})
+    q = String(validate=Length(1, 100), metadata={
+        "description": "A place as typed («Электросталь», «Лукино Московская», «с. Родники, Раменский р-н») instead "
+                       "of settlement or lat and lon: kind words are ignored, a region or district named in it "
+                       "narrows. Taken only when exactly one settlement has this name there; otherwise 404 "
+                       "not_found with the closest names, or 409 ambiguous with the namesakes (biggest first), as "
+                       "`candidates` in the error: ask again with settlement=<id> of the one meant"})
     service = String(required=True, validate=Length(1, 400),
                      metadata={"description": "Kinds of help, comma-separated codes: early_help,rehabilitation"})
     age_months = Integer(validate=Range(0, 216), metadata={"description": "The child's age in months"})
@@ -67,14 +73,14 @@ class NearestQuery(_Query):
 
     @validates_schema
     def _origin(self, data, **kwargs):
-        has_point = "lat" in data or "lon" in data
-        if "settlement" in data and has_point:
-            raise ValidationError("Give either lat and lon or settlement, not both.", "settlement")
-        if "settlement" not in data:
+        named = [name for name in ("settlement", "q") if name in data]
+        if len(named) > 1 or (named and ("lat" in data or "lon" in data)):
+            raise ValidationError("Give one of: lat and lon, settlement, q.", named[-1])
+        if not named:
             if "lat" not in data:
-                raise ValidationError("Give lat and lon, or settlement.", "lat")
+                raise ValidationError("Give lat and lon, settlement, or q.", "lat")
             if "lon" not in data:
-                raise ValidationError("Give lat and lon, or settlement.", "lon")
+                raise ValidationError("Give lat and lon, settlement, or q.", "lon")
 
 
 class OrganizationsQuery(_Query):
@@ -142,8 +148,25 @@ class SettlementOut(Schema):
     population = Integer(allow_none=True)
 
 
+class SettlementMatchOut(SettlementOut):
+    match = String(metadata={"enum": ["exact", "prefix", "fuzzy"], "description": (
+        "How the settlement's name (or one of its other names) matches the typed one: the same, beginning with it, "
+        "or only similar")})
+
+
 class SettlementsOut(Schema):
-    results = List(Nested(SettlementOut))
+    results = List(Nested(SettlementMatchOut))
+
+
+class PlaceErrorBody(ErrorBody):
+    name = String(metadata={"description": "The place name read from q (kind words and region or district off)"})
+    area = List(String(), metadata={"description": "The words of q read as its region or district"})
+    candidates = List(Nested(SettlementMatchOut), metadata={
+        "description": "not_found: the closest names; ambiguous: the settlements of this name, biggest first"})
+
+
+class PlaceErrorOut(Schema):
+    error = Nested(PlaceErrorBody)
 
 
 class PhoneOut(Schema):
@@ -206,6 +229,8 @@ class OriginOut(Schema):
     lon = Float()
     region = String(allow_none=True)
     settlement = Nested(SettlementOut, allow_none=True)
+    alternatives = List(Nested(SettlementMatchOut), metadata={
+        "description": "With q: other places the typed name may have meant (not the right place?)"})
 
 
 class NearestOut(Schema):

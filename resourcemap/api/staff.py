@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..auth.policy import current_viewer, require_region_access, staff_api
+from ..auth.policy import Viewer, current_viewer, require_region_access, staff_api
 from ..db import get_session
 from ..errors import ApiError
 from ..registry import edit
 from ..registry.history import change_by_id, history
+from ..registry.validate import WRONG_TYPE
 from ..search.organizations import find_organizations, organization_by_id
 from . import bp
 from . import schemas as s
@@ -56,7 +57,8 @@ EDIT_ERRORS = [400, 401, 403, 404, 409, 422]
 
 
 def _edit_failure(error: edit.EditError):
-    """A refused editing action as JSON: 404, 403, 409 with the current document, 422 with every problem."""
+    """A refused editing action as JSON: 404, 403, 409 with the current document, 400 naming the first value of
+    the wrong JSON type (a malformed document), or else 422; both with every problem."""
     if isinstance(error, edit.NotFound):
         raise ApiError(str(error) or "Not found.", "id", code="not_found", status=404)
     if isinstance(error, edit.Forbidden):
@@ -66,9 +68,10 @@ def _edit_failure(error: edit.EditError):
                                 "message": "Запись уже изменил другой пользователь: сравните версии и сохраните снова."},
                       "current": error.current}, 409)
     problems = [p.to_dict() for p in error.problems]
-    first = problems[0] if problems else {"field": None, "message": "Invalid document."}
+    malformed = [p for p in problems if p["code"] == WRONG_TYPE]
+    first = (malformed or problems or [{"field": None, "message": "Invalid document."}])[0]
     return _json({"error": {"code": "invalid", "field": first["field"], "message": first["message"],
-                            "problems": problems}}, 422)
+                            "problems": problems}}, 400 if malformed else 422)
 
 
 def _json(body: dict, status: int):
@@ -87,6 +90,22 @@ def _org_id_or_404(org_id: int) -> int:
     if org_id > 2**31 - 1:
         raise ApiError("No organization with this id.", "id", code="not_found", status=404)
     return org_id
+
+
+def audit_document_view(viewer: Viewer, doc: dict) -> None:
+    """Staff saw the organization's document (its editor, its history): exact, confidential places included."""
+    audit_confidential_views(viewer, {loc["id"] for loc in doc["locations"] if loc["confidential"]})
+
+
+def _readable_document(org_id: int) -> dict:
+    """The organization's document for staff allowed to see its region (404, 403 otherwise); audited."""
+    doc = edit.organization_document(get_session(), _org_id_or_404(org_id))
+    if doc is None:
+        raise ApiError("No organization with this id.", "id", code="not_found", status=404)
+    viewer = current_viewer()
+    require_region_access(viewer, doc["region_code"])
+    audit_document_view(viewer, doc)
+    return doc
 
 
 def _options(body: dict) -> tuple[dict, str | None, str]:
@@ -120,17 +139,13 @@ def registry_create(body):
 @bp.doc(responses=STAFF_ERRORS, security="BearerAuth")
 def registry_document(org_id: int):
     """The organization as the editor's document, with the version to send back when saving."""
-    session = get_session()
-    doc = edit.organization_document(session, _org_id_or_404(org_id))
-    if doc is None:
-        raise ApiError("No organization with this id.", "id", code="not_found", status=404)
-    require_region_access(current_viewer(), doc["region_code"])
+    doc = _readable_document(org_id)
     return _json({"id": org_id, "version": doc["version"], "document": doc}, 200)
 
 
 @bp.put("/registry/organizations/<int:org_id>")
 @staff_api("admin", "curator")
-@bp.input(s.OrganizationDocumentIn, arg_name="body")
+@bp.input(s.SavedDocumentIn, arg_name="body")
 @bp.output(s.DocumentOut)
 @bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
 def registry_save(org_id: int, body):
@@ -138,8 +153,6 @@ def registry_save(org_id: int, body):
     someone saved in between."""
     session = get_session()
     doc, reason, note = _options(body)
-    if "version" not in doc:
-        raise ApiError("Send the version the document was read at.", "version", code="invalid", status=400)
     try:
         edit.save_document(session, _org_id_or_404(org_id), doc, doc["version"], current_viewer(),
                            region_exception_reason=reason, change_note=note)
@@ -187,12 +200,8 @@ def registry_verify(org_id: int):
 @bp.doc(responses=STAFF_ERRORS, security="BearerAuth")
 def registry_history(org_id: int, query):
     """Every recorded change of the organization, newest first (who, when, which field, old and new value)."""
-    session = get_session()
-    doc = edit.organization_document(session, _org_id_or_404(org_id))
-    if doc is None:
-        raise ApiError("No organization with this id.", "id", code="not_found", status=404)
-    require_region_access(current_viewer(), doc["region_code"])
-    rows = history(session, org_id, limit=query["limit"], before_id=query.get("before"))
+    _readable_document(org_id)
+    rows = history(get_session(), org_id, limit=query["limit"], before_id=query.get("before"))
     return jsonify({"results": [{**r, "at": r["at"].isoformat()} for r in rows]})
 
 

@@ -11,6 +11,7 @@ from flask import current_app, flash, jsonify, redirect, render_template, reques
 
 from .. import maps
 from ..api.routes import settlement_view
+from ..api.staff import audit_document_view
 from ..auth.policy import current_viewer, staff_page
 from ..db import get_session
 from ..registry import edit
@@ -105,6 +106,7 @@ def new():
 @staff_page(*CURATORS)
 def organization(org_id: int):
     doc = editable_document(org_id)
+    audit_document_view(current_viewer(), doc)
     return _editor_page(editor_from_document(doc), org_id=org_id, stored=doc, base=_base_json(doc))[0]
 
 

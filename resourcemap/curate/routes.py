@@ -10,6 +10,7 @@ from collections import defaultdict
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
+from ..api.staff import audit_document_view
 from ..auth.policy import Viewer, current_viewer, staff_page
 from ..db import get_session
 from ..errors import ApiError
@@ -168,6 +169,7 @@ def stale():
 @staff_page(*CURATORS)
 def history(org_id: int):
     doc = editable_document(org_id)
+    audit_document_view(current_viewer(), doc)  # old and new values show the confidential places exact
     changes = edit.history(get_session(), org_id)
     return render_template("curate/history.html", org=doc, org_id=org_id,
                            rows=history_rows(changes, kind_names(), region_names()), form=ActionForm(),

@@ -27,6 +27,10 @@ SHORT, LONG = 1000, 20000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _WEBSITE = re.compile(r"^(https?://)?[\w.-]+\.[\w-]{2,}(:\d+)?(/\S*)?$", re.IGNORECASE)
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+WRONG_TYPE = "wrong_type"  # a value of another JSON type than the field takes: the document is malformed
+_JSON_TYPES = ((bool, "boolean"), (str, "text"), (int, "number"), (float, "number"), (list, "list"), (dict, "object"))
+_TYPE_NAMES = {"text": "текст", "number": "число", "boolean": "да или нет (true/false)", "list": "список",
+               "object": "объект"}
 
 
 @dataclass(frozen=True)
@@ -55,13 +59,20 @@ class _Reader:
     def add(self, field: str, code: str, message: str) -> None:
         self.problems.append(Problem(field, code, message))
 
+    def typed(self, value, path: str, *types: str, label: str = "") -> bool:
+        """Whether `value` is of one of these JSON types (text, number, boolean, list, object); a wrong_type
+        problem if it is not. Every value is checked so before it is compared, looked up or converted."""
+        if next((name for cls, name in _JSON_TYPES if isinstance(value, cls)), None) in types:
+            return True
+        self.add(path, WRONG_TYPE, f"{label or 'Поле'}: ожидается {' или '.join(_TYPE_NAMES[t] for t in types)}.")
+        return False
+
     def text(self, obj: dict, key: str, path: str, *, required: bool = False, max_len: int = SHORT,
              label: str = "") -> str:
         value = obj.get(key)
         if value is None:
             value = ""
-        if not isinstance(value, str):
-            self.add(path, "not_text", f"{label or 'Поле'}: ожидается текст.")
+        if not self.typed(value, path, "text", label=label):
             return ""
         value = value.strip()
         if "\x00" in value:
@@ -82,6 +93,8 @@ class _Reader:
         value = obj.get(key)
         if value is None or value == "":
             return None
+        if not self.typed(value, path, "number", "text"):
+            return None
         if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
             value = int(value)
         if isinstance(value, float) and value.is_integer():
@@ -97,6 +110,8 @@ class _Reader:
         if value is None or value == "":
             if required:
                 self.add(path, "required", message)
+            return None
+        if not self.typed(value, path, "number", "text"):
             return None
         if isinstance(value, str):
             try:
@@ -114,6 +129,8 @@ class _Reader:
         value = obj.get(key)
         if value is None:
             return default
+        if not self.typed(value, path, "boolean", "number", "text"):
+            return default
         if isinstance(value, bool):
             return value
         if value in ("true", "1", 1, "on"):
@@ -123,11 +140,26 @@ class _Reader:
         self.add(path, "not_boolean", "Ожидается «да» или «нет».")
         return default
 
+    def choice(self, obj: dict, key: str, path: str, choices, *, default: str | None, code: str,
+               message: str) -> str | None:
+        """One of `choices` (codes), `default` when absent; the default, and a problem, when it is none of them."""
+        value = obj.get(key)
+        if value is None or value == "":
+            value = default
+        elif not self.typed(value, path, "text"):
+            return default
+        if value not in choices:
+            self.add(path, code, message)
+            return default
+        return value
+
     def index(self, obj: dict, key: str, path: str, size: int, *, default: int | None, message: str) -> int | None:
         value = obj.get(key, default)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
+        if not self.typed(value, path, "number"):
+            return None
+        if not isinstance(value, int) or not 0 <= value < size:
             self.add(path, "bad_reference", message)
             return default if default is not None and default < size else None
         return value
@@ -136,8 +168,8 @@ class _Reader:
         value = obj.get(key)
         if value is None:
             return []
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            self.add(path, "not_a_list", "Ожидается список.")
+        if not self.typed(value, path, "list") \
+                or not all(self.typed(item, f"{path}[{i}]", "object") for i, item in enumerate(value)):
             return []
         if len(value) > max_items:
             self.add(path, "too_many", f"Не больше {max_items} элементов.")
@@ -150,8 +182,7 @@ def check_document(session: Session, doc, actor, *, region_exception_reason: str
     """(problems, clean document). `stored` is the organization as it is now (None for a new one): ids must be
     its own, and only new or moved locations are held to the region rule."""
     r = _Reader()
-    if not isinstance(doc, dict):
-        r.add("", "not_an_object", "Ожидается описание организации (объект JSON).")
+    if not r.typed(doc, "", "object", label="Описание организации"):
         return r.problems, {}
     reason = (region_exception_reason or "").strip()
     clean: dict = {
@@ -162,12 +193,10 @@ def check_document(session: Session, doc, actor, *, region_exception_reason: str
         "email": r.text(doc, "email", "email", max_len=254, label="Электронная почта"),
         "source": r.text(doc, "source", "source", label="Источник"),
         "external_id": r.optional_id(doc, "external_id", "external_id"),
-        "status": doc.get("status") or "draft",
+        "status": r.choice(doc, "status", "status", ORG_STATUSES, default="draft", code="unknown_status",
+                           message="Статус: черновик, опубликовано или не действует."),
         "verified_at": _date(r, doc.get("verified_at"), "verified_at"),
     }
-    if clean["status"] not in ORG_STATUSES:
-        r.add("status", "unknown_status", "Статус: черновик, опубликовано или не действует.")
-        clean["status"] = "draft"
     if clean["email"] and not _EMAIL.match(clean["email"]):
         r.add("email", "bad_email", "Адрес электронной почты записан неверно.")
     if clean["website"] and not _WEBSITE.match(clean["website"]):
@@ -213,8 +242,10 @@ def _date(r: _Reader, value, path: str) -> dt.date | None:
         return None
     if isinstance(value, dt.date):
         return value
+    if not r.typed(value, path, "text", label="Дата"):
+        return None
     try:
-        day = dt.date.fromisoformat(str(value)[:10])
+        day = dt.date.fromisoformat(value[:10])
     except ValueError:
         r.add(path, "bad_date", "Дата записывается как ГГГГ-ММ-ДД.")
         return None
@@ -234,9 +265,9 @@ def _unique_ids(r: _Reader, items: list[dict], path: str, what: str) -> None:
 
 def _known_id(r: _Reader, obj: dict, path: str, known) -> int | None:
     value = obj.get("id")
-    if value is None:
+    if value is None or not r.typed(value, f"{path}.id", "number"):
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value not in known:
+    if not isinstance(value, int) or value not in known:
         r.add(f"{path}.id", "unknown_id", "Такой записи у этой организации нет.")
         return None
     return value
@@ -312,7 +343,8 @@ def _service(session: Session, r: _Reader, svc: dict, path: str, locations: list
     clean = {
         "id": _known_id(r, svc, path, stored),
         "external_id": r.optional_id(svc, "external_id", f"{path}.external_id"),
-        "type": svc.get("type"),
+        "type": r.choice(svc, "type", f"{path}.type", known_types, default=None, code="unknown_type",
+                         message=f"Неизвестный вид помощи: {str(svc.get('type'))[:50]}."),
         "name": r.text(svc, "name", f"{path}.name", max_len=500, label="Название услуги"),
         "description": r.text(svc, "description", f"{path}.description", max_len=LONG, label="Описание услуги"),
         "eligibility": r.text(svc, "eligibility", f"{path}.eligibility", max_len=LONG, label="Кому помогают"),
@@ -320,7 +352,8 @@ def _service(session: Session, r: _Reader, svc: dict, path: str, locations: list
                                     f"Возраст — целое число месяцев от 0 до {MAX_AGE_MONTHS}."),
         "age_max_months": r.integer(svc, "age_max_months", f"{path}.age_max_months", 0, MAX_AGE_MONTHS,
                                     f"Возраст — целое число месяцев от 0 до {MAX_AGE_MONTHS}."),
-        "delivery": svc.get("delivery") or "on_site",
+        "delivery": r.choice(svc, "delivery", f"{path}.delivery", DELIVERIES, default="on_site",
+                             code="unknown_delivery", message="Способ оказания: на месте, выезд к семье или онлайн."),
         "outreach_radius_km": None, "area_geojson": None, "regions": None,
         "capacity_total": r.integer(svc, "capacity_total", f"{path}.capacity_total", 0, 1_000_000,
                                     "Число мест — целое число не меньше 0."),
@@ -333,11 +366,6 @@ def _service(session: Session, r: _Reader, svc: dict, path: str, locations: list
     }
     if clean["location"] is None and locations and not any(p.field == f"{path}.location" for p in r.problems):
         r.add(f"{path}.location", "bad_reference", "Укажите, в каком месте оказывается услуга.")
-    if clean["type"] not in known_types:
-        r.add(f"{path}.type", "unknown_type", f"Неизвестный вид помощи: {str(clean['type'])[:50]}.")
-    if clean["delivery"] not in DELIVERIES:
-        r.add(f"{path}.delivery", "unknown_delivery", "Способ оказания: на месте, выезд к семье или онлайн.")
-        clean["delivery"] = "on_site"
     if None not in (clean["age_min_months"], clean["age_max_months"]) \
             and clean["age_min_months"] > clean["age_max_months"]:
         r.add(f"{path}.age_max_months", "ages_reversed", "Возраст «до» меньше возраста «от».")
@@ -353,8 +381,9 @@ def _service(session: Session, r: _Reader, svc: dict, path: str, locations: list
             r.add(f"{path}.outreach_radius_km", "required", "Для выезда к семье укажите радиус или нарисуйте область.")
     if clean["delivery"] == "online":
         regions = svc.get("regions")
-        if regions not in (None, []):
-            if not isinstance(regions, list) or not all(isinstance(c, str) and c in known_regions for c in regions):
+        if regions not in (None, []) and r.typed(regions, f"{path}.regions", "list") \
+                and all(r.typed(c, f"{path}.regions[{i}]", "text") for i, c in enumerate(regions)):
+            if not all(c in known_regions for c in regions):
                 r.add(f"{path}.regions", "unknown_region", "Неизвестный регион в списке обслуживаемых.")
             else:
                 clean["regions"] = sorted(set(regions))
@@ -364,6 +393,8 @@ def _service(session: Session, r: _Reader, svc: dict, path: str, locations: list
 def _area(session: Session, r: _Reader, value, path: str) -> str | None:
     """A drawn outreach area: a GeoJSON Polygon or MultiPolygon that PostGIS finds valid; returned as text."""
     if value in (None, "", {}):
+        return None
+    if not r.typed(value, path, "object", "text", label="Область выезда"):
         return None
     if isinstance(value, str):
         try:
@@ -410,6 +441,8 @@ def _schedule(r: _Reader, svc: dict, path: str) -> list[dict]:
 
 
 def _time(r: _Reader, value, path: str, *, closing: bool) -> int | None:
+    if value is not None and not r.typed(value, path, "text", label="Время"):
+        return None
     match = _TIME.match(value.strip()) if isinstance(value, str) else None
     minute = int(match.group(1)) * 60 + int(match.group(2)) if match and int(match.group(2)) < 60 else None
     if minute is None or minute > (1440 if closing else 1439):
@@ -420,22 +453,22 @@ def _time(r: _Reader, value, path: str, *, closing: bool) -> int | None:
 
 def _phone(r: _Reader, ph: dict, path: str, n_locations: int, n_services: int, country: str, stored: set[int]) -> dict:
     raw = ph.get("number")
+    raw = "" if raw is None else raw
     number = ""
-    if not isinstance(raw, str) or not raw.strip():
-        r.add(f"{path}.number", "required", "Укажите номер телефона.")
-    elif len(raw) > 40:
-        r.add(f"{path}.number", "bad_phone", "Телефон записан неверно.")
-    else:
-        try:
-            number = to_e164(raw, country)
-        except BadPhone:
-            r.add(f"{path}.number", "bad_phone", f"Телефон записан неверно: {raw.strip()[:40]}.")
-    kind = ph.get("kind") or "main"
-    if kind not in PHONE_KINDS:
-        r.add(f"{path}.kind", "unknown_kind", "Вид телефона: основной, для записи, горячая линия или факс.")
-        kind = "main"
+    if r.typed(raw, f"{path}.number", "text", label="Телефон"):
+        if not raw.strip():
+            r.add(f"{path}.number", "required", "Укажите номер телефона.")
+        elif len(raw) > 40:
+            r.add(f"{path}.number", "bad_phone", "Телефон записан неверно.")
+        else:
+            try:
+                number = to_e164(raw, country)
+            except BadPhone:
+                r.add(f"{path}.number", "bad_phone", f"Телефон записан неверно: {raw.strip()[:40]}.")
     return {
-        "id": _known_id(r, ph, path, stored), "number": number, "kind": kind,
+        "id": _known_id(r, ph, path, stored), "number": number,
+        "kind": r.choice(ph, "kind", f"{path}.kind", PHONE_KINDS, default="main", code="unknown_kind",
+                         message="Вид телефона: основной, для записи, горячая линия или факс."),
         "extension": r.text(ph, "extension", f"{path}.extension", max_len=20, label="Добавочный"),
         "note": r.text(ph, "note", f"{path}.note", max_len=500, label="Примечание"),
         "location": r.index(ph, "location", f"{path}.location", n_locations, default=None,
