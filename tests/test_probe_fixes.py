@@ -269,3 +269,17 @@ def test_each_export_has_its_exact_content_type(app, orgs, path, content_type):
     assert response.status_code == 200
     assert response.headers["Content-Type"] == content_type
     assert response.headers["Content-Disposition"].startswith("attachment;")
+
+
+def test_an_editing_answer_with_the_exact_document_is_audited(app, engine, tokens, orgs):
+    """Saving answers with the whole document, confidential place included: a staff view like any other."""
+    client, headers = app.test_client(), bearer(tokens, "curator_mos")
+    path = f"/api/v1/registry/organizations/{orgs['secret']}"
+    doc = client.get(path + "/document", headers=headers).json["document"]
+    before = last_audit_event(engine)
+    saved = client.put(path, json={**doc, "name": doc["name"] + " (проверено)"}, headers=headers)
+    assert saved.status_code == 200 and SECRET_ADDRESS in saved.get_data(as_text=True)
+    assert [e.email for e in confidential_views(engine, path, before)] == [ACCOUNTS["curator_mos"][0]]
+    stale = client.put(path, json={**doc, "name": "Другое имя"}, headers=headers)  # the old version: a conflict
+    assert stale.status_code == 409 and SECRET_ADDRESS in stale.get_data(as_text=True)
+    assert len(confidential_views(engine, path, before)) == 2

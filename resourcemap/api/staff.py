@@ -64,6 +64,7 @@ def _edit_failure(error: edit.EditError):
     if isinstance(error, edit.Forbidden):
         raise ApiError(error.message, None, code="forbidden", status=403)
     if isinstance(error, edit.Conflict):
+        audit_document_view(current_viewer(), error.current)
         return _json({"error": {"code": "conflict", "field": "version",
                                 "message": "Запись уже изменил другой пользователь: сравните версии и сохраните снова."},
                       "current": error.current}, 409)
@@ -82,7 +83,9 @@ def _json(body: dict, status: int):
 
 
 def _document_answer(session, org_id: int, status: int = 200):
+    """The saved document, exact, as the answer of an editing action; audited like any staff view of it."""
     doc = edit.organization_document(session, org_id)
+    audit_document_view(current_viewer(), doc)
     return _json({"id": org_id, "version": doc["version"], "document": doc}, status)
 
 
