@@ -11,7 +11,7 @@ from flask import render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from . import db, ratelimit, security
+from . import assets, db, ratelimit, security
 from .config import PROJECT_ROOT, load_config, secret_key
 from .errors import ApiError, database_failure, input_failure
 
@@ -58,6 +58,7 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     app.json.ensure_ascii = False
     db.init_app(app)
     security.init_app(app)
+    assets.init_app(app)  # compression, fingerprinted static URLs, cache headers
     _init_auth(app)
     from .public.i18n import init_babel  # Flask-Babel: Russian pages, English on ?lang=en
     init_babel(app)
