@@ -85,7 +85,7 @@ def transfer_sizes(app, page: str) -> list[dict]:
         add("JS", url, client.get(url).get_data())
     for url in re.findall(r'<link rel="stylesheet" href="([^"]+)"', text):
         add("CSS", url, client.get(url).get_data())
-    for url in sorted(set(re.findall(r'href="(/static/[^"#]+\.svg)#', text))):
+    for url in sorted(set(re.findall(r'href="(/static/[^"#]+\.svg(?:\?v=\w+)?)#', text))):  # ?v=: the fingerprint
         add("icons", url, client.get(url).get_data())
     # The first map data: the view the page opens with (folium's default centre and zoom, or the result's area).
     from resourcemap import maps
