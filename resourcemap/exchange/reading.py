@@ -1,6 +1,6 @@
 """Reading an uploaded spreadsheet into a Table of text cells: CSV (UTF-8 with or without BOM, UTF-16 with BOM, or
-Windows-1251; comma, semicolon or tab, as Excel writes them), XLSX (openpyxl, read-only, after checking the zip
-for bombs) or a GeoJSON FeatureCollection of points.
+Windows-1251; comma, semicolon or tab, as Excel writes them), XLSX (the first sheet, streamed after checking the
+zip for bombs: xlsx.py) or a GeoJSON FeatureCollection of points.
 
 Everything here treats the upload as hostile: sizes are capped before parsing, the file name is only ever shown
 (never used as a path), NUL bytes and invalid UTF-8 are refused with the row where they occur, control characters
@@ -13,7 +13,6 @@ import json
 import math
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 
 from .columns import column_for_header
@@ -21,12 +20,7 @@ from .columns import column_for_header
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 200_000
 MAX_COLUMNS = 100
-MAX_CELL_CHARS = 100_000
-# XLSX is a zip: its parts may unpack to at most this much, and no part may be a bomb (compression ratio).
-MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
-MAX_ZIP_ENTRIES = 2_000
-MAX_RATIO = 150
-RATIO_CHECKED_ABOVE = 1024 * 1024
+MAX_CELL_CHARS = 100_000  # XLSX has limits of its own besides these: xlsx.py
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -89,7 +83,12 @@ def read_table(filename: str, data: bytes) -> Table:
         raise ImportFileError("Файл пуст.")
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if data[:4] == b"PK\x03\x04" or ext == "xlsx":
-        return _table(name, "xlsx", *_read_xlsx(bytes(data)))
+        from .xlsx import read_xlsx  # here: it imports openpyxl, and this module
+
+        headers, rows, left_out = read_xlsx(bytes(data))
+        table = _table(name, "xlsx", headers, rows)
+        table.empty_rows += left_out  # rows the sheet's XML leaves out are empty rows too
+        return table
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or ext == "xls":
         raise ImportFileError("Старый формат Excel (XLS) не читается: сохраните файл как XLSX или CSV.")
     if ext in ("geojson", "json") or data.lstrip()[:1] in (b"{", b"["):
@@ -220,94 +219,6 @@ def _read_csv(text: str) -> tuple[list[str], list[tuple[int, list[str]]], str]:
     if headers is None:
         raise ImportFileError("В файле нет строки заголовков.")
     return headers, rows, delimiter
-
-
-# --- XLSX -------------------------------------------------------------------------------------------------------
-def _check_zip(data: bytes) -> None:
-    """Refuse zip bombs before any part is unpacked: entry count, declared sizes, compression ratio."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        raise ImportFileError("Файл XLSX повреждён (не читается как архив): сохраните его заново или как CSV.") \
-            from None
-    if len(infos) > MAX_ZIP_ENTRIES:
-        raise ImportFileError("Файл XLSX устроен подозрительно (слишком много частей).")
-    total = 0
-    for info in infos:
-        total += info.file_size
-        if info.file_size > RATIO_CHECKED_ABOVE and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise ImportFileError("Файл XLSX распаковывается в слишком большой объём (похож на «zip-бомбу»).")
-    if total > MAX_UNZIPPED_BYTES:
-        raise ImportFileError("Файл XLSX распаковывается в слишком большой объём: разделите его на части.")
-
-
-def _xlsx_cell(cell) -> str:
-    """A cell's text. A formula stays '=...' (the plan refuses it); text that merely starts with '=' is escaped
-    with an apostrophe, as CSV exports escape it."""
-    import datetime as dt
-
-    value = getattr(cell, "value", None)
-    if isinstance(value, str) and value.startswith("="):
-        return value if getattr(cell, "data_type", None) == "f" else "'" + value
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "да" if value else "нет"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return ""
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    return str(value)
-
-
-def _read_xlsx(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    _check_zip(data)
-    import warnings
-
-    import openpyxl
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception:  # openpyxl raises many kinds (KeyError, InvalidFileException, XML errors) on damaged files
-        raise ImportFileError("Файл XLSX повреждён или это не XLSX: сохраните его заново или как CSV.") from None
-    try:
-        if not workbook.worksheets:
-            raise ImportFileError("В файле XLSX нет листов.")
-        sheet = workbook.worksheets[0]
-        headers: list[str] | None = None
-        rows: list[tuple[int, list[str]]] = []
-        number = 0
-        try:
-            for row_cells in sheet.iter_rows(max_col=MAX_COLUMNS):
-                number += 1
-                if number > MAX_ROWS + 1000:
-                    raise ImportFileError(f"Больше {MAX_ROWS} строк: разделите файл на части.", row=number)
-                cells = [_xlsx_cell(cell) for cell in row_cells]
-                if any(len(c) > MAX_CELL_CHARS for c in cells):
-                    raise ImportFileError(f"Ячейка длиннее {MAX_CELL_CHARS} символов.", row=number)
-                if headers is None:
-                    if any(c.strip() for c in cells):
-                        headers = [_clean(c) for c in cells]
-                    continue
-                if any(c.strip() for c in cells) and len(rows) >= MAX_ROWS:
-                    raise ImportFileError(f"Больше {MAX_ROWS} строк: разделите файл на части.", row=number)
-                rows.append((number, cells))
-        except ImportFileError:
-            raise
-        except Exception:
-            raise ImportFileError("Файл XLSX повреждён: лист не читается до конца.", row=number + 1) from None
-    finally:
-        workbook.close()
-    if headers is None:
-        raise ImportFileError("На первом листе нет строки заголовков.")
-    return headers, rows
 
 
 # --- GeoJSON ----------------------------------------------------------------------------------------------------
