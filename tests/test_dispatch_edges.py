@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from resourcemap import clock
+from resourcemap.dispatch import sms
 from tests.factories import add_service
 from tests.test_dispatch import console, settlement_id, staff  # noqa: F401  (fixtures)
 
@@ -49,3 +50,58 @@ def test_the_gaps_csv_is_named_by_the_consultants_date(console, monkeypatch):  #
     monkeypatch.setattr(clock, "utc_now", lambda: dt.datetime(2025, 7, 6, 21, 30, tzinfo=UTC))  # 00:30 in Moscow
     response = client.get("/dispatch/gaps.csv?km=30")
     assert response.headers["Content-Disposition"] == 'attachment; filename="gaps-30km-2025-07-07.csv"'
+
+
+# --- the SMS ------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, parts", [
+    ("а" * 70, 1), ("а" * 71, 2), ("а" * 134, 2), ("а" * 135, 3),   # Cyrillic: UCS-2, 70 alone, 67 per part
+    ("a" * 160, 1), ("a" * 161, 2), ("a" * 306, 2), ("a" * 307, 3),  # GSM 7-bit: 160 alone, 153 per part
+    ("€" * 80, 1), ("€" * 81, 2),                                     # an extension character takes two septets
+    ("😀" * 35, 1), ("😀" * 36, 2),                                   # outside the BMP: two UTF-16 units
+])
+def test_sms_parts_are_counted_as_phones_send_them(text, parts):
+    assert sms.parts(text) == parts
+
+
+LONG_NAME = "Реабилитационный центр для детей с ограниченными возможностями здоровья «Золотой ключик»"
+SERVICES = {
+    "long": dict(name=LONG_NAME, address="ул. Первомайская, д. 12, корп. 3, офис 45, вход со двора"),
+    "plain": dict(name="Служба ранней помощи «Радуга»", address="ул. Мира, 1"),
+    "secret": dict(service_type="crisis_apartment", name="Кризисная квартира «Дом мамы»", confidential=True,
+                   address="ул. Скрытая, 7", phones=[{"number": "+74965550001", "kind": "intake", "location": 0},
+                                                     {"number": "+74965550002", "kind": "main", "location": 0}]),
+    "nophone": dict(name="Центр без телефона и кавычек с очень длинным названием для проверки обрезки", phones=[]),
+    "other": dict(service_type="rehabilitation", name="Реабилитационный центр «Оптимист»", address="пр-т Ленина, 5"),
+}
+
+
+@pytest.mark.parametrize("chosen", [["long"], ["plain"], ["secret"], ["nophone"], ["long", "plain"],
+                                    ["secret", "long", "plain"], ["plain", "other", "secret", "long", "nophone"]])
+def test_the_sms_fits_two_parts_and_names_phone_and_address(app, engine, registry, console, chosen):  # noqa: F811
+    client, _ = console
+    ids = {key: add_service(registry, 55.79 + n / 100, 38.45, **({"service_type": "early_help"} | SERVICES[key]))
+           for n, key in enumerate(chosen)}
+    registry.commit()
+    family = settlement_id(engine, "Электросталь", "RU-MOS")
+    answer = client.get(f"/dispatch/api/referral?sal={','.join(str(ids[k]['sal_id']) for k in chosen)}"
+                        f"&settlement={family}").json
+    message = answer["sms"]
+    text = message["text"]
+    assert sms.parts(text) <= 2 and len(text.encode("utf-16-le")) // 2 <= 134, text
+    assert message["parts"] == sms.parts(text) and message["total"] == len(chosen) >= message["included"] >= 1
+    assert len(answer["text"]) > len(text) or len(chosen) == 1  # the card itself stays whole
+    lines = text.split("\n")
+    assert len(lines) == message["included"]
+    for key, line in zip(chosen, lines):
+        spec = SERVICES[key]
+        phones = [p for p in spec.get("phones", [None]) if p is not None]
+        if key == "secret":
+            assert "8 (496) 555-00-01" in line and "адрес по телефону" in line and "Скрытая" not in line
+            assert "555-00-02" not in line  # the intake line only
+        elif phones == [] and "phones" in spec:
+            assert "телефон не указан" in line
+        else:
+            assert answer["items"][chosen.index(key)]["phones"][0] in line and "Электросталь" in line
+        assert "«" not in spec["name"] or spec["name"][spec["name"].index("«"):] in line \
+            or spec["name"] in line
+    assert "Скрытая" not in text

@@ -203,12 +203,13 @@ def family_phones(row: dict) -> list[str]:
 
 def referral_item(row: dict, slots: list[Slot], kind_names: dict[str, str], now: dt.datetime) -> dict:
     km = row["distance_m"] / 1000.0
+    settlement = {"name": row["settlement_name"]} if row["settlement_name"] else None
     if row["confidential"]:
         km = float(round(km))
-        address = _("адрес сообщается по телефону")
+        address = short_address = _("адрес сообщается по телефону")
     else:
-        address = address_text({"settlement": {"name": row["settlement_name"]} if row["settlement_name"] else None,
-                                "address": row["address"], "name": row["location_name"]})
+        address = address_text({"settlement": settlement, "address": row["address"], "name": row["location_name"]})
+        short_address = address_text({"settlement": settlement, "address": row["address"]})
     state = opening(slots, row["timezone"], now)
     hours = "; ".join(hours_lines(slots)) or _("часы работы уточняйте по телефону")
     return {
@@ -218,6 +219,7 @@ def referral_item(row: dict, slots: list[Slot], kind_names: dict[str, str], now:
         "kind": kind_names.get(row["type_code"], row["type_code"]),
         "phones": family_phones(row),
         "address": address,
+        "short_address": short_address,  # without the place's name: the SMS (sms.py)
         "confidential": bool(row["confidential"]),
         "hours": hours,
         "open": opening_view(state, row["timezone"], now)["text"] if slots else "",

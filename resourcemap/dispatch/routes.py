@@ -24,6 +24,7 @@ from ..search.nearest import NearestQuery, far_limits, helplines, mark_far_rows
 from ..search.settlements import AMBIGUOUS, FOUND, find_place, place_of_point, settlement_by_id
 from . import bp
 from .present import card_date, console_result, referral_item, referral_text
+from .sms import sms
 
 MAIN_KINDS = ("early_help", "rehabilitation", "family_support", "crisis_apartment", "rental_point",
               "psychological_help")
@@ -290,7 +291,8 @@ def _referral(args) -> tuple[dict, list[dict], str, str]:
 def api_referral():
     origin, items, text, _date = _referral(request.args)
     query = {"sal": ",".join(str(i["sal_id"]) for i in items), **_origin_query(origin)}
-    return jsonify({"text": text, "items": items, "print_url": url_for("dispatch.referral", **query)})
+    return jsonify({"text": text, "sms": sms(items), "items": items,
+                    "print_url": url_for("dispatch.referral", **query)})
 
 
 @bp.get("/referral")

@@ -22,6 +22,7 @@
     suggestions: [], point: null, place: null, active: -1,   // place: what became of the typed name
     call: newCallId(),
     chosen: [],          // [{sal, name, phone}]
+    sms: null,           // the referral's SMS: {text, length, parts, included, total}
     cards: [],           // result cards in screen order
     data: null
   };
@@ -47,6 +48,11 @@
   }
 
   function toast(text, bad) {
+    if (dialog.open) {  // the dialog sits above the page and its toast: say it in the dialog
+      $("referral-note").textContent = text;
+      $("referral-note").className = "copied" + (bad ? " bad" : "");
+      return;
+    }
     toastEl.textContent = text;
     toastEl.className = "toast" + (bad ? " bad" : "");
     toastEl.hidden = false;
@@ -399,13 +405,35 @@
         if (!res.ok) { toast(res.body.error ? res.body.error.message : "Ошибка", true); return; }
         $("referral-text").value = res.body.text;
         $("referral-print").href = res.body.print_url;
-        $("referral-sms").href = "sms:?&body=" + encodeURIComponent(res.body.text);
+        showSms(res.body.sms);
         if (!dialog.open) { dialog.showModal(); }
         $("referral-copy").focus();
       })
       .catch(function () { toast("Нет связи с сервером", true); });
   }
 
+  /* The SMS for the family: short (two parts at most), built by the server; S copies it on any device, the link
+     opens the phone's messages with it (and the family's number, if typed: it never leaves this window). */
+  function smsLink() {
+    var to = $("sms-to").value.replace(/[^\d+]/g, "");
+    return "sms:" + to + "?&body=" + encodeURIComponent(state.sms ? state.sms.text : "");
+  }
+
+  function showSms(sms) {
+    state.sms = sms;
+    $("sms-text").textContent = sms.text;
+    $("sms-count").textContent = "(" + sms.length + " из 134 знаков, " + (sms.parts === 1 ? "1 часть" : sms.parts + " части") + ")";
+    $("sms-left").hidden = sms.included === sms.total;
+    $("sms-left").textContent = "В SMS вошли " + sms.included + " из " + sms.total +
+      " — об остальных скажите по телефону или скопируйте текст направления (C).";
+    $("referral-sms").href = smsLink();
+    $("referral-note").textContent = "";
+  }
+
+  $("sms-to").addEventListener("input", function () { $("referral-sms").href = smsLink(); });
+  $("sms-copy").addEventListener("click", function () {
+    if (state.sms) { copy(state.sms.text, "SMS для семьи, " + state.sms.length + " знаков"); }
+  });
   $("build-referral").addEventListener("click", buildReferral);
   $("referral-copy").addEventListener("click", function () { copy($("referral-text").value, "текст направления"); });
   $("referral-close").addEventListener("click", function () { dialog.close(); });
@@ -415,7 +443,7 @@
   function newCall() {
     if (searchCtrl) { searchCtrl.abort(); }
     state.origin = null; state.originQuery = null; state.data = null; state.chosen = []; state.call = newCallId();
-    whereEl.value = ""; ageEl.value = ""; originEl.textContent = "";
+    whereEl.value = ""; ageEl.value = ""; originEl.textContent = ""; $("sms-to").value = "";
     kindBoxes.forEach(function (b) { b.checked = false; });
     render(null); renderChosen(); closeList();
     showStatus("Новый звонок. Где живёт семья?");
@@ -426,15 +454,17 @@
   /* --- keys ---------------------------------------------------------------------------------------------------- */
   function typing() {
     var a = document.activeElement;
-    return a && (a.tagName === "TEXTAREA" || (a.tagName === "INPUT" && a.type === "text") || a.isContentEditable);
+    return a && !a.readOnly && (a.tagName === "TEXTAREA" || (a.tagName === "INPUT" && /^(text|tel)$/.test(a.type)) ||
+                                a.isContentEditable);
   }
 
   document.addEventListener("keydown", function (ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
     if (dialog.open) {
+      if (typing()) { return; }  // the family's number being typed
       if (ev.code === "KeyC") { ev.preventDefault(); $("referral-copy").click(); }
       else if (ev.code === "KeyP") { ev.preventDefault(); $("referral-print").click(); }
-      else if (ev.code === "KeyS") { ev.preventDefault(); $("referral-sms").click(); }
+      else if (ev.code === "KeyS") { ev.preventDefault(); $("sms-copy").click(); }
       return;
     }
     if (ev.key === "F2") { ev.preventDefault(); whereEl.focus(); whereEl.select(); return; }
