@@ -21,7 +21,7 @@
     originQuery: null,   // the same as URL parameters of the referral
     suggestions: [], point: null, place: null, active: -1,   // place: what became of the typed name
     call: newCallId(),
-    chosen: [],          // [{sal, name, phone}]
+    chosen: [],          // [{sal, name, service, dist}]
     sms: null,           // the referral's SMS: {text, length, parts, included, total}
     cards: [],           // result cards in screen order
     data: null
@@ -375,7 +375,10 @@
   function toggleChosen(r) {
     var i = -1;
     state.chosen.forEach(function (c, j) { if (c.sal === r.sal_id) { i = j; } });
-    if (i >= 0) { state.chosen.splice(i, 1); } else { state.chosen.push({ sal: r.sal_id, name: r.organization, dist: r.distance_text }); }
+    if (i >= 0) { state.chosen.splice(i, 1); } else {
+      state.chosen.push({ sal: r.sal_id, name: r.organization, dist: r.distance_text,
+                          service: r.service_name || (kindInfo[r.kind] || {}).name || "" });
+    }
     renderChosen();
     var cur = focusedCard();
     var sal = cur ? cur.dataset.sal : null;
@@ -386,7 +389,13 @@
   function renderChosen() {
     var ol = $("chosen");
     ol.textContent = "";
-    state.chosen.forEach(function (c) { ol.appendChild(el("li", null, c.name + " · " + c.dist)); });
+    state.chosen.forEach(function (c) {  // the service too: two of one organization must be told apart
+      var li = el("li");
+      li.appendChild(el("strong", null, c.name));
+      if (c.service) { li.appendChild(el("span", "svc", " — " + c.service)); }
+      li.appendChild(el("span", "hint", " · " + c.dist));
+      ol.appendChild(li);
+    });
     $("chosen-empty").hidden = state.chosen.length > 0;
   }
 

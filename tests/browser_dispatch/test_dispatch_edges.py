@@ -50,3 +50,19 @@ def test_s_copies_the_short_sms_with_a_visible_confirmation(dispatcher_page):
     page.keyboard.press("r")  # nothing found yet: no dialog; the number typed for the last family is gone
     assert page.input_value("#sms-to") == ""
     assert page.js_errors == [], page.js_errors
+
+
+def test_two_chosen_services_of_one_organization_are_told_apart(dispatcher_page):
+    page = dispatcher_page
+    find(page, "Кратово", "26")  # rehabilitation and psychological help: «Ковчег» gives both
+    kovcheg = page.locator(".card", has_text="Ковчег")
+    assert kovcheg.count() == 2
+    for n in range(2):
+        kovcheg.nth(n).focus()
+        page.keyboard.press("Space")
+    chosen = page.locator("#chosen li").all_inner_texts()
+    assert len(chosen) == 2 and all("Ковчег" in c for c in chosen)
+    assert chosen[0] != chosen[1], chosen
+    assert any("реабилитац" in c.lower() for c in chosen) and any("психолог" in c.lower() for c in chosen)
+    page.locator("#chosen").screenshot(path=str(OUTPUT / "dispatch-chosen-two-services.png"))
+    assert page.js_errors == [], page.js_errors
