@@ -121,6 +121,8 @@ def _register_error_handlers(app: APIFlask) -> None:
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):
+        if _wants_json():
+            return error.to_dict(), error.status  # with its details (a typed place's candidates)
         return _error_response(error.status, error.code, error.message, error.field)
 
     @app.errorhandler(HTTPException)

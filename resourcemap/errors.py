@@ -6,15 +6,17 @@ from dataclasses import dataclass
 
 @dataclass
 class ApiError(Exception):
-    """A client error the API answers with `{"error": {"code", "message", "field"}}`."""
+    """A client error the API answers with `{"error": {"code", "message", "field"}}`, and `details` beside them
+    (a typed place that is not one settlement: its `candidates`)."""
 
     message: str
     field: str | None = None
     code: str = "invalid"
     status: int = 400
+    details: dict | None = None
 
     def to_dict(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+        return {"error": {"code": self.code, "message": self.message, "field": self.field, **(self.details or {})}}
 
 
 @dataclass(frozen=True)

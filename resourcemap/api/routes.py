@@ -12,7 +12,7 @@ from ..search import reference
 from ..search.map import BadBox, Box, parse_bbox
 from ..search.nearest import NearestQuery, far_limits, helplines, mark_far, nearest_services
 from ..search.organizations import find_organizations, organization_by_id
-from ..search.settlements import search_settlements
+from ..search.settlements import AMBIGUOUS, FOUND, PlaceMatch, find_place, search_settlements
 from ..auth import audit
 from ..auth.policy import Viewer, current_viewer
 from ..search.views import location_view, nearest_result_view, phone_view
@@ -20,6 +20,15 @@ from . import bp
 from . import schemas as s
 
 ERRORS = [400, 404]
+PLACE_CANDIDATES = 10   # places offered when a typed place is not one settlement
+ALTERNATIVES = 5        # other places a typed place may have meant, offered with the one taken
+PLACE_ERRORS = {
+    400: "Bad input",
+    404: {"description": "No settlement with this id, or (code not_found) no place named q: the closest names are "
+                         "the error's `candidates`", "content": {"application/json": {"schema": s.PlaceErrorOut}}},
+    409: {"description": "(code ambiguous) Several settlements have the name typed in q: the error's `candidates`, "
+                         "biggest first", "content": {"application/json": {"schema": s.PlaceErrorOut}}},
+}
 
 
 def audit_confidential_views(viewer: Viewer, location_ids: set[int]) -> None:
@@ -72,6 +81,36 @@ def settlement_view(row: dict) -> dict:
             "population": row["population"]}
 
 
+def settlement_match_view(row: dict) -> dict:
+    """A settlement found by a typed name, with how its name matches: exact, prefix or fuzzy."""
+    return {**settlement_view(row), "match": row["match"]}
+
+
+def place_error(place: PlaceMatch) -> ApiError:
+    """A typed place that is not one settlement: 409 ambiguous with the namesakes, or 404 not_found with the
+    closest names, as the error's `candidates`."""
+    name, area = place.reading.name, " ".join(place.reading.area)
+    details = {"name": name, "area": list(place.reading.area),
+               "candidates": [settlement_match_view(r) for r in place.candidates[:PLACE_CANDIDATES]]}
+    if place.status == AMBIGUOUS:
+        return ApiError(f"Several places are named «{name}»: choose one of the candidates (settlement=<id>), or "
+                        "add its district or region to q.", "q", code="ambiguous", status=409, details=details)
+    return ApiError(f"No place is named «{name}»" + (f" in «{area}»" if area else "") +
+                    "; the candidates are the closest names (settlement=<id>).", "q", code="not_found", status=404,
+                    details=details)
+
+
+def _typed_place(raw: str) -> tuple[int, list[dict]]:
+    """The settlement a typed place names, and the other places it may have meant; an ApiError unless it names
+    exactly one."""
+    if not raw.strip():
+        raise ApiError("Type at least one letter of the place name.", "q")
+    place = find_place(get_read_session(), raw, None, PLACE_CANDIDATES)
+    if place.status != FOUND:
+        raise place_error(place)
+    return place.settlement["id"], [settlement_match_view(r) for r in place.candidates[:ALTERNATIVES]]
+
+
 @bp.get("/health")
 @bp.output(s.HealthOut, description="The service and its database are up", status_code=200)
 @bp.doc(responses={503: "The database is unreachable"})
@@ -109,16 +148,18 @@ def settlements(query):
     if not q:
         raise ApiError("Type at least one letter of the place name.", "q")
     rows = search_settlements(get_read_session(), q, _region_param(query.get("region")), query["limit"])
-    return jsonify({"results": [settlement_view(r) for r in rows]})
+    return jsonify({"results": [settlement_match_view(r) for r in rows]})
 
 
 @bp.get("/nearest")
 @bp.input(s.NearestQuery, location="query", arg_name="query")
 @bp.output(s.NearestOut)
-@bp.doc(responses=ERRORS)
+@bp.doc(responses=PLACE_ERRORS)
 def nearest(query):
     types = _service_types_param(query["service"], required=True)
-    settlement_id = query.get("settlement")
+    settlement_id, alternatives = query.get("settlement"), []
+    if "q" in query:
+        settlement_id, alternatives = _typed_place(query["q"])
     q = NearestQuery(lat=query.get("lat", 0.0), lon=query.get("lon", 0.0), service_types=tuple(types),
                      age_months=query.get("age_months"), open_now=query["open_now"], limit=query["limit"],
                      within_km=query.get("within_km"), abroad=query["abroad"],
@@ -135,7 +176,8 @@ def nearest(query):
                                       if r["confidential"]})
     return jsonify({
         "origin": {"lat": answer.lat, "lon": answer.lon, "region": answer.region_code,
-                   "settlement": settlement_view(answer.settlement) if answer.settlement else None},
+                   "settlement": settlement_view(answer.settlement) if answer.settlement else None,
+                   "alternatives": alternatives},
         "results": [nearest_result_view(r, viewer) for r in answer.results],
         "online": [nearest_result_view(r, viewer) for r in answer.online],
         "nothing_near": answer.nothing_near, "far_km": answer.far_km, "abroad": answer.abroad,

@@ -195,7 +195,7 @@ def api_settlements():
         origin = _origin({"lat": coords[0], "lon": coords[1]})
         return jsonify({"point": {"lat": coords[0], "lon": coords[1], "label": origin["label"]}, "results": []})
     place = find_place(get_session(), q, None, SUGGESTIONS)
-    rows = place.rows[:SUGGESTIONS]
+    rows = (place.namesakes if place.status == AMBIGUOUS else place.rows)[:SUGGESTIONS]
     message = (None if place.status == FOUND or not rows else
                _("Несколько мест «%(q)s» — выберите:", q=place.reading.name) if place.status == AMBIGUOUS else
                _("Нет места «%(q)s». Похожие:", q=q))
