@@ -14,13 +14,13 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from .. import maps
-from ..api.routes import organization_view, settlement_view
+from ..api.routes import ALTERNATIVES, PLACE_CANDIDATES, organization_view, settlement_view
 from ..db import get_read_session, get_session
 from ..search import reference
 from ..search.map import BadBox, map_view, organization_extras, parse_bbox, registry_has_synthetic
 from ..search.nearest import NearestQuery, nearest_services
 from ..search.organizations import organization_by_id
-from ..search.settlements import search_settlements
+from ..search.settlements import AMBIGUOUS, FOUND, PlaceMatch, find_place
 from ..search.views import PUBLIC, location_view, nearest_result_view
 from . import bp
 from .i18n import remember_locale
@@ -39,6 +39,14 @@ class BadInput(Exception):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.message, self.status = message, status
+
+
+class PlaceChoice(Exception):
+    """A typed place that is not one settlement: the page offers the places it may be, never a guess."""
+
+    def __init__(self, place: PlaceMatch):
+        super().__init__(place.status)
+        self.place = place
 
 
 @dataclass
@@ -91,6 +99,8 @@ def parse_search(args, known_kinds: set[str]) -> Search:
             raise BadInput(_("Не удалось понять, какой населённый пункт выбран. Найдите его по названию."))
         s.settlement_id = int(raw_settlement)
     s.q = (args.get("q") or "").strip()[:100]
+    if "\x00" in s.q:  # no place name holds one (the name search reads words only)
+        raise BadInput(_("Запрос содержит недопустимые символы или значения."))
     lat, lon = (args.get("lat") or "").strip(), (args.get("lon") or "").strip()
     if lat or lon:
         if not (lat and lon):
@@ -116,10 +126,13 @@ def _nearest(search: Search, all_kinds: list[str]) -> dict:
     found: dict = {"origin": None, "alternatives": [], "results": [], "online": []}
     settlement_id, lat, lon = search.settlement_id, search.lat, search.lon
     if settlement_id is None and lat is None:
-        rows = search_settlements(session, search.q, None, 6)
-        if not rows:
+        place = find_place(session, search.q, None, PLACE_CANDIDATES)
+        if place.status != FOUND and not place.candidates:
             raise BadInput(_("Не нашли «%(q)s». Проверьте название или напишите его иначе.", q=search.q), 404)
-        settlement_id, found["alternatives"] = rows[0]["id"], [settlement_view(r) for r in rows[1:]]
+        if place.status != FOUND:
+            raise PlaceChoice(place)
+        settlement_id = place.settlement["id"]
+        found["alternatives"] = [settlement_view(r) for r in place.candidates[:ALTERNATIVES]]
     q = NearestQuery(lat=lat or 0.0, lon=lon or 0.0, service_types=tuple(search.services or all_kinds),
                      age_months=search.age_months, open_now=search.open_now, limit=10,
                      outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
@@ -134,6 +147,17 @@ def _nearest(search: Search, all_kinds: list[str]) -> dict:
     return found
 
 
+def place_choice(place: PlaceMatch, typed: str) -> dict:
+    """What the page says of a typed place that is not one settlement, with the places it offers: the namesakes
+    (ambiguous, 200) or the closest names (not found, 404)."""
+    places = [settlement_view(r) for r in place.candidates[:PLACE_CANDIDATES]]
+    if place.status == AMBIGUOUS:
+        return {"status": 200, "error": None, "places": places,
+                "title": _("Найдено несколько мест «%(q)s» — выберите:", q=place.reading.name)}
+    return {"status": 404, "error": _("Не нашли «%(q)s». Возможно, вы имели в виду:", q=typed), "places": places,
+            "title": None}
+
+
 def _map_context() -> dict:
     scripts, styles = maps.static_assets()
     return {"map_script": maps.map_script(current_app.config["TILE_URL"]), "map_scripts": scripts,
@@ -144,7 +168,7 @@ def _map_context() -> dict:
 def index():
     kind_list = kinds()
     codes = [k["code"] for k in kind_list]
-    error, status, search, found = None, 200, Search(), None
+    error, status, search, found, choice = None, 200, Search(), None, None
     try:
         search = parse_search(request.args, set(codes))
         if search.asks:
@@ -154,6 +178,9 @@ def index():
                 search.q = found["origin"]["settlement"]["name"]
     except BadInput as bad:
         error, status = bad.message, bad.status
+    except PlaceChoice as asked:
+        choice = place_choice(asked.place, search.q)
+        error, status = choice["error"], choice["status"]
     if search.settlement_id is not None and not search.q and found and found["origin"]["settlement"]:
         search.q = found["origin"]["settlement"]["name"]
     results = (found or {}).get("results", []) + (found or {}).get("online", [])
@@ -165,7 +192,7 @@ def index():
     focus = [[r["location"]["lat"], r["location"]["lon"]] for r in near[:3] if r["distance_km"] <= reach]
     return render_template("index.html", kinds=kind_list, kinds_by_code={k["code"]: k for k in kind_list},
                            search=search, found=found, error=error, synthetic=synthetic, focus=focus,
-                           age_choices=AGE_CHOICES, **_map_context()), status
+                           age_choices=AGE_CHOICES, choice=choice, **_map_context()), status
 
 
 def _schedule_lines(schedule: list[dict]) -> list[tuple[str, str]]:
