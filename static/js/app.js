@@ -66,6 +66,8 @@
   function closeList() {
     list.hidden = true; place.setAttribute('aria-expanded', 'false'); place.removeAttribute('aria-activedescendant');
     active = -1;
+    clearTimeout(suggestTimer);  // a search sent or a place chosen: no suggestions popping up over the answer
+    if (suggestAbort) { suggestAbort.abort(); }
   }
   function setActive(i) {
     var items = $$('li', list);
@@ -134,6 +136,38 @@
     { enableHighAccuracy: false, timeout: 20000, maximumAge: 300000 });
   });
 
+  /* ---------- a typed place that is not one settlement: offer the places, never a guess ---------- */
+  var choiceEl = $('#place-choice');
+  function placeLinks(rows) {
+    var ul = document.createElement('ul');
+    rows.forEach(function (s) {
+      var li = document.createElement('li'), a = document.createElement('a'), p = formParams();
+      p.delete('q'); p.delete('lat'); p.delete('lon'); p.set('settlement', s.id);
+      a.href = '/?' + p.toString(); a.textContent = s.label;
+      a.addEventListener('click', function (e) {
+        e.preventDefault();
+        sid.value = s.id; place.value = s.name; lat.value = ''; lon.value = '';
+        runSearch(true);
+      });
+      li.appendChild(a); ul.appendChild(li);
+    });
+    return ul;
+  }
+  /* problem: the API's 404 not_found or 409 ambiguous error for q, with its candidates; null hides the choice */
+  function showChoice(problem) {
+    var places = (problem && problem.candidates) || [], ambiguous = !!problem && problem.code === 'ambiguous';
+    var line = function (cls, text) {
+      var p = document.createElement('p'); p.className = cls; p.textContent = text; choiceEl.appendChild(p);
+    };
+    choiceEl.textContent = ''; choiceEl.hidden = !places.length;
+    if (!problem) { return; }
+    say('');
+    if (ambiguous) { line('choice-title', fmt(T.several, { q: problem.name })); }  // read out: the nav is aria-live
+    else { showError(fmt(places.length ? T.notFound : T.notFoundNone, { q: place.value.trim() })); }
+    if (places.length) { choiceEl.appendChild(placeLinks(places)); }
+    if (ambiguous) { line('hint', T.narrow); }
+  }
+
   /* ---------- nearest help ---------- */
   var searchAbort = null;
   function getJson(url, signal) {
@@ -148,18 +182,12 @@
     searchAbort = new AbortController();
     var signal = searchAbort.signal;
     say(T.searching);
-    var resolve = Promise.resolve();
-    if (!sid.value && !(lat.value && lon.value)) {
-      resolve = getJson('/api/v1/settlements?limit=1&q=' + encodeURIComponent(place.value.trim()), signal)
-        .then(function (res) {
-          var s = res.ok && res.body.results && res.body.results[0];
-          if (!s) { throw new Error('noplace'); }
-          sid.value = s.id; place.value = s.name;
-        });
-    }
-    resolve.then(function () {
+    showChoice(null);
+    Promise.resolve().then(function () {
       var p = new URLSearchParams();
-      if (sid.value) { p.set('settlement', sid.value); } else { p.set('lat', lat.value); p.set('lon', lon.value); }
+      if (sid.value) { p.set('settlement', sid.value); }
+      else if (lat.value && lon.value) { p.set('lat', lat.value); p.set('lon', lon.value); }
+      else { p.set('q', place.value.trim()); }  // the server says whether it is one place (as without JS)
       var kinds = chosenKinds();
       p.set('service', (kinds.length ? kinds : allKinds).join(','));
       if ($('#age').value) { p.set('age_months', $('#age').value); }
@@ -167,7 +195,13 @@
       p.set('limit', '10');
       return getJson('/api/v1/nearest?' + p.toString(), signal);
     }).then(function (res) {
-      if (!res.ok) { throw new Error(res.status === 400 && res.body.error ? res.body.error.message : 'failed'); }
+      var problem = res.body && res.body.error;
+      if (problem && problem.field === 'q' && (problem.code === 'not_found' || problem.code === 'ambiguous')) {
+        showChoice(problem); return;
+      }
+      if (!res.ok) { throw new Error(res.status === 400 && problem ? problem.message : 'failed'); }
+      var o = res.body.origin;
+      if (!sid.value && !lat.value && o.settlement) { sid.value = o.settlement.id; place.value = o.settlement.name; }
       syncUrl();
       render(res.body);
       say(res.body.results.length ? fmt(T.found, { n: res.body.results.length + res.body.online.length }) : T.nothing);
@@ -175,7 +209,7 @@
     }).catch(function (err) {
       if (err.name === 'AbortError') { return; }
       say('');
-      showError(err.message === 'noplace' ? T.noSuggestions : (err.message !== 'failed' ? err.message : T.error));
+      showError(err.message !== 'failed' ? err.message : T.error);
     });
   }
 
@@ -213,6 +247,11 @@
     if (o.settlement) {
       var label = document.createElement('p'); label.className = 'origin-label'; label.textContent = o.settlement.label;
       results.appendChild(label);
+    }
+    if (o.alternatives && o.alternatives.length) {  // "not the right place?", as the page without JS says
+      var alt = document.createElement('details'), summary = document.createElement('summary');
+      alt.className = 'alternatives'; summary.textContent = T.notRight;
+      alt.appendChild(summary); alt.appendChild(placeLinks(o.alternatives)); results.appendChild(alt);
     }
     var ol = document.createElement('ol'); ol.className = 'cards'; ol.id = 'result-list';
     body.results.forEach(function (r) { ol.appendChild(card(r)); });
