@@ -83,4 +83,11 @@ EN = {
     "Регион": "Region",
     "Слишком много неудачных попыток входа. Попробуйте снова через %(minutes)s мин.":
         "Too many failed sign-in attempts. Try again in %(minutes)s min.",
+    "Ближе %(km)s км такой помощи нет.": "No such help within %(km)s km of you.",
+    "Ближайшая — %(distance)s от вас.": "The nearest is %(distance)s away.",
+    "В вашей стране такой помощи в реестре нет — ниже ближайшая за границей.": "The registry has no such help in your country: below is the nearest abroad.",
+    "Позвоните на линию помощи: там подскажут, что есть рядом": "Call a helpline: they will tell you what there is near you",
+    "Дальше %(km)s км от вас": "More than %(km)s km away",
+    "Россия": "Russia",
+    "Казахстан": "Kazakhstan",
 }

@@ -18,7 +18,7 @@ from ..api.routes import ALTERNATIVES, PLACE_CANDIDATES, organization_view, sett
 from ..db import get_read_session, get_session
 from ..search import reference
 from ..search.map import BadBox, map_view, organization_extras, parse_bbox, registry_has_synthetic
-from ..search.nearest import NearestQuery, nearest_services
+from ..search.nearest import NearestQuery, country_of, far_limits, helplines, mark_far, nearest_services
 from ..search.organizations import organization_by_id
 from ..search.settlements import AMBIGUOUS, FOUND, PlaceMatch, find_place
 from ..search.views import PUBLIC, location_view, nearest_result_view
@@ -139,11 +139,17 @@ def _nearest(search: Search, all_kinds: list[str]) -> dict:
     answer = nearest_services(session, q, locate=True, settlement_id=settlement_id)
     if answer is None:
         raise BadInput(_("Такого населённого пункта нет в справочнике. Найдите его по названию."), 404)
+    config = current_app.config
+    mark_far(answer, far_limits(q.service_types, config["FAR_KM"], config["FAR_KM_BY_KIND"]))
+    lines = (helplines(session, q, answer.region_code, leave_out=frozenset(r["sal_id"] for r in answer.online))
+             if answer.nothing_near else [])
     found["origin"] = {"lat": round(answer.lat, 5), "lon": round(answer.lon, 5), "region": answer.region_code,
                        "settlement": settlement_view(answer.settlement) if answer.settlement else None,
-                       "by_point": search.lat is not None}
+                       "by_point": search.lat is not None, "country": country_of(answer.region_code)}
     found["results"] = [nearest_result_view(r, PUBLIC) for r in answer.results]
     found["online"] = [nearest_result_view(r, PUBLIC) for r in answer.online]
+    found.update(nothing_near=answer.nothing_near, abroad=answer.abroad,
+                 far_km=round(max(answer.far_km.values())), helplines=[nearest_result_view(r, PUBLIC) for r in lines])
     return found
 
 
@@ -187,7 +193,7 @@ def index():
     synthetic = any(r["organization"]["synthetic"] for r in results) or registry_has_synthetic(get_session())
     # The map first shows the family's place and the nearest results (public, redacted points) that are not far
     # beyond the first one.
-    near = [r for r in (found or {}).get("results", []) if r["service"]["delivery"] != "online"]
+    near = [r for r in (found or {}).get("results", []) if r["service"]["delivery"] != "online" and not r["far"]]
     reach = max(30.0, 2 * near[0]["distance_km"]) if near else 0
     focus = [[r["location"]["lat"], r["location"]["lon"]] for r in near[:3] if r["distance_km"] <= reach]
     return render_template("index.html", kinds=kind_list, kinds_by_code={k["code"]: k for k in kind_list},
@@ -271,6 +277,11 @@ def lang_url(lang: str) -> str:
 
 
 @bp.app_template_global()
+def country_name(code: str | None) -> str:
+    return {"RU": _("Россия"), "KZ": _("Казахстан")}.get(code or "", code or "")
+
+
+@bp.app_template_global()
 def current_lang() -> str:
     return str(get_locale() or "ru")
 
@@ -324,6 +335,13 @@ def age_range(service: dict) -> str:
 @bp.app_template_filter("datefmt")
 def date_format(iso: str) -> str:
     return format_date(dt.date.fromisoformat(iso[:10]), format="long")
+
+
+@bp.app_template_global()
+def region_names() -> dict[str, str]:
+    """Every region's name in the page's language, by code (for the page's script)."""
+    english = current_lang() == "en"
+    return {r["code"]: r["name_en"] if english else r["name_ru"] for r in reference.regions(get_session())}
 
 
 @bp.app_template_global()

@@ -204,7 +204,8 @@
       if (!sid.value && !lat.value && o.settlement) { sid.value = o.settlement.id; place.value = o.settlement.name; }
       syncUrl();
       render(res.body);
-      say(res.body.results.length ? fmt(T.found, { n: res.body.results.length + res.body.online.length }) : T.nothing);
+      say(res.body.nothing_near ? fmt(T.nothingNear, { km: Math.round(Math.max.apply(null, Object.values(res.body.far_km))) })
+        : fmt(T.found, { n: res.body.results.length + res.body.online.length }));
       if (moveFocus) { results.focus(); results.scrollIntoView({ block: 'start' }); }
     }).catch(function (err) {
       if (err.name === 'AbortError') { return; }
@@ -213,7 +214,7 @@
     });
   }
 
-  function card(r) {
+  function card(r, homeCountry) {
     var li = tpl.content.firstElementChild.cloneNode(true);
     var k = cfg.kinds[r.service.type] || { name: r.service.type, icon: 'info' };
     var loc = r.location, href = '/org/' + r.organization.id + '?back=' + encodeURIComponent(location.pathname + location.search);
@@ -225,6 +226,10 @@
     if (r.service.name) { $('.service-name', li).textContent = r.service.name; } else { drop('.service-name'); }
     $('.distance', li).textContent = r.service.delivery === 'online' ? T.byPhone : km(r.distance_km, loc.confidential);
     if (loc.settlement) { $('.place', li).textContent = loc.settlement.name; } else { drop('.place'); }
+    if (r.far) {
+      $('.region', li).textContent = (cfg.regions[loc.region] || loc.region || '') +
+        (homeCountry && r.country !== homeCountry ? ', ' + (T.countries[r.country] || r.country) : '');
+    } else { drop('.region'); }
     if (!r.reaches_you) { drop('.comes'); }
     if (r.service.open_now !== true) { drop('.open'); }
     if (r.service.open_now !== false) { drop('.closed'); }
@@ -253,9 +258,32 @@
       alt.className = 'alternatives'; summary.textContent = T.notRight;
       alt.appendChild(summary); alt.appendChild(placeLinks(o.alternatives)); results.appendChild(alt);
     }
-    var ol = document.createElement('ol'); ol.className = 'cards'; ol.id = 'result-list';
-    body.results.forEach(function (r) { ol.appendChild(card(r)); });
-    results.appendChild(ol);
+    var list = function (id, rows, homeCountry) {
+      var ol = document.createElement('ol'); ol.className = 'cards'; ol.id = id;
+      rows.forEach(function (r) { ol.appendChild(card(r, homeCountry)); });
+      results.appendChild(ol);
+    };
+    var heading = function (cls, text) {
+      var h3 = document.createElement('h3'); h3.className = cls; h3.textContent = text; results.appendChild(h3);
+    };
+    var farKm = Math.round(Math.max.apply(null, Object.values(body.far_km || {}).concat([0])));
+    if (body.nothing_near) {
+      var box = document.createElement('div'); box.className = 'nothing-near'; box.setAttribute('role', 'status');
+      var p = document.createElement('p'), strong = document.createElement('strong');
+      strong.textContent = fmt(T.nothingNear, { km: farKm }); p.appendChild(strong);
+      if (body.results.length) {
+        var first = body.results[0];
+        p.appendChild(document.createTextNode(' ' + fmt(T.nearestAt, { distance: km(first.distance_km, first.location.confidential) })));
+      }
+      box.appendChild(p);
+      if (body.abroad) { var a = document.createElement('p'); a.textContent = T.abroad; box.appendChild(a); }
+      results.appendChild(box);
+      if (body.helplines && body.helplines.length) { heading('helplines-h', T.helplines); list('helpline-list', body.helplines); }
+    }
+    var homeCountry = o.region ? o.region.split('-')[0] : null;
+    list('result-list', body.results.filter(function (r) { return !r.far; }));
+    var far = body.results.filter(function (r) { return r.far; });
+    if (far.length) { heading('far-h', fmt(T.farH, { km: farKm })); list('far-list', far, homeCountry); }
     if (!body.results.length) {
       var empty = document.createElement('p'); empty.className = 'empty'; empty.textContent = T.nothing; results.appendChild(empty);
     }
@@ -265,7 +293,7 @@
       body.online.forEach(function (r) { ol2.appendChild(card(r)); });
       results.appendChild(ol2);
     }
-    showOrigin(o, body.results.filter(function (r) { return r.service.delivery !== 'online'; })
+    showOrigin(o, body.results.filter(function (r) { return r.service.delivery !== 'online' && !r.far; })
       .slice(0, 3).map(function (r) { return [r.location.lat, r.location.lon]; }));
   }
 
