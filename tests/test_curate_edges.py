@@ -3,13 +3,18 @@ only after a confirmation that says what it does, a location's point one field o
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from resourcemap import clock
 from resourcemap.auth.policy import Viewer
 from resourcemap.exchange import export_region
-from tests.test_curate_pages import client_as, world  # noqa: F401  (the fixture)
+from resourcemap.registry import edit
+from resourcemap.registry.history import change_by_id, history
+from tests.test_curate_pages import KOLOMNA, client_as, world  # noqa: F401  (the fixture)
 
 ADMIN = Viewer(role="admin", email="admin@example.org")
 UTC = dt.timezone.utc
@@ -38,3 +43,108 @@ def test_the_export_page_names_the_file_by_the_regions_date(app, world, monkeypa
     response = client_as(app, "curator_mos").get("/curate/export?region=RU-MOS&format=csv")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == 'attachment; filename="registry-RU-MOS-2025-07-01.csv"'
+
+
+# --- a location's point: one field of the history ----------------------------------------------------------------
+ELEKTROSTAL = (55.7901234, 38.4456789)
+NOGINSK = (55.8551234, 38.4412345)
+CURATOR = Viewer(role="curator", account_id=11, email="curator.mos@example.org", regions=frozenset({"RU-MOS"}))
+
+
+def _created(session) -> int:
+    org_id = edit.create_document(session, {
+        "name": "Центр «Точка»", "status": "published",
+        "locations": [{"name": "Главное здание", "address": "ул. Мира, 1", "lat": ELEKTROSTAL[0],
+                       "lon": ELEKTROSTAL[1]}],
+        "services": [{"type": "early_help", "location": 0}],
+        "phones": [{"number": "8 (496) 570-00-00", "kind": "main", "location": 0}]}, CURATOR)
+    session.commit()
+    return org_id
+
+
+def _point(session, org_id: int) -> tuple[float, float]:
+    loc = edit.organization_document(session, org_id)["locations"][0]
+    return loc["lat"], loc["lon"]
+
+
+def _move(session, org_id: int, point: tuple[float, float]) -> int:
+    doc = edit.organization_document(session, org_id)
+    doc["locations"][0]["lat"], doc["locations"][0]["lon"] = point
+    version = edit.save_document(session, org_id, doc, doc["version"], CURATOR)
+    session.commit()
+    return version
+
+
+def test_moving_a_location_writes_one_history_row_and_its_revert_restores_the_exact_point(registry):
+    org_id = _created(registry)
+    version = _move(registry, org_id, NOGINSK)
+    moves = [c for c in history(registry, org_id) if c["entity"] == "location" and c["op"] == "update"]
+    assert [(c["field"], c["old"], c["new"]) for c in moves] == [
+        ("point", {"lat": ELEKTROSTAL[0], "lon": ELEKTROSTAL[1]}, {"lat": NOGINSK[0], "lon": NOGINSK[1]})]
+    assert registry.execute(text("SELECT count(*) FROM change WHERE entity = 'location' AND op = 'update'"
+                                 " AND field IN ('lat', 'lon')")).scalar() == 0
+    created = next(c for c in history(registry, org_id) if c["entity"] == "location" and c["op"] == "insert")
+    assert created["new"]["point"] == {"lat": ELEKTROSTAL[0], "lon": ELEKTROSTAL[1]} and "lat" not in created["new"]
+
+    edit.revert_change(registry, moves[0]["id"], version, CURATOR)
+    registry.commit()
+    assert _point(registry, org_id) == ELEKTROSTAL  # exactly, both coordinates
+    newest = history(registry, org_id)[0]
+    assert (newest["field"], newest["new"]) == ("point", {"lat": ELEKTROSTAL[0], "lon": ELEKTROSTAL[1]})
+
+
+def _old_style_move(session, org_id: int, before, after) -> None:
+    """A move as migrations 0008-0015 recorded it: a lat row and a lon row of one change set (and the point moved)."""
+    location_id = edit.organization_document(session, org_id)["locations"][0]["id"]
+    change_set = session.execute(text("SELECT nextval('change_set_seq')")).scalar()
+    for field, n in (("lat", 0), ("lon", 1)):
+        if before[n] != after[n]:
+            session.execute(text(
+                "INSERT INTO change (change_set, organization_id, entity, entity_id, field, old, new, op, actor_email)"
+                " VALUES (:cs, :o, 'location', :l, :f, to_jsonb(CAST(:old AS float8)), to_jsonb(CAST(:new AS float8)),"
+                " 'update', 'old@example.org')"),
+                {"cs": change_set, "o": org_id, "l": location_id, "f": field, "old": before[n], "new": after[n]})
+    session.execute(text("SELECT set_config('resourcemap.history', 'off', true)"))
+    session.execute(text("UPDATE location SET geog = CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography)"
+                         " WHERE id = :l"), {"l": location_id, "lat": after[0], "lon": after[1]})
+    session.commit()
+
+
+def test_an_older_move_recorded_as_lat_and_lon_is_shown_and_reverted_as_one_point(registry):
+    org_id = _created(registry)
+    _old_style_move(registry, org_id, ELEKTROSTAL, NOGINSK)
+    moves = [c for c in history(registry, org_id) if c["entity"] == "location" and c["op"] == "update"]
+    assert len(moves) == 1 and moves[0]["field"] == "point"
+    assert (moves[0]["old"], moves[0]["new"]) == ({"lat": ELEKTROSTAL[0], "lon": ELEKTROSTAL[1]},
+                                                  {"lat": NOGINSK[0], "lon": NOGINSK[1]})
+    lon_row = registry.execute(text("SELECT max(id) FROM change WHERE field = 'lon'")).scalar()
+    assert change_by_id(registry, lon_row)["field"] == "point"  # either row of the pair stands for the move
+    version = edit.organization_document(registry, org_id)["version"]
+    edit.revert_change(registry, moves[0]["id"], version, CURATOR)
+    registry.commit()
+    assert _point(registry, org_id) == ELEKTROSTAL  # both coordinates back, not a point nobody entered
+
+
+def test_an_older_move_of_the_latitude_alone_reverts_the_latitude(registry):
+    org_id = _created(registry)
+    north = (NOGINSK[0], ELEKTROSTAL[1])
+    _old_style_move(registry, org_id, ELEKTROSTAL, north)
+    move = next(c for c in history(registry, org_id) if c["entity"] == "location" and c["op"] == "update")
+    assert (move["field"], move["old"], move["new"]) == ("point", {"lat": ELEKTROSTAL[0]}, {"lat": north[0]})
+    edit.revert_change(registry, move["id"], edit.organization_document(registry, org_id)["version"], CURATOR)
+    registry.commit()
+    assert _point(registry, org_id) == ELEKTROSTAL
+
+
+def test_the_history_page_shows_a_move_as_one_row_with_both_points(app, world, engine):  # noqa: F811
+    with Session(engine) as session:
+        _old_style_move(session, world["mos"], KOLOMNA, (55.1, 38.8))
+        _move(session, world["mos"], (55.081234, 38.771234))
+    client = client_as(app, "curator_mos")
+    html = client.get(f"/curate/org/{world['mos']}/history").get_data(as_text=True)
+    rows = re.findall(r'<tr[^>]*data-change="(\d+)">(.*?)</tr>', html, re.S)
+    moves = [body for _, body in rows if "Точка на карте" in body]
+    assert len(moves) == 2 and "Широта" not in html and "Долгота" not in html
+    assert "55.081234, 38.771234" in moves[0] and "55.1, 38.8" in moves[0]  # newest first: new point, old point
+    assert "55.1, 38.8" in moves[1] and f"{KOLOMNA[0]}, {KOLOMNA[1]}" in moves[1]
+    assert all("Вернуть" in body for body in moves)

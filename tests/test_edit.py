@@ -83,7 +83,7 @@ def test_creation_is_recorded_one_row_per_record_with_its_actor(registry):
     org_row = next(r for r in rows if r["entity"] == "organization")
     assert org_row["new"]["name"] == "Центр ранней помощи «Радуга»" and "version" not in org_row["new"]
     loc_row = next(r for r in rows if r["entity"] == "location")
-    assert (loc_row["new"]["lat"], loc_row["new"]["lon"]) == ELEKTROSTAL
+    assert loc_row["new"]["point"] == dict(zip(("lat", "lon"), ELEKTROSTAL))  # one field (0016)
     # Weekly hours are a field of the service: Monday to Wednesday 09:00-18:00 in minutes of the week.
     assert sorted(str(r["new"]["hours"]) for r in rows if r["entity"] == "service") == [
         "None", "{[540,1080),[1980,2520),[3420,3960)}"]
@@ -178,7 +178,7 @@ def test_revert_sets_the_field_back_and_is_itself_recorded(registry):
     version = edit.save_document(registry, org_id, doc, doc["version"], CURATOR_MOS)
     registry.commit()
     name_change = next(h for h in history(registry, org_id) if h["field"] == "name")
-    lat_change = next(h for h in history(registry, org_id) if h["field"] == "lat")
+    move = next(h for h in history(registry, org_id) if h["field"] == "point")
 
     with pytest.raises(edit.Conflict):
         edit.revert_change(registry, name_change["id"], version - 1, CURATOR_MOS)
@@ -192,9 +192,10 @@ def test_revert_sets_the_field_back_and_is_itself_recorded(registry):
         "organization", "name", "Неверное название", "Центр ранней помощи «Радуга»")
     assert newest["note"] == f"Отмена изменения №{name_change['id']}" and newest["op"] == "update"
 
-    edit.revert_change(registry, lat_change["id"], version, ADMIN)
+    edit.revert_change(registry, move["id"], version, ADMIN)
     registry.commit()
-    assert edit.organization_document(registry, org_id)["locations"][0]["lat"] == ELEKTROSTAL[0]
+    location = edit.organization_document(registry, org_id)["locations"][0]
+    assert (location["lat"], location["lon"]) == ELEKTROSTAL
 
 
 def test_a_change_of_hours_is_one_field_reverted_as_a_whole(registry):

@@ -221,3 +221,40 @@ def test_migration_0014_goes_down_to_the_row_triggers_and_up_to_the_statement_tr
             assert refreshers(conn) == dict.fromkeys(names, False) and map_mark_is_dynamic()
         finally:
             transaction.rollback()
+
+
+def test_migration_0016_records_a_locations_point_as_one_field_and_its_downgrade_as_two(engine):
+    from alembic import command
+    from sqlalchemy import text
+
+    from resourcemap.schema import alembic_config
+
+    def move(conn, location: int, lat: float, lon: float) -> list[tuple]:
+        """Move the location; the history rows the move wrote (one transaction: one change set for all)."""
+        before = conn.execute(text("SELECT coalesce(max(id), 0) FROM change")).scalar()
+        conn.execute(text("UPDATE location SET geog = CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography)"
+                          " WHERE id = :l"), {"l": location, "lat": lat, "lon": lon})
+        return conn.execute(text("SELECT field, old, new FROM change WHERE id > :b ORDER BY id"), {"b": before}).all()
+
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            org = conn.execute(text("INSERT INTO organization (name, region_code) VALUES ('Проверка 0016', 'RU-MOS')"
+                                    " RETURNING id")).scalar()
+            location = conn.execute(text(
+                "INSERT INTO location (organization_id, region_code, timezone, geog) VALUES (:o, 'RU-MOS',"
+                " 'Europe/Moscow', CAST(ST_SetSRID(ST_MakePoint(38.45, 55.79), 4326) AS geography)) RETURNING id"),
+                {"o": org}).scalar()
+            assert conn.execute(text("SELECT new ? 'point' AND NOT new ? 'lat' FROM change WHERE entity = 'location'"
+                                     " AND entity_id = :l AND op = 'insert'"), {"l": location}).scalar()
+            assert move(conn, location, 55.85, 38.44) == [
+                ("point", {"lat": 55.79, "lon": 38.45}, {"lat": 55.85, "lon": 38.44})]
+            command.downgrade(cfg, "0015")
+            assert move(conn, location, 55.8, 38.5) == [("lat", 55.85, 55.8), ("lon", 38.44, 38.5)]
+            command.upgrade(cfg, "head")
+            assert move(conn, location, 55.7, 38.4) == [
+                ("point", {"lat": 55.8, "lon": 38.5}, {"lat": 55.7, "lon": 38.4})]
+        finally:
+            transaction.rollback()

@@ -21,6 +21,7 @@ FIELD_NAMES = {
     "email": "Эл. почта", "status": "Статус", "verified_at": "Проверено", "source": "Источник",
     "external_id": "Внешний код", "region_code": "Регион", "is_synthetic": "Демо-данные",
     "address": "Адрес", "settlement_id": "Населённый пункт", "lat": "Широта", "lon": "Долгота",
+    "point": "Точка на карте",
     "confidential": "Адрес скрыт", "approximate": "Точка примерная", "accessibility": "Доступная среда",
     "timezone": "Часовой пояс", "active": "Действует", "type": "Вид помощи", "type_code": "Вид помощи",
     "age_min_months": "Возраст от", "age_max_months": "Возраст до", "eligibility": "Кому помогают",
@@ -73,6 +74,8 @@ def value_text(name: str | None, value, kinds: dict[str, str] | None = None, reg
         return ", ".join(regions.get(c, c) if regions else c for c in value)
     if name in ("area", "area_geojson"):
         return "задана"
+    if name == "point" and isinstance(value, dict):
+        return point_text(value)
     if isinstance(value, float):
         return f"{value:.6f}".rstrip("0").rstrip(".")
     if isinstance(value, (dt.date, dt.datetime)):
@@ -87,6 +90,13 @@ def value_text(name: str | None, value, kinds: dict[str, str] | None = None, reg
                          if k not in ("id", "organization_id", "service_id", "location_id", "geog")
                          and v not in (None, "", []))
     return str(value)
+
+
+def point_text(point: dict) -> str:
+    """{"lat", "lon"} -> "55.790123, 38.445679" (a move recorded before migration 0016 may name one coordinate)."""
+    if point.keys() == {"lat", "lon"}:
+        return f"{value_text(None, point['lat'])}, {value_text(None, point['lon'])}"
+    return "; ".join(f"{field_label(k)} {value_text(None, v)}" for k, v in point.items())
 
 
 def schedule_text(slots: list[dict]) -> str:

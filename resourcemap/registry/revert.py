@@ -1,8 +1,9 @@
 """Undoing one recorded change by editing the organization's document: the field set back to its old value (a
-service's weekly hours as a whole), an inserted record deactivated (locations, services, the organization) or
-removed (phones), a deleted phone put back. Opening hours recorded slot by slot before migration 0011 (entity
-"schedule") are found by their day and times. registry/edit.py `revert_change` then saves the document like any
-other edit, so a revert is checked, version-locked and itself recorded."""
+service's weekly hours as a whole, a location's point as both coordinates), an inserted record deactivated
+(locations, services, the organization) or removed (phones), a deleted phone put back. Opening hours recorded slot
+by slot before migration 0011 (entity "schedule") are found by their day and times. registry/edit.py
+`revert_change` then saves the document like any other edit, so a revert is checked, version-locked and itself
+recorded."""
 from __future__ import annotations
 
 from .hours import document_slots, hhmm
@@ -84,6 +85,10 @@ def _apply_old_value(doc: dict, entity: str, entity_id: int, field: str, old, ne
         doc[field] = old
     elif entity == "service" and field == "hours":
         _find(doc["services"], entity_id)["schedule"] = document_slots(old)
+    elif entity == "location" and field == "point":  # both coordinates (one alone, when only it changed before 0016)
+        if not isinstance(old, dict) or not old or not old.keys() <= {"lat", "lon"}:
+            raise _not_revertable()
+        _find(doc["locations"], entity_id).update(old)
     elif entity in ("location", "service"):
         item = _find(doc[entity + "s"], entity_id)
         key = _DOC_FIELD.get(field, field)
