@@ -333,7 +333,7 @@
     var a = document.createElement('a'); a.href = '/org/' + item.org; a.textContent = T.details; div.appendChild(a);
     return div;
   }
-  function loadMap() {
+  function loadMap(moved) {  // after a move (moveend's event) when the map has been still for 120 ms, else now
     clearTimeout(mapTimer);
     mapTimer = setTimeout(function () {
       var b = map.getBounds(), clamp = function (v, lo, hi) { return Math.min(hi, Math.max(lo, v)); };
@@ -366,7 +366,7 @@
             map.getContainer().setAttribute('data-loaded', 'grid');
           }
         }).catch(function () { /* aborted, or offline: keep what is shown */ });
-    }, 120);
+    }, moved ? 120 : 0);
   }
   function showOrigin(o, points) {
     originLayer.clearLayers();
@@ -384,7 +384,8 @@
   var legend = $('#legend');
   if (legend && window.matchMedia('(min-width: 60rem)').matches) { legend.open = true; }
   map.on('moveend', loadMap);
-  if (cfg.origin) { showOrigin(cfg.origin, cfg.focus || []); } else { loadMap(); }
-  // Leaflet must measure the container after the layout settles (the grid changes its size on wide screens).
-  setTimeout(function () { map.invalidateSize(); }, 0);
+  if (cfg.origin) { showOrigin(cfg.origin, cfg.focus || []); }
+  // Leaflet must measure the container after the layout settles (the grid changes its size on wide screens);
+  // then the first view's locations are asked for at once (on slow 3G every 100 ms counts).
+  setTimeout(function () { map.invalidateSize(); if (!cfg.origin) { loadMap(); } }, 0);
 })();
