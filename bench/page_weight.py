@@ -18,18 +18,19 @@ Per page and run, in a fresh browser context (an empty cache):
   visible area's locations from /map-data/locations), for a shared result link the first result card, for an
   organization page its heading.
 
-Map tiles come from the tile server (`TILE_URL`, OpenStreetMap), not from the app: they are answered inside the
-browser with a 1×1 PNG (CDP Fetch, no network, no throttling) and counted apart. Printed figures are medians over
+Map tiles come from the tile server (`TILE_URL`, OpenStreetMap), not from the app: the browser is told to block
+them (CDP `Network.setBlockedURLs`: they fail at once, use no bandwidth and do not hold up the load event), and
+they are counted apart. Printed figures are medians over
 `--runs`; timings are printed, never asserted.
 
     .venv/bin/python bench/page_weight.py                       # this tree, 5 runs
     .venv/bin/python bench/page_weight.py --tree /tmp/before    # another checkout (e.g. a git worktree), same database
-    .venv/bin/python bench/page_weight.py --runs 3 --json out.json --detail
+    .venv/bin/python bench/page_weight.py --tree /tmp/before --tree . --runs 7 --json out.json --detail
+                                                                # two trees, their runs taking turns
 """
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import platform
@@ -56,8 +57,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 PHONE = {"width": 390, "height": 844}
 TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 SLOW_3G = {"offline": False, "latency": 400, "downloadThroughput": 400_000 / 8, "uploadThroughput": 400_000 / 8}
-PNG_1X1 = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/x8AAwMCAO+ip1sAAAAASUVORK5CYII=")
 
 # Recorded in every page before its own scripts: the first animation frame in which the answer is in the
 # document (rAF runs just before a frame is painted, and not while stylesheets still block rendering).
@@ -210,13 +209,16 @@ class Visit:
         self.cdp.on("Network.responseReceived", self._response)
         self.cdp.on("Network.requestServedFromCache", self._from_cache)
         self.cdp.on("Network.loadingFinished", self._finished)
-        self.cdp.on("Fetch.requestPaused", self._tile)
         self.cdp.send("Network.enable")
         self.cdp.send("Network.setCacheDisabled", {"cacheDisabled": False})
         self.cdp.send("Network.emulateNetworkConditions", SLOW_3G)
-        self.cdp.send("Fetch.enable", {"patterns": [{"urlPattern": f"*://{tile_host}/*"}]})
+        # Tiles fail at once inside the browser: no network, no bandwidth, no wait (nor a round trip through
+        # this process, which a busy machine would add to the load event).
+        self.cdp.send("Network.setBlockedURLs", {"urls": [f"*://{tile_host}/*"]})
 
     def _sent(self, e):
+        if self.tile_host in e["request"]["url"]:
+            self.tiles += 1
         if e["request"]["url"].startswith(self.base):
             self.requests[e["requestId"]] = {"url": e["request"]["url"][len(self.base):], "bytes": 0,
                                              "cached": False, "status": None, "headers": {}, "done": False}
@@ -237,17 +239,6 @@ class Visit:
         r = self.requests.get(e["requestId"])
         if r is not None:
             r["bytes"], r["done"] = e["encodedDataLength"], True
-
-    def _tile(self, e):
-        self.tiles += 1
-        try:
-            self.cdp.send("Fetch.fulfillRequest", {
-                "requestId": e["requestId"], "responseCode": 200,
-                "responseHeaders": [{"name": "Content-Type", "value": "image/png"},
-                                    {"name": "Cache-Control", "value": "max-age=86400"}],
-                "body": base64.b64encode(PNG_1X1).decode()})
-        except Exception:  # noqa: BLE001  the map moved on and Leaflet dropped the tile, or the tab closed
-            pass
 
     def load(self, path: str, ready: str) -> dict:
         page = self.page
@@ -325,68 +316,83 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def summarize(runs: list[dict]) -> dict:
+    f, r = [x["first"] for x in runs], [x["repeat"] for x in runs]
+    return {"first_requests": median([x["served"] for x in f]), "first_kb": median([x["bytes"] / 1000 for x in f]),
+            "repeat_requests": median([x["served"] for x in r]), "first_fcp_ms": median([x["fcp"] for x in f]),
+            "first_load_ms": median([x["load"] for x in f]), "first_ready_ms": median([x["ready"] for x in f]),
+            "repeat_load_ms": median([x["load"] for x in r]), "repeat_ready_ms": median([x["ready"] for x in r])}
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose app is served (default: this one)")
+    p.add_argument("--tree", type=Path, action="append",
+                   help="a checkout whose app is served (default: this one); given twice or more, the trees' runs "
+                        "take turns, so a busy machine weighs on each alike")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--json", type=Path, help="write every run's figures here")
     p.add_argument("--detail", action="store_true", help="list each resource of the first run's loads")
     args = p.parse_args()
-    tree = args.tree.resolve()
+    trees = [t.resolve() for t in (args.tree or [ROOT])]
+
+    from contextlib import ExitStack
 
     from playwright.sync_api import sync_playwright
 
-    database_url = prepare_database(tree)
+    database_url = prepare_database(trees[0])
     pages = sample_urls(database_url)
     tile_host = TILE_URL.split("/")[2]
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    log(f"{tree_label(tree)}; {args.runs} runs; {machine()}")
-    results: dict[str, list[dict]] = {label: [] for label in pages}
-    with gunicorn(tree, database_url) as (base, access_log), sync_playwright() as pw:
+    labels = [tree_label(t) for t in trees]
+    log(f"{'; '.join(labels)}; {args.runs} runs; {machine()}")
+    results = {lab: {page: [] for page in pages} for lab in labels}
+    with ExitStack() as stack:
+        servers = [stack.enter_context(gunicorn(t, database_url)) for t in trees]
+        pw = stack.enter_context(sync_playwright())
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            for label, (path, ready) in pages.items():  # one untimed warm-up per page (server caches)
+        stack.callback(browser.close)
+        for base, _ in servers:  # one untimed warm-up per page and server (its caches)
+            for path, _ in pages.values():
                 urllib.request.urlopen(base + path, timeout=30).read()
-            for run in range(args.runs):
-                for label, (path, ready) in pages.items():
+        for run in range(args.runs):
+            for lab, (base, access_log) in zip(labels, servers):
+                for page, (path, ready) in pages.items():
                     r = measure(browser, base, access_log, path, ready, tile_host)
-                    results[label].append(r)
-                    log(f"run {run + 1} {label}: first {r['first']['served']} req {r['first']['bytes'] / 1000:.1f} kB"
-                        f" ready {r['first']['ready']} ms load {r['first']['load']} ms; repeat"
-                        f" {r['repeat']['served']} req ready {r['repeat']['ready']} ms")
-        finally:
-            browser.close()
+                    results[lab][page].append(r)
+                    log(f"run {run + 1} {lab.split(' @ ')[0]} {page}: first {r['first']['served']} req "
+                        f"{r['first']['bytes'] / 1000:.1f} kB ready {r['first']['ready']} ms load "
+                        f"{r['first']['load']} ms; repeat {r['repeat']['served']} req ready {r['repeat']['ready']} ms")
 
-    print(f"\n{tree_label(tree)}\n{started}; {machine()}; Chromium {CHROMIUM}; slow 3G: 400 kbit/s down and up, "
-          f"400 ms latency; phone 390×844; medians of {args.runs} runs\n")
-    print("| page | first load: requests | first load: kB transferred | repeat visit: requests "
-          "| first: FCP ms | first: load ms | first: ready ms | repeat: load ms | repeat: ready ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"\n{started}; {machine()}; Chromium {CHROMIUM}; slow 3G: 400 kbit/s down and up, 400 ms latency; "
+          f"phone 390×844; medians of {args.runs} runs{' taking turns' if len(trees) > 1 else ''}")
     summary = {}
-    for label, runs in results.items():
-        f, r = [x["first"] for x in runs], [x["repeat"] for x in runs]
-        row = {"first_requests": median([x["served"] for x in f]), "first_kb": median([x["bytes"] / 1000 for x in f]),
-               "repeat_requests": median([x["served"] for x in r]), "first_fcp_ms": median([x["fcp"] for x in f]),
-               "first_load_ms": median([x["load"] for x in f]), "first_ready_ms": median([x["ready"] for x in f]),
-               "repeat_load_ms": median([x["load"] for x in r]), "repeat_ready_ms": median([x["ready"] for x in r])}
-        summary[label] = row
-        print(f"| {label} (`{pages[label][0]}`) | {row['first_requests']:g} | {row['first_kb']:.1f} "
-              f"| {row['repeat_requests']:g} | {row['first_fcp_ms']:g} | {row['first_load_ms']:g} "
-              f"| {row['first_ready_ms']:g} | {row['repeat_load_ms']:g} | {row['repeat_ready_ms']:g} |")
-    tiles = median([x["first"]["tiles"] for runs in results.values() for x in runs])
-    print(f"\nmap tiles answered in the browser (not counted): median {tiles:g} per map load")
+    for lab in labels:
+        print(f"\n{lab}\n")
+        print("| page | first load: requests | first load: kB transferred | repeat visit: requests "
+              "| first: FCP ms | first: load ms | first: ready ms | repeat: load ms | repeat: ready ms |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        summary[lab] = {}
+        for page, runs in results[lab].items():
+            row = summary[lab][page] = summarize(runs)
+            print(f"| {page} (`{pages[page][0]}`) | {row['first_requests']:g} | {row['first_kb']:.1f} "
+                  f"| {row['repeat_requests']:g} | {row['first_fcp_ms']:g} | {row['first_load_ms']:g} "
+                  f"| {row['first_ready_ms']:g} | {row['repeat_load_ms']:g} | {row['repeat_ready_ms']:g} |")
+        tiles = median([x["first"]["tiles"] for runs in results[lab].values() for x in runs if x["first"]["tiles"]])
+        print(f"\nmap tiles blocked in the browser (not counted): median {tiles or 0:g} per first load of a map")
     if args.detail:
-        for label, runs in results.items():
-            for phase in ("first", "repeat"):
-                print(f"\n{label}, {phase} (run 1):")
-                print("| resource | status | bytes | encoding | Cache-Control | from cache |")
-                print("|---|---:|---:|---|---|---|")
-                for res in runs[0][phase]["resources"]:
-                    print(f"| `{res['url'][:80]}` | {res['status']} | {res['bytes']} | {res['encoding']} "
-                          f"| {res['cache_control']} | {'yes' if res['cached'] else ''} |")
+        for lab in labels:
+            for page, runs in results[lab].items():
+                for phase in ("first", "repeat"):
+                    print(f"\n{lab.split(' @ ')[0]}: {page}, {phase} (run 1):\n")
+                    print("| resource | status | bytes | encoding | Cache-Control | from cache |")
+                    print("|---|---:|---:|---|---|---|")
+                    for res in runs[0][phase]["resources"]:
+                        print(f"| `{res['url'][:80]}` | {res['status']} | {res['bytes']} | {res['encoding']} "
+                              f"| {res['cache_control']} | {'yes' if res['cached'] else ''} |")
     if args.json:
-        args.json.write_text(json.dumps({"tree": tree_label(tree), "started": started, "machine": machine(),
-                                         "summary": summary, "runs": results}, ensure_ascii=False, indent=1))
+        args.json.write_text(json.dumps({"trees": labels, "started": started, "machine": machine(),
+                                         "pages": pages, "summary": summary, "runs": results},
+                                        ensure_ascii=False, indent=1))
     return 0
 
 
