@@ -158,7 +158,7 @@
 
   function setOrigin(origin, label, inputText) {
     state.origin = origin;
-    originEl.textContent = label ? "Семья: " + label : "";
+    originEl.textContent = originEl.title = label ? "Семья: " + label : "";
     if (inputText !== undefined) { whereEl.value = inputText; }
     search.now();
   }
@@ -246,7 +246,7 @@
         }
         state.data = res.body;
         state.originQuery = res.body.origin.query;
-        originEl.textContent = "Семья: " + res.body.origin.label;
+        originEl.textContent = originEl.title = "Семья: " + res.body.origin.label;
         render(res.body);
         var n = res.body.groups.reduce(function (s, g) { return s + g.results.length; }, 0);
         showStatus("Найдено: " + n + " · " + res.body.origin.short + " · " + Math.round(performance.now() - t0) + " мс");
@@ -281,16 +281,17 @@
     });
     if (!r.phones.length) { phones.appendChild(el("span", "nophone", "телефон не указан")); }
     top.appendChild(phones);
-    top.appendChild(el("span", "open " + (r.opening.open_now ? "yes" : r.opening.known ? "no" : "unknown"), r.opening.text));
-    a.appendChild(top);
-
+    // Beside the phone, two lines at most until the card has the focus: five cards fit at 1366×768.
     var name = el("div", "card-name");
     name.appendChild(el("strong", null, r.organization));
     if (r.service_name) { name.appendChild(el("span", "svc", " — " + r.service_name)); }
-    a.appendChild(name);
+    name.title = name.textContent;
+    top.appendChild(name);
+    a.appendChild(top);
 
     var addr = el("div", "card-addr");
-    addr.appendChild(el("span", null, r.address || "адрес не указан"));
+    addr.appendChild(el("span", "open " + (r.opening.open_now ? "yes" : r.opening.known ? "no" : "unknown"), r.opening.text));
+    addr.appendChild(el("span", "addr", r.address || "адрес не указан"));
     if (r.confidential) { addr.appendChild(el("span", "badge conf", "конфиденциально: семье адрес не называть")); }
     a.appendChild(addr);
 

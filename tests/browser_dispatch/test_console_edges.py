@@ -66,3 +66,40 @@ def test_two_chosen_services_of_one_organization_are_told_apart(dispatcher_page)
     assert any("реабилитац" in c.lower() for c in chosen) and any("психолог" in c.lower() for c in chosen)
     page.locator("#chosen").screenshot(path=str(OUTPUT / "dispatch-chosen-two-services.png"))
     assert page.js_errors == [], page.js_errors
+
+
+VISIBLE_CARDS = """() => {
+  const keys = document.querySelector('.keys').getBoundingClientRect();
+  const bottom = Math.min(window.innerHeight, keys.top);
+  return [...document.querySelectorAll('#results .card')].filter(card => {
+    const r = card.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > bottom || r.height === 0) return false;
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return hit !== null && card.contains(hit);
+  }).length;
+}"""
+LEGEND_UNCOVERED = """() => [...document.querySelectorAll('.keys > span')].every(item => {
+  const r = item.getBoundingClientRect();
+  if (r.bottom > window.innerHeight || r.height === 0) return false;
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return hit !== null && item.contains(hit);
+})"""
+
+
+def test_at_1366x768_five_cards_are_on_screen_and_the_key_legend_is_uncovered(dispatcher_page):
+    page = dispatcher_page
+    page.set_viewport_size({"width": 1366, "height": 768})
+    find(page, "Кратово", "136")  # early help, family support, psychological help: more than five cards
+    assert page.locator("#results .card").count() > 5
+    page.screenshot(path=str(OUTPUT / "dispatch-1366x768.png"))
+    assert page.evaluate(VISIBLE_CARDS) >= 5
+    assert page.evaluate(LEGEND_UNCOVERED)
+    # Scrolling the results keeps the question, the map and the legend where they are.
+    page.keyboard.press("ArrowDown")
+    for _ in range(8):
+        page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.classList.contains('card')")
+    assert page.evaluate("document.getElementById('where').getBoundingClientRect().top") > 0
+    assert page.evaluate(LEGEND_UNCOVERED)
+    page.screenshot(path=str(OUTPUT / "dispatch-1366x768-scrolled.png"))
+    assert page.js_errors == [], page.js_errors
