@@ -14,7 +14,7 @@ from resourcemap.auth.policy import Viewer
 from resourcemap.exchange import export_region
 from resourcemap.registry import edit
 from resourcemap.registry.history import change_by_id, history
-from tests.test_curate_pages import KOLOMNA, client_as, world  # noqa: F401  (the fixture)
+from tests.test_curate_pages import KOLOMNA, client_as, csrf_from, editor_form, world  # noqa: F401  (fixture)
 
 ADMIN = Viewer(role="admin", email="admin@example.org")
 UTC = dt.timezone.utc
@@ -148,3 +148,43 @@ def test_the_history_page_shows_a_move_as_one_row_with_both_points(app, world, e
     assert "55.081234, 38.771234" in moves[0] and "55.1, 38.8" in moves[0]  # newest first: new point, old point
     assert "55.1, 38.8" in moves[1] and f"{KOLOMNA[0]}, {KOLOMNA[1]}" in moves[1]
     assert all("Вернуть" in body for body in moves)
+
+
+# --- «Больше не действует» asks first ---------------------------------------------------------------------------
+def _status(engine, org_id: int) -> str:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT status FROM organization WHERE id = :i"), {"i": org_id}).scalar()
+
+
+def _carried(html: str) -> dict:
+    """The hidden fields a confirmation page carries, as the browser posts them back."""
+    import html as htmllib
+
+    return {k: htmllib.unescape(v) for k, v in
+            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)}
+
+
+def test_deactivating_asks_for_confirmation_and_says_what_will_happen(app, world, engine):  # noqa: F811
+    client = client_as(app, "curator_mos")
+    org_id = world["mos"]
+    form = {**editor_form(client, org_id), "description": "Закрылся в ноябре", "action": "deactivate"}
+    response = client.post(f"/curate/org/{org_id}", data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and _status(engine, org_id) == "published"  # nothing yet
+    assert "Центр «Коломенский»" in html and "больше не действует" in html
+    assert "снята с карты" in html and "ничего не удаляется" in html.lower() and "опубликовать" in html
+    carried = _carried(html) | {"csrf_token": csrf_from(html)}
+    assert carried["description"] == "Закрылся в ноябре" and carried["confirmed"] == "1"
+    assert re.search(r'<button type="submit" name="action" value="deactivate"[^>]*>Да, больше не действует', html)
+
+    # "Back to the editor" shows the form as it was, saves nothing.
+    back = client.post(f"/curate/org/{org_id}", data={**carried, "action": "back"})
+    assert back.status_code == 200 and "Закрылся в ноябре</textarea>" in back.get_data(as_text=True)
+    assert _status(engine, org_id) == "published"
+
+    # Confirmed: saved with the form's changes, off the map.
+    done = client.post(f"/curate/org/{org_id}", data={**carried, "action": "deactivate", "confirmed": "1"})
+    assert done.status_code == 302 and _status(engine, org_id) == "inactive"
+    with Session(engine) as session:
+        assert edit.organization_document(session, org_id)["description"] == "Закрылся в ноябре"
+    assert "снята с карты" in client.get(done.headers["Location"]).get_data(as_text=True)

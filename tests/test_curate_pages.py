@@ -319,7 +319,9 @@ def test_publish_draft_deactivate_and_checked_today(app, world, engine):
     org_id = world["mos"]
     for action, status in (("draft", "draft"), ("publish", "published"), ("deactivate", "inactive"),
                            ("draft", "draft")):
-        response = client.post(f"/curate/org/{org_id}", data={**editor_form(client, org_id), "action": action})
+        confirmed = {"confirmed": "1"} if action == "deactivate" else {}  # asked first: tests/test_curate_edges.py
+        response = client.post(f"/curate/org/{org_id}", data={**editor_form(client, org_id), "action": action,
+                                                               **confirmed})
         assert response.status_code == 302, response.get_data(as_text=True)[:2000]
         with engine.connect() as conn:
             assert conn.execute(text("SELECT status FROM organization WHERE id = :i"), {"i": org_id}).scalar() \

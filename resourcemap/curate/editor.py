@@ -175,8 +175,10 @@ def save(org_id: int):
     editor = editor_from_form(request.form)
     if action == "review":
         return _carry_over(editor, org_id, stored)
-    if action in ADD_ROW:
+    if action in ADD_ROW or action == "back":
         return _rerender(editor, action, org_id, stored)
+    if action == "deactivate" and request.form.get("confirmed") != "1":
+        return _confirm_deactivation(org_id, stored)
     editor = compact(editor)
     typed = _typed_settlements(editor)
     doc, problems = document_from_editor(editor)
@@ -224,6 +226,19 @@ def _carry_over(editor: Editor, org_id: int, stored: dict):
     return _editor_page(merged, org_id=org_id, stored=stored, base=_base_json(stored))
 
 
+def _posted_fields(*left_out: str) -> list[tuple[str, str]]:
+    """The curator's form as posted, (name, value) pairs, for a page that carries it on hidden to the next step."""
+    return [(k, v) for k in request.form.keys() if k not in ("csrf_token", "action", *left_out)
+            for v in request.form.getlist(k)]
+
+
+def _confirm_deactivation(org_id: int, stored: dict):
+    """«Больше не действует» asks first, on a page of its own (no JavaScript needed): what will happen, with the
+    curator's form carried on, so that «Да» saves it and deactivates, «Нет» goes back to it."""
+    return render_template("curate/deactivate.html", org_id=org_id, stored=stored, posted=_posted_fields(),
+                           form=ActionForm(), statuses=STATUS_NAMES)
+
+
 def _conflict_page(org_id: int, conflict, yours: dict, editor: Editor):
     """Someone saved this organization since the curator opened it: both versions side by side; the curator's
     form comes along (hidden) so that it can be reviewed on top of the new version, or dropped."""
@@ -236,8 +251,7 @@ def _conflict_page(org_id: int, conflict, yours: dict, editor: Editor):
             row = settlement_by_id(get_session(), sid)
             settlements[sid] = row["name"] if row else str(sid)
     sections = conflict_sections(current, yours, kind_names(), region_names(), settlements, _posted_base())
-    posted = [(k, v) for k in request.form.keys() if k not in ("csrf_token", "action", "version")
-              for v in request.form.getlist(k)]
+    posted = _posted_fields("version")
     latest = edit.history(get_session(), org_id, limit=1)
     changed_by = (f"сохранил(а) {latest[0]['actor_email'] or 'система'}, {moscow_time(latest[0]['at'])}"
                   if latest else None)
