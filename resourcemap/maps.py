@@ -70,11 +70,14 @@ def static_assets() -> tuple[list[str], list[str]]:
     return [p for _, p in LEAFLET_JS + CLUSTER_JS], [p for _, p in LEAFLET_CSS + CLUSTER_CSS]
 
 
+SCALE = '\nL.control.scale({{imperial: false, metric: true, position: "topleft", maxWidth: 120}}).addTo({map});\n'
+
+
 @lru_cache(maxsize=16)
 def map_script(tile_url: str, attribution: str = ATTRIBUTION) -> str:
     """The JavaScript folium generates for the map: L.map, the tile layer and the marker cluster group, with
     fixed names (MAP_VAR, CLUSTER_VAR). Put it in a <script nonce=...> after the static Leaflet scripts."""
-    m = folium.Map(location=DEFAULT_CENTER, zoom_start=DEFAULT_ZOOM, tiles=None, control_scale=True,
+    m = folium.Map(location=DEFAULT_CENTER, zoom_start=DEFAULT_ZOOM, tiles=None, control_scale=False,
                    min_zoom=2, max_zoom=18, world_copy_jump=True)
     m._id = MAP_ID
     m.default_js, m.default_css = LEAFLET_JS, LEAFLET_CSS
@@ -86,7 +89,8 @@ def map_script(tile_url: str, attribution: str = ATTRIBUTION) -> str:
     cluster.add_to(m)
     figure = m.get_root()
     figure.render()
-    script = figure.script.render()
+    # A metric scale under the zoom buttons: folium's own is in miles too, at the bottom under the attribution.
+    script = figure.script.render() + SCALE.format(map=MAP_VAR)
     if re.search(r"https?://(?!" + re.escape(tile_url.split("/")[2]) + r")", script.replace(
             "https://www.openstreetmap.org/copyright", "")):
         raise ValueError("folium rendered an external URL into the map script")

@@ -90,4 +90,10 @@ EN = {
     "Дальше %(km)s км от вас": "More than %(km)s km away",
     "Россия": "Russia",
     "Казахстан": "Kazakhstan",
+    "Место выбрано. Теперь отметьте, какая помощь нужна, — или нажмите «Найти помощь», чтобы искать всю.": "Place chosen. Now tick the help you need, or press “Find help” to search for every kind.",
+    "Показать результаты: %(n)s": "Show the results: %(n)s",
+    "участники %(osm)s": "%(osm)s contributors",
+    "Росстат, ВПН-2020": "Rosstat, 2020 census",
+    "Открыть в Яндекс Картах": "Open in Yandex Maps",
+    "Открыть в 2ГИС": "Open in 2GIS",
 }

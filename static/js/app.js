@@ -107,7 +107,10 @@
     if (!s) { return; }
     place.value = s.name; sid.value = s.id; lat.value = ''; lon.value = '';
     closeList(); showError('');
-    runSearch(true);
+    if (chosenKinds().length) { runSearch(true); return; }
+    // The place is set, the kinds are not: ask for them rather than answer for every kind at once.
+    syncUrl(); say(T.chooseKinds);
+    $('input[name=service]', form).focus();
   }
   place.addEventListener('input', function () {
     sid.value = ''; lat.value = ''; lon.value = '';
@@ -204,6 +207,7 @@
       if (!sid.value && !lat.value && o.settlement) { sid.value = o.settlement.id; place.value = o.settlement.name; }
       syncUrl();
       render(res.body);
+      if (!moveFocus) { offerResults(res.body.results.length + res.body.online.length); }
       say(res.body.nothing_near ? fmt(T.nothingNear, { km: Math.round(Math.max.apply(null, Object.values(res.body.far_km))) })
         : fmt(T.found, { n: res.body.results.length + res.body.online.length }));
       if (moveFocus) { results.focus(); results.scrollIntoView({ block: 'start' }); }
@@ -296,6 +300,20 @@
     showOrigin(o, body.results.filter(function (r) { return r.service.delivery !== 'online' && !r.far; })
       .slice(0, 3).map(function (r) { return [r.location.lat, r.location.lon]; }));
   }
+
+  /* ---------- results updated below the fold: a button to go to them ---------- */
+  var toResults = $('#to-results');
+  function offerResults(n) {
+    var below = results.getBoundingClientRect().top > window.innerHeight - 40;
+    toResults.hidden = !below;
+    $('span', toResults).textContent = fmt(T.toResults, { n: n });
+  }
+  toResults.addEventListener('click', function () {
+    toResults.hidden = true; results.focus(); results.scrollIntoView({ block: 'start' });
+  });
+  window.addEventListener('scroll', function () {
+    if (!toResults.hidden && results.getBoundingClientRect().top < window.innerHeight - 40) { toResults.hidden = true; }
+  }, { passive: true });
 
   /* ---------- filters ---------- */
   form.addEventListener('submit', function (e) { e.preventDefault(); closeList(); runSearch(true); });
