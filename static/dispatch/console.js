@@ -429,12 +429,14 @@
     return "sms:" + to + "?&body=" + encodeURIComponent(state.sms ? state.sms.text : "");
   }
 
+  function smsParts(sms) { return sms.parts === 1 ? "1 часть" : sms.parts + " части"; }  // the server's: 1 or 2
+
   function showSms(sms) {
     state.sms = sms;
     $("sms-text").textContent = sms.text;
-    $("sms-count").textContent = "(" + sms.length + " из 134 знаков, " + (sms.parts === 1 ? "1 часть" : sms.parts + " части") + ")";
+    $("sms-count").textContent = "(" + sms.length + " из 134 знаков, " + smsParts(sms) + ")";
     $("sms-left").hidden = sms.included === sms.total;
-    $("sms-left").textContent = "В SMS вошли " + sms.included + " из " + sms.total +
+    $("sms-left").textContent = "В SMS " + sms.included + " из " + sms.total + " выбранных служб" +
       " — об остальных скажите по телефону или скопируйте текст направления (C).";
     $("referral-sms").href = smsLink();
     $("referral-note").textContent = "";
@@ -442,7 +444,7 @@
 
   $("sms-to").addEventListener("input", function () { $("referral-sms").href = smsLink(); });
   $("sms-copy").addEventListener("click", function () {
-    if (state.sms) { copy(state.sms.text, "SMS для семьи, " + state.sms.length + " знаков"); }
+    if (state.sms) { copy(state.sms.text, "SMS для семьи (" + smsParts(state.sms) + ")"); }
   });
   $("build-referral").addEventListener("click", buildReferral);
   $("referral-copy").addEventListener("click", function () { copy($("referral-text").value, "текст направления"); });
