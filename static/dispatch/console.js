@@ -331,22 +331,18 @@
       g.results.forEach(function (r) { var c = card(r, g.name); sec.appendChild(c); state.cards.push(c); });
       resultsEl.appendChild(sec);
     });
-    if (data.helplines && data.helplines.length) {
-      var hl = el("section", "group helplines");
-      var hh = el("h2", "group-head");
-      hh.appendChild(el("span", "gname", "Линии помощи — рядом нет нужной помощи"));
-      hl.appendChild(hh);
-      data.helplines.forEach(function (r) { var c = card(r, ""); hl.appendChild(c); state.cards.push(c); });
-      resultsEl.appendChild(hl);
-    }
-    if (data.online.length) {
-      var sec = el("section", "group online");
+    // services not ranked by distance: the helplines (when a kind has nothing near), the region's online ones
+    function listed(cls, title, rows) {
+      if (!rows || !rows.length) { return; }
+      var sec = el("section", "group " + cls);
       var h = el("h2", "group-head");
-      h.appendChild(el("span", "gname", "Онлайн для жителей региона"));
+      h.appendChild(el("span", "gname", title));
       sec.appendChild(h);
-      data.online.forEach(function (r) { var c = card(r, ""); sec.appendChild(c); state.cards.push(c); });
+      rows.forEach(function (r) { var c = card(r, ""); sec.appendChild(c); state.cards.push(c); });
       resultsEl.appendChild(sec);
     }
+    listed("helplines", "Линии помощи — рядом нет нужной помощи", data.helplines);
+    listed("online", "Онлайн для жителей региона", data.online);
     drawMap(data);
   }
 
