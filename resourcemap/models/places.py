@@ -54,6 +54,13 @@ class Settlement(Base):
     timezone: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
     source_id: Mapped[str] = mapped_column(Text)
+    # What the 2021 census says of it (migration 0017, gazetteer/census.py), and its source row's faults.
+    census_id: Mapped[int | None] = mapped_column(Integer)  # unique (ix_settlement_census_id)
+    census_type: Mapped[str | None] = mapped_column(Text)
+    children: Mapped[int | None] = mapped_column(Integer)
+    oktmo: Mapped[str | None] = mapped_column(Text)
+    municipality: Mapped[str | None] = mapped_column(Text)
+    quality: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
 
 
 class SettlementName(Base):
