@@ -95,16 +95,23 @@ def migrate() -> None:
 @click.command("load-regions")
 @with_appcontext
 @click.argument("codes", nargs=-1)
-def load_regions_command(codes: tuple[str, ...]) -> None:
-    """Load regions, districts and settlements from data/regions/ (all, or the CODES given)."""
+@click.option("--census/--no-census", default=True, show_default=True,
+              help="Merge in the 2021 census' settlements when scripts/install has fetched them (var/cache/census/).")
+def load_regions_command(codes: tuple[str, ...], census: bool) -> None:
+    """Load regions, districts and settlements from data/regions/ (all, or the CODES given), and the 2021
+    census' settlements of Russia."""
+    from .gazetteer import census as census_table
     from .gazetteer.load import load_regions
 
+    wheel = census_table.find_wheel(current_app.config["VAR_DIR"]) if census else None
     try:
-        report = load_regions(_engine(), Path(current_app.config["REGIONS_DIR"]), list(codes) or None)
+        report = load_regions(_engine(), Path(current_app.config["REGIONS_DIR"]), list(codes) or None, wheel)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
     for line in report.lines():
         click.echo(line)
+    if census and wheel is None:
+        click.echo(census_table.HOW_TO_ADD)
 
 
 @click.command("import-gazetteer")
@@ -148,18 +155,26 @@ def demo_data(registry: bool, synthetic: int, replace: bool, seed: float, region
 
 
 def bootstrap(engine, settings: dict, echo=click.echo) -> None:
-    """First start: schema, regions and the demo registry, each only when missing."""
+    """First start: schema, regions (with the census' settlements when fetched) and the demo registry, each only
+    when missing."""
+    from .gazetteer import census as census_table
     from .gazetteer.load import load_regions
     from .registry.demo import load_demo_registry
     from .schema import upgrade
 
     upgrade(engine)
     with engine.connect() as conn:
-        regions = conn.execute(text("SELECT count(*) FROM region")).scalar()
-    if not regions:
-        echo("loading regions, districts and settlements (first start) ...")
-        for line in load_regions(engine, Path(settings["REGIONS_DIR"])).lines():
+        regions, census_rows = conn.execute(text(
+            "SELECT (SELECT count(*) FROM region), (SELECT count(*) FROM settlement WHERE census_id IS NOT NULL)")).one()
+    wheel = census_table.find_wheel(settings["VAR_DIR"])
+    if not regions or (wheel and not census_rows):
+        what = "the census' settlements" if regions else "regions, districts and settlements"
+        echo(f"loading {what} (first start) ...")
+        report = load_regions(engine, Path(settings["REGIONS_DIR"]), census=wheel)
+        for line in report.lines():
             echo("  " + line)
+    if wheel is None:
+        echo(census_table.HOW_TO_ADD)
     added, _ = load_demo_registry(engine, Path(settings["DEMO_REGISTRY"]))
     if added:
         echo(f"demo registry: {added} organizations added")
