@@ -42,7 +42,12 @@ def test_embedded_server_runs_unprivileged_on_a_private_socket(embedded_cluster)
     assert version >= 150000 and postgis.startswith("3.")
 
 
-def test_first_start_creates_schema_loads_regions_and_demo_once(database_url):
+def test_first_start_creates_schema_loads_regions_and_demo_once(database_url, tmp_path):
+    """The first start loads regions, settlements (the census' too when fetched: the count is printed, else how to
+    add them) and the demo registry; the second loads nothing."""
+    from resourcemap.gazetteer.census import HOW_TO_ADD
+    from tests.conftest import CENSUS_WHEEL
+
     server = make_url(database_url)
     boot_db = f"resourcemap_test_boot_{os.getpid()}"
     conninfo = server.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
@@ -50,7 +55,7 @@ def test_first_start_creates_schema_loads_regions_and_demo_once(database_url):
         conn.execute(f'DROP DATABASE IF EXISTS "{boot_db}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{boot_db}"')
     engine = make_engine(server.set(database=boot_db).render_as_string(hide_password=False))
-    settings = load_config()
+    settings = load_config() if CENSUS_WHEEL else {**load_config(), "VAR_DIR": str(tmp_path)}
     lines: list[str] = []
     try:
         bootstrap(engine, settings, echo=lines.append)
@@ -58,6 +63,11 @@ def test_first_start_creates_schema_loads_regions_and_demo_once(database_url):
             first = conn.execute(text("SELECT (SELECT count(*) FROM region), (SELECT count(*) FROM settlement),"
                                       " (SELECT count(*) FROM organization)")).one()
         assert first[0] == 105 and first[1] > 15000 and first[2] >= 25
+        assert f"  settlements in the database: {first[1]:,}" in lines
+        if CENSUS_WHEEL:
+            assert first[1] > 160_000 and any(line.startswith("  census 2021 (") for line in lines)
+        else:
+            assert HOW_TO_ADD in lines
         bootstrap(engine, settings, echo=lines.append)
         with engine.connect() as conn:
             again = conn.execute(text("SELECT (SELECT count(*) FROM region), (SELECT count(*) FROM settlement),"

@@ -258,3 +258,40 @@ def test_migration_0016_records_a_locations_point_as_one_field_and_its_downgrade
                 ("point", {"lat": 55.8, "lon": 38.5}, {"lat": 55.7, "lon": 38.4})]
         finally:
             transaction.rollback()
+
+
+def test_migration_0017_goes_down_without_the_census_columns_and_up_with_them(engine):
+    """0017's downgrade drops the census' columns (the census' settlements stay as plain rows); the upgrade makes
+    them again with the quality check and the unique census id."""
+    import pytest
+    from alembic import command
+    from sqlalchemy import text
+
+    from resourcemap.schema import alembic_config
+
+    census_columns = {"census_id", "census_type", "children", "oktmo", "municipality", "quality"}
+
+    def columns(conn) -> set[str]:
+        return set(conn.execute(text("SELECT column_name FROM information_schema.columns"
+                                     " WHERE table_name = 'settlement'")).scalars())
+
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            settlements = conn.execute(text("SELECT count(*) FROM settlement")).scalar()
+            assert census_columns <= columns(conn)
+            command.downgrade(cfg, "0016")
+            assert not census_columns & columns(conn)
+            assert conn.execute(text("SELECT count(*) FROM settlement")).scalar() == settlements
+            command.upgrade(cfg, "head")
+            assert census_columns <= columns(conn)
+            conn.execute(text("SAVEPOINT bad_word"))
+            with pytest.raises(Exception, match="ck_settlement_quality"):
+                conn.execute(text("UPDATE settlement SET quality = '{doubtful}' WHERE id = 1"))
+            conn.execute(text("ROLLBACK TO SAVEPOINT bad_word"))
+            assert conn.execute(text("SELECT indisunique FROM pg_index WHERE indexrelid ="
+                                     " 'ix_settlement_census_id'::regclass")).scalar()
+        finally:
+            transaction.rollback()
