@@ -14,7 +14,8 @@ pinned here) into var/cache/census/; `load-regions` then merges the table into t
   add up (Москва and Санкт-Петербург are listed once per city district), elsewhere the listing with Rosstat's
   coordinates stands;
 - district: the district the source's municipality names (matched by name), else the one holding the point;
-- a point far outside its region (> 20 km, or at 0°, 0°) is replaced by a point inside the named district;
+- a point far outside its region (> 20 km and in another region, or > 500 km: 0°, 0°) is replaced by a point
+  inside the named district;
 - a settlement of today's gazetteer (GeoNames, hflabs, OSM imports) with the same name in the same region, close
   by, is the same settlement: it keeps its id, names and point and gains the census figures (`match`);
 - every row that could not be repaired stays searchable with its faults in `settlement.quality`."""
@@ -50,7 +51,8 @@ SAME_PLACE_M = 2_000          # this close: the same place unless populations an
 VILLAGE_M = 10_000            # villages: GeoNames' and the census' points of one village differ by up to a few km
 TOWN_M = 30_000               # towns, and any place whose populations agree: one city's points differ by up to ~25 km
 POPULATION_RATIO = 2.0        # "the populations agree": within this factor of each other
-FAR_OUTSIDE_M = 20_000        # a point this far outside its region is wrong: replaced by a point in its district
+FAR_OUTSIDE_M = 20_000        # this far outside its region, in another region: replaced by a point in its district
+LOST_M = 500_000              # this far from its region, in no region (0°, 0°; 5.7°N): replaced likewise
 OUTSIDE_M = 5_000             # beyond this (the boundaries are generalized to ~1 km) a kept point is flagged
 SNAP_DISTRICT_M = 3_000       # a point in no district (coasts) takes the nearest within this, as the build does
 
@@ -222,12 +224,14 @@ def _agree(a: int | None, b: int | None) -> bool:
 def match(pairs: list[tuple]) -> list[tuple[int, str]]:
     """One to one: census settlement <-> today's settlement, from candidate pairs (census_id, ext_id, metres,
     census_population, population, census_kind, kind, by_main_name) of the same region and normalized name
-    within TOWN_M. Taken in this order, the closest first within each:
+    (within TOWN_M, or farther for names unique on both sides). Taken in this order, the closest first within each:
     0. the same population (today's figure came from the census' own table 5) within TOWN_M;
     1. within NEAR_M; within SAME_PLACE_M unless the two conflict (populations a factor of 2 apart and
        different kinds: a town of 36,000 and a село of 6,000 700 m apart are two places);
     2. within TOWN_M when the populations agree or either is a town or city;
-    3. within VILLAGE_M unless they conflict.
+    3. within VILLAGE_M unless they conflict;
+    4. farther, when they are the only settlement of this name in the region on both sides (_PAIRS_SQL) and the
+       populations agree: one of the two points is wrong.
     Within a tier, agreeing populations, then the same kind, then the main name before an alternate one."""
     ranked = []
     for census_id, ext_id, metres, census_pop, pop, census_kind, kind, main_name in pairs:
@@ -243,6 +247,8 @@ def match(pairs: list[tuple]) -> list[tuple[int, str]]:
             tier = 2
         elif metres <= VILLAGE_M and not conflict:
             tier = 3
+        elif metres > TOWN_M and agree:  # _PAIRS_SQL: the region's only settlement of this name on both sides
+            tier = 4
         else:
             continue
         ranked.append((tier, not agree, not same_kind, not main_name, metres, census_id, ext_id))
@@ -262,7 +268,7 @@ class CensusReport:
     read: int = 0                      # rows in the table
     in_regions: int = 0                # of the regions being loaded
     coordinates_repaired: int = 0      # decimal degrees recomputed from the DMS columns
-    point_from_district: int = 0       # far outside the region or at 0,0: a point in the named district instead
+    point_from_district: int = 0       # far outside, in another region or lost: a point in the named district
     outside_region: int = 0            # kept, 5+ km outside the region: flagged
     shared_point: int = 0              # the exact point of another settlement: flagged
     population_zero: int = 0           # nobody counted in 2021: flagged
@@ -311,7 +317,7 @@ _STAGE_SQL = [
                    AND ST_Intersects(rp.geom, p.g)) AS inside,
            (SELECT min(dp.district_id) FROM district_part dp JOIN district d ON d.id = dp.district_id
             WHERE d.region_code = p.region_code AND ST_Intersects(dp.geom, p.g)) AS point_district,
-           0::float8 AS outside_m, false AS moved
+           0::float8 AS outside_m, false AS elsewhere, false AS moved
     FROM p""",
     "CREATE UNIQUE INDEX ON tmp_census (census_id)",
     "ANALYZE tmp_census",
@@ -329,15 +335,18 @@ _STAGE_SQL = [
       WHERE n > 0 OR candidates = 1 ORDER BY region_code, municipality, n DESC, district_id)
     UPDATE tmp_census c SET named_district = named.district_id FROM named
     WHERE named.region_code = c.region_code AND named.municipality = c.municipality""",
-    # How far outside its region a point lies (the nearest of the region's parts).
+    # How far outside its region a point lies (the nearest of the region's parts), and whether in another region.
     """UPDATE tmp_census c SET outside_m = (
       SELECT min(ST_Distance(n.geom::geography, c.g::geography))
       FROM (SELECT rp.geom FROM region_part rp WHERE rp.region_code = c.region_code
-            ORDER BY rp.geom <-> c.g LIMIT 8) n)
+            ORDER BY rp.geom <-> c.g LIMIT 8) n),
+      elsewhere = EXISTS (SELECT 1 FROM region_part rp WHERE ST_Intersects(rp.geom, c.g))
     WHERE NOT c.inside""",
-    # Far outside (or at 0, 0): a point inside the district the municipality names instead.
+    # Far outside and in another region, or nowhere near (0°, 0°; a lost digit): a point inside the district the
+    # municipality names instead. Far out at sea (islands beyond the generalized coast) the point stays, flagged.
     """UPDATE tmp_census c SET g = ST_PointOnSurface(d.boundary), moved = true, point_district = d.id
-    FROM district d WHERE d.id = c.named_district AND NOT c.inside AND c.outside_m > %(far)s""",
+    FROM district d WHERE d.id = c.named_district AND NOT c.inside AND c.outside_m > %(far)s
+      AND (c.elsewhere OR c.outside_m > %(lost)s)""",
     # A point in no district of its region (a coast): the nearest of the region's districts within a few km.
     """UPDATE tmp_census c SET point_district = (
       SELECT d.id FROM district d WHERE d.region_code = c.region_code
@@ -405,6 +414,17 @@ SELECT c.census_id, t.ext_id, ST_Distance(c.g::geography, t.geog), c.population,
        t.main_name
 FROM tmp_census_set c JOIN tmp_today t ON t.region_code = c.region_code AND t.name_norm = c.name_norm
 WHERE ST_DWithin(c.g::geography, t.geog, %(radius)s)
+UNION ALL
+-- Farther apart: only a name that one census settlement and one of today's have in the region (the pair is then
+-- taken if the populations agree: one of the two points is wrong, Лаврентия's in the table by 2° of longitude).
+SELECT c.census_id, t.ext_id, ST_Distance(c.g::geography, t.geog), c.population, t.population, c.kind, t.kind,
+       t.main_name
+FROM (SELECT region_code, name_norm FROM tmp_census_set GROUP BY 1, 2 HAVING count(*) = 1
+      INTERSECT
+      SELECT region_code, name_norm FROM tmp_today GROUP BY 1, 2 HAVING count(DISTINCT ext_id) = 1) u
+JOIN tmp_census_set c ON c.region_code = u.region_code AND c.name_norm = u.name_norm
+JOIN tmp_today t ON t.region_code = u.region_code AND t.name_norm = u.name_norm AND t.main_name
+WHERE NOT ST_DWithin(c.g::geography, t.geog, %(radius)s)
 """
 
 _MERGE_SQL = [
@@ -413,14 +433,16 @@ _MERGE_SQL = [
     # official figure, where the table sometimes has a district's) or the census counted nobody; its kind rises
     # to the census type's (a village of GeoNames that the census lists as пгт becomes an urban settlement).
     f"""UPDATE tmp_settlement t SET census_id = c.census_id, census_type = c.census_type, children = c.children,
-      oktmo = nullif(c.oktmo, ''), municipality = c.municipality,
-      population = CASE WHEN c.population > 0 AND t.population_year IS DISTINCT FROM 2021 THEN c.population
-                        ELSE t.population END,
+      oktmo = nullif(c.oktmo, ''), municipality = c.municipality, population = p.population,
       population_year = CASE WHEN c.population > 0 THEN 2021 ELSE t.population_year END,
-      kind = CASE WHEN {_RANK_SQL.format(k='c.kind')} > coalesce({_RANK_SQL.format(k='t.kind')}, 0)
-                  THEN c.kind ELSE t.kind END,
+      kind = CASE WHEN {_RANK_SQL.format(k='p.kind')} > coalesce({_RANK_SQL.format(k='t.kind')}, 0)
+                  THEN p.kind ELSE t.kind END,
       quality = CASE WHEN c.population = 0 THEN ARRAY['population_zero'] ELSE '{{}}' END
     FROM tmp_census_match m JOIN tmp_census_set c ON c.census_id = m.census_id
+    JOIN tmp_settlement t0 ON t0.ext_id = m.ext_id,
+    LATERAL (SELECT x.population, {_KIND_SQL.format(t='c.census_type', p='coalesce(x.population, 0)')} AS kind
+             FROM (SELECT CASE WHEN c.population > 0 AND t0.population_year IS DISTINCT FROM 2021
+                               THEN c.population ELSE t0.population END AS population) x) p
     WHERE t.ext_id = m.ext_id""",
     # In a region of several time zones, today's settlements' points by zone, for the nearest one's.
     """CREATE TEMP TABLE tmp_zone ON COMMIT DROP AS
@@ -539,7 +561,7 @@ def stage(cur, wheel: Path, index: list[dict], codes: list[str]) -> CensusReport
             for district_id in municipality_candidates(municipality, districts.get(code, [])):
                 copy.write_row((code, municipality, district_id))
     cur.execute("ANALYZE tmp_census_raw; ANALYZE tmp_municipality")
-    params = {"far": FAR_OUTSIDE_M, "outside": OUTSIDE_M, "snap": SNAP_DISTRICT_M, "codes": codes}
+    params = {"far": FAR_OUTSIDE_M, "lost": LOST_M, "outside": OUTSIDE_M, "snap": SNAP_DISTRICT_M, "codes": codes}
     for statement in _STAGE_SQL:
         if statement is None:
             _group_listings(cur)
