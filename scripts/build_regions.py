@@ -1288,8 +1288,9 @@ in `docs/geodata.md`):
   the degrees-minutes-seconds where the decimals are wrong), OKTMO and the Rosstat/DaData marker; the table's own
   row id is kept as `settlement.census_id`;
 * coordinates repaired: the 20 Chukotka points west of 180° whose decimal longitudes lost their hundreds
-  (−16.99 for −172.5) are taken from the degrees-minutes-seconds; 16 points far outside their region (or at 0°, 0°)
-  are replaced by a point inside the district the row names; the rest are kept and flagged (`settlement.quality`);
+  (−16.99 for −172.5) are taken from the degrees-minutes-seconds; 14 points far outside their region, in another
+  region or at 0°, 0°, are replaced by a point inside the district the row names; the rest are kept and flagged
+  (`settlement.quality`);
 * duplicates merged: listings of one settlement (same region, name and type within 2 km) are one settlement;
   a settlement already in this gazetteer (same region and normalized name, close by) keeps its id, names and
   point and takes the census figures;
