@@ -112,10 +112,11 @@ INSERT INTO district_part SELECT id, (ST_Dump(ST_Subdivide(boundary, 128))).geom
   WHERE id = ANY(%(districts)s)
 """
 
-# Every spelling of each loaded settlement, normalized: Russian, Kazakh and the alternates.
+# Every spelling of each loaded settlement, normalized: Russian, Kazakh and the alternates; with the settlement's
+# population, region and district that the suggestions rank by (copies: migration 0018).
 SYNC_NAMES_SQL = """
 WITH wanted AS (
-  SELECT DISTINCT s.id AS settlement_id, rm_name_norm(n) AS name_norm
+  SELECT DISTINCT s.id AS settlement_id, rm_name_norm(n) AS name_norm, s.population, s.region_code, s.district_id
   FROM settlement s, unnest(array_append(array_append(s.alt_names, s.name_ru), s.name_kk)) AS n
   WHERE s.ext_id IN (SELECT ext_id FROM {source}) AND rm_name_norm(n) <> ''
 ),
@@ -126,9 +127,10 @@ removed AS (
   RETURNING 1
 ),
 added AS (
-  INSERT INTO settlement_name (settlement_id, name_norm) SELECT settlement_id, name_norm FROM wanted w
-  WHERE NOT EXISTS (SELECT 1 FROM settlement_name sn
-                    WHERE sn.settlement_id = w.settlement_id AND sn.name_norm = w.name_norm)
+  INSERT INTO settlement_name (settlement_id, name_norm, population, region_code, district_id)
+  SELECT settlement_id, name_norm, population, region_code, district_id FROM wanted w
+  -- the primary key leaves out the names there already (a NOT EXISTS here could be planned as a scan of the
+  -- table per name, which in a first load also visits every row this statement has just inserted)
   ON CONFLICT DO NOTHING RETURNING 1
 )
 SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM added)
@@ -233,6 +235,8 @@ def load_regions(engine: Engine, regions_dir: Path, codes: list[str] | None = No
             _tally(report.settlements, cur.execute(_SETTLEMENT_SQL, {"census": census is not None}).fetchall(),
                    total)
             _mark("settlements written", clock)
+            # the names are planned with the settlements' real size (a first load fills an empty table)
+            cur.execute("ANALYZE settlement")
             report.names_changed = cur.execute(SYNC_NAMES_SQL.format(source="tmp_settlement")).fetchone()[0]
             _mark("settlement names", clock)
             cur.execute("ANALYZE region; ANALYZE district; ANALYZE settlement; ANALYZE settlement_name")

@@ -64,11 +64,24 @@ class Settlement(Base):
 
 
 class SettlementName(Base):
-    """One normalized spelling of a settlement's name (Russian, Kazakh, alternates, Latin), trigram-indexed."""
+    """One normalized spelling of a settlement's name (Russian, Kazakh, alternates, Latin), with copies of the
+    settlement's population, region and district that the suggestions rank by (migration 0018, kept by triggers)."""
 
     __tablename__ = "settlement_name"
 
     settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement.id", ondelete="CASCADE"), primary_key=True)
+    name_norm: Mapped[str] = mapped_column(Text, primary_key=True)
+    population: Mapped[int | None] = mapped_column(Integer)
+    region_code: Mapped[str | None] = mapped_column(String(8))
+    district_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class PlaceName(Base):
+    """Each distinct normalized spelling once, trigram-indexed: where look-alikes of a typed name are found
+    (migration 0018, kept by triggers on settlement_name)."""
+
+    __tablename__ = "place_name"
+
     name_norm: Mapped[str] = mapped_column(Text, primary_key=True)
 
 

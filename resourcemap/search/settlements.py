@@ -1,6 +1,7 @@
 """Settlement search: where does the family live? Russian names with typos, ё/е, "г."/"с."/"пос." prefixes,
-any case, Kazakh names and Latin transliteration. Uses pg_trgm's GIN index `ix_settlement_name_trgm` on
-settlement_name(name_norm) and the database's own normalization `rm_name_norm` (unaccent, ё -> е).
+any case, Kazakh names (and Kazakh letters typed as Russian ones) and Latin transliteration. Every spelling is
+normalized by the database's own `rm_name_norm` (unaccent, ё -> е, Kazakh letters folded); exact and prefix names
+come from a btree, look-alikes from pg_trgm's GIN index on the distinct names (migration 0018).
 
 A typed query is read as a place name with qualifiers around it (`parse_query`): settlement-kind words
 («деревня», «с.», «пгт») are no part of the name, and words naming a region or a district («Московская»,
@@ -43,6 +44,7 @@ AREA_SIMILARITY = 0.55      # a misspelt region or district word («Масков
 MAX_READINGS = 4            # ways of telling the name from its qualifiers tried for one query
 MAX_WORDS = 8               # a longer query is read as a name only
 FETCH = 50                  # candidates read per way: every namesake of even the commonest names («Каменка»)
+FUZZY_MIN_LETTERS = 4       # shorter names are looked up exactly and by their beginning only
 
 
 def _key(word: str) -> str:
@@ -131,40 +133,104 @@ def readings(query: PlaceQuery, areas: list[dict | None]) -> list[Reading]:
     return found
 
 
-_SEARCH_SQL = text("""
-WITH q AS (SELECT rm_name_norm(:q) AS q),
-hits AS (
-  SELECT sn.settlement_id,
-         max(greatest(similarity(sn.name_norm, q.q), word_similarity(q.q, sn.name_norm))) AS similarity,
-         CASE WHEN bool_or(sn.name_norm = q.q) THEN 3 WHEN bool_or(sn.name_norm LIKE q.q || '%') THEN 2
-              ELSE 1 END AS rank
-  FROM settlement_name sn, q
-  WHERE q.q <> ''  -- typed only punctuation ("!±"): no letters to match, and LIKE '%' would take every name
-    AND (sn.name_norm % q.q OR q.q <% sn.name_norm OR sn.name_norm LIKE q.q || '%')
-  GROUP BY sn.settlement_id
+# In every area the qualifiers name (each qualifier: {"regions": [code], "districts": [id]}); true without any.
+_IN_AREA = """NOT EXISTS (SELECT 1 FROM jsonb_array_elements(CAST(:areas AS jsonb)) AS a(area)
+                   WHERE NOT coalesce(a.area->'regions' ? region_code
+                                      OR a.area->'districts' @> to_jsonb(district_id), false))"""
+# Exact and prefix names (rank 3, 2) from the btree `ix_settlement_name_prefix` alone: its byte range holds every
+# name that begins with the typed one, and it carries the settlement's population, region and district (copies,
+# migration 0018), so thousands of prefix matches («Нов») are ranked without reading a settlement.
+_NAMES_SQL = text(f"""
+WITH hits AS (
+  SELECT sn.settlement_id, sn.population, sn.region_code, sn.district_id,
+         max(CASE WHEN sn.name_norm = :q THEN 3 ELSE 2 END) AS rank
+  FROM settlement_name sn
+  WHERE sn.name_norm ~>=~ CAST(:q AS text) AND sn.name_norm ~<~ (CAST(:q AS text) || chr(1114111))
+    AND (CAST(:region AS text) IS NULL OR sn.region_code = CAST(:region AS text))
+  GROUP BY sn.settlement_id, sn.population, sn.region_code, sn.district_id
 )
-SELECT s.id, s.name_ru AS name, s.name_kk, s.kind, s.population, s.timezone,
-       ST_Y(s.geog::geometry) AS lat, ST_X(s.geog::geometry) AS lon,
-       d.name_ru AS district, r.code AS region_code, r.name_ru AS region_name,
-       (ARRAY['fuzzy', 'prefix', 'exact'])[h.rank] AS match,
-       h.similarity + (ARRAY[0, 0.5, 1.0])[h.rank] AS score,
-       -- in every area the qualifiers name (each qualifier: [{"regions": [code], "districts": [id]}])
-       NOT EXISTS (SELECT 1 FROM jsonb_array_elements(CAST(:areas AS jsonb)) AS a(area)
-                   WHERE NOT coalesce(a.area->'regions' ? s.region_code
-                                      OR a.area->'districts' @> to_jsonb(s.district_id), false)) AS in_area
-FROM hits h
-JOIN settlement s ON s.id = h.settlement_id
-JOIN region r ON r.code = s.region_code
-LEFT JOIN district d ON d.id = s.district_id
-WHERE (CAST(:region AS text) IS NULL OR s.region_code = CAST(:region AS text))
-ORDER BY in_area DESC, h.rank DESC, score DESC, s.population DESC NULLS LAST, s.id
-LIMIT :limit
+SELECT settlement_id, rank, {_IN_AREA} AS in_area
+FROM hits
+ORDER BY in_area DESC, rank DESC, region_code = CAST(:prefer AS text) DESC NULLS LAST, population DESC NULLS LAST,
+         settlement_id
+LIMIT :fetch
 """)
 
+# Names only like the typed one (rank 1): pg_trgm's GIN index on the distinct names (place_name), similar as a
+# whole (`%`) or as a word of a longer name (`<%`: «Посад» in «Сергиев Посад»), at the thresholds set before it
+# (_FUZZY_THRESHOLDS); then their settlements from the btree.
+_FUZZY_SQL = text(f"""
+WITH names AS (
+  SELECT p.name_norm,
+         greatest(similarity(p.name_norm, CAST(:q AS text)), word_similarity(CAST(:q AS text), p.name_norm)) AS similarity
+  FROM place_name p
+  WHERE p.name_norm % CAST(:q AS text) OR CAST(:q AS text) <% p.name_norm
+),
+hits AS (
+  SELECT sn.settlement_id, sn.population, sn.region_code, sn.district_id, max(n.similarity) AS similarity
+  FROM names n JOIN settlement_name sn ON sn.name_norm = n.name_norm
+  WHERE (CAST(:region AS text) IS NULL OR sn.region_code = CAST(:region AS text))
+    AND sn.settlement_id <> ALL(CAST(:found AS integer[]))
+  GROUP BY sn.settlement_id, sn.population, sn.region_code, sn.district_id
+)
+SELECT settlement_id, 1 AS rank, {_IN_AREA} AS in_area
+FROM hits
+ORDER BY in_area DESC, similarity DESC, region_code = CAST(:prefer AS text) DESC NULLS LAST,
+         population DESC NULLS LAST, settlement_id
+LIMIT :fetch
+""")
 
-def _search(session: Session, reading: Reading, region: str | None, limit: int) -> list[dict]:
-    return [dict(r) for r in session.execute(_SEARCH_SQL, {
-        "q": reading.name, "areas": json.dumps(reading.areas), "region": region, "limit": limit}).mappings()]
+# A one-letter typo in a name of 5–8 letters keeps about half its trigrams; pg_trgm's default (0.3) also takes every
+# name that merely shares an ending («-овка»: 12,000 candidates to recheck for «Козловка»).
+_FUZZY_THRESHOLDS = text("SELECT set_config('pg_trgm.similarity_threshold', '0.45', true),"
+                         " set_config('pg_trgm.word_similarity_threshold', '0.6', true)")
+
+# The settlements found, as shown: names, type, district, region, point; `score` how close the name is.
+_DETAILS_SQL = text("""
+SELECT s.id, s.name_ru AS name, s.name_kk, s.kind, s.census_type, s.population, s.timezone,
+       ST_Y(s.geog::geometry) AS lat, ST_X(s.geog::geometry) AS lon,
+       d.name_ru AS district, r.code AS region_code, r.name_ru AS region_name,
+       (SELECT max(greatest(similarity(sn.name_norm, CAST(:q AS text)), word_similarity(CAST(:q AS text), sn.name_norm)))
+        FROM settlement_name sn WHERE sn.settlement_id = s.id) AS similarity
+FROM settlement s
+JOIN region r ON r.code = s.region_code
+LEFT JOIN district d ON d.id = s.district_id
+WHERE s.id = ANY(CAST(:ids AS integer[]))
+""")
+
+_NORMALIZE_SQL = text("SELECT rm_name_norm(:name)")
+
+_MATCH = {3: EXACT, 2: PREFIX, 1: FUZZY}
+_BONUS = {3: 1.0, 2: 0.5, 1: 0.0}
+
+
+def _search(session: Session, reading: Reading, region: str | None, limit: int, fetch: int,
+            prefer: str | None = None) -> list[dict]:
+    """Settlements whose names match `reading`, best first: in the named area, then exact names, names beginning
+    with it, names only like it; among equals the family's region (`prefer`) first, then the bigger place. The
+    look-alikes are asked for only when the exact and prefix names are fewer than `limit`, and the name has
+    FUZZY_MIN_LETTERS or more (a typo in three letters makes another name, not a misspelt one)."""
+    name = session.execute(_NORMALIZE_SQL, {"name": reading.name}).scalar()
+    if not name:  # typed only punctuation ("!±"): no letters to match
+        return []
+    params = {"q": name, "areas": json.dumps(reading.areas), "region": region, "prefer": prefer,
+              "fetch": fetch}
+    hits = [dict(r) for r in session.execute(_NAMES_SQL, params).mappings()]
+    if len(hits) < limit and len(name) >= FUZZY_MIN_LETTERS:
+        session.execute(_FUZZY_THRESHOLDS)
+        hits += [dict(r) for r in session.execute(
+            _FUZZY_SQL, {**params, "fetch": fetch - len(hits), "found": [h["settlement_id"] for h in hits]}).mappings()]
+    if not hits:
+        return []
+    details = {r["id"]: dict(r) for r in session.execute(
+        _DETAILS_SQL, {"q": name, "ids": [h["settlement_id"] for h in hits]}).mappings()}
+    rows = []
+    for hit in hits:
+        row = details[hit["settlement_id"]]
+        similarity = float(row.pop("similarity") or 0.0)
+        rows.append({**row, "match": _MATCH[hit["rank"]], "score": similarity + _BONUS[hit["rank"]],
+                     "in_area": hit["in_area"]})
+    return rows
 
 
 @dataclass
@@ -209,19 +275,21 @@ def _quality(match: PlaceMatch) -> tuple:
     return (bool(in_area), {EXACT: 3, PREFIX: 2, FUZZY: 1}[best["match"]], best["score"])
 
 
-def find_place(session: Session, raw_query: str, region: str | None = None, limit: int = 10) -> PlaceMatch:
+def find_place(session: Session, raw_query: str, region: str | None = None, limit: int = 10,
+               prefer: str | None = None) -> PlaceMatch:
     """Read a typed place: the whole of it as a name first; unless that is an exact name, also with the words
     naming a region or district taken as qualifiers. The reading that goes best wins (`_quality`), the whole
-    name on a tie."""
+    name on a tie. `region` keeps to one region; `prefer` (the family's region, when known) ranks its namesakes
+    first."""
     query = parse_query(raw_query)
     fetch = max(limit, FETCH)
     whole = Reading(query.name)
-    best = PlaceMatch(query, whole, _search(session, whole, region, fetch))
+    best = PlaceMatch(query, whole, _search(session, whole, region, limit, fetch, prefer))
     if best.rows and best.rows[0]["match"] == EXACT or not 2 <= len(query.words) <= MAX_WORDS:
         return best
     areas = [area_of_word(session, w) for w in query.words]
     for reading in readings(query, areas)[1:MAX_READINGS]:
-        match = PlaceMatch(query, reading, _search(session, reading, region, fetch))
+        match = PlaceMatch(query, reading, _search(session, reading, region, limit, fetch, prefer))
         if _quality(match) > _quality(best):
             best = match
         if match.namesakes:  # an exact name in the named area: no other reading can do better
@@ -229,13 +297,14 @@ def find_place(session: Session, raw_query: str, region: str | None = None, limi
     return best
 
 
-def search_settlements(session: Session, raw_query: str, region: str | None = None, limit: int = 10) -> list[dict]:
-    """Settlements whose names resemble `raw_query`, best match first (see find_place), then the most populous."""
-    return find_place(session, raw_query, region, limit).rows[:limit]
+def search_settlements(session: Session, raw_query: str, region: str | None = None, limit: int = 10,
+                       prefer: str | None = None) -> list[dict]:
+    """Settlements whose names resemble `raw_query`, best match first (see find_place)."""
+    return find_place(session, raw_query, region, limit, prefer).rows[:limit]
 
 
 _BY_ID_SQL = text("""
-SELECT s.id, s.name_ru AS name, s.name_kk, s.kind, s.population, s.timezone,
+SELECT s.id, s.name_ru AS name, s.name_kk, s.kind, s.census_type, s.population, s.timezone,
        ST_Y(s.geog::geometry) AS lat, ST_X(s.geog::geometry) AS lon,
        d.name_ru AS district, r.code AS region_code, r.name_ru AS region_name
 FROM settlement s JOIN region r ON r.code = s.region_code LEFT JOIN district d ON d.id = s.district_id
