@@ -67,6 +67,7 @@ EN = {
     "Этот браузер не умеет определять место. Напишите название города или села.": "This browser cannot tell where you are. Type the name of your town or village.",
     "Ничего похожего. Проверьте название.": "Nothing similar. Check the name.",
     "Подсказок: %(n)s. Стрелки вверх и вниз — выбрать, Enter — подтвердить.": "%(n)s suggestions. Up and down arrows to choose, Enter to confirm.",
+    "%(n)s чел.": "pop. %(n)s",
     "Не получилось загрузить. Проверьте интернет и попробуйте ещё раз.": "Could not load. Check your connection and try again.",
     "Примерное место": "Approximate place", "Подробнее об организации": "About the organization", "Вы здесь": "You are here",
     "Мест: %(n)s. Приблизьте карту.": "%(n)s places. Zoom in.",

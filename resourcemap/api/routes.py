@@ -12,6 +12,7 @@ from ..search import reference
 from ..search.map import BadBox, Box, parse_bbox
 from ..search.nearest import NearestQuery, far_limits, helplines, mark_far, nearest_services
 from ..search.organizations import find_organizations, organization_by_id
+from ..gazetteer.place_types import type_name
 from ..search.settlements import AMBIGUOUS, FOUND, PlaceMatch, find_place, search_settlements
 from ..auth import audit
 from ..auth.policy import Viewer, current_viewer
@@ -54,12 +55,12 @@ def _service_types_param(raw: str | None, required: bool) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
-def _region_param(raw: str | None) -> str | None:
+def _region_param(raw: str | None, field: str = "region") -> str | None:
     if not raw:
         return None
     code = raw.strip().upper()
     if code not in {r["code"] for r in reference.regions(get_session())}:
-        raise ApiError(f"Unknown region: {raw[:20]}. See /api/v1/regions.", "region", code="unknown_region")
+        raise ApiError(f"Unknown region: {raw[:20]}. See /api/v1/regions.", field, code="unknown_region")
     return code
 
 
@@ -76,6 +77,7 @@ def settlement_view(row: dict) -> dict:
     district = row.get("district")
     label = f"{row['name']} — {district}, {row['region_name']}" if district else f"{row['name']} — {row['region_name']}"
     return {"id": row["id"], "name": row["name"], "name_kk": row.get("name_kk") or None, "kind": row["kind"],
+            "type": row.get("census_type"), "type_name": type_name(row.get("census_type"), row["kind"]),
             "district": district, "region": {"code": row["region_code"], "name": row["region_name"]},
             "label": label, "lat": round(row["lat"], 6), "lon": round(row["lon"], 6),
             "population": row["population"]}
@@ -147,7 +149,8 @@ def settlements(query):
     q = query["q"].strip()
     if not q:
         raise ApiError("Type at least one letter of the place name.", "q")
-    rows = search_settlements(get_read_session(), q, _region_param(query.get("region")), query["limit"])
+    rows = search_settlements(get_read_session(), q, _region_param(query.get("region")), query["limit"],
+                              _region_param(query.get("prefer_region"), "prefer_region"))
     return jsonify({"results": [settlement_match_view(r) for r in rows]})
 
 

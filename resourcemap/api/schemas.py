@@ -14,10 +14,9 @@ REGION_CODES = [row["code"] for row in read_index(PROJECT_ROOT / "data" / "regio
 MAX_VERSION = 2**31 - 2
 
 
-def _region(**kwargs) -> String:
+def _region(description: str = "ISO 3166-2 code of a region (see /api/v1/regions), e.g. RU-SMO", **kwargs) -> String:
     return String(validate=Length(2, 8), metadata={
-        "description": "ISO 3166-2 code of a region (see /api/v1/regions), e.g. RU-SMO",
-        "enum": REGION_CODES, "pattern": r"^[A-Z]{2}-[A-Z0-9]{2,3}$"}, **kwargs)
+        "description": description, "enum": REGION_CODES, "pattern": r"^[A-Z]{2}-[A-Z0-9]{2,3}$"}, **kwargs)
 
 
 def _version(description: str) -> Integer:
@@ -41,6 +40,9 @@ class _Query(Schema):
 class SettlementsQuery(_Query):
     q = String(required=True, validate=Length(1, 100), metadata={"description": "Name as typed: «г. Демидов», «Электросталь»"})
     region = _region()
+    prefer_region = _region(description=(
+        "The family's region, when known: its places come first among names that match equally well (an exact "
+        "name still before a prefix, a prefix before a look-alike); unlike region, the others are not left out"))
     limit = Integer(load_default=10, validate=Range(1, 50))
 
 
@@ -140,6 +142,10 @@ class SettlementOut(Schema):
     name = String()
     name_kk = String(allow_none=True)
     kind = String()
+    type = String(allow_none=True, metadata={
+        "description": "The 2021 census' type of settlement as written (д, с, п, х, ст-ца, пгт, г …); null for "
+                       "places the census does not list (Kazakhstan)"})
+    type_name = String(metadata={"description": "The type spelt out in Russian: деревня, село, станица, город …"})
     district = String(allow_none=True)
     region = Nested(RegionRef)
     label = String()

@@ -133,6 +133,7 @@
         li.appendChild(el("strong", null, o.label));
       } else {
         li.appendChild(el("strong", null, o.name));
+        if (o.type_name) { li.appendChild(el("span", "where-type", o.type_name)); }
         li.appendChild(el("span", "where-sub", [o.district, o.region.name].filter(Boolean).join(", ")));
         if (o.population) { li.appendChild(el("span", "where-pop", o.population.toLocaleString("ru-RU") + " чел.")); }
       }

@@ -81,8 +81,11 @@
       var li = document.createElement('li');
       li.id = 'place-opt-' + i; li.setAttribute('role', 'option'); li.setAttribute('aria-selected', 'false');
       li.textContent = s.name;
+      // what tells namesakes apart: the kind of place, its district and region, how many live there
       var sub = document.createElement('span'); sub.className = 'sub';
-      sub.textContent = [s.district, s.region.name].filter(Boolean).join(', ');
+      sub.textContent = [s.type_name, [s.district, s.region.name].filter(Boolean).join(', '),
+                         s.population ? fmt(T.people, { n: s.population.toLocaleString('ru-RU') }) : '']
+        .filter(Boolean).join(' · ');
       li.appendChild(sub);
       li.addEventListener('mousedown', function (e) { e.preventDefault(); choose(i); });
       list.appendChild(li);
