@@ -21,8 +21,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +40,8 @@ import psycopg  # noqa: E402
 from common import (HttpClient, app_settings, code_fingerprint, conninfo, log, machine, nearest_bench,  # noqa: E402
                     sa_url, server_url, server_versions, summarize)
 
-DBS = {"before": "resourcemap_bench_census_before", "after": "resourcemap_bench_census_after"}
+DBS = {"before": "resourcemap_bench_census_before", "after": "resourcemap_bench_census_after",
+       "baseline": "resourcemap_bench_census_baseline"}
 
 
 def typed_queries(names: int, seed: int) -> list[str]:
@@ -107,10 +110,24 @@ def first_start(url: str, with_census: bool) -> dict:
             "settlements": sizes[2], "names": sizes[3], "lines": lines}
 
 
-def suggestions(url: str, queries: list[str], warm: int) -> dict:
-    """p50/p95 of the suggestions for the typed queries, over HTTP, one at a time."""
+def baseline_start(url: str, tree: Path) -> dict:
+    """The first start with the census as the code of another tree (`--baseline`) makes it: its schema, its
+    load; run in that tree, with this checkout's var/ (the census wheel)."""
+    script = ("import sys, time\n"
+              "from resourcemap.cli import bootstrap\nfrom resourcemap.config import load_config\n"
+              "from resourcemap.db import make_engine\n"
+              "t = time.perf_counter(); bootstrap(make_engine(sys.argv[1]), load_config(), echo=lambda line: None)\n"
+              "print(time.perf_counter() - t)\n")
+    env = {**os.environ, "RESOURCEMAP_VAR_DIR": str(ROOT / "var")}
+    out = subprocess.run([sys.executable, "-c", script, url], cwd=tree, env=env, check=True, capture_output=True,
+                         text=True)
+    return {"first_start_s": float(out.stdout.strip().splitlines()[-1])}
+
+
+def suggestions(url: str, queries: list[str], warm: int, code: Path = ROOT) -> dict:
+    """p50/p95 of the suggestions for the typed queries, over HTTP, one at a time, served by the code of `code`."""
     with nearest_bench.gunicorn(url, app_settings(), workers=2, threads=4, worker_class=None,
-                                wsgi_app="resourcemap.wsgi:app") as port:
+                                wsgi_app="resourcemap.wsgi:app", code=code) as port:
         client = HttpClient(port)
         paths = [f"/api/v1/settlements?q={urllib.parse.quote(q)}&limit=10" for q in queries]
         for path in paths[:warm]:
@@ -133,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=19)
     p.add_argument("--keep", action="store_true", help="keep the two databases")
     p.add_argument("--json", type=Path, help="write every run's figures here")
+    p.add_argument("--baseline", type=Path, help="a checkout of other code (e.g. `git worktree add /tmp/base "
+                   "<commit>`): its first start with the census and its suggestions are measured in each run too")
     args = p.parse_args(argv)
     server = server_url()
     queries = typed_queries(args.names, args.seed)
@@ -148,6 +167,13 @@ def main(argv: list[str] | None = None) -> int:
             figures[label] = {**start, **{f"suggest_{k}": v for k, v in suggestions(url, queries, args.warmup).items()}}
             log(f"run {run + 1} {label}: suggestions p50 {figures[label]['suggest_p50']:.1f} ms,"
                 f" p95 {figures[label]['suggest_p95']:.1f} ms")
+        if args.baseline:
+            url = fresh_database(server, DBS["baseline"])
+            figures["baseline"] = {**baseline_start(url, args.baseline), **{
+                f"suggest_{k}": v for k, v in suggestions(url, queries, args.warmup, args.baseline).items()}}
+            log(f"run {run + 1} baseline ({args.baseline}): first start {figures['baseline']['first_start_s']:.1f} s,"
+                f" suggestions p50 {figures['baseline']['suggest_p50']:.1f} ms,"
+                f" p95 {figures['baseline']['suggest_p95']:.1f} ms")
         runs.append(figures)
     if not args.keep:
         with psycopg.connect(conninfo(server, "postgres"), autocommit=True) as conn:
@@ -167,6 +193,13 @@ def main(argv: list[str] | None = None) -> int:
     for title, key, scale, digits in rows:
         b, a = median("before", key) / scale, median("after", key) / scale
         print(f"| {title} | {b:,.{digits}f} | {a:,.{digits}f} | {a - b:+,.{digits}f} |")
+    if args.baseline:
+        print(f"\n| median of {len(runs)} runs, census loaded | baseline ({args.baseline}) | this code | ratio |")
+        print("|---|---:|---:|---:|")
+        for title, key in (("first start, s", "first_start_s"), ("suggestions p50, ms", "suggest_p50"),
+                           ("suggestions p95, ms", "suggest_p95")):
+            b, a = median("baseline", key), median("after", key)
+            print(f"| {title} | {b:,.1f} | {a:,.1f} | {a / b:.2f} |")
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "runs": runs}, ensure_ascii=False, indent=1, default=str))
     return 0

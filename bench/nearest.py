@@ -420,7 +420,7 @@ def _free_port() -> int:
 
 @contextmanager
 def gunicorn(database_url: str, settings: dict, workers: int, threads: int, worker_class: str | None,
-             wsgi_app: str):
+             wsgi_app: str, code: Path = ROOT):
     port = _free_port()
     env = {**os.environ, "RESOURCEMAP_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1",
            **{f"RESOURCEMAP_{k}": str(v) for k, v in settings.items()}}
@@ -430,8 +430,8 @@ def gunicorn(database_url: str, settings: dict, workers: int, threads: int, work
         args += ["--worker-class", worker_class]
     args.append(wsgi_app)
     logfile = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log", delete=False)
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=logfile, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(args, cwd=code, env=env, stdout=logfile, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # cwd: the tree whose code is served (another for an A/B)
     try:
         deadline = time.monotonic() + 60
         while True:
