@@ -15,6 +15,8 @@ from sqlalchemy import text
 from resourcemap.public.i18n import browser_language, place_name, region_display_name
 from resourcemap.public.kazakh import KIND_NAMES_KK, REGION_NAMES_KK
 from resourcemap.registry.demo import load_demo_registry
+from tests.factories import add_service
+from tests.test_curate_pages import client_as, world  # noqa: F401  (fixtures)
 from tests.test_dispatch import console, csrf_from, sign_in, staff  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,3 +207,35 @@ def test_the_referral_card_in_the_familys_language(app, engine, demo, console): 
     html = client.get("/dispatch").get_data(as_text=True)
     assert '<html lang="ru">' in html  # the card's language is not the console's
 
+
+def test_the_curators_pages_in_english(app, engine, registry, world):  # noqa: F811
+    """Every curator's page in English has no Russian left but the registry's own data (names of organizations,
+    places and settlements)."""
+    org = add_service(registry, 55.0794, 38.7783, "early_help", name="Kolomna Early Help", address="Lenin St. 1",
+                      phones=[{"number": "+74966100001", "kind": "intake"}])
+    registry.commit()
+    with engine.connect() as conn:
+        data = set(conn.execute(text(
+            "SELECT name FROM organization UNION SELECT name FROM location UNION SELECT st.name_ru FROM location l"
+            " JOIN settlement st ON st.id = l.settlement_id")).scalars())
+    client = client_as(app, "curator_mos")
+    client.get("/curate?lang=en")
+    pages = ["/curate?q=Kolomna", "/curate/stale", "/curate/org/new", f"/curate/org/{org['organization_id']}",
+             f"/curate/org/{org['organization_id']}/history", "/curate/import", "/curate/export",
+             "/curate/org/999999", "/account"]
+    for url in pages:
+        response = client.get(url)
+        html = response.get_data(as_text=True)
+        assert '<html lang="en">' in html, url
+        shown = _visible_text(html)
+        for value in sorted(data, key=len, reverse=True):
+            shown = shown.replace(value, "")
+        assert CYRILLIC.findall(shown) == [], (url, shown)
+    editor = client.get(f"/curate/org/{org['organization_id']}").get_data(as_text=True)
+    assert "Save and publish" in editor or "Back to drafts" in editor
+    assert "Moscow Oblast" in editor and "Early help" in editor and "Monday" in editor
+    words = re.search(r'<script type="application/json" id="editor-text"[^>]*>(.*?)</script>', editor, re.S).group(1)
+    assert not CYRILLIC.search(words)
+    point = client.get("/curate/check/point?lat=54.78&lon=32.05").get_json()
+    assert "is not your region" in point["message"]
+    assert client.get("/curate/check/phone?number=12").get_json()["message"].startswith("This does not look like")
