@@ -5,6 +5,7 @@ of help are named in Kazakh where a Kazakh name is known, in Russian otherwise."
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -105,6 +106,7 @@ def test_the_language_is_asked_then_remembered_then_the_browsers(client):
     assert lang_of(client.get("/?lang=xx")) == "en"  # an unknown choice changes nothing
     html = client.get("/?lang=kk").get_data(as_text=True)
     assert 'lang="kk"' in html and "Көмек табу" in html and ">Русский</a>" in html and ">English</a>" in html
+    assert json.dumps("нүктелер түзетілді")[1:-1] in html  # the map's attribution, in folium's escaped script
 
 
 def test_place_and_region_names_fall_back_to_russian():
@@ -176,6 +178,8 @@ def test_the_dispatch_console_in_english(app, console):  # noqa: F811
     assert CYRILLIC.findall(_visible_text(html)) == [], _visible_text(html)
     words = re.search(r'<script type="application/json" id="console-text"[^>]*>(.*?)</script>', html, re.S).group(1)
     assert not CYRILLIC.search(words) and "New call. Where does the family live?" in words
+    places = client.get("/dispatch/api/settlements?q=Экибастуз").get_json()["results"]
+    assert places[0]["region"]["name"] == "Pavlodar Region" and places[0]["label"].endswith(", Pavlodar Region")
     gaps = client.get("/dispatch/gaps").get_data(as_text=True)  # remembered
     assert '<html lang="en">' in gaps and "Where help is missing" in gaps
     assert CYRILLIC.findall(_visible_text(gaps)) == [], _visible_text(gaps)

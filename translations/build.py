@@ -18,7 +18,7 @@ ROOT = HERE.parent
 SOURCES = [
     ("resourcemap/public/*.py", "python"), ("resourcemap/auth/*.py", "python"), ("resourcemap/errors.py", "python"),
     ("resourcemap/__init__.py", "python"), ("resourcemap/dispatch/*.py", "python"),
-    ("resourcemap/curate/*.py", "python"),
+    ("resourcemap/curate/*.py", "python"), ("resourcemap/maps.py", "python"),
     ("templates/*.html", "jinja2"), ("templates/auth/*.html", "jinja2"), ("templates/dispatch/*.html", "jinja2"),
     ("templates/curate/*.html", "jinja2"),
 ]

@@ -618,4 +618,5 @@ EN = {
     "удалено": "deleted",
     "удалить": "delete",
     "услуга %(s)s на месте %(l)s": "service %(s)s at place %(l)s",
+    "через %(package)s; точки исправлены, дубли объединены": "via %(package)s; points corrected, duplicates merged",
 }

@@ -90,7 +90,7 @@ def _editor_page(editor: Editor, *, org_id: int | None, stored: dict | None, pro
         outside=outside, kinds=kind_list(), weekdays=[(day, _(name)) for day, name in WEEKDAYS],
         deliveries=translated(DELIVERY_NAMES), phone_kinds=translated(PHONE_KINDS), statuses=translated(STATUS_NAMES),
         form=ActionForm(),
-        tile_url=current_app.config["TILE_URL"], attribution=maps.ATTRIBUTION,
+        tile_url=current_app.config["TILE_URL"], attribution=maps.attribution(),
         center=region_center(get_session(), org_region), region_names=region_names(),
         blank={"location": blank_location(), "service": blank_service(), "phone": blank_phone()},
         base=request.form.get("base", "") if base is None else base), status

@@ -19,7 +19,7 @@ from ..auth.policy import current_viewer, staff_api, staff_page
 from ..db import get_session
 from ..errors import N_, ApiError
 from ..extensions import csrf
-from ..public.i18n import LANGUAGES, kind_display, place_label, place_name
+from ..public.i18n import LANGUAGES, kind_display, place_label, place_name, region_display_name
 from ..search import reference
 from ..search.dispatch import log_place, nearest_by_kind, referral_services, schedules
 from ..search.gaps import DISTANCES_KM, GapsQuery, count_within, gaps_csv, gaps_report, record_request
@@ -174,7 +174,7 @@ def _sal_param(raw: str | None) -> list[int]:
 def console():
     viewer = current_viewer()
     return render_template("dispatch/console.html", kinds=kinds(), tile_url=current_app.config["TILE_URL"],
-                           attribution=maps.ATTRIBUTION, viewer=viewer,
+                           attribution=maps.attribution(), viewer=viewer,
                            leaflet=(current_app.static_folder and _has_leaflet()))
 
 
@@ -202,8 +202,12 @@ def api_settlements():
     message = (None if place.status == FOUND or not rows else
                _("Несколько мест «%(q)s» — выберите:", q=place.reading.name) if place.status == AMBIGUOUS else
                _("Нет места «%(q)s». Похожие:", q=q))
-    return jsonify({"point": None, "place": {"status": place.status, "message": message},
-                    "results": [settlement_match_view(r) for r in rows]})
+    regions = {r["code"]: region_display_name(r) for r in reference.regions(get_session())}
+    results = [settlement_match_view(r) for r in rows]
+    for view in results:  # the region's name in the console's language
+        view["region"]["name"] = regions.get(view["region"]["code"], view["region"]["name"])
+        view["label"] = place_label(view)
+    return jsonify({"point": None, "place": {"status": place.status, "message": message}, "results": results})
 
 
 @bp.post("/api/search")

@@ -163,7 +163,7 @@ def place_choice(place: PlaceMatch, typed: str) -> dict:
 
 def _map_context() -> dict:
     scripts, styles = maps.static_assets()
-    return {"map_script": maps.map_script(current_app.config["TILE_URL"]), "map_scripts": scripts,
+    return {"map_script": maps.map_script(current_app.config["TILE_URL"], maps.attribution()), "map_scripts": scripts,
             "map_styles": styles, "map_var": maps.MAP_VAR, "cluster_var": maps.CLUSTER_VAR}
 
 
