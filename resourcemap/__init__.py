@@ -8,12 +8,13 @@ import logging
 import psycopg
 from apiflask import APIFlask
 from flask import render_template, request
+from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from . import assets, db, ratelimit, security
 from .config import PROJECT_ROOT, load_config, secret_key
-from .errors import ApiError, database_failure, input_failure
+from .errors import N_, ApiError, database_failure, input_failure
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +107,21 @@ def _wants_json() -> bool:
     return "/api/" in request.path  # /api/v1/... and the consoles' JSON calls (/dispatch/api/...)
 
 
+# What an error page says where the exception's own description is werkzeug's English.
+PAGE_MESSAGES = {
+    404: N_("Такой страницы нет. Проверьте адрес или начните поиск заново."),
+    405: N_("Эта страница так не открывается. Начните поиск заново."),
+    429: N_("Слишком много запросов подряд. Подождите минуту и попробуйте снова."),
+    500: N_("Ошибка на нашей стороне. Попробуйте ещё раз чуть позже."),
+}
+
+
 def _error_response(status: int, code: str, message: str, field: str | None = None, headers=None):
     if _wants_json():
         return {"error": {"code": code, "message": message, "field": field}}, status, headers or {}
-    return render_template("error.html", status=status, message=message), status, headers or {}
+    # A page's message is a Russian msgid (marked with N_ or _ where it is made): shown in the page's language.
+    return render_template("error.html", status=status, message=gettext(message) if message else message), \
+        status, headers or {}
 
 
 def _register_error_handlers(app: APIFlask) -> None:
@@ -129,7 +141,10 @@ def _register_error_handlers(app: APIFlask) -> None:
     def http_exception(error: HTTPException):
         message = error.description or ""
         if error.code == 413 and not _wants_json():
-            message = f"Файл или форма слишком велики: не больше {app.config['MAX_CONTENT_LENGTH'] // 2**20} МБ."
+            message = gettext("Файл или форма слишком велики: не больше %(mb)s МБ.",
+                              mb=app.config["MAX_CONTENT_LENGTH"] // 2**20)
+        elif error.code in PAGE_MESSAGES and not _wants_json() and message == type(error).description:
+            message = PAGE_MESSAGES[error.code]
         # The exception's own headers go with the answer (a 405's Allow, RFC 9110), all but its Content-Type.
         headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
         return _error_response(error.code or 500, _status_code_name(error.code or 500), message, headers=headers)
@@ -150,7 +165,8 @@ def _register_error_handlers(app: APIFlask) -> None:
         failure = database_failure(error)
         if failure is None:
             log.exception("database error")
-            return _error_response(500, "internal", "Something went wrong on our side.")
+            return _error_response(500, "internal", "Something went wrong on our side." if _wants_json()
+                                   else PAGE_MESSAGES[500])
         detail = (str(getattr(error, "orig", error)).strip().splitlines() or [""])[0]
         log.error("database %s: %s", failure.code, detail[:200])
         return _error_response(503, failure.code, failure.message if _wants_json() else failure.page_message,
@@ -161,7 +177,8 @@ def _register_error_handlers(app: APIFlask) -> None:
         if (answer := refused_input(error)) is not None:  # JSON nested too deeply for the parser
             return answer
         log.exception("unexpected error")
-        return _error_response(500, "internal", "Something went wrong on our side.")
+        return _error_response(500, "internal", "Something went wrong on our side." if _wants_json()
+                               else PAGE_MESSAGES[500])
 
 
 def _status_code_name(status: int) -> str:

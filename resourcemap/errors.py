@@ -4,6 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def N_(message: str) -> str:
+    """Marks a Russian message for the catalogues (translations/build.py) where it is defined; the page that shows
+    it translates it with gettext."""
+    return message
+
+
 @dataclass
 class ApiError(Exception):
     """A client error the API answers with `{"error": {"code", "message", "field"}}`, and `details` beside them
@@ -30,7 +36,7 @@ class DatabaseFailure:
 
 
 DATABASE_UNAVAILABLE = DatabaseFailure("database_unavailable", "The database is unavailable; try again shortly.",
-                                       "База данных временно недоступна. Попробуйте через минуту.", 5)
+                                       N_("База данных временно недоступна. Попробуйте через минуту."), 5)
 
 
 def database_failure(error: Exception) -> DatabaseFailure | None:
@@ -45,10 +51,10 @@ def database_failure(error: Exception) -> DatabaseFailure | None:
     orig = error.orig if isinstance(error, sa.DBAPIError) else error  # psycopg's own, also when used directly
     if isinstance(orig, pg.QueryCanceled):
         return DatabaseFailure("timeout", "The request took too long and was stopped; try again or ask for less.",
-                               "Запрос выполнялся слишком долго и был остановлен. Попробуйте ещё раз.", 1)
+                               N_("Запрос выполнялся слишком долго и был остановлен. Попробуйте ещё раз."), 1)
     if isinstance(error, sa.TimeoutError):
         return DatabaseFailure("busy", "The service is busy; try again shortly.",
-                               "Сервис перегружен. Попробуйте через несколько секунд.", 5)
+                               N_("Сервис перегружен. Попробуйте через несколько секунд."), 5)
     lost = isinstance(error, sa.DBAPIError) and error.connection_invalidated
     closed = isinstance(orig, psycopg.InterfaceError) and "closed" in str(orig)  # used after the server cut it
     if isinstance(orig, psycopg.OperationalError) or lost or closed:
@@ -75,7 +81,7 @@ def input_failure(error: BaseException) -> InputFailure | None:
 
     if isinstance(error, (sa.DataError, psycopg.DataError)):
         return InputFailure("The request holds a value that cannot be stored or searched (e.g. a NUL character).",
-                            "Запрос содержит недопустимые символы или значения.")
+                            N_("Запрос содержит недопустимые символы или значения."))
     if isinstance(error, (RecursionError, ValueError)):
         # Raised by the json module (nesting deeper than the stack, a number of more than 4300 digits) while
         # reading a request body: the parsers above it only turn JSONDecodeError into a 400.
@@ -85,5 +91,5 @@ def input_failure(error: BaseException) -> InputFailure | None:
             tb = tb.tb_next
         if in_json:
             return InputFailure("The JSON is nested too deeply or holds a number too long to read.",
-                                "Данные запроса вложены слишком глубоко или содержат слишком длинное число.")
+                                N_("Данные запроса вложены слишком глубоко или содержат слишком длинное число."))
     return None

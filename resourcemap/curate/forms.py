@@ -15,10 +15,13 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
-WEEKDAYS = [(1, "Понедельник"), (2, "Вторник"), (3, "Среда"), (4, "Четверг"), (5, "Пятница"), (6, "Суббота"),
-            (7, "Воскресенье")]
+from ..errors import N_
+
+WEEKDAYS = [(1, N_("Понедельник")), (2, N_("Вторник")), (3, N_("Среда")), (4, N_("Четверг")), (5, N_("Пятница")),
+            (6, N_("Суббота")), (7, N_("Воскресенье"))]  # names translated where shown
 MAX_ROWS = 60  # rows of one kind in one form: more is not a curator typing
 
 ORG_FIELDS = ("id", "version", "status", "name", "legal_form", "description", "website", "email", "source",
@@ -86,7 +89,7 @@ def blank_location() -> dict[str, str]:
 
 def blank_service(location: int = 0) -> dict:
     return {**{f: "" for f in SERVICE_FIELDS}, "active": "1", "delivery": "on_site", "location": str(location),
-            "hours": {d: {"opens": "", "closes": "", "opens2": "", "closes2": ""} for d, _ in WEEKDAYS}}
+            "hours": {d: {"opens": "", "closes": "", "opens2": "", "closes2": ""} for d, _name in WEEKDAYS}}
 
 
 def blank_phone() -> dict[str, str]:
@@ -124,7 +127,7 @@ def age_text(months) -> str:
         return str(months // 12)
     if months % 6 == 0:
         return f"{months / 12:.1f}".replace(".", ",")
-    return f"{months} мес"
+    return _("%(n)s мес", n=months)
 
 
 def editor_from_document(doc: dict) -> Editor:
@@ -143,7 +146,7 @@ def editor_from_document(doc: dict) -> Editor:
             age_text(svc.get("age_max_months"))
         row["regions"] = ",".join(svc.get("regions") or [])
         row["location"] = _s(svc.get("location") if svc.get("location") is not None else 0)
-        hours = {d: {"opens": "", "closes": "", "opens2": "", "closes2": ""} for d, _ in WEEKDAYS}
+        hours = {d: {"opens": "", "closes": "", "opens2": "", "closes2": ""} for d, _name in WEEKDAYS}
         for slot in sorted(svc.get("schedule") or [], key=lambda s: (s["weekday"], s["opens"])):
             day = hours.get(int(slot["weekday"]))
             if day is None:
@@ -232,9 +235,9 @@ class _Reader:
         if not raw:
             return None
         if not re.fullmatch(r"\d{1,9}", raw.replace(" ", "")):
-            return self.bad(name, "Нужно целое число.")
+            return self.bad(name, _("Нужно целое число."))
         value = int(raw.replace(" ", ""))
-        return value if low <= value <= high else self.bad(name, f"Число от {low} до {high}.")
+        return value if low <= value <= high else self.bad(name, _("Число от %(low)s до %(high)s.", low=low, high=high))
 
     def decimal(self, name: str, raw: str, low: float, high: float, what: str):
         if not raw:
@@ -242,24 +245,24 @@ class _Reader:
         try:
             value = float(raw.replace(",", ".").replace(" ", ""))
         except ValueError:
-            return self.bad(name, f"{what}: нужно число.")
+            return self.bad(name, _("%(what)s: нужно число.", what=_(what)))
         if not math.isfinite(value) or not low <= value <= high:
-            return self.bad(name, f"{what}: от {low:g} до {high:g}.")
+            return self.bad(name, _("%(what)s: от %(low)s до %(high)s.", what=_(what), low=f"{low:g}", high=f"{high:g}"))
         return value
 
     def age(self, name: str, raw: str):
         """"3" and "1,5" are years, "8 мес" / "8м" months -> months."""
         if not raw:
             return None
-        m = re.fullmatch(r"(\d{1,3})\s*(м|мес|мес\.|месяц|месяца|месяцев|m)", raw.lower())
+        m = re.fullmatch(r"(\d{1,3})\s*(м|мес|мес\.|месяц|месяца|месяцев|m|mo|mo\.|months?)", raw.lower())
         if m:
             months = int(m.group(1))
         else:
-            m = re.fullmatch(r"(\d{1,2}(?:[.,]\d)?)\s*(г|г\.|год|года|лет)?", raw.lower())
+            m = re.fullmatch(r"(\d{1,2}(?:[.,]\d)?)\s*(г|г\.|год|года|лет|y|yrs?|years?)?", raw.lower())
             if not m:
-                return self.bad(name, "Возраст: число лет (3 или 1,5) или месяцев (8 мес).")
+                return self.bad(name, _("Возраст: число лет (3 или 1,5) или месяцев (8 мес)."))
             months = round(float(m.group(1).replace(",", ".")) * 12)
-        return months if months <= 216 else self.bad(name, "Возраст: не больше 18 лет.")
+        return months if months <= 216 else self.bad(name, _("Возраст: не больше 18 лет."))
 
     def time(self, name: str, raw: str):
         if not raw:
@@ -267,7 +270,7 @@ class _Reader:
         m = re.fullmatch(r"(\d{1,2})(?:[:.](\d{2}))?", raw)
         if not m or int(m.group(1)) > 24 or int(m.group(2) or 0) > 59 or (int(m.group(1)) == 24 and m.group(2)
                                                                               not in (None, "00")):
-            return self.bad(name, "Время: ЧЧ:ММ, например 09:00.")
+            return self.bad(name, _("Время: ЧЧ:ММ, например 09:00."))
         return f"{int(m.group(1)):02d}:{m.group(2) or '00'}"
 
 
@@ -277,10 +280,10 @@ def _coordinates(reader: _Reader, prefix: str, row: dict):
     if pair and not lon_raw:  # "55.78, 38.45" pasted into the latitude
         lat_raw, lon_raw = pair.groups()
         row["lat"], row["lon"] = lat_raw, lon_raw
-    lat = reader.decimal(f"{prefix}.lat", lat_raw, -90, 90, "Широта")
-    lon = reader.decimal(f"{prefix}.lon", lon_raw, -180, 180, "Долгота")
+    lat = reader.decimal(f"{prefix}.lat", lat_raw, -90, 90, N_("Широта"))
+    lon = reader.decimal(f"{prefix}.lon", lon_raw, -180, 180, N_("Долгота"))
     if bool(lat_raw) != bool(lon_raw):
-        reader.bad(f"{prefix}.lon" if lat_raw else f"{prefix}.lat", "Нужны обе координаты: широта и долгота.")
+        reader.bad(f"{prefix}.lon" if lat_raw else f"{prefix}.lat", _("Нужны обе координаты: широта и долгота."))
     return lat, lon
 
 
@@ -322,13 +325,13 @@ def document_from_editor(editor: Editor) -> tuple[dict, list[FieldProblem]]:
                     schedule.append({"weekday": day, "opens": opens, "closes": closes})
                 elif bool(hours[f"opens{suffix}"]) != bool(hours[f"closes{suffix}"]):
                     missing = "closes" if hours[f"opens{suffix}"] else "opens"
-                    r.bad(f"{p}.hours[{day}].{missing}{suffix}", "Укажите и начало, и конец работы.")
+                    r.bad(f"{p}.hours[{day}].{missing}{suffix}", _("Укажите и начало, и конец работы."))
         area = row.get("area_geojson") or None
         if area:
             try:
                 area = json.loads(area)
             except ValueError:
-                area = r.bad(f"{p}.area_geojson", "Зона выезда повреждена: нарисуйте её заново или укажите радиус.")
+                area = r.bad(f"{p}.area_geojson", _("Зона выезда повреждена: нарисуйте её заново или укажите радиус."))
         doc["services"].append({
             "id": r.integer(f"{p}.id", row.get("id", "")), "external_id": row.get("external_id") or None,
             "type": row.get("type", ""), "name": row.get("name", ""), "description": row.get("description", ""),
@@ -336,7 +339,7 @@ def document_from_editor(editor: Editor) -> tuple[dict, list[FieldProblem]]:
             "age_max_months": r.age(f"{p}.age_max_months", row.get("age_max_months", "")),
             "eligibility": row.get("eligibility", ""), "delivery": row.get("delivery") or "on_site",
             "outreach_radius_km": r.decimal(f"{p}.outreach_radius_km", row.get("outreach_radius_km", ""), 0, 5000,
-                                            "Радиус выезда"),
+                                            N_("Радиус выезда")),
             "area_geojson": area,
             "regions": [c for c in (row.get("regions") or "").split(",") if c.strip()],
             "capacity_total": r.integer(f"{p}.capacity_total", row.get("capacity_total", ""), 0, 100000),

@@ -19,6 +19,8 @@ SELECT o.id, o.name, o.status, o.region_code, r.name_ru AS region_name, o.verifi
        (o.verified_at IS NULL OR o.verified_at < current_date - :stale_days) AS stale,
        (SELECT array_agg(DISTINCT t.name_ru) FROM service s JOIN taxonomy_term t ON t.code = s.type_code
          WHERE s.organization_id = o.id AND s.active) AS kinds,
+       (SELECT array_agg(DISTINCT s.type_code) FROM service s
+         WHERE s.organization_id = o.id AND s.active) AS kind_codes,
        (SELECT string_agg(DISTINCT st.name_ru, ', ') FROM location l JOIN settlement st ON st.id = l.settlement_id
          WHERE l.organization_id = o.id) AS places,
        count(*) OVER () AS total

@@ -1,43 +1,52 @@
-"""How the curators' pages show the registry: field names and values in Russian, the history of changes, and the
-two versions side by side on the conflict page."""
+"""How the curators' pages show the registry: field names and values in the page's language (Russian or English;
+the names below are msgids, marked N_ for the catalogues and translated where shown), the history of changes, and
+the two versions side by side on the conflict page."""
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+
 from ..dispatch.present import hours_lines
+from ..errors import N_
 from ..registry import hours
 from ..search.dispatch import Slot
 from ..search.views import national_format
 from .forms import age_text
 
-STATUS_NAMES = {"published": "Опубликована", "draft": "Черновик", "inactive": "Не действует"}
-DELIVERY_NAMES = {"on_site": "На месте", "outreach": "Выезд к семье", "online": "Дистанционно"}
-PHONE_KINDS = {"main": "Основной", "intake": "Приём обращений", "hotline": "Горячая линия", "fax": "Факс"}
-ENTITY_NAMES = {"organization": "Организация", "location": "Место", "service": "Услуга", "phone": "Телефон",
-                "schedule": "Часы работы", "service_area": "Зона выезда", "service_at_location": "Услуга на месте"}
+STATUS_NAMES = {"published": N_("Опубликована"), "draft": N_("Черновик"), "inactive": N_("Не действует")}
+DELIVERY_NAMES = {"on_site": N_("На месте"), "outreach": N_("Выезд к семье"), "online": N_("Дистанционно")}
+PHONE_KINDS = {"main": N_("Основной"), "intake": N_("Приём обращений"), "hotline": N_("Горячая линия"), "fax": N_("Факс")}
+ENTITY_NAMES = {"organization": N_("Организация"), "location": N_("Место"), "service": N_("Услуга"), "phone": N_("Телефон"),
+                "schedule": N_("Часы работы"), "service_area": N_("Зона выезда"), "service_at_location": N_("Услуга на месте")}
 FIELD_NAMES = {
-    "name": "Название", "legal_form": "Правовая форма", "description": "Описание", "website": "Сайт",
-    "email": "Эл. почта", "status": "Статус", "verified_at": "Проверено", "source": "Источник",
-    "external_id": "Внешний код", "region_code": "Регион", "is_synthetic": "Демо-данные",
-    "address": "Адрес", "settlement_id": "Населённый пункт", "lat": "Широта", "lon": "Долгота",
-    "point": "Точка на карте",
-    "confidential": "Адрес скрыт", "approximate": "Точка примерная", "accessibility": "Доступная среда",
-    "timezone": "Часовой пояс", "active": "Действует", "type": "Вид помощи", "type_code": "Вид помощи",
-    "age_min_months": "Возраст от", "age_max_months": "Возраст до", "eligibility": "Кому помогают",
-    "delivery": "Как помогают", "outreach_radius_km": "Радиус выезда, км", "radius_km": "Радиус выезда, км",
-    "area_geojson": "Нарисованная зона", "area": "Нарисованная зона", "regions": "Регионы (дистанционно)",
-    "capacity_total": "Мест всего", "capacity_free": "Свободно мест", "schedule": "Часы работы", "hours": "Часы работы",
-    "number": "Номер", "kind": "Вид номера", "note": "Примечание", "location": "Место", "location_id": "Место",
-    "weekday": "День недели", "opens_minute": "Открывается", "closes_minute": "Закрывается",
-    "service_id": "Услуга", "organization_id": "Организация", "extension": "Добавочный",
+    "name": N_("Название"), "legal_form": N_("Правовая форма"), "description": N_("Описание"), "website": N_("Сайт"),
+    "email": N_("Эл. почта"), "status": N_("Статус"), "verified_at": N_("Проверено"), "source": N_("Источник"),
+    "external_id": N_("Внешний код"), "region_code": N_("Регион"), "is_synthetic": N_("Демо-данные"),
+    "address": N_("Адрес"), "settlement_id": N_("Населённый пункт"), "lat": N_("Широта"), "lon": N_("Долгота"),
+    "point": N_("Точка на карте"),
+    "confidential": N_("Адрес скрыт"), "approximate": N_("Точка примерная"), "accessibility": N_("Доступная среда"),
+    "timezone": N_("Часовой пояс"), "active": N_("Действует"), "type": N_("Вид помощи"), "type_code": N_("Вид помощи"),
+    "age_min_months": N_("Возраст от"), "age_max_months": N_("Возраст до"), "eligibility": N_("Кому помогают"),
+    "delivery": N_("Как помогают"), "outreach_radius_km": N_("Радиус выезда, км"), "radius_km": N_("Радиус выезда, км"),
+    "area_geojson": N_("Нарисованная зона"), "area": N_("Нарисованная зона"), "regions": N_("Регионы (дистанционно)"),
+    "capacity_total": N_("Мест всего"), "capacity_free": N_("Свободно мест"), "schedule": N_("Часы работы"), "hours": N_("Часы работы"),
+    "number": N_("Номер"), "kind": N_("Вид номера"), "note": N_("Примечание"), "location": N_("Место"), "location_id": N_("Место"),
+    "weekday": N_("День недели"), "opens_minute": N_("Открывается"), "closes_minute": N_("Закрывается"),
+    "service_id": N_("Услуга"), "organization_id": N_("Организация"), "extension": N_("Добавочный"),
 }
 MOSCOW = ZoneInfo("Europe/Moscow")
-WEEKDAY_SHORT = {1: "Пн", 2: "Вт", 3: "Ср", 4: "Чт", 5: "Пт", 6: "Сб", 7: "Вс"}
+WEEKDAY_SHORT = {1: N_("Пн"), 2: N_("Вт"), 3: N_("Ср"), 4: N_("Чт"), 5: N_("Пт"), 6: N_("Сб"), 7: N_("Вс")}
+
+
+def translated(names: dict) -> dict:
+    """A dict of names (msgids) in the page's language, for a template."""
+    return {code: _(name) for code, name in names.items()}
 
 
 def field_label(name: str | None) -> str:
-    return FIELD_NAMES.get(name or "", name or "")
+    return _(FIELD_NAMES[name]) if name in FIELD_NAMES else name or ""
 
 
 def value_text(name: str | None, value, kinds: dict[str, str] | None = None, regions: dict[str, str] | None = None
@@ -46,26 +55,26 @@ def value_text(name: str | None, value, kinds: dict[str, str] | None = None, reg
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
-        return "да" if value else "нет"
+        return _("да") if value else _("нет")
     if name in ("age_min_months", "age_max_months"):
         text = age_text(value)
-        return f"{text} лет" if text and "мес" not in text else text
+        return _("%(n)s лет", n=text) if text and not text.endswith(_("мес")) else text
     if name == "status":
-        return STATUS_NAMES.get(value, str(value))
+        return _(STATUS_NAMES[value]) if value in STATUS_NAMES else str(value)
     if name == "delivery":
-        return DELIVERY_NAMES.get(value, str(value))
+        return _(DELIVERY_NAMES[value]) if value in DELIVERY_NAMES else str(value)
     if name in ("type", "type_code") and kinds:
         return kinds.get(value, str(value))
     if name == "region_code" and regions:
         return f"{regions.get(value, value)}"
     if name == "kind" and value in PHONE_KINDS:
-        return PHONE_KINDS[value]
+        return _(PHONE_KINDS[value])
     if name == "number" and isinstance(value, str) and value.startswith("+"):
         return national_format(value)
     if name in ("opens_minute", "closes_minute") and isinstance(value, int):
         return f"{value // 60:02d}:{value % 60:02d}"
     if name == "weekday" and isinstance(value, int):
-        return WEEKDAY_SHORT.get(value, str(value))
+        return _(WEEKDAY_SHORT[value]) if value in WEEKDAY_SHORT else str(value)
     if name == "schedule" and isinstance(value, list):
         return schedule_text(value)
     if name == "hours" and isinstance(value, str):
@@ -73,7 +82,7 @@ def value_text(name: str | None, value, kinds: dict[str, str] | None = None, reg
     if name == "regions" and isinstance(value, list):
         return ", ".join(regions.get(c, c) if regions else c for c in value)
     if name in ("area", "area_geojson"):
-        return "задана"
+        return _("задана")
     if name == "point" and isinstance(value, dict):
         return point_text(value)
     if isinstance(value, float):
@@ -115,7 +124,7 @@ def moscow_time(at) -> str:
         return str(at or "")
     if at.tzinfo is not None:
         at = at.astimezone(MOSCOW)
-    return at.strftime("%d.%m.%Y %H:%M") + " МСК"
+    return at.strftime("%d.%m.%Y %H:%M") + " " + _("МСК")
 
 
 # --- history -----------------------------------------------------------------------------------------------------
@@ -130,13 +139,14 @@ def history_rows(changes: list[dict], kinds: dict[str, str], regions: dict[str, 
             what = field_label(field)
             old, new = value_text(field, c.get("old"), kinds, regions), value_text(field, c.get("new"), kinds, regions)
         elif op == "insert":
-            what, old, new = "добавлено", "—", _record_text(c.get("entity"), c.get("new"), kinds, regions)
+            what, old, new = _("добавлено"), "—", _record_text(c.get("entity"), c.get("new"), kinds, regions)
         else:
-            what, old, new = "удалено", _record_text(c.get("entity"), c.get("old"), kinds, regions), "—"
+            what, old, new = _("удалено"), _record_text(c.get("entity"), c.get("old"), kinds, regions), "—"
         at = c.get("at")
         rows.append({
             "id": c["id"], "at": moscow_time(at),
-            "who": c.get("actor_email") or "система", "entity": ENTITY_NAMES.get(c.get("entity"), c.get("entity")),
+            "who": c.get("actor_email") or _("система"),
+            "entity": _(ENTITY_NAMES[c["entity"]]) if c.get("entity") in ENTITY_NAMES else c.get("entity"),
             "entity_id": c.get("entity_id"), "what": what, "old": old, "new": new, "note": c.get("note") or "",
             "change_set": c.get("change_set"), "revertible": op == "update",
         })
@@ -147,7 +157,7 @@ def _record_text(entity: str | None, record, kinds, regions) -> str:
     if not isinstance(record, dict):
         return value_text(None, record, kinds, regions)
     if entity == "schedule":
-        return (f"{WEEKDAY_SHORT.get(record.get('weekday'), record.get('weekday'))} "
+        return (f"{value_text('weekday', record.get('weekday'))} "
                 f"{value_text('opens_minute', record.get('opens_minute'))}–"
                 f"{value_text('closes_minute', record.get('closes_minute'))}")
     if entity == "phone":
@@ -157,11 +167,11 @@ def _record_text(entity: str | None, record, kinds, regions) -> str:
             f": {record['name']}" if record.get("name") else "")
     if entity == "service_area":
         if record.get("radius_km") is not None:
-            return f"радиус {value_text('radius_km', record['radius_km'])} км"
-        return regions.get(record.get("region_code"), "нарисованная зона") if record.get("region_code") else \
-            "нарисованная зона"
+            return _("радиус %(km)s км", km=value_text("radius_km", record["radius_km"]))
+        return regions.get(record.get("region_code"), _("нарисованная зона")) if record.get("region_code") else \
+            _("нарисованная зона")
     if entity == "service_at_location":
-        return f"услуга {record.get('service_id')} на месте {record.get('location_id')}"
+        return _("услуга %(s)s на месте %(l)s", s=record.get("service_id"), l=record.get("location_id"))
     if entity in ("organization", "location"):
         return record.get("name") or record.get("address") or ""
     return value_text(None, record, kinds, regions)
@@ -217,8 +227,8 @@ def _section(title: str, fields: tuple[str, ...], stored: dict | None, yours: di
             who = "both" if mine and theirs else "mine" if mine else "theirs" if theirs else ""
         elif differs and yours is not None and yours.get("id") is None:
             who = "mine"
-        rows.append({"label": field_label(name), "stored": show(a) if stored else "(нет в сохранённой версии)",
-                     "yours": show(b) if yours else "(нет в вашей версии)", "differs": differs, "who": who})
+        rows.append({"label": field_label(name), "stored": show(a) if stored else _("(нет в сохранённой версии)"),
+                     "yours": show(b) if yours else _("(нет в вашей версии)"), "differs": differs, "who": who})
     return {"title": title, "rows": rows, "differs": any(r["differs"] for r in rows)}
 
 
@@ -231,17 +241,17 @@ def conflict_sections(stored: dict, yours: dict, kinds: dict[str, str], regions:
             return None
         return next((r for r in base.get(kind) or [] if r.get("id") == row["id"]), None)
 
-    sections = [_section("Организация", ORG_COMPARED, stored, yours, base, kinds, regions, settlements)]
+    sections = [_section(_("Организация"), ORG_COMPARED, stored, yours, base, kinds, regions, settlements)]
     for n, (a, b) in enumerate(_pairs(stored.get("locations") or [], yours.get("locations") or []), 1):
-        title = f"Место {n}: " + ((b or a).get("name") or (b or a).get("address") or "без названия")
+        title = _("Место %(n)s", n=n) + ": " + ((b or a).get("name") or (b or a).get("address") or _("без названия"))
         sections.append(_section(title, LOCATION_COMPARED, a, b, base_row("locations", a or b), kinds, regions,
                                  settlements))
     for n, (a, b) in enumerate(_pairs(stored.get("services") or [], yours.get("services") or []), 1):
         row = b or a
-        title = f"Услуга {n}: " + (row.get("name") or kinds.get(row.get("type"), row.get("type") or ""))
+        title = _("Услуга %(n)s", n=n) + ": " + (row.get("name") or kinds.get(row.get("type"), row.get("type") or ""))
         sections.append(_section(title, SERVICE_COMPARED, a, b, base_row("services", a or b), kinds, regions,
                                  settlements))
     for n, (a, b) in enumerate(_pairs(stored.get("phones") or [], yours.get("phones") or []), 1):
-        sections.append(_section(f"Телефон {n}", PHONE_COMPARED, a, b, base_row("phones", a or b), kinds, regions,
+        sections.append(_section(_("Телефон %(n)s", n=n), PHONE_COMPARED, a, b, base_row("phones", a or b), kinds, regions,
                                  settlements))
     return sections

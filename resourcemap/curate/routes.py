@@ -8,19 +8,21 @@ import math
 from collections import defaultdict
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from ..api.staff import audit_document_view
 from ..auth.policy import Viewer, current_viewer, staff_page
 from ..db import get_session
 from ..errors import ApiError
+from ..public.i18n import kind_display, region_display_name
 from ..registry import edit
 from ..search import reference
 from ..search.views import national_format
 from . import bp
 from .forms import ActionForm
 from .listing import PER_PAGE, STALE_AFTER_DAYS, ListFilter, registry_page
-from .present import STATUS_NAMES, history_rows
+from .present import STATUS_NAMES, history_rows, translated
 
 CURATORS = ("admin", "curator")
 MAX_ID = 2**31 - 1
@@ -30,43 +32,43 @@ MAX_ID = 2**31 - 1
 @bp.errorhandler(CSRFError)
 def _csrf_error(error: CSRFError):
     return render_template("curate/error.html", status=400,
-                           message="Форма устарела или открыта в другом окне входа: обновите страницу и "
-                                   "повторите. Введённые данные не сохранены."), 400
+                           message=_("Форма устарела или открыта в другом окне входа: обновите страницу и "
+                                     "повторите. Введённые данные не сохранены.")), 400
 
 
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError):
-    message = "Эта запись относится к региону, который вам не назначен." if error.status == 403 else error.message
+    message = _("Эта запись относится к региону, который вам не назначен.") if error.status == 403 else error.message
     return render_template("curate/error.html", status=error.status, message=message), error.status
 
 
 @bp.errorhandler(edit.Forbidden)
 def _forbidden(error):
     return render_template("curate/error.html", status=403,
-                           message="Этот регион вам не назначен: изменять его записи нельзя."), 403
+                           message=_("Этот регион вам не назначен: изменять его записи нельзя.")), 403
 
 
 @bp.errorhandler(edit.NotFound)
 def _not_found(error):
-    return render_template("curate/error.html", status=404, message=str(error) or "Такой записи нет."), 404
+    return render_template("curate/error.html", status=404, message=str(error) or _("Такой записи нет.")), 404
 
 
 @bp.errorhandler(403)
 def _role_forbidden(error):
     return render_template("curate/error.html", status=403,
-                           message="Реестр ведут кураторы регионов и администраторы; вашей роли он недоступен."), 403
+                           message=_("Реестр ведут кураторы регионов и администраторы; вашей роли он недоступен.")), 403
 
 
 @bp.errorhandler(404)
 def _page_not_found(error):
     return render_template("curate/error.html", status=404,
-                           message=getattr(error, "description", "") or "Такой страницы нет."), 404
+                           message=getattr(error, "description", "") or _("Такой страницы нет.")), 404
 
 
 @bp.errorhandler(413)
 def _too_large(error):
     return render_template("curate/error.html", status=413,
-                           message="Файл слишком большой. Разделите таблицу на части."), 413
+                           message=_("Файл слишком большой. Разделите таблицу на части.")), 413
 
 
 @bp.app_template_filter("curate_date")
@@ -93,11 +95,18 @@ def all_regions() -> list[dict]:
 
 
 def region_names() -> dict[str, str]:
-    return {r["code"]: r["name_ru"] for r in all_regions()}
+    """Every region's name in the page's language, by code."""
+    return {r["code"]: region_display_name(r) for r in all_regions()}
 
 
 def kind_names() -> dict[str, str]:
-    return {t["code"]: t["name_ru"] for t in reference.service_types(get_session())}
+    """Every kind of help's name in the page's language, by code."""
+    return {t["code"]: kind_display(t)[0] for t in reference.service_types(get_session())}
+
+
+def kind_list() -> list[dict]:
+    """The kinds of help for a page's choices: code and name in the page's language."""
+    return [{"code": code, "name": name} for code, name in kind_names().items()]
 
 
 def editable_regions(viewer: Viewer) -> list[dict]:
@@ -109,7 +118,7 @@ def editable_document(org_id: int) -> dict:
     """The organization's document, after the object-level check: 404 if none, 403 for another region."""
     doc = edit.organization_document(get_session(), org_id) if 0 < org_id <= MAX_ID else None
     if doc is None:
-        abort(404, "Такой организации нет в реестре.")
+        abort(404, _("Такой организации нет в реестре."))
     if not current_viewer().may_edit_region(doc["region_code"]):
         raise ApiError("forbidden", None, code="forbidden", status=403)
     return doc
@@ -146,7 +155,7 @@ def index():
     for org in stale:
         stale_by_region[org.get("region_code")] += 1
     return render_template("curate/index.html", rows=rows, total=total, f=f, pages=pages, args=args,
-                           regions=regions, kinds=reference.service_types(get_session()), statuses=STATUS_NAMES,
+                           regions=regions, kinds=kind_list(), kind_names=kind_names(), statuses=translated(STATUS_NAMES),
                            stale_by_region=stale_by_region, stale_days=STALE_AFTER_DAYS)
 
 
@@ -156,12 +165,12 @@ def stale():
     """Per region, the entries nobody has checked for 180 days: whom to call first."""
     regions = editable_regions(current_viewer())
     rows = edit.stale_organizations(get_session(), [r["code"] for r in regions], days=STALE_AFTER_DAYS)
-    by_region = {r["code"]: {"name": r["name_ru"], "code": r["code"], "orgs": []} for r in regions}
+    by_region = {r["code"]: {"name": region_display_name(r), "code": r["code"], "orgs": []} for r in regions}
     for org in rows:
         if org.get("region_code") in by_region:
             by_region[org["region_code"]]["orgs"].append(org)
     return render_template("curate/stale.html", regions=[g for g in by_region.values() if g["orgs"]],
-                           stale_days=STALE_AFTER_DAYS, total=len(rows), statuses=STATUS_NAMES)
+                           stale_days=STALE_AFTER_DAYS, total=len(rows), statuses=translated(STATUS_NAMES))
 
 
 # --- history ---------------------------------------------------------------------------------------------------
@@ -173,7 +182,7 @@ def history(org_id: int):
     changes = edit.history(get_session(), org_id)
     return render_template("curate/history.html", org=doc, org_id=org_id,
                            rows=history_rows(changes, kind_names(), region_names()), form=ActionForm(),
-                           statuses=STATUS_NAMES)
+                           statuses=translated(STATUS_NAMES))
 
 
 @bp.post("/org/<int:org_id>/history/<int:change_id>/revert")
@@ -183,7 +192,7 @@ def revert(org_id: int, change_id: int):
     doc = editable_document(org_id)
     session = get_session()
     if change_id > 2**62 or change_id not in {c["id"] for c in edit.history(session, org_id)}:
-        abort(404, "Такого изменения нет в истории этой организации.")
+        abort(404, _("Такого изменения нет в истории этой организации."))
     version = request.form.get("version", "")
     expected = int(version) if version.isdecimal() and len(version) <= 10 and int(version) <= MAX_ID else doc["version"]
     try:
@@ -191,13 +200,13 @@ def revert(org_id: int, change_id: int):
         session.commit()
     except edit.Conflict:
         session.rollback()
-        flash("Запись изменилась, пока открыта была история: проверьте изменения ниже и повторите.", "bad")
+        flash(_("Запись изменилась, пока открыта была история: проверьте изменения ниже и повторите."), "bad")
     except edit.InvalidDocument as invalid:
         session.rollback()
-        flash("Вернуть это значение нельзя: " + "; ".join(p.message for p in invalid.problems), "bad")
+        flash(_("Вернуть это значение нельзя: %(why)s", why="; ".join(p.message for p in invalid.problems)), "bad")
     except (ValueError, LookupError) as error:
         session.rollback()
-        flash(f"Вернуть это значение нельзя: {error}", "bad")
+        flash(_("Вернуть это значение нельзя: %(why)s", why=error), "bad")
     else:
-        flash("Значение возвращено. Возврат записан в историю как новое изменение.", "ok")
+        flash(_("Значение возвращено. Возврат записан в историю как новое изменение."), "ok")
     return redirect(url_for("curate.history", org_id=org_id))

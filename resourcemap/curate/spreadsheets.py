@@ -13,10 +13,12 @@ import time
 from pathlib import Path
 
 from flask import Response, abort, current_app, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 
 from ..auth import audit
 from ..auth.policy import current_viewer, staff_page
 from ..db import get_session
+from ..errors import N_
 from ..exchange import (FORMATS, ExportError, ImportFileError, ImportRejected, apply_import, export_region,
                         plan_import, read_table)
 from ..registry.edit import Forbidden
@@ -27,14 +29,15 @@ from .routes import CURATORS, editable_regions, region_names
 KEEP_UPLOADS_S = 24 * 3600
 SHOWN_ROWS = 500  # rows of a dry-run report listed one by one (the rows with problems always are)
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-ACTION_NAMES = {"create": "будет добавлена", "update": "будет обновлена", "unchanged": "без изменений",
-                "error": "ошибка"}
-DONE_NAMES = {"create": "добавлено", "update": "обновлено", "unchanged": "без изменений", "error": "ошибка"}
+ACTION_NAMES = {"create": N_("будет добавлена"), "update": N_("будет обновлена"), "unchanged": N_("без изменений"),
+                "error": N_("ошибка")}  # translated where shown
+DONE_NAMES = {"create": N_("добавлено"), "update": N_("обновлено"), "unchanged": N_("без изменений"),
+              "error": N_("ошибка")}
 FORMAT_NAMES = {
-    "csv": ("Таблица CSV", "Открывается в Excel и LibreOffice; тот же формат, что у загрузки."),
-    "geojson": ("GeoJSON", "Точки для ГИС (QGIS) и веб-карт."),
-    "hsds-json": ("Open Referral HSDS 3.0, JSON", "Стандарт обмена данными о социальных услугах."),
-    "hsds-csv": ("Open Referral HSDS 3.0, CSV-пакет", "Архив ZIP: таблицы HSDS и datapackage.json."),
+    "csv": (N_("Таблица CSV"), N_("Открывается в Excel и LibreOffice; тот же формат, что у загрузки.")),
+    "geojson": ("GeoJSON", N_("Точки для ГИС (QGIS) и веб-карт.")),
+    "hsds-json": ("Open Referral HSDS 3.0, JSON", N_("Стандарт обмена данными о социальных услугах.")),
+    "hsds-csv": (N_("Open Referral HSDS 3.0, CSV-пакет"), N_("Архив ZIP: таблицы HSDS и datapackage.json.")),
 }
 
 
@@ -67,7 +70,7 @@ def _region_param(value: str | None) -> str:
     """A region the curator may import into, else 403."""
     code = (value or "").strip().upper()
     if code not in {r["code"] for r in editable_regions(current_viewer())}:
-        raise Forbidden("Этот регион вы не курируете: загрузка в него недоступна.")
+        raise Forbidden(_("Этот регион вы не курируете: загрузка в него недоступна."))
     return code
 
 
@@ -90,14 +93,14 @@ def import_check():
     region = _region_param(request.form.get("region"))
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _upload_page("Выберите файл: таблицу CSV или XLSX, или GeoJSON.", 400, region)
+        return _upload_page(_("Выберите файл: таблицу CSV или XLSX, или GeoJSON."), 400, region)
     data = upload.read()
     if not data:
-        return _upload_page("Файл пустой.", 400, region)
+        return _upload_page(_("Файл пустой."), 400, region)
     try:
         table = read_table(upload.filename, data)
     except ImportFileError as bad:
-        return _upload_page(f"Файл не прочитан: {bad}", 422, region)
+        return _upload_page(_("Файл не прочитан: %(why)s", why=bad), 422, region)
     viewer = current_viewer()
     plan = plan_import(get_session(), table, region, viewer)
     get_session().rollback()  # the dry run writes nothing; leave no transaction open
@@ -139,11 +142,11 @@ def import_apply():
     token = request.form.get("token", "")
     folder = _uploads()
     if not TOKEN.match(token) or not (folder / f"{token}.json").is_file():
-        return _upload_page("Эта проверка файла устарела или уже применена. Загрузите файл ещё раз.", 410)
+        return _upload_page(_("Эта проверка файла устарела или уже применена. Загрузите файл ещё раз."), 410)
     meta = json.loads((folder / f"{token}.json").read_text("utf-8"))
     viewer = current_viewer()
     if meta.get("account_id") != viewer.account_id:
-        abort(404, "Такой проверки файла нет.")
+        abort(404, _("Такой проверки файла нет."))
     region = _region_param(meta.get("region"))
     table = read_table(meta["filename"], (folder / f"{token}.data").read_bytes())
     session = get_session()
@@ -165,7 +168,7 @@ def import_apply():
 @staff_page(*CURATORS)
 def import_template(name: str):
     if name not in {t["name"] for t in _templates()}:
-        abort(404, "Такого шаблона нет.")
+        abort(404, _("Такого шаблона нет."))
     return send_file(Path(current_app.root_path).parent / "data" / "templates" / name, as_attachment=True,
                      download_name=name)
 
@@ -186,13 +189,13 @@ def export():
     elif region in {r["code"] for r in regions}:
         codes = [region]
     elif region in region_names() or region == "ALL":
-        raise Forbidden("Этот регион вы не курируете: выгрузка недоступна.")
+        raise Forbidden(_("Этот регион вы не курируете: выгрузка недоступна."))
     else:
         return render_template("curate/export.html", regions=regions, formats=FORMAT_NAMES, admin=viewer.role == "admin",
-                               message="Выберите регион из списка."), 400
+                               message=_("Выберите регион из списка.")), 400
     if fmt not in FORMATS:
         return render_template("curate/export.html", regions=regions, formats=FORMAT_NAMES, admin=viewer.role == "admin",
-                               message="Выберите формат из списка."), 400
+                               message=_("Выберите формат из списка.")), 400
     session = get_session()
     try:
         data, content_type, filename = export_region(session, codes, fmt, viewer)

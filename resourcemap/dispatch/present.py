@@ -9,11 +9,12 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import g
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
 from .. import clock
 from ..auth.policy import Viewer
 from ..search.dispatch import Opening, Slot, opening
+from ..public.i18n import place_name
 from ..search.views import nearest_result_view
 
 
@@ -21,7 +22,7 @@ from ..search.views import nearest_result_view
 def _(message: str, **variables) -> str:
     """flask_babel's gettext, each message looked up once per request (a search shapes ~25 rows with a dozen
     messages each; the lookups alone took ~8 ms)."""
-    cache = g.setdefault("dispatch_messages", {})
+    cache = g.setdefault("dispatch_messages", {}).setdefault(str(get_locale()), {})  # a card may be in Kazakh
     if message not in cache:
         cache[message] = gettext(message)
     return cache[message] % variables if variables else cache[message]
@@ -128,7 +129,7 @@ def distance_text(km: float) -> str:
 
 
 def address_text(location: dict) -> str:
-    place = (location.get("settlement") or {}).get("name") or ""
+    place = place_name(location.get("settlement"))
     parts = [p for p in (place, location.get("address") or "") if p]
     if not location.get("address") and location.get("name"):
         parts.append(location["name"])
@@ -203,7 +204,8 @@ def family_phones(row: dict) -> list[str]:
 
 def referral_item(row: dict, slots: list[Slot], kind_names: dict[str, str], now: dt.datetime) -> dict:
     km = row["distance_m"] / 1000.0
-    settlement = {"name": row["settlement_name"]} if row["settlement_name"] else None
+    settlement = ({"name": row["settlement_name"], "name_kk": row.get("settlement_name_kk")}
+                  if row["settlement_name"] else None)
     if row["confidential"]:
         km = float(round(km))
         address = short_address = _("адрес сообщается по телефону")

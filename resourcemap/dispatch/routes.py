@@ -3,10 +3,12 @@ present.py, render. The SQL lives in resourcemap/search/."""
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 import re
 import time
 
 from flask import Response, current_app, jsonify, render_template, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
@@ -15,8 +17,9 @@ from .. import clock, maps
 from ..api.routes import audit_confidential_views, settlement_match_view, settlement_view
 from ..auth.policy import current_viewer, staff_api, staff_page
 from ..db import get_session
-from ..errors import ApiError
+from ..errors import N_, ApiError
 from ..extensions import csrf
+from ..public.i18n import LANGUAGES, kind_display, place_label, place_name, region_display_name
 from ..search import reference
 from ..search.dispatch import log_place, nearest_by_kind, referral_services, schedules
 from ..search.gaps import DISTANCES_KM, GapsQuery, count_within, gaps_csv, gaps_report, record_request
@@ -63,7 +66,7 @@ def kinds() -> list[dict]:
     types = reference.service_types(get_session())
     ordered = [t for code in MAIN_KINDS for t in types if t["code"] == code] + \
               [t for t in types if t["code"] not in MAIN_KINDS]
-    return [{"code": t["code"], "name": t["name_ru"], "key": KIND_KEYS[i][1] if i < len(KIND_KEYS) else "",
+    return [{"code": t["code"], "name": kind_display(t)[0], "key": KIND_KEYS[i][1] if i < len(KIND_KEYS) else "",
              "key_code": KIND_KEYS[i][0] if i < len(KIND_KEYS) else "", **maps.kind_style(t["code"])}
             for i, t in enumerate(ordered)]
 
@@ -130,7 +133,7 @@ def _origin(args) -> dict:
                            status=404)
         view = settlement_view(settlement)
         return {"lat": settlement["lat"], "lon": settlement["lon"], "region": settlement["region_code"],
-                "settlement": view, "by_point": False, "label": view["label"], "short": view["name"],
+                "settlement": view, "by_point": False, "label": place_label(view), "short": place_name(view),
                 "timezone": settlement["timezone"]}
     if raw_origin:
         coords = parse_coordinates(str(raw_origin))
@@ -144,9 +147,9 @@ def _origin(args) -> dict:
     region, settlement = place_of_point(s, lat, lon)
     view = settlement_view(settlement) if settlement else None
     point = f"{lat:.5f}, {lon:.5f}"
-    label = _("Точка %(p)s", p=point) + (" · " + _("рядом: %(l)s", l=view["label"]) if view else "")
+    label = _("Точка %(p)s", p=point) + (" · " + _("рядом: %(l)s", l=place_label(view)) if view else "")
     return {"lat": lat, "lon": lon, "region": region, "settlement": view, "by_point": True, "label": label,
-            "short": (_("рядом: %(n)s", n=view["name"]) if view else point),
+            "short": (_("рядом: %(n)s", n=place_name(view)) if view else point),
             "timezone": settlement["timezone"] if settlement else None}
 
 
@@ -171,7 +174,7 @@ def _sal_param(raw: str | None) -> list[int]:
 def console():
     viewer = current_viewer()
     return render_template("dispatch/console.html", kinds=kinds(), tile_url=current_app.config["TILE_URL"],
-                           attribution=maps.ATTRIBUTION, viewer=viewer,
+                           attribution=maps.attribution(), viewer=viewer,
                            leaflet=(current_app.static_folder and _has_leaflet()))
 
 
@@ -199,8 +202,12 @@ def api_settlements():
     message = (None if place.status == FOUND or not rows else
                _("Несколько мест «%(q)s» — выберите:", q=place.reading.name) if place.status == AMBIGUOUS else
                _("Нет места «%(q)s». Похожие:", q=q))
-    return jsonify({"point": None, "place": {"status": place.status, "message": message},
-                    "results": [settlement_match_view(r) for r in rows]})
+    regions = {r["code"]: region_display_name(r) for r in reference.regions(get_session())}
+    results = [settlement_match_view(r) for r in rows]
+    for view in results:  # the region's name in the console's language
+        view["region"]["name"] = regions.get(view["region"]["code"], view["region"]["name"])
+        view["label"] = place_label(view)
+    return jsonify({"point": None, "place": {"status": place.status, "message": message}, "results": results})
 
 
 @bp.post("/api/search")
@@ -286,23 +293,35 @@ def _referral(args) -> tuple[dict, list[dict], str, str]:
     return origin, items, referral_text(items, origin["short"], date), date
 
 
+def card_language(args) -> str | None:
+    """The language the family gets the card in (`card_lang=ru|kk|en`), if asked: the console's own stays."""
+    lang = args.get("card_lang")
+    return lang if lang in LANGUAGES else None
+
+
 @bp.get("/api/referral")
 @staff_api()
 def api_referral():
-    origin, items, text, _date = _referral(request.args)
-    query = {"sal": ",".join(str(i["sal_id"]) for i in items), **_origin_query(origin)}
-    return jsonify({"text": text, "sms": sms(items), "items": items,
+    lang = card_language(request.args)
+    with force_locale(lang) if lang else nullcontext():
+        origin, items, text, _date = _referral(request.args)
+        card_sms = sms(items)
+    query = {"sal": ",".join(str(i["sal_id"]) for i in items), **_origin_query(origin),
+             **({"card_lang": lang} if lang else {})}
+    return jsonify({"text": text, "sms": card_sms, "items": items,
                     "print_url": url_for("dispatch.referral", **query)})
 
 
 @bp.get("/referral")
 @staff_page()
 def referral():
-    try:
-        origin, items, text, date = _referral(request.args)
-    except ApiError as error:
-        return render_template("error.html", status=error.status, message=error.message), error.status
-    return render_template("dispatch/referral.html", origin=origin, items=items, text=text, today=date)
+    lang = card_language(request.args)
+    with force_locale(lang) if lang else nullcontext():
+        try:
+            origin, items, text, date = _referral(request.args)
+        except ApiError as error:
+            return render_template("error.html", status=error.status, message=error.message), error.status
+        return render_template("dispatch/referral.html", origin=origin, items=items, text=text, today=date)
 
 
 # --- the gaps report -------------------------------------------------------------------------------------------
@@ -320,8 +339,8 @@ def _gaps_query(args) -> GapsQuery:
     return GapsQuery(within_km=km, days=days, region_code=region, service_type=service)
 
 
-GAPS_HEADER = ["Код региона", "Регион", "Район", "Запросов", "Без помощи в радиусе", "Доля, %",
-               "Населённые пункты (запросов без помощи)", "Чего не нашлось (запросов)"]
+GAPS_HEADER = [N_("Код региона"), N_("Регион"), N_("Район"), N_("Запросов"), N_("Без помощи в радиусе"), N_("Доля, %"),
+               N_("Населённые пункты (запросов без помощи)"), N_("Чего не нашлось (запросов)")]
 
 
 @bp.get("/gaps")

@@ -10,6 +10,10 @@ from __future__ import annotations
 import math
 import re
 
+from flask_babel import gettext
+
+from ..errors import N_
+
 GSM_BASIC = ("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
              "abcdefghijklmnopqrstuvwxyzäöñüà")
 GSM_EXTENSION = "^{}\\[~]|€\f"
@@ -18,8 +22,8 @@ CONCATENATED = {"gsm": 153, "ucs2": 67}
 MAX_PARTS = 2
 LIMIT = MAX_PARTS * CONCATENATED["ucs2"]  # 134: what the family's SMS is built to, whatever its alphabet
 MIN_LINE = 50  # a further service goes in only with room for its name, phone and some of its address
-ADDRESS_BY_PHONE = "адрес по телефону"
-NO_PHONE = "телефон не указан"
+ADDRESS_BY_PHONE = N_("адрес по телефону")  # in the card's language (gettext) where used
+NO_PHONE = N_("телефон не указан")
 _PROPER_NAME = re.compile(r"«.+»")
 
 
@@ -63,8 +67,8 @@ def _proper_name(name: str) -> str:
 def _line(item: dict, room: int, short_name: bool) -> str:
     """One service in at most `room` units: its name (the part in «» when asked or when the whole does not fit),
     its first phone whole, its address (cut when needed)."""
-    phone = (item["phones"] or [NO_PHONE])[0]
-    address = ADDRESS_BY_PHONE if item["confidential"] or not item["short_address"] else item["short_address"]
+    phone = (item["phones"] or [gettext(NO_PHONE)])[0]
+    address = gettext(ADDRESS_BY_PHONE) if item["confidential"] or not item["short_address"] else item["short_address"]
     name = _proper_name(item["name"]) if short_name else item["name"]
     if _units(f"{name}: {phone}, {address}") > room:
         name = _proper_name(name)

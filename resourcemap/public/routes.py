@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from flask import current_app, jsonify, render_template, request, url_for
-from flask_babel import format_date, get_locale
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from .. import maps
@@ -23,7 +23,7 @@ from ..search.organizations import organization_by_id
 from ..search.settlements import AMBIGUOUS, FOUND, PlaceMatch, find_place
 from ..search.views import PUBLIC, location_view, nearest_result_view
 from . import bp
-from .i18n import remember_locale
+from .i18n import LANGUAGE_NAMES, kind_display, page_lang, place_label, place_name, region_display_name
 
 MAP_POINTS_LIMIT = 1500     # above this many locations in view, the map gets grid counts instead of points
 MAP_GRID_CELLS = 8          # grid cells across the wider side of the view in that case
@@ -31,8 +31,6 @@ MAP_WIDE_GRID_DEG = 0.5     # views whose grid is this coarse get points only if
 AGE_CHOICES = [None, 6] + [12 * y for y in range(1, 18)]
 MAIN_KINDS = ("early_help", "rehabilitation", "family_support", "crisis_apartment", "rental_point",
               "psychological_help")
-
-bp.after_request(remember_locale)
 
 
 class BadInput(Exception):
@@ -75,10 +73,9 @@ class Search:
 
 def kinds() -> list[dict]:
     """Kinds of help in the page's language, with icon and colour."""
-    english = str(get_locale()) == "en"
-    return [{"code": t["code"], "name": t["name_en"] if english else t["name_ru"],
-             "description": "" if english else t["description_ru"], "main": t["code"] in MAIN_KINDS,
-             **maps.kind_style(t["code"])} for t in reference.service_types(get_session())]
+    return [{"code": t["code"], "name": kind_display(t)[0], "description": kind_display(t)[1],
+             "main": t["code"] in MAIN_KINDS, **maps.kind_style(t["code"])}
+            for t in reference.service_types(get_session())]
 
 
 def _float(raw: str, name: str, low: float, high: float) -> float:
@@ -166,7 +163,7 @@ def place_choice(place: PlaceMatch, typed: str) -> dict:
 
 def _map_context() -> dict:
     scripts, styles = maps.static_assets()
-    return {"map_script": maps.map_script(current_app.config["TILE_URL"]), "map_scripts": scripts,
+    return {"map_script": maps.map_script(current_app.config["TILE_URL"], maps.attribution()), "map_scripts": scripts,
             "map_styles": styles, "map_var": maps.MAP_VAR, "cluster_var": maps.CLUSTER_VAR}
 
 
@@ -181,14 +178,14 @@ def index():
             found = _nearest(search, codes)
             if search.settlement_id is None and search.lat is None and found["origin"]["settlement"]:
                 search.settlement_id = found["origin"]["settlement"]["id"]
-                search.q = found["origin"]["settlement"]["name"]
+                search.q = place_name(found["origin"]["settlement"])
     except BadInput as bad:
         error, status = bad.message, bad.status
     except PlaceChoice as asked:
         choice = place_choice(asked.place, search.q)
         error, status = choice["error"], choice["status"]
     if search.settlement_id is not None and not search.q and found and found["origin"]["settlement"]:
-        search.q = found["origin"]["settlement"]["name"]
+        search.q = place_name(found["origin"]["settlement"])
     results = (found or {}).get("results", []) + (found or {}).get("online", [])
     synthetic = any(r["organization"]["synthetic"] for r in results) or registry_has_synthetic(get_session())
     # The map first shows the family's place and the nearest results (public, redacted points) that are not far
@@ -259,6 +256,7 @@ def map_data_locations():
             items.append({"id": loc["id"], "org": row["organization_id"], "name": row["organization_name"],
                           "lat": loc["lat"], "lon": loc["lon"], "types": sorted(row["types"]),
                           "place": (loc["settlement"] or {}).get("name"),
+                          "place_kk": (loc["settlement"] or {}).get("name_kk"),
                           "approximate": bool(loc["approximate"]), "synthetic": row["is_synthetic"]})
         body = {"mode": "points", "items": items}
     else:
@@ -283,7 +281,21 @@ def country_name(code: str | None) -> str:
 
 @bp.app_template_global()
 def current_lang() -> str:
-    return str(get_locale() or "ru")
+    return page_lang()
+
+
+@bp.app_template_global()
+def languages() -> list[tuple[str, str]]:
+    """The language switcher's choices: (code, name in its own language)."""
+    return list(LANGUAGE_NAMES.items())
+
+
+@bp.app_template_global("place_name")
+def place_name_global(place: dict | None) -> str:
+    return place_name(place)
+
+
+bp.add_app_template_global(place_label)
 
 
 @bp.app_template_filter("km")
@@ -293,7 +305,7 @@ def format_km(value: float, approximate: bool = False) -> str:
     if value < 1:
         text_ = _("%(m)s м", m=int(round(value * 1000, -1)) or 10)
     elif value < 10:
-        text_ = _("%(km)s км", km=f"{value:.1f}".replace(".", "," if current_lang() == "ru" else "."))
+        text_ = _("%(km)s км", km=f"{value:.1f}".replace(".", "." if current_lang() == "en" else ","))
     else:
         text_ = _("%(km)s км", km=f"{round(value):d}")
     return text_
@@ -340,13 +352,12 @@ def date_format(iso: str) -> str:
 @bp.app_template_global()
 def region_names() -> dict[str, str]:
     """Every region's name in the page's language, by code (for the page's script)."""
-    english = current_lang() == "en"
-    return {r["code"]: r["name_en"] if english else r["name_ru"] for r in reference.regions(get_session())}
+    return {r["code"]: region_display_name(r) for r in reference.regions(get_session())}
 
 
 @bp.app_template_global()
 def region_name(code: str | None) -> str:
     for r in reference.regions(get_session()):
         if r["code"] == code:
-            return r["name_en"] if current_lang() == "en" else r["name_ru"]
+            return region_display_name(r)
     return code or ""

@@ -103,7 +103,8 @@ def _params(bbox: Box, service_types: list[str] | None) -> tuple[dict, str]:
 # The points in the box with what the map shows of them (the caller shows them through views.location_view).
 _POINTS_SQL = """
 SELECT p.location_id, p.organization_id, p.lat, p.lon, p.kinds, p.confidential, p.approximate,
-       p.organization_name, p.is_synthetic, p.settlement_id, p.settlement_name
+       p.organization_name, p.is_synthetic, p.settlement_id, p.settlement_name,
+       (SELECT st.name_kk FROM settlement st WHERE st.id = p.settlement_id) AS settlement_name_kk
 FROM map_point p
 WHERE {where}
 {limit}

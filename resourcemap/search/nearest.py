@@ -128,7 +128,7 @@ SELECT r.section, r.sal_id, r.d AS distance_m, r.reaches AS reaches_you, r.rank_
        o.id AS organization_id, o.name AS organization_name, o.verified_at, o.is_synthetic,
        l.id AS location_id, l.name AS location_name, l.address, l.confidential, l.approximate, l.timezone,
        {lat} AS lat, {lon} AS lon, l.region_code,
-       st.id AS settlement_id, st.name_ru AS settlement_name,
+       st.id AS settlement_id, st.name_ru AS settlement_name, st.name_kk AS settlement_name_kk,
        (SELECT coalesce(json_agg(json_build_object('number', p.number, 'kind', p.kind, 'note', p.note)
                                  ORDER BY p.kind <> 'intake', p.id), '[]')
           FROM phone p
@@ -396,7 +396,7 @@ _ROW_KEYS = ("section", "sal_id", "distance_m", "reaches_you", "rank_m", "servic
              "delivery", "age_min_months", "age_max_months", "capacity_total", "capacity_free",
              "capacity_updated_at", "open_now", "organization_id", "organization_name", "verified_at",
              "is_synthetic", "location_id", "location_name", "address", "confidential", "approximate", "timezone",
-             "lat", "lon", "region_code", "settlement_id", "settlement_name", "phones")
+             "lat", "lon", "region_code", "settlement_id", "settlement_name", "settlement_name_kk", "phones")
 
 
 def _found(rows) -> tuple[list[dict], list[dict]]:

@@ -22,7 +22,7 @@ _IN_BOX = {
 _LOCATIONS_SQL = """
 SELECT l.id AS location_id, l.organization_id, l.name AS location_name, l.address, l.confidential,
        l.approximate, l.timezone, l.region_code, ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon,
-       st.id AS settlement_id, st.name_ru AS settlement_name
+       st.id AS settlement_id, st.name_ru AS settlement_name, st.name_kk AS settlement_name_kk
 FROM location l LEFT JOIN settlement st ON st.id = l.settlement_id
 WHERE l.organization_id = ANY(CAST(:org_ids AS int[])) AND l.active
 ORDER BY l.organization_id, l.id

@@ -64,7 +64,7 @@ def location_view(row: dict, viewer: Viewer) -> dict:
 def _settlement(row: dict) -> dict | None:
     if row.get("settlement_id") is None:
         return None
-    return {"id": row["settlement_id"], "name": row["settlement_name"]}
+    return {"id": row["settlement_id"], "name": row["settlement_name"], "name_kk": row.get("settlement_name_kk") or None}
 
 
 def nearest_result_view(row: dict, viewer: Viewer) -> dict:

@@ -13,6 +13,8 @@
     tiles: form.dataset.tiles, attribution: form.dataset.attribution, region: form.dataset.region,
     center: form.dataset.center ? JSON.parse(form.dataset.center) : null
   };
+  var T = JSON.parse(document.getElementById("editor-text").textContent);  // the editor's words, page's language
+  var fill = function (t, o) { return t.replace(/\{(\w+)\}/g, function (m, k) { return k in o ? o[k] : m; }); };
   var L = window.L;
   var outsideRows = {};  // location rows whose point lies outside the curator's regions
 
@@ -72,8 +74,8 @@
       if (!state.map) { return; }
       var ll = L.latLng(p.lat, p.lon);
       if (!state.marker) {
-        state.marker = L.marker(ll, { draggable: true, autoPan: true, title: "Точка места — перетащите",
-                                      alt: "Метка места" }).addTo(state.map);
+        state.marker = L.marker(ll, { draggable: true, autoPan: true, title: T.markerTitle,
+                                      alt: T.markerAlt }).addTo(state.map);
         state.marker.on("dragend", function () { write(state.marker.getLatLng().wrap()); });
       } else {
         state.marker.setLatLng(ll);
@@ -129,7 +131,7 @@
         updateException();
         var s = res.settlement;
         if (s && String(s.id) !== sid.value) {
-          var adopt = el("button", "btn small", "Указать населённый пункт: " + s.name);
+          var adopt = el("button", "btn small", fill(T.adopt, { name: s.name }));
           adopt.type = "button";
           adopt.addEventListener("click", function () {
             sid.value = s.id;
@@ -137,13 +139,13 @@
             adopt.remove();
             refreshLocationLabels();
           });
-          var near = el("p", "near", "Ближайший населённый пункт: " + s.label + ". ");
+          var near = el("p", "near", fill(T.nearest, { label: s.label }) + " ");
           near.appendChild(adopt);
           check.appendChild(near);
         }
       }, function (err) {
         check.textContent = "";
-        check.appendChild(el("p", "warn", (err && err.error && err.error.message) || "Не удалось проверить точку."));
+        check.appendChild(el("p", "warn", (err && err.error && err.error.message) || T.pointFailed));
       });
     }, 250);
     if (point()) { checkPoint(); }
@@ -186,7 +188,7 @@
         state.suggestions = res.results || [];
         list.textContent = "";
         if (!state.suggestions.length) {
-          list.appendChild(el("li", "none", "Ничего не нашлось. Проверьте название или поставьте точку на карте."));
+          list.appendChild(el("li", "none", T.nothing));
         }
         state.suggestions.forEach(function (s, n) {
           var li = el("li", "opt");
@@ -273,7 +275,7 @@
       locs.forEach(function (row, n) {
         var what = (input(row, "name").value || input(row, "address").value ||
                     (input(row, "settlement_label").value || "").split(" — ")[0]).trim();
-        var o = el("option", null, "Место " + (n + 1) + (what ? ": " + what : ""));
+        var o = el("option", null, fill(T.place, { n: n + 1 }) + (what ? ": " + what : ""));
         o.value = row.dataset.index;
         sel.appendChild(o);
       });

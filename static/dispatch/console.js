@@ -13,6 +13,8 @@
   var statusEl = $("status"), originEl = $("origin"), toastEl = $("toast");
   var dialog = $("referral");
   var kindBoxes = Array.prototype.slice.call(document.querySelectorAll("#kinds input[type=checkbox]"));
+  var T = JSON.parse($("console-text").textContent);  // the console's words in the page's language
+  var fmt = function (t, o) { return t.replace(/\{(\w+)\}/g, function (m, k) { return k in o ? o[k] : m; }); };
   var kindInfo = {};
   kindBoxes.forEach(function (b) { kindInfo[b.value] = { name: b.dataset.name, colour: b.dataset.colour, box: b }; });
 
@@ -61,11 +63,11 @@
   }
 
   function copy(text, what) {
-    var done = function () { toast("Скопировано: " + (what || text)); };
+    var done = function () { toast(fmt(T.copied, { what: what || text })); };
     if (navigator.clipboard && navigator.clipboard.writeText) {
-      return navigator.clipboard.writeText(text).then(done, function () { legacyCopy(text) ? done() : toast("Не удалось скопировать", true); });
+      return navigator.clipboard.writeText(text).then(done, function () { legacyCopy(text) ? done() : toast(T.copyFailed, true); });
     }
-    if (legacyCopy(text)) { done(); } else { toast("Не удалось скопировать", true); }
+    if (legacyCopy(text)) { done(); } else { toast(T.copyFailed, true); }
     return Promise.resolve();
   }
 
@@ -92,7 +94,7 @@
                                                           headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
       .then(function (res) {
-        if (!res.ok) { showStatus(res.body.error ? res.body.error.message : "Ошибка", true); return; }
+        if (!res.ok) { showStatus(res.body.error ? res.body.error.message : T.error, true); return; }
         state.point = res.body.point;
         state.suggestions = res.body.results;
         state.place = res.body.place || null;
@@ -100,7 +102,7 @@
         state.active = (state.point || (state.place && state.place.status === "found")) ? 0 : -1;
         renderList();
       })
-      .catch(function (e) { if (e.name !== "AbortError") { showStatus("Нет связи с сервером", true); } });
+      .catch(function (e) { if (e.name !== "AbortError") { showStatus(T.offline, true); } });
   }, 120);
 
   function closeList() {
@@ -119,7 +121,7 @@
     listEl.textContent = "";
     var opts = options();
     if (!opts.length) {
-      var none = el("li", "none", "Не нашли. Проверьте название или введите координаты.");
+      var none = el("li", "none", T.noPlace);
       listEl.appendChild(none);
     } else if (!state.point && state.place && state.place.message) {
       listEl.appendChild(el("li", "none", state.place.message));  // several namesakes, or only look-alikes
@@ -135,7 +137,7 @@
         li.appendChild(el("strong", null, o.name));
         if (o.type_name) { li.appendChild(el("span", "where-type", o.type_name)); }
         li.appendChild(el("span", "where-sub", [o.district, o.region.name].filter(Boolean).join(", ")));
-        if (o.population) { li.appendChild(el("span", "where-pop", o.population.toLocaleString("ru-RU") + " чел.")); }
+        if (o.population) { li.appendChild(el("span", "where-pop", fmt(T.people, { n: o.population.toLocaleString(T.numberLocale) }))); }
       }
       li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(i); });
       listEl.appendChild(li);
@@ -159,7 +161,7 @@
 
   function setOrigin(origin, label, inputText) {
     state.origin = origin;
-    originEl.textContent = originEl.title = label ? "Семья: " + label : "";
+    originEl.textContent = originEl.title = label ? fmt(T.family, { label: label }) : "";
     if (inputText !== undefined) { whereEl.value = inputText; }
     search.now();
   }
@@ -216,14 +218,14 @@
 
   function runSearch() {
     var kinds = selectedKinds();
-    if (!state.origin) { showStatus("Начните с места: где живёт семья?"); return; }
+    if (!state.origin) { showStatus(T.startWhere); return; }
     if (!kinds.length) {
-      showStatus("Выберите вид помощи: клавиши 1–0 (1 — " + kindBoxes[0].dataset.name.toLowerCase() + ").");
+      showStatus(fmt(T.chooseKind, { first: kindBoxes[0].dataset.name.toLowerCase() }));
       render(null);
       return;
     }
     var age = ageMonths();
-    if (!age.ok) { showStatus("Возраст: число лет (2, 1,5) или месяцев (8м).", true); return; }
+    if (!age.ok) { showStatus(T.badAge, true); return; }
     if (searchCtrl) { searchCtrl.abort(); }
     searchCtrl = new AbortController();
     var mine = ++seq;
@@ -241,21 +243,21 @@
         if (mine !== seq) { return; }
         resultsEl.removeAttribute("aria-busy");
         if (!res.ok) {
-          showStatus(res.status === 401 ? "Сеанс истёк: войдите снова (F5)." :
-                     (res.body.error ? res.body.error.message : "Ошибка поиска"), true);
+          showStatus(res.status === 401 ? T.expired :
+                     (res.body.error ? res.body.error.message : T.searchError), true);
           return;
         }
         state.data = res.body;
         state.originQuery = res.body.origin.query;
-        originEl.textContent = originEl.title = "Семья: " + res.body.origin.label;
+        originEl.textContent = originEl.title = fmt(T.family, { label: res.body.origin.label });
         render(res.body);
         var n = res.body.groups.reduce(function (s, g) { return s + g.results.length; }, 0);
-        showStatus("Найдено: " + n + " · " + res.body.origin.short + " · " + Math.round(performance.now() - t0) + " мс");
+        showStatus(fmt(T.found, { n: n, place: res.body.origin.short, ms: Math.round(performance.now() - t0) }));
       })
       .catch(function (e) {
         if (e.name === "AbortError" || mine !== seq) { return; }
         resultsEl.removeAttribute("aria-busy");
-        showStatus("Нет связи с сервером. Повторите (Enter).", true);
+        showStatus(T.offlineRetry, true);
       });
   }
 
@@ -268,19 +270,19 @@
     a.dataset.sal = r.sal_id;
     a.setAttribute("aria-label", r.distance_text + ", " + r.organization);
     var top = el("div", "card-top");
-    top.appendChild(el("span", "dist", r.delivery === "online" ? "онлайн" : r.distance_text));
-    if (r.far) { top.appendChild(el("span", "badge warn", "далеко")); }
+    top.appendChild(el("span", "dist", r.delivery === "online" ? T.online : r.distance_text));
+    if (r.far) { top.appendChild(el("span", "badge warn", T.far)); }
     var phones = el("span", "phones");
     (r.phones.length ? r.phones : []).forEach(function (p, i) {
       var b = el("button", "phone" + (i === 0 ? " main" : ""), p.display);
       b.type = "button";
       b.tabIndex = -1;
-      b.title = "Копировать" + (p.note ? " — " + p.note : "");
+      b.title = T.copy + (p.note ? " — " + p.note : "");
       b.dataset.phone = p.display;
       b.addEventListener("click", function (ev) { ev.stopPropagation(); copy(p.display); a.focus(); });
       phones.appendChild(b);
     });
-    if (!r.phones.length) { phones.appendChild(el("span", "nophone", "телефон не указан")); }
+    if (!r.phones.length) { phones.appendChild(el("span", "nophone", T.noPhone)); }
     top.appendChild(phones);
     // Beside the phone, two lines at most until the card has the focus: five cards fit at 1366×768.
     var name = el("div", "card-name");
@@ -292,17 +294,17 @@
 
     var addr = el("div", "card-addr");
     addr.appendChild(el("span", "open " + (r.opening.open_now ? "yes" : r.opening.known ? "no" : "unknown"), r.opening.text));
-    addr.appendChild(el("span", "addr", r.address || "адрес не указан"));
-    if (r.confidential) { addr.appendChild(el("span", "badge conf", "конфиденциально: семье адрес не называть")); }
+    addr.appendChild(el("span", "addr", r.address || T.noAddress));
+    if (r.confidential) { addr.appendChild(el("span", "badge conf", T.confidential)); }
     a.appendChild(addr);
 
     var meta = el("div", "card-meta");
-    if (r.reaches_you) { meta.appendChild(el("span", "badge reach", "выезжает к вам")); }
+    if (r.reaches_you) { meta.appendChild(el("span", "badge reach", T.reaches)); }
     if (r.age) { meta.appendChild(el("span", "badge", r.age)); }
     if (r.capacity) { meta.appendChild(el("span", "badge cap" + (r.capacity.free === 0 ? " warn" : ""), r.capacity.text)); }
     if (r.hours.length) { meta.appendChild(el("span", "hours", r.hours.join("; "))); }
     meta.appendChild(el("span", "badge" + (r.verified.stale ? " warn" : " ok"), (r.verified.stale ? "⚠ " : "") + r.verified.text));
-    if (isChosen(r.sal_id)) { meta.appendChild(el("span", "badge pick", "✓ в направлении")); }
+    if (isChosen(r.sal_id)) { meta.appendChild(el("span", "badge pick", "✓ " + T.picked)); }
     a.appendChild(meta);
 
     a.addEventListener("click", function () { a.focus(); });
@@ -321,13 +323,13 @@
       if (g.key) { h.appendChild(el("kbd", null, g.key)); }
       h.appendChild(el("span", "dot k-" + g.kind));
       h.appendChild(el("span", "gname", g.name));
-      h.appendChild(el("span", "gcount", "в 30 км: " + g.within_30 + " · в 100 км: " + g.within_100));
+      h.appendChild(el("span", "gcount", fmt(T.within, { n30: g.within_30, n100: g.within_100 })));
       sec.appendChild(h);
       if (g.nothing_near && g.results.length) {
-        sec.appendChild(el("p", "nothing-near", "Ближе " + g.far_km + " км нет — ближайшие дальше (предложите линию помощи):"));
+        sec.appendChild(el("p", "nothing-near", fmt(T.nothingNear, { km: g.far_km })));
       }
       if (!g.results.length) {
-        sec.appendChild(el("p", "empty", "В реестре нет такой помощи" + (data.online.length ? " — см. онлайн ниже." : ".")));
+        sec.appendChild(el("p", "empty", data.online.length ? T.noneSeeOnline : T.none));
       }
       g.results.forEach(function (r) { var c = card(r, g.name); sec.appendChild(c); state.cards.push(c); });
       resultsEl.appendChild(sec);
@@ -342,8 +344,8 @@
       rows.forEach(function (r) { var c = card(r, ""); sec.appendChild(c); state.cards.push(c); });
       resultsEl.appendChild(sec);
     }
-    listed("helplines", "Линии помощи — рядом нет нужной помощи", data.helplines);
-    listed("online", "Онлайн для жителей региона", data.online);
+    listed("helplines", T.helplines, data.helplines);
+    listed("online", T.onlineRegion, data.online);
     drawMap(data);
   }
 
@@ -362,10 +364,10 @@
 
   function copyPhone(card, which) {
     card = card || state.cards[0];
-    if (!card) { toast("Нет результатов", true); return; }
+    if (!card) { toast(T.noResults, true); return; }
     var r = card._result;
     var p = r.phones[which || 0] || r.phones[0];
-    if (!p) { toast("У этой службы нет телефона", true); return; }
+    if (!p) { toast(T.noPhoneHere, true); return; }
     copy(p.display, p.display + " — " + r.organization);
   }
 
@@ -398,25 +400,25 @@
   }
 
   function buildReferral() {
-    if (!state.data || !state.originQuery) { toast("Сначала найдите помощь", true); return; }
+    if (!state.data || !state.originQuery) { toast(T.searchFirst, true); return; }
     var sal = state.chosen.map(function (c) { return c.sal; });
     if (!sal.length) {
       state.data.groups.forEach(function (g) { if (g.results[0]) { sal.push(g.results[0].sal_id); } });
     }
-    if (!sal.length) { toast("Нечего включить в направление", true); return; }
+    if (!sal.length) { toast(T.nothingToRefer, true); return; }
     var q = new URLSearchParams(state.originQuery);
     q.set("sal", sal.join(","));
+    q.set("card_lang", $("card-lang").value);
     fetch(urls.referral + "?" + q.toString(), { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
       .then(function (res) {
-        if (!res.ok) { toast(res.body.error ? res.body.error.message : "Ошибка", true); return; }
+        if (!res.ok) { toast(res.body.error ? res.body.error.message : T.error, true); return; }
         $("referral-text").value = res.body.text;
         $("referral-print").href = res.body.print_url;
         showSms(res.body.sms);
-        if (!dialog.open) { dialog.showModal(); }
-        $("referral-copy").focus();
+        if (!dialog.open) { dialog.showModal(); $("referral-copy").focus(); }
       })
-      .catch(function () { toast("Нет связи с сервером", true); });
+      .catch(function () { toast(T.offline, true); });
   }
 
   /* The SMS for the family: short (two parts at most), built by the server; S copies it on any device, the link
@@ -426,25 +428,25 @@
     return "sms:" + to + "?&body=" + encodeURIComponent(state.sms ? state.sms.text : "");
   }
 
-  function smsParts(sms) { return sms.parts === 1 ? "1 часть" : sms.parts + " части"; }  // the server's: 1 or 2
+  function smsParts(sms) { return sms.parts === 1 ? T.smsOnePart : fmt(T.smsParts, { n: sms.parts }); }  // the server's: 1 or 2
 
   function showSms(sms) {
     state.sms = sms;
     $("sms-text").textContent = sms.text;
-    $("sms-count").textContent = "(" + sms.length + " из 134 знаков, " + smsParts(sms) + ")";
+    $("sms-count").textContent = "(" + fmt(T.smsLength, { n: sms.length, parts: smsParts(sms) }) + ")";
     $("sms-left").hidden = sms.included === sms.total;
-    $("sms-left").textContent = "В SMS " + sms.included + " из " + sms.total + " выбранных служб" +
-      " — об остальных скажите по телефону или скопируйте текст направления (C).";
+    $("sms-left").textContent = fmt(T.smsLeft, { n: sms.included, total: sms.total });
     $("referral-sms").href = smsLink();
     $("referral-note").textContent = "";
   }
 
   $("sms-to").addEventListener("input", function () { $("referral-sms").href = smsLink(); });
   $("sms-copy").addEventListener("click", function () {
-    if (state.sms) { copy(state.sms.text, "SMS для семьи (" + smsParts(state.sms) + ")"); }
+    if (state.sms) { copy(state.sms.text, fmt(T.smsForFamily, { parts: smsParts(state.sms) })); }
   });
   $("build-referral").addEventListener("click", buildReferral);
-  $("referral-copy").addEventListener("click", function () { copy($("referral-text").value, "текст направления"); });
+  $("card-lang").addEventListener("change", buildReferral);  // the family's language: the card is made again
+  $("referral-copy").addEventListener("click", function () { copy($("referral-text").value, T.referralText); });
   $("referral-close").addEventListener("click", function () { dialog.close(); });
   dialog.addEventListener("close", function () { resultsEl.focus(); });
 
@@ -455,7 +457,7 @@
     whereEl.value = ""; ageEl.value = ""; originEl.textContent = ""; $("sms-to").value = "";
     kindBoxes.forEach(function (b) { b.checked = false; });
     render(null); renderChosen(); closeList();
-    showStatus("Новый звонок. Где живёт семья?");
+    showStatus(T.newCall);
     whereEl.focus();
   }
   $("new-call").addEventListener("click", newCall);
@@ -517,7 +519,7 @@
       layer = window.L.layerGroup().addTo(map);
       map.on("click", function (e) {
         var lat = Math.round(e.latlng.lat * 1e5) / 1e5, lon = Math.round(e.latlng.lng * 1e5) / 1e5;
-        setOrigin({ lat: lat, lon: lon }, "Точка " + lat + ", " + lon, lat + ", " + lon);
+        setOrigin({ lat: lat, lon: lon }, fmt(T.point, { p: lat + ", " + lon }), lat + ", " + lon);
       });
     } catch (e) {
       box.hidden = true; $("map-note").hidden = false; map = null;
@@ -531,7 +533,7 @@
     var o = [data.origin.lat, data.origin.lon];
     var pts = [o];
     window.L.circleMarker(o, { radius: 9, color: "#000", weight: 3, fillColor: "#ffbf47", fillOpacity: 1 })
-      .bindTooltip("Семья").addTo(layer);
+      .bindTooltip(T.familyHere).addTo(layer);
     data.groups.forEach(function (g) {
       var colour = (kindInfo[g.kind] || {}).colour || "#333";
       g.results.forEach(function (r, i) {

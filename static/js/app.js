@@ -18,6 +18,12 @@
   function say(msg) { statusEl.textContent = msg || ''; }
   function showError(msg) { errorEl.textContent = msg || ''; errorEl.hidden = !msg; }
   function showBanner() { if (banner) { banner.hidden = false; } }
+  /* names in the page's language, as public/i18n.place_name and public/routes.place_label on the server: a
+     settlement's Kazakh name on the Kazakh page where the gazetteer has one, else its Russian name */
+  function placeName(s) { return (cfg.lang === 'kk' && s.name_kk) || s.name; }
+  function placeLabel(s) {
+    return placeName(s) + ' — ' + [s.district, cfg.regions[s.region.code] || s.region.name].filter(Boolean).join(', ');
+  }
 
   /* ---------- the query in the URL ---------- */
   function chosenKinds() { return $$('input[name=service]:checked', form).map(function (i) { return i.value; }); }
@@ -44,7 +50,7 @@
     /* a confidential place: whole kilometres from its published point, never "10 m" */
     if (approx) { return '≈ ' + fmt(T.km, { km: Math.max(1, Math.round(value)) }); }
     if (value < 1) { t = fmt(T.m, { m: Math.max(10, Math.round(value * 100) * 10) }); }
-    else if (value < 10) { t = fmt(T.km, { km: value.toFixed(1).replace('.', cfg.lang === 'ru' ? ',' : '.') }); }
+    else if (value < 10) { t = fmt(T.km, { km: value.toFixed(1).replace('.', cfg.lang === 'en' ? '.' : ',') }); }
     else { t = fmt(T.km, { km: Math.round(value) }); }
     return t;
   }
@@ -80,10 +86,10 @@
     rows.forEach(function (s, i) {
       var li = document.createElement('li');
       li.id = 'place-opt-' + i; li.setAttribute('role', 'option'); li.setAttribute('aria-selected', 'false');
-      li.textContent = s.name;
-      // what tells namesakes apart: the kind of place, its district and region, how many live there
+      li.textContent = placeName(s);
+      // what tells namesakes apart: the census' kind of place (Russian, as the name), district, region, people
       var sub = document.createElement('span'); sub.className = 'sub';
-      sub.textContent = [s.type_name, [s.district, s.region.name].filter(Boolean).join(', '),
+      sub.textContent = [s.type && s.type_name, [s.district, cfg.regions[s.region.code] || s.region.name].filter(Boolean).join(', '),
                          s.population ? fmt(T.people, { n: s.population.toLocaleString('ru-RU') }) : '']
         .filter(Boolean).join(' · ');
       li.appendChild(sub);
@@ -108,7 +114,7 @@
   function choose(i) {
     var s = options[i];
     if (!s) { return; }
-    place.value = s.name; sid.value = s.id; lat.value = ''; lon.value = '';
+    place.value = placeName(s); sid.value = s.id; lat.value = ''; lon.value = '';
     closeList(); showError('');
     if (chosenKinds().length) { runSearch(true); return; }
     // The place is set, the kinds are not: ask for them rather than answer for every kind at once.
@@ -149,10 +155,10 @@
     rows.forEach(function (s) {
       var li = document.createElement('li'), a = document.createElement('a'), p = formParams();
       p.delete('q'); p.delete('lat'); p.delete('lon'); p.set('settlement', s.id);
-      a.href = '/?' + p.toString(); a.textContent = s.label;
+      a.href = '/?' + p.toString(); a.textContent = placeLabel(s);
       a.addEventListener('click', function (e) {
         e.preventDefault();
-        sid.value = s.id; place.value = s.name; lat.value = ''; lon.value = '';
+        sid.value = s.id; place.value = placeName(s); lat.value = ''; lon.value = '';
         runSearch(true);
       });
       li.appendChild(a); ul.appendChild(li);
@@ -207,7 +213,7 @@
       }
       if (!res.ok) { throw new Error(res.status === 400 && problem ? problem.message : 'failed'); }
       var o = res.body.origin;
-      if (!sid.value && !lat.value && o.settlement) { sid.value = o.settlement.id; place.value = o.settlement.name; }
+      if (!sid.value && !lat.value && o.settlement) { sid.value = o.settlement.id; place.value = placeName(o.settlement); }
       syncUrl();
       render(res.body);
       if (!moveFocus) { offerResults(res.body.results.length + res.body.online.length); }
@@ -232,7 +238,7 @@
     $('.org-link', li).textContent = r.organization.name; $('.org-link', li).href = href;
     if (r.service.name) { $('.service-name', li).textContent = r.service.name; } else { drop('.service-name'); }
     $('.distance', li).textContent = r.service.delivery === 'online' ? T.byPhone : km(r.distance_km, loc.confidential);
-    if (loc.settlement) { $('.place', li).textContent = loc.settlement.name; } else { drop('.place'); }
+    if (loc.settlement) { $('.place', li).textContent = placeName(loc.settlement); } else { drop('.place'); }
     if (r.far) {
       $('.region', li).textContent = (cfg.regions[loc.region] || loc.region || '') +
         (homeCountry && r.country !== homeCountry ? ', ' + (T.countries[r.country] || r.country) : '');
@@ -254,10 +260,10 @@
     var o = body.origin;
     results.textContent = '';
     var h = document.createElement('h2'); h.id = 'results-h';
-    h.textContent = o.settlement && !lat.value ? fmt(T.nearest, { place: o.settlement.name }) : T.nearestHere;
+    h.textContent = o.settlement && !lat.value ? fmt(T.nearest, { place: placeName(o.settlement) }) : T.nearestHere;
     results.appendChild(h);
     if (o.settlement) {
-      var label = document.createElement('p'); label.className = 'origin-label'; label.textContent = o.settlement.label;
+      var label = document.createElement('p'); label.className = 'origin-label'; label.textContent = placeLabel(o.settlement);
       results.appendChild(label);
     }
     if (o.alternatives && o.alternatives.length) {  // "not the right place?", as the page without JS says
@@ -350,7 +356,7 @@
     var kinds = document.createElement('div'); kinds.className = 'popup-kinds';
     kinds.textContent = item.types.map(function (t) { return (cfg.kinds[t] || { name: t }).name; }).join(', ');
     div.appendChild(kinds);
-    if (item.place) { var pl = document.createElement('div'); pl.textContent = item.place + (item.approximate ? ' · ' + T.approx : ''); div.appendChild(pl); }
+    if (item.place) { var pl = document.createElement('div'); pl.textContent = placeName({ name: item.place, name_kk: item.place_kk }) + (item.approximate ? ' · ' + T.approx : ''); div.appendChild(pl); }
     var a = document.createElement('a'); a.href = '/org/' + item.org; a.textContent = T.details; div.appendChild(a);
     return div;
   }

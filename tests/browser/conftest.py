@@ -43,10 +43,10 @@ class Outside:
         self.urls: list[str] = []
 
 
-def new_context(browser, live_server: str, app, viewport=PHONE, **kwargs):
+def new_context(browser, live_server: str, app, viewport=PHONE, locale="ru-RU", **kwargs):
     tile_host = app.config["TILE_URL"].split("/")[2].replace("{s}.", "")
     outside = Outside()
-    context = browser.new_context(viewport=viewport, locale="ru-RU", **kwargs)
+    context = browser.new_context(viewport=viewport, locale=locale, **kwargs)
     context.set_default_timeout(15000)
 
     def handle(route):
