@@ -6,6 +6,7 @@ from marshmallow import EXCLUDE, INCLUDE, ValidationError, pre_load, validates_s
 
 from ..config import PROJECT_ROOT
 from ..gazetteer.load import read_index
+from ..registry.vocabulary import CONDITION_CODES, COST_CODES
 
 # What the server checks beyond a field's type is declared too, so that a request valid by the document is taken:
 # a region code is one of data/regions/index.csv (what `resourcemap load-regions` loads; /api/v1/regions lists the
@@ -64,6 +65,13 @@ class NearestQuery(_Query):
     service = String(required=True, validate=Length(1, 400),
                      metadata={"description": "Kinds of help, comma-separated codes: early_help,rehabilitation"})
     age_months = Integer(validate=Range(0, 216), metadata={"description": "The child's age in months"})
+    condition = List(String(metadata={"enum": list(CONDITION_CODES)}), metadata={
+        "description": "The child's condition, repeatable or comma-separated (condition=hearing&condition=motor): "
+                       "only services that state they work with every condition given. Codes: "
+                       + ", ".join(CONDITION_CODES)})
+    cost = List(String(metadata={"enum": list(COST_CODES)}), metadata={
+        "description": "What the family can pay, repeatable or comma-separated (cost=free,partly_paid): only "
+                       "services whose stated cost is one of these. Codes: " + ", ".join(COST_CODES)})
     open_now = Boolean(load_default=False)
     limit = Integer(load_default=10, validate=Range(1, 100))
     within_km = Float(validate=Range(0, 20000, min_inclusive=False))

@@ -83,7 +83,7 @@ WHERE l.organization_id = :id ORDER BY l.id
 """)
 _SERVICES = text("""
 SELECT s.id, s.external_id, s.type_code AS type, s.name, s.description, s.age_min_months, s.age_max_months,
-       s.eligibility, s.delivery, s.capacity_total, s.capacity_free, s.active,
+       s.eligibility, s.delivery, s.capacity_total, s.capacity_free, s.active, s.conditions, s.cost, s.cost_basis,
        (SELECT sal.location_id FROM service_at_location sal WHERE sal.service_id = s.id
          ORDER BY sal.id LIMIT 1) AS location_id,
        s.hours::text AS hours,
@@ -252,7 +252,8 @@ _LOCATION_FIELDS = ("external_id", "name", "address", "settlement_id", "confiden
 _SERVICE_FIELDS = {"external_id": "external_id", "type": "type_code", "name": "name", "description": "description",
                    "age_min_months": "age_min_months", "age_max_months": "age_max_months",
                    "eligibility": "eligibility", "delivery": "delivery", "capacity_total": "capacity_total",
-                   "capacity_free": "capacity_free", "active": "active"}
+                   "capacity_free": "capacity_free", "active": "active", "conditions": "conditions", "cost": "cost",
+                   "cost_basis": "cost_basis"}
 _PHONE_FIELDS = ("number", "extension", "kind", "note")
 
 
