@@ -65,10 +65,11 @@ def database_url():
 
 
 def app_settings(database_url: str, **more) -> dict:
-    """Settings of a test app: the test database, a throwaway secret, and no API rate limit (the suite is one
-    client making many requests; the limits have tests of their own)."""
+    """Settings of a test app: the test database, a throwaway secret, and no API or problem-report rate limit (the
+    suite is one client making many requests; the limits have tests of their own)."""
     return {"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret-key",
-            "API_RATE_LIMIT": "1000000 per minute", **more}
+            "API_RATE_LIMIT": "1000000 per minute", "REPORT_RATE_LIMIT": "1000000 per minute",
+            "REPORT_RATE_LIMIT_PER_ORGANIZATION": "1000000 per minute", **more}
 
 
 @pytest.fixture(scope="session")

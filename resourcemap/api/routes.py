@@ -211,6 +211,7 @@ def organization_view(org: dict, viewer: Viewer) -> dict:
         "website": org["website"], "email": org["email"],
         "verified_at": org["verified_at"].isoformat() if org["verified_at"] else None,
         "region": org["region_code"], "synthetic": org["is_synthetic"],
+        "recheck": org.get("recheck_since") is not None,  # a family's report was confirmed: being checked again
         "locations": [location_view(loc, viewer) for loc in org["locations"]],
         "services": [{
             "id": sv["id"], "type": sv["type_code"], "type_name": sv["type_name"], "name": sv["name"] or None,
@@ -220,6 +221,7 @@ def organization_view(org: dict, viewer: Viewer) -> dict:
             "capacity_updated_at": sv["capacity_updated_at"].isoformat() if sv["capacity_updated_at"] else None,
             "location_ids": sv["location_ids"] or [], "schedule": sv["schedule"],
             "outreach_radius_km": sv["outreach_radius_km"],
+            "conditions": list(sv["conditions"] or []), "cost": sv["cost"], "cost_basis": list(sv["cost_basis"] or []),
         } for sv in org["services"]],
         "phones": [phone_view(p) for p in phones],
     }

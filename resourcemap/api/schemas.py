@@ -211,6 +211,9 @@ class ServiceBrief(Schema):
     open_now = Boolean(allow_none=True)
     capacity_free = Integer(allow_none=True)
     capacity_updated_at = String(allow_none=True)
+    conditions = List(String(), metadata={"description": "The child's conditions the service states it works with"})
+    cost = String(allow_none=True, metadata={"description": "free, partly_paid or paid; null: not stated"})
+    cost_basis = List(String(), metadata={"description": "state_programme, referral"})
 
 
 class OrganizationRef(Schema):
@@ -269,6 +272,8 @@ class OrganizationOut(Schema):
     website = String()
     email = String()
     verified_at = String(allow_none=True)
+    recheck = Boolean(metadata={"description": "A family's problem report was confirmed: the record is being checked "
+                                               "again"})
     region = String()
     synthetic = Boolean()
     locations = List(Nested(LocationOut))
@@ -416,6 +421,8 @@ class StaleOrganizationOut(Schema):
     version = Integer()
     verified_at = String(allow_none=True)
     days_since_check = Integer(allow_none=True)
+    recheck_since = String(allow_none=True, metadata={
+        "description": "A family's problem report was confirmed then: check the record again"})
 
 
 class StaleOut(Schema):

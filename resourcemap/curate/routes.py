@@ -14,7 +14,7 @@ from ..api.staff import audit_document_view
 from ..auth.policy import Viewer, current_viewer, staff_page
 from ..db import get_session
 from ..errors import ApiError
-from ..registry import edit
+from ..registry import edit, reports
 from ..search import reference
 from ..search.views import national_format
 from . import bp
@@ -145,9 +145,10 @@ def index():
     stale_by_region: dict[str, int] = defaultdict(int)
     for org in stale:
         stale_by_region[org.get("region_code")] += 1
+    open_reports = defaultdict(int, reports.open_counts(get_session(), codes)) if codes else {}
     return render_template("curate/index.html", rows=rows, total=total, f=f, pages=pages, args=args,
                            regions=regions, kinds=reference.service_types(get_session()), statuses=STATUS_NAMES,
-                           stale_by_region=stale_by_region, stale_days=STALE_AFTER_DAYS)
+                           stale_by_region=stale_by_region, stale_days=STALE_AFTER_DAYS, open_reports=open_reports)
 
 
 @bp.get("/stale")
