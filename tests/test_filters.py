@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from resourcemap.registry.vocabulary import CONDITION_CODES, COST_CODES
 from tests.factories import add_service
+from tests.test_dispatch import console, search, staff  # noqa: F401  (fixtures)
 from tests.test_nearest import _random_points_in, geodesic_km, nearest
 
 
@@ -118,3 +119,22 @@ def test_the_copies_follow_an_edit_of_the_service(registry, engine):
         with pytest.raises(Exception):
             conn.execute(text("UPDATE service SET conditions = '{deafness}' WHERE id = :s"), {"s": ids["service_id"]})
         bad.rollback()
+
+
+def test_the_dispatch_console_filters_by_condition_and_cost(engine, registry, console):  # noqa: F811
+    client, token = console
+    near = add_service(registry, 55.79, 38.45, "early_help", name="Рядом, платно", conditions=["motor"], cost="paid")
+    free = add_service(registry, 55.9, 38.6, "early_help", name="Дальше, бесплатно", conditions=["motor", "autism"],
+                       cost="free", cost_basis=["state_programme"])
+    registry.commit()
+    body = {"lat": 55.78, "lon": 38.45, "kinds": ["early_help"]}
+    everything = search(client, token, **body).json["groups"][0]["results"]
+    assert [r["organization_id"] for r in everything][:2] == [near["organization_id"], free["organization_id"]]
+    for asked in ({"costs": ["free"]}, {"conditions": ["autism"]}, {"conditions": ["motor", "autism"]}):
+        results = search(client, token, **body, **asked).json["groups"][0]["results"]
+        assert [r["organization_id"] for r in results] == [free["organization_id"]]
+        assert results[0]["needs"] == "Бесплатно · По государственной программе; Нарушения движения " \
+                                      "(опорно-двигательного аппарата), Расстройства аутистического спектра"
+    for bad in ({"costs": ["cheap"]}, {"conditions": "autism"}, {"conditions": [""]}):
+        refused = search(client, token, **body, **bad)
+        assert refused.status_code == 400 and refused.json["error"]["field"] in ("costs", "conditions")

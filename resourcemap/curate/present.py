@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from ..dispatch.present import hours_lines
+from ..registry import vocabulary
 from ..registry import hours
 from ..search.dispatch import Slot
 from ..search.views import national_format
@@ -31,6 +32,8 @@ FIELD_NAMES = {
     "number": "Номер", "kind": "Вид номера", "note": "Примечание", "location": "Место", "location_id": "Место",
     "weekday": "День недели", "opens_minute": "Открывается", "closes_minute": "Закрывается",
     "service_id": "Услуга", "organization_id": "Организация", "extension": "Добавочный",
+    "conditions": "С какими детьми работают", "cost": "Стоимость", "cost_basis": "Основание оплаты",
+    "recheck_since": "Перепроверить с",
 }
 MOSCOW = ZoneInfo("Europe/Moscow")
 WEEKDAY_SHORT = {1: "Пн", 2: "Вт", 3: "Ср", 4: "Чт", 5: "Пт", 6: "Сб", 7: "Вс"}
@@ -70,6 +73,10 @@ def value_text(name: str | None, value, kinds: dict[str, str] | None = None, reg
         return schedule_text(value)
     if name == "hours" and isinstance(value, str):
         return week_text(hours.slots(value))
+    if name in ("conditions", "cost_basis") and isinstance(value, list):
+        return ", ".join(vocabulary.label(c) for c in value)
+    if name == "cost" and isinstance(value, str):
+        return vocabulary.label(value)
     if name == "regions" and isinstance(value, list):
         return ", ".join(regions.get(c, c) if regions else c for c in value)
     if name in ("area", "area_geojson"):
@@ -173,7 +180,8 @@ ORG_COMPARED = ("name", "legal_form", "description", "website", "email", "source
 LOCATION_COMPARED = ("name", "address", "settlement_id", "lat", "lon", "confidential", "approximate",
                      "accessibility", "active")
 SERVICE_COMPARED = ("type", "name", "description", "age_min_months", "age_max_months", "eligibility", "delivery",
-                    "outreach_radius_km", "capacity_total", "capacity_free", "schedule", "active")
+                    "outreach_radius_km", "capacity_total", "capacity_free", "schedule", "active", "conditions", "cost",
+                    "cost_basis")
 PHONE_COMPARED = ("number", "kind", "note")
 
 

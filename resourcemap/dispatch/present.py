@@ -9,9 +9,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import g
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
 from .. import clock
+from ..registry import vocabulary
 from ..auth.policy import Viewer
 from ..search.dispatch import Opening, Slot, opening
 from ..search.views import nearest_result_view
@@ -168,7 +169,17 @@ def console_result(row: dict, viewer: Viewer, slots: list[Slot], now: dt.datetim
         "verified": verified_view(row["verified_at"], now),
         "synthetic": row["is_synthetic"],
         "age": age_text(row["age_min_months"], row["age_max_months"]),
+        "needs": needs_text(row),
     }
+
+
+def needs_text(row: dict) -> str:
+    """"Бесплатно · По направлению; Нарушения слуха, Синдром Дауна": the cost and the conditions stated."""
+    lang = str(get_locale() or "ru")
+    cost = " · ".join(vocabulary.label(c, lang) for c in ([row["cost"]] if row.get("cost") else [])
+                      + list(row.get("cost_basis") or []))
+    conditions = ", ".join(vocabulary.label(c, lang) for c in row.get("conditions") or [])
+    return "; ".join(part for part in (cost, conditions) if part)
 
 
 def _years(months: int) -> str:

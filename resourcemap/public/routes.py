@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from .. import maps
 from ..api.routes import ALTERNATIVES, PLACE_CANDIDATES, organization_view, settlement_view
 from ..db import get_read_session, get_session
-from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS, label as vocabulary_label
+from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS, choices, label as vocabulary_label
 from ..search import reference
 from ..search.map import BadBox, map_view, organization_extras, parse_bbox, registry_has_synthetic
 from ..search.nearest import NearestQuery, country_of, far_limits, helplines, mark_far, nearest_services
@@ -227,7 +227,7 @@ def index():
 
 def needs(vocabulary) -> list[dict]:
     """A vocabulary of registry/vocabulary.py in the page's language: [{"code", "name"}]."""
-    return [{"code": t.code, "name": t.label(current_lang())} for t in vocabulary]
+    return choices(vocabulary, current_lang())
 
 
 @bp.app_template_global()

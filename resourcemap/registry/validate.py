@@ -371,8 +371,9 @@ def _service(session: Session, r: _Reader, svc: dict, path: str, locations: list
                              code="unknown_delivery", message="Способ оказания: на месте, выезд к семье или онлайн."),
         "conditions": r.codes(svc, "conditions", f"{path}.conditions", CONDITIONS, code="unknown_condition",
                               message="Состояние ребёнка: " + ", ".join(CONDITION_CODES) + "."),
-        "cost": r.choice(svc, "cost", f"{path}.cost", COST_CODES, default=None, code="unknown_cost",
-                         message="Стоимость: бесплатно (free), частично платно (partly_paid) или платно (paid)."),
+        "cost": None if svc.get("cost") in (None, "") else r.choice(
+            svc, "cost", f"{path}.cost", COST_CODES, default=None, code="unknown_cost",
+            message="Стоимость: бесплатно (free), частично платно (partly_paid) или платно (paid)."),
         "cost_basis": r.codes(svc, "cost_basis", f"{path}.cost_basis", COST_BASES, code="unknown_cost_basis",
                               message="Основание: " + ", ".join(COST_BASIS_CODES) + "."),
         "outreach_radius_km": None, "area_geojson": None, "regions": None,

@@ -56,3 +56,8 @@ def ordered(codes, vocabulary: tuple[Term, ...]) -> list[str]:
     """The codes of `vocabulary` among `codes`, in the vocabulary's order, each once."""
     asked = set(codes or ())
     return [t.code for t in vocabulary if t.code in asked]
+
+
+def choices(vocabulary: tuple[Term, ...], lang: str | None) -> list[dict]:
+    """A vocabulary as a form offers it: [{"code", "name"}] in the page's language."""
+    return [{"code": t.code, "name": t.label(lang)} for t in vocabulary]
