@@ -138,3 +138,21 @@ def test_the_dispatch_console_filters_by_condition_and_cost(engine, registry, co
     for bad in ({"costs": ["cheap"]}, {"conditions": "autism"}, {"conditions": [""]}):
         refused = search(client, token, **body, **bad)
         assert refused.status_code == 400 and refused.json["error"]["field"] in ("costs", "conditions")
+
+
+def test_saving_an_unchanged_document_records_no_change_of_conditions(registry):
+    """Codes are stored in the vocabulary's order whoever writes them, so a save that changes nothing records
+    nothing (a set written in another order is not a change)."""
+    from resourcemap.auth.policy import Viewer
+    from resourcemap.registry import edit
+
+    ids = add_service(registry, 55.7, 37.6, "early_help", conditions=["complex_needs", "hearing"],
+                      cost_basis=["referral", "state_programme"])
+    registry.commit()
+    curator = Viewer(role="curator", account_id=None, email="c@example.org", regions=frozenset({"RU-MOW"}))
+    doc = edit.organization_document(registry, ids["organization_id"])
+    assert doc["services"][0]["conditions"] == ["hearing", "complex_needs"]
+    assert doc["services"][0]["cost_basis"] == ["state_programme", "referral"]
+    edit.save_document(registry, ids["organization_id"], doc, doc["version"], curator)
+    registry.commit()
+    assert registry.execute(text("SELECT count(*) FROM change WHERE field IN ('conditions', 'cost_basis')")).scalar() == 0

@@ -63,7 +63,8 @@ def codes_param(values: list[str] | None, known: tuple[str, ...], name: str, wha
         raise ApiError(f"{name}: empty value; give one of: {', '.join(known)}.", name, code="empty_filter")
     unknown = [c for c in codes if c not in known]
     if unknown:
-        raise ApiError(f"Unknown {what}: {unknown[0][:50]}; give one of: {', '.join(known)}.", name,
+        shown = "".join(ch if ch.isprintable() else "?" for ch in unknown[0][:50])
+        raise ApiError(f"Unknown {what}: {shown}; give one of: {', '.join(known)}.", name,
                        code=f"unknown_{name}")
     return tuple(c for c in known if c in codes)
 

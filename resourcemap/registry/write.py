@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from .hours import to_multirange
 from .phones import to_e164
+from .vocabulary import CONDITIONS, COST_BASES, ordered
 
 _REGION_OF_POINT = text("SELECT rm_region_at(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 20000)")
 
@@ -117,14 +118,21 @@ def insert_service(session: Session, org_id: int, svc: dict, location_id: int, l
         "cap_total": svc.get("capacity_total"), "cap_free": svc.get("capacity_free"),
         "active": svc.get("active", True) is not False, "external_id": svc.get("external_id"),
         "hours": to_multirange(svc.get("schedule") or []),
-        "conditions": list(svc.get("conditions") or []), "cost": svc.get("cost") or None,
-        "cost_basis": list(svc.get("cost_basis") or []),
+        # in the vocabulary's order, as the editor and the import write them: a save changes no order
+        "conditions": _in_order(svc.get("conditions"), CONDITIONS), "cost": svc.get("cost") or None,
+        "cost_basis": _in_order(svc.get("cost_basis"), COST_BASES),
     }).scalar_one()
     session.execute(text("INSERT INTO service_at_location (service_id, location_id) VALUES (:s, :l)"),
                     {"s": service_id, "l": location_id})
     for area in service_areas_of(svc, location_region):
         insert_service_area(session, service_id, location_id, area)
     return service_id
+
+
+def _in_order(codes, vocabulary) -> list[str]:
+    """Codes in the vocabulary's order; unknown ones kept after them, for the database's CHECK to refuse."""
+    known = {t.code for t in vocabulary}
+    return ordered(codes, vocabulary) + [c for c in codes or () if c not in known]
 
 
 def service_areas_of(svc: dict, location_region: str) -> list[dict]:
