@@ -173,12 +173,20 @@ def console_result(row: dict, viewer: Viewer, slots: list[Slot], now: dt.datetim
     }
 
 
+# How consultants write the conditions and grounds in short (Russian; other languages get the full labels).
+SHORT_RU = {"hearing": "слух", "vision": "зрение", "motor": "НОДА", "autism": "РАС", "down_syndrome": "с-м Дауна",
+            "developmental_delay": "ЗПР", "complex_needs": "ТМНР", "state_programme": "госпрограмма",
+            "referral": "по направлению"}
+
+
 def needs_text(row: dict) -> str:
-    """"Бесплатно · По направлению; Нарушения слуха, Синдром Дауна": the cost and the conditions stated."""
+    """"Бесплатно, по направлению; слух, РАС": the cost and the conditions stated, short, for one line of a card."""
     lang = str(get_locale() or "ru")
-    cost = " · ".join(vocabulary.label(c, lang) for c in ([row["cost"]] if row.get("cost") else [])
-                      + list(row.get("cost_basis") or []))
-    conditions = ", ".join(vocabulary.label(c, lang) for c in row.get("conditions") or [])
+    short = (lambda c: SHORT_RU.get(c) or vocabulary.label(c, lang)) if lang == "ru" else \
+        (lambda c: vocabulary.label(c, lang))
+    cost = ", ".join(([vocabulary.label(row["cost"], lang)] if row.get("cost") else [])
+                     + [short(c) for c in row.get("cost_basis") or []])
+    conditions = ", ".join(short(c) for c in row.get("conditions") or [])
     return "; ".join(part for part in (cost, conditions) if part)
 
 

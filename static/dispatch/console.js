@@ -303,10 +303,10 @@
     var meta = el("div", "card-meta");
     if (r.reaches_you) { meta.appendChild(el("span", "badge reach", "выезжает к вам")); }
     if (r.age) { meta.appendChild(el("span", "badge", r.age)); }
-    if (r.needs) { meta.appendChild(el("span", "badge needs", r.needs)); }
     if (r.capacity) { meta.appendChild(el("span", "badge cap" + (r.capacity.free === 0 ? " warn" : ""), r.capacity.text)); }
     if (r.hours.length) { meta.appendChild(el("span", "hours", r.hours.join("; "))); }
     meta.appendChild(el("span", "badge" + (r.verified.stale ? " warn" : " ok"), (r.verified.stale ? "⚠ " : "") + r.verified.text));
+    if (r.needs) { var needs = el("span", "badge needs", r.needs); needs.title = r.needs; meta.appendChild(needs); }
     if (isChosen(r.sal_id)) { meta.appendChild(el("span", "badge pick", "✓ в направлении")); }
     a.appendChild(meta);
 
