@@ -120,7 +120,7 @@ INSERT INTO service (id, organization_id, type_code, name, description, age_min_
                             'palliative_care', 'social_nanny', 'psychological_help')
               THEN ARRAY(SELECT c FROM unnest(ARRAY['hearing', 'vision', 'motor', 'autism', 'down_syndrome',
                                                     'developmental_delay', 'complex_needs']) WITH ORDINALITY u(c, i)
-                         WHERE (service_id * 7 + i * 3) % 7 < 3 ORDER BY i)
+                         WHERE (service_id * 5 + i * 3) % 7 < 3 ORDER BY i)
               ELSE '{{}}' END,
          CASE WHEN service_id % 10 < 5 THEN 'free' WHEN service_id % 10 < 7 THEN 'partly_paid'
               WHEN service_id % 10 < 9 THEN 'paid' END
