@@ -10,6 +10,7 @@ from sqlalchemy import text
 from resourcemap.registry.vocabulary import CONDITION_CODES, COST_CODES
 from tests.factories import add_service
 from tests.test_dispatch import console, search, staff  # noqa: F401  (fixtures)
+from tests.test_edit_api import accounts, call, created, tokens  # noqa: F401  (fixtures)
 from tests.test_nearest import _random_points_in, geodesic_km, nearest
 
 
@@ -155,3 +156,21 @@ def test_saving_an_unchanged_document_records_no_change_of_conditions(registry):
     edit.save_document(registry, ids["organization_id"], doc, doc["version"], curator)
     registry.commit()
     assert registry.execute(text("SELECT count(*) FROM change WHERE field IN ('conditions', 'cost_basis')")).scalar() == 0
+
+
+def test_the_staff_api_edits_conditions_and_cost_and_refuses_unknown_ones(client, tokens):  # noqa: F811
+    org = created(client, tokens)
+    doc = org["document"]
+    doc["services"][0].update(conditions=["autism", "hearing"], cost="partly_paid", cost_basis=["referral"])
+    saved = call(client, tokens, "curator_mos", "PUT", f"/api/v1/registry/organizations/{org['id']}", doc)
+    assert saved.status_code == 200, saved.json
+    service = saved.json["document"]["services"][0]
+    assert (service["conditions"], service["cost"], service["cost_basis"]) == (["hearing", "autism"], "partly_paid",
+                                                                                ["referral"])
+    for bad, field in (({"conditions": ["deafness"]}, "services[0].conditions"), ({"cost": "cheap"}, "services[0].cost"),
+                       ({"cost_basis": "referral"}, "services[0].cost_basis"),
+                       ({"conditions": [1]}, "services[0].conditions[0]")):
+        body = {**saved.json["document"], "services": [{**service, **bad}]}
+        refused = call(client, tokens, "curator_mos", "PUT", f"/api/v1/registry/organizations/{org['id']}", body)
+        assert refused.status_code in (400, 422) and refused.is_json, (bad, refused.status_code)
+        assert field in {p["field"] for p in refused.json["error"]["problems"]}, refused.json
