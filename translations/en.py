@@ -165,4 +165,7 @@ EN = {
     "Стоимость: %(what)s": "Cost: %(what)s",
     "Состояние ребёнка: любое": "The child's condition: any",
     "Стоимость: любая": "Cost: any",
+    # the dispatch console (issue 22; extracted once the console is in babel.cfg)
+    "Состояние": "Condition", "любое": "any", "любая": "any",
+    "Неизвестное значение фильтра: %(name)s.": "Unknown filter value: %(name)s.",
 }
