@@ -29,6 +29,9 @@ DEFAULTS: dict[str, object] = {
     "REDIS_URL": None,  # the public API's rate-limit counters shared by all workers; in memory per process when unset
     "HTTPS": False,  # served behind HTTPS: Secure cookies and HSTS
     "API_RATE_LIMIT": "600 per minute",  # the public API, per address
+    # Families' problem reports (public/report.py): per client address, and per organization from all addresses.
+    "REPORT_RATE_LIMIT": "5 per hour;20 per day",
+    "REPORT_RATE_LIMIT_PER_ORGANIZATION": "30 per day",
     # Failed sign-ins, counted in the database for all workers (resourcemap/auth/signin_limits.py):
     "SIGNIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",  # per e-mail address, from one client address or known device
     "SIGNIN_LIMIT_PER_ADDRESS": "20 per 15 minutes",  # per client address, at any accounts

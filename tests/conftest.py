@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_DB = f"resourcemap_test_{os.getpid()}"  # one per run: parallel runs on one server do not collide
 # The census wheel the session loads (None: not fetched, or RESOURCEMAP_TEST_CENSUS=0).
 CENSUS_WHEEL = find_wheel(load_config()["VAR_DIR"]) if os.environ.get("RESOURCEMAP_TEST_CENSUS", "1") != "0" else None
-REGISTRY_TABLES = "change, phone, service_area, service_at_location, service, location, organization"
+REGISTRY_TABLES = "problem_report, change, phone, service_area, service_at_location, service, location, organization"
 ACCOUNT_TABLES = "audit_event, api_token, account_region, account"
 
 
@@ -65,10 +65,11 @@ def database_url():
 
 
 def app_settings(database_url: str, **more) -> dict:
-    """Settings of a test app: the test database, a throwaway secret, and no API rate limit (the suite is one
-    client making many requests; the limits have tests of their own)."""
+    """Settings of a test app: the test database, a throwaway secret, and no API or problem-report rate limit (the
+    suite is one client making many requests; the limits have tests of their own)."""
     return {"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret-key",
-            "API_RATE_LIMIT": "1000000 per minute", **more}
+            "API_RATE_LIMIT": "1000000 per minute", "REPORT_RATE_LIMIT": "1000000 per minute",
+            "REPORT_RATE_LIMIT_PER_ORGANIZATION": "1000000 per minute", **more}
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,8 @@ def add_service(session, lat: float, lon: float, service_type: str = "early_help
                 delivery: str = "on_site", radius_km: float | None = None, confidential: bool = False,
                 address: str = "", schedule: list[dict] | None = None, timezone: str | None = None,
                 age_min: int | None = None, age_max: int | None = None, phones: list[dict] | None = None,
-                status: str = "published") -> dict:
+                status: str = "published", conditions: list[str] | None = None, cost: str | None = None,
+                cost_basis: list[str] | None = None) -> dict:
     """One organization with one location and one service; returns their ids. Flushes, does not commit."""
     n = next(_numbers)
     org_id = create_organization(session, {
@@ -23,7 +24,8 @@ def add_service(session, lat: float, lon: float, service_type: str = "early_help
         "locations": [{"name": f"Отделение {n}", "address": address, "lat": lat, "lon": lon,
                        "confidential": confidential, "timezone": timezone}],
         "services": [{"type": service_type, "delivery": delivery, "outreach_radius_km": radius_km,
-                      "schedule": schedule or [], "age_min_months": age_min, "age_max_months": age_max}],
+                      "schedule": schedule or [], "age_min_months": age_min, "age_max_months": age_max,
+                      "conditions": conditions or [], "cost": cost, "cost_basis": cost_basis or []}],
         "phones": phones if phones is not None else [{"number": f"+7495{n:07d}", "kind": "main"}],
     })
     ids = session.execute(

@@ -41,9 +41,11 @@ def _registry(session) -> dict:
                        "settlement": "Электросталь"}],
         "services": [
             {"type": "early_help", "name": "Ранняя помощь 0-3", "age_min_months": 0, "age_max_months": 36,
+             "conditions": ["hearing", "down_syndrome", "developmental_delay"], "cost": "free",
+             "cost_basis": ["state_programme", "referral"],
              "schedule": [{"weekday": d, "opens": "09:00", "closes": "18:00"} for d in range(1, 6)]},
             {"type": "mobile_team", "delivery": "outreach", "outreach_radius_km": 40, "capacity_total": 10,
-             "capacity_free": 2}],
+             "capacity_free": 2, "cost": "partly_paid", "conditions": ["complex_needs"]}],
         "phones": [{"number": "+7 496 570-00-01", "location": 0}, {"number": "+7 496 570-00-09"}],
     })
     ids["shelter"] = create_organization(session, {

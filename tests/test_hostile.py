@@ -245,7 +245,8 @@ def test_a_100_kb_string_in_every_api_parameter_is_a_400_naming_it(app, world):
         response = client.get(url, query_string=query, headers=headers)
         assert response.status_code == 400, f"{path}?{name}=<100 kB>: {response.status_code}"
         error = response.json["error"]
-        assert error["code"] in ("invalid", "unknown_service", "unknown_region"), (path, name, error)
+        assert error["code"] in ("invalid", "unknown_service", "unknown_region", "unknown_condition",
+                                 "unknown_cost"), (path, name, error)
         assert error["field"] == name, (path, name, error)
     assert_api_error(client.get("/api/v1/organizations/" + "9" * 100_000), 404, "not_found")
 

@@ -78,10 +78,12 @@ def seeded(registry):
             {"name": "Филиал", "address": "пр-т Ленина, 1", "lat": 55.43, "lon": 37.55, "settlement": "Подольск"}],
         "services": [
             {"type": "early_help", "name": "Ранняя помощь", "age_min_months": 0, "age_max_months": 36,
-             "eligibility": "Семьи с детьми до 3 лет",
+             "eligibility": "Семьи с детьми до 3 лет", "conditions": ["hearing", "autism"], "cost": "free",
+             "cost_basis": ["state_programme", "referral"],
              "schedule": [{"weekday": d, "opens": "09:00", "closes": "18:00"} for d in range(1, 6)]
              + [{"weekday": 6, "opens": "10:00", "closes": "14:00"}]},
-            {"type": "mobile_team", "delivery": "outreach", "outreach_radius_km": 30, "location": 0},
+            {"type": "mobile_team", "delivery": "outreach", "outreach_radius_km": 30, "location": 0,
+             "cost": "partly_paid", "conditions": ["complex_needs"]},
             {"type": "palliative_care", "delivery": "outreach", "location": 1, "area_geojson": json.dumps(
                 {"type": "Polygon", "coordinates": [[[37.4, 55.3], [37.7, 55.3], [37.7, 55.5], [37.4, 55.5],
                                                      [37.4, 55.3]]]})},
@@ -134,6 +136,15 @@ def test_every_hsds_json_object_validates(seeded, validators, viewer):
     assert {(s["byday"], s["opens_at"], s["closes_at"]) for s in early["schedules"]} == {
         ("MO,TU,WE,TH,FR", "09:00", "18:00"), ("SA", "10:00", "14:00")}
     assert early["maximum_age"] == 3 and early["minimum_age"] == 0
+    # The child's conditions and the cost (issue 22): attributes of the service, its cost_option and fees.
+    terms = {t["id"]: t for t in doc["taxonomy_terms"]}
+    linked = {(a["link_type"], terms[a["taxonomy_term_id"]]["code"]) for a in early["attributes"]}
+    assert {("eligibility", "hearing"), ("eligibility", "autism"), ("cost", "free"), ("cost_basis", "referral"),
+            ("cost_basis", "state_programme")} <= linked
+    assert early["cost_options"] == [{"id": early["cost_options"][0]["id"], "service_id": early["id"],
+                                      "option": "Бесплатно", "currency": "RUB", "amount": 0,
+                                      "amount_description": "По государственной программе; По направлению"}]
+    assert early["fees_description"] == "Бесплатно; По государственной программе; По направлению"
     mobile = next(s for s in doc["services"] if s["name"] == "Выездная бригада")
     assert json.loads(mobile["service_areas"][0]["extent"])["type"] == "Polygon"
 

@@ -634,3 +634,44 @@ def test_text_array_literals_read_back_as_the_strings_sent(registry):
     values = ['«Радуга» "центр"', "C:\\путь\\", "NULL", "", "  пробелы  ", "a,b", "{x}", "it's", None]
     back = registry.execute(text("SELECT CAST(:a AS text[])"), {"a": text_array(values)}).scalar()
     assert back == values
+
+
+# --- the child's condition and the cost (issue 22) --------------------------------------------------------------
+NEEDS_HEADER = HEADER + ["Состояние ребёнка", "Стоимость", "Основание бесплатности"]
+
+
+def test_conditions_and_cost_are_read_in_words_abbreviations_or_codes_and_searchable(registry, client):
+    rows = [row(1, **{"Состояние ребёнка": "Нарушения слуха; РАС", "Стоимость": "бесплатно",
+                      "Основание бесплатности": "по направлению; госпрограмма"}),
+            row(2, **{"Состояние ребёнка": "motor, down_syndrome", "Стоимость": "paid"}),
+            row(3, **{"Состояние ребёнка": "", "Стоимость": ""})]
+    plan = apply_import(registry, read_table("needs.csv", csv_bytes(rows, NEEDS_HEADER)), REGION, CURATOR)
+    registry.commit()
+    assert plan.ok, plan.problems
+    stored = {r.external_id: (r.conditions, r.cost, r.cost_basis) for r in registry.execute(text(
+        "SELECT external_id, conditions, cost, cost_basis FROM service ORDER BY id"))}
+    assert stored == {"svc-1": (["hearing", "autism"], "free", ["state_programme", "referral"]),
+                      "svc-2": (["motor", "down_syndrome"], "paid", []), "svc-3": ([], None, [])}
+    # The bulk writer filled the nearest-help copies: the filters find them.
+    found = client.get("/api/v1/nearest", query_string={"lat": ELEKTROSTAL[0], "lon": ELEKTROSTAL[1],
+                                                         "service": "early_help", "condition": "autism",
+                                                         "cost": "free"}).json["results"]
+    assert [r["service"]["conditions"] for r in found] == [["hearing", "autism"]]
+
+    # A second import changes one service's conditions and leaves the rest unchanged.
+    rows[1]["Состояние ребёнка"] = "НОДА"
+    plan = apply_import(registry, read_table("needs.csv", csv_bytes(rows, NEEDS_HEADER)), REGION, CURATOR)
+    registry.commit()
+    assert [r.action for r in plan.rows] == ["unchanged", "update", "unchanged"]
+    assert registry.execute(text("SELECT sal.conditions FROM service_at_location sal JOIN service s"
+                                 " ON s.id = sal.service_id WHERE s.external_id = 'svc-2'")).scalar() == ["motor"]
+
+
+def test_unknown_conditions_and_costs_are_reported_with_their_row_and_column(registry):
+    rows = [row(1, **{"Состояние ребёнка": "слух; плоскостопие"}), row(2, **{"Стоимость": "дёшево"}),
+            row(3, **{"Стоимость": "бесплатно; платно"}), row(4, **{"Основание бесплатности": "по блату"})]
+    plan = plan_import(registry, read_table("needs.csv", csv_bytes(rows, NEEDS_HEADER)), REGION, CURATOR)
+    found = {(p.row, p.column, p.code) for p in plan.problems}
+    assert {(2, "Состояние ребёнка", "unknown_conditions"), (3, "Стоимость", "unknown_cost"),
+            (4, "Стоимость", "unknown_cost"), (5, "Основание бесплатности", "unknown_cost_basis")} <= found
+    assert any("плоскостопие" in p.message for p in plan.problems)

@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import get_read_session, get_session
 from ..errors import ApiError
+from ..registry.vocabulary import CONDITION_CODES, COST_CODES
 from ..search import reference
 from ..search.map import BadBox, Box, parse_bbox
 from ..search.nearest import NearestQuery, far_limits, helplines, mark_far, nearest_services
@@ -53,6 +54,20 @@ def _service_types_param(raw: str | None, required: bool) -> list[str]:
         raise ApiError(f"Unknown kind of help: {unknown[0][:50]}. See /api/v1/service-types.", "service",
                        code="unknown_service")
     return list(dict.fromkeys(codes))
+
+
+def codes_param(values: list[str] | None, known: tuple[str, ...], name: str, what: str) -> tuple[str, ...]:
+    """Codes of a repeatable, comma-separated filter (condition=hearing&condition=motor, cost=free,paid), each
+    once, in the vocabulary's order; an ApiError naming the field for an empty or unknown one."""
+    codes = [c.strip() for raw in values or [] for c in raw.split(",")]
+    if any(not c for c in codes):
+        raise ApiError(f"{name}: empty value; give one of: {', '.join(known)}.", name, code="empty_filter")
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        shown = "".join(ch if ch.isprintable() else "?" for ch in unknown[0][:50])
+        raise ApiError(f"Unknown {what}: {shown}; give one of: {', '.join(known)}.", name,
+                       code=f"unknown_{name}")
+    return tuple(c for c in known if c in codes)
 
 
 def _region_param(raw: str | None, field: str = "region") -> str | None:
@@ -160,12 +175,14 @@ def settlements(query):
 @bp.doc(responses=PLACE_ERRORS)
 def nearest(query):
     types = _service_types_param(query["service"], required=True)
+    conditions = codes_param(query.get("condition"), CONDITION_CODES, "condition", "condition of the child")
+    costs = codes_param(query.get("cost"), COST_CODES, "cost", "cost")
     settlement_id, alternatives = query.get("settlement"), []
     if "q" in query:
         settlement_id, alternatives = _typed_place(query["q"])
     q = NearestQuery(lat=query.get("lat", 0.0), lon=query.get("lon", 0.0), service_types=tuple(types),
                      age_months=query.get("age_months"), open_now=query["open_now"], limit=query["limit"],
-                     within_km=query.get("within_km"), abroad=query["abroad"],
+                     within_km=query.get("within_km"), abroad=query["abroad"], conditions=conditions, costs=costs,
                      outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
     viewer = current_viewer()
     session = get_read_session()
@@ -198,6 +215,7 @@ def organization_view(org: dict, viewer: Viewer) -> dict:
         "website": org["website"], "email": org["email"],
         "verified_at": org["verified_at"].isoformat() if org["verified_at"] else None,
         "region": org["region_code"], "synthetic": org["is_synthetic"],
+        "recheck": org.get("recheck_since") is not None,  # a family's report was confirmed: being checked again
         "locations": [location_view(loc, viewer) for loc in org["locations"]],
         "services": [{
             "id": sv["id"], "type": sv["type_code"], "type_name": sv["type_name"], "name": sv["name"] or None,
@@ -207,6 +225,7 @@ def organization_view(org: dict, viewer: Viewer) -> dict:
             "capacity_updated_at": sv["capacity_updated_at"].isoformat() if sv["capacity_updated_at"] else None,
             "location_ids": sv["location_ids"] or [], "schedule": sv["schedule"],
             "outreach_radius_km": sv["outreach_radius_km"],
+            "conditions": list(sv["conditions"] or []), "cost": sv["cost"], "cost_basis": list(sv["cost_basis"] or []),
         } for sv in org["services"]],
         "phones": [phone_view(p) for p in phones],
     }

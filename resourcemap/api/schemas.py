@@ -6,6 +6,7 @@ from marshmallow import EXCLUDE, INCLUDE, ValidationError, pre_load, validates_s
 
 from ..config import PROJECT_ROOT
 from ..gazetteer.load import read_index
+from ..registry.vocabulary import CONDITION_CODES, COST_CODES
 
 # What the server checks beyond a field's type is declared too, so that a request valid by the document is taken:
 # a region code is one of data/regions/index.csv (what `resourcemap load-regions` loads; /api/v1/regions lists the
@@ -66,6 +67,13 @@ class NearestQuery(_Query):
     service = String(required=True, validate=Length(1, 400),
                      metadata={"description": "Kinds of help, comma-separated codes: early_help,rehabilitation"})
     age_months = Integer(validate=Range(0, 216), metadata={"description": "The child's age in months"})
+    condition = List(String(metadata={"enum": list(CONDITION_CODES)}), metadata={
+        "description": "The child's condition, repeatable or comma-separated (condition=hearing&condition=motor): "
+                       "only services that state they work with every condition given. Codes: "
+                       + ", ".join(CONDITION_CODES)})
+    cost = List(String(metadata={"enum": list(COST_CODES)}), metadata={
+        "description": "What the family can pay, repeatable or comma-separated (cost=free,partly_paid): only "
+                       "services whose stated cost is one of these. Codes: " + ", ".join(COST_CODES)})
     open_now = Boolean(load_default=False)
     limit = Integer(load_default=10, validate=Range(1, 100))
     within_km = Float(validate=Range(0, 20000, min_inclusive=False))
@@ -210,6 +218,9 @@ class ServiceBrief(Schema):
     open_now = Boolean(allow_none=True)
     capacity_free = Integer(allow_none=True)
     capacity_updated_at = String(allow_none=True)
+    conditions = List(String(), metadata={"description": "The child's conditions the service states it works with"})
+    cost = String(allow_none=True, metadata={"description": "free, partly_paid or paid; null: not stated"})
+    cost_basis = List(String(), metadata={"description": "state_programme, referral"})
 
 
 class OrganizationRef(Schema):
@@ -268,6 +279,8 @@ class OrganizationOut(Schema):
     website = String()
     email = String()
     verified_at = String(allow_none=True)
+    recheck = Boolean(metadata={"description": "A family's problem report was confirmed: the record is being checked "
+                                               "again"})
     region = String()
     synthetic = Boolean()
     locations = List(Nested(LocationOut))
@@ -415,6 +428,8 @@ class StaleOrganizationOut(Schema):
     version = Integer()
     verified_at = String(allow_none=True)
     days_since_check = Integer(allow_none=True)
+    recheck_since = String(allow_none=True, metadata={
+        "description": "A family's problem report was confirmed then: check the record again"})
 
 
 class StaleOut(Schema):

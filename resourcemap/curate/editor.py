@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from .. import maps
 from ..api.routes import settlement_view
+from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS
 from ..api.staff import audit_document_view
 from ..auth.policy import current_viewer, staff_page
 from ..db import get_session
@@ -93,6 +94,7 @@ def _editor_page(editor: Editor, *, org_id: int | None, stored: dict | None, pro
         tile_url=current_app.config["TILE_URL"], attribution=maps.attribution(),
         center=region_center(get_session(), org_region), region_names=region_names(),
         blank={"location": blank_location(), "service": blank_service(), "phone": blank_phone()},
+        needs_conditions=CONDITIONS, needs_costs=COSTS, needs_cost_bases=COST_BASES,
         base=request.form.get("base", "") if base is None else base), status
 
 

@@ -30,7 +30,8 @@ LOCATION_FIELDS = ("id", "external_id", "name", "address", "settlement_id", "set
                    "confidential", "approximate", "accessibility", "timezone", "active")
 SERVICE_FIELDS = ("id", "external_id", "type", "name", "description", "age_min_months", "age_max_months",
                   "eligibility", "delivery", "outreach_radius_km", "area_geojson", "regions", "capacity_total",
-                  "capacity_free", "active", "location")
+                  "capacity_free", "active", "location", "conditions", "cost", "cost_basis")
+LIST_FIELDS = {"conditions", "cost_basis"}  # checkboxes of one name: their values kept comma-separated
 PHONE_FIELDS = ("id", "number", "extension", "kind", "note", "location", "service", "delete")
 FLAGS = {"confidential", "approximate", "active", "delete"}
 
@@ -145,6 +146,8 @@ def editor_from_document(doc: dict) -> Editor:
         row["age_min_months"], row["age_max_months"] = age_text(svc.get("age_min_months")), \
             age_text(svc.get("age_max_months"))
         row["regions"] = ",".join(svc.get("regions") or [])
+        for name in LIST_FIELDS:
+            row[name] = ",".join(svc.get(name) or [])
         row["location"] = _s(svc.get("location") if svc.get("location") is not None else 0)
         hours = {d: {"opens": "", "closes": "", "opens2": "", "closes2": ""} for d, _name in WEEKDAYS}
         for slot in sorted(svc.get("schedule") or [], key=lambda s: (s["weekday"], s["opens"])):
@@ -173,7 +176,8 @@ def editor_from_form(form) -> Editor:
         if m and int(m.group(2)) < MAX_ROWS and m.group(3) in allowed[m.group(1)]:
             kind, index, name = m.group(1), int(m.group(2)), m.group(3)
             row = rows[kind].setdefault(index, {**blanks[kind](), **{f: "" for f in FLAGS & set(allowed[kind])}})
-            row[name] = (form.get(key) or "").strip()
+            row[name] = (",".join(v.strip() for v in form.getlist(key) if v.strip()) if name in LIST_FIELDS
+                         else (form.get(key) or "").strip())
             continue
         h = _HOURS.match(key)
         if h and int(h.group(1)) < MAX_ROWS:
@@ -342,6 +346,9 @@ def document_from_editor(editor: Editor) -> tuple[dict, list[FieldProblem]]:
                                             N_("Радиус выезда")),
             "area_geojson": area,
             "regions": [c for c in (row.get("regions") or "").split(",") if c.strip()],
+            "conditions": [c for c in (row.get("conditions") or "").split(",") if c.strip()],
+            "cost": row.get("cost") or None,
+            "cost_basis": [c for c in (row.get("cost_basis") or "").split(",") if c.strip()],
             "capacity_total": r.integer(f"{p}.capacity_total", row.get("capacity_total", ""), 0, 100000),
             "capacity_free": r.integer(f"{p}.capacity_free", row.get("capacity_free", ""), 0, 100000),
             "active": row.get("active") == "1", "schedule": schedule,

@@ -15,8 +15,9 @@ PER_PAGE = 25
 
 _LIST_SQL = """
 SELECT o.id, o.name, o.status, o.region_code, r.name_ru AS region_name, o.verified_at, o.updated_at,
-       o.is_synthetic, o.external_id,
-       (o.verified_at IS NULL OR o.verified_at < current_date - :stale_days) AS stale,
+       o.is_synthetic, o.external_id, o.recheck_since,
+       (o.verified_at IS NULL OR o.verified_at < current_date - :stale_days OR o.recheck_since IS NOT NULL) AS stale,
+       (SELECT count(*) FROM problem_report p WHERE p.organization_id = o.id AND p.resolution IS NULL) AS open_reports,
        (SELECT array_agg(DISTINCT t.name_ru) FROM service s JOIN taxonomy_term t ON t.code = s.type_code
          WHERE s.organization_id = o.id AND s.active) AS kinds,
        (SELECT array_agg(DISTINCT s.type_code) FROM service s
@@ -69,7 +70,8 @@ def registry_page(session: Session, f: ListFilter, regions: list[str] | None,
         where.append("o.status = :status")
         params["status"] = f.status
     if f.stale:
-        where.append("(o.verified_at IS NULL OR o.verified_at < current_date - :stale_days)")
+        where.append("(o.verified_at IS NULL OR o.verified_at < current_date - :stale_days"
+                     " OR o.recheck_since IS NOT NULL)")
     rows = [dict(r) for r in session.execute(text(_LIST_SQL.format(where=" AND ".join(where))), params).mappings()]
     total = rows[0]["total"] if rows else _count(session, where, params)
     return rows, total

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from ..dispatch.present import hours_lines
 from ..errors import N_
+from ..registry import vocabulary
 from ..registry import hours
 from ..search.dispatch import Slot
 from ..search.views import national_format
@@ -35,6 +36,8 @@ FIELD_NAMES = {
     "number": N_("Номер"), "kind": N_("Вид номера"), "note": N_("Примечание"), "location": N_("Место"), "location_id": N_("Место"),
     "weekday": N_("День недели"), "opens_minute": N_("Открывается"), "closes_minute": N_("Закрывается"),
     "service_id": N_("Услуга"), "organization_id": N_("Организация"), "extension": N_("Добавочный"),
+    "conditions": N_("С какими детьми работают"), "cost": N_("Стоимость"), "cost_basis": N_("Основание оплаты"),
+    "recheck_since": N_("Перепроверить с"),
 }
 MOSCOW = ZoneInfo("Europe/Moscow")
 WEEKDAY_SHORT = {1: N_("Пн"), 2: N_("Вт"), 3: N_("Ср"), 4: N_("Чт"), 5: N_("Пт"), 6: N_("Сб"), 7: N_("Вс")}
@@ -79,6 +82,10 @@ def value_text(name: str | None, value, kinds: dict[str, str] | None = None, reg
         return schedule_text(value)
     if name == "hours" and isinstance(value, str):
         return week_text(hours.slots(value))
+    if name in ("conditions", "cost_basis") and isinstance(value, list):
+        return ", ".join(vocabulary.label(c) for c in value)
+    if name == "cost" and isinstance(value, str):
+        return vocabulary.label(value)
     if name == "regions" and isinstance(value, list):
         return ", ".join(regions.get(c, c) if regions else c for c in value)
     if name in ("area", "area_geojson"):
@@ -183,7 +190,8 @@ ORG_COMPARED = ("name", "legal_form", "description", "website", "email", "source
 LOCATION_COMPARED = ("name", "address", "settlement_id", "lat", "lon", "confidential", "approximate",
                      "accessibility", "active")
 SERVICE_COMPARED = ("type", "name", "description", "age_min_months", "age_max_months", "eligibility", "delivery",
-                    "outreach_radius_km", "capacity_total", "capacity_free", "schedule", "active")
+                    "outreach_radius_km", "capacity_total", "capacity_free", "schedule", "active", "conditions", "cost",
+                    "cost_basis")
 PHONE_COMPARED = ("number", "kind", "note")
 
 

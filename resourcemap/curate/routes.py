@@ -16,7 +16,7 @@ from ..auth.policy import Viewer, current_viewer, staff_page
 from ..db import get_session
 from ..errors import ApiError
 from ..public.i18n import kind_display, region_display_name
-from ..registry import edit
+from ..registry import edit, reports
 from ..search import reference
 from ..search.views import national_format
 from . import bp
@@ -154,9 +154,10 @@ def index():
     stale_by_region: dict[str, int] = defaultdict(int)
     for org in stale:
         stale_by_region[org.get("region_code")] += 1
+    open_reports = defaultdict(int, reports.open_counts(get_session(), codes)) if codes else {}
     return render_template("curate/index.html", rows=rows, total=total, f=f, pages=pages, args=args,
                            regions=regions, kinds=kind_list(), kind_names=kind_names(), statuses=translated(STATUS_NAMES),
-                           stale_by_region=stale_by_region, stale_days=STALE_AFTER_DAYS)
+                           stale_by_region=stale_by_region, stale_days=STALE_AFTER_DAYS, open_reports=open_reports)
 
 
 @bp.get("/stale")

@@ -12,6 +12,7 @@ from flask import g
 from flask_babel import get_locale, gettext
 
 from .. import clock
+from ..registry import vocabulary
 from ..auth.policy import Viewer
 from ..search.dispatch import Opening, Slot, opening
 from ..public.i18n import place_name
@@ -169,7 +170,25 @@ def console_result(row: dict, viewer: Viewer, slots: list[Slot], now: dt.datetim
         "verified": verified_view(row["verified_at"], now),
         "synthetic": row["is_synthetic"],
         "age": age_text(row["age_min_months"], row["age_max_months"]),
+        "needs": needs_text(row),
     }
+
+
+# How consultants write the conditions and grounds in short (Russian; other languages get the full labels).
+SHORT_RU = {"hearing": "слух", "vision": "зрение", "motor": "НОДА", "autism": "РАС", "down_syndrome": "с-м Дауна",
+            "developmental_delay": "ЗПР", "complex_needs": "ТМНР", "state_programme": "госпрограмма",
+            "referral": "по направлению"}
+
+
+def needs_text(row: dict) -> str:
+    """"Бесплатно, по направлению; слух, РАС": the cost and the conditions stated, short, for one line of a card."""
+    lang = str(get_locale() or "ru")
+    short = (lambda c: SHORT_RU.get(c) or vocabulary.label(c, lang)) if lang == "ru" else \
+        (lambda c: vocabulary.label(c, lang))
+    cost = ", ".join(([vocabulary.label(row["cost"], lang)] if row.get("cost") else [])
+                     + [short(c) for c in row.get("cost_basis") or []])
+    conditions = ", ".join(short(c) for c in row.get("conditions") or [])
+    return "; ".join(part for part in (cost, conditions) if part)
 
 
 def _years(months: int) -> str:

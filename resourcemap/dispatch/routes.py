@@ -8,7 +8,7 @@ import re
 import time
 
 from flask import Response, current_app, jsonify, render_template, request, session, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
@@ -20,6 +20,7 @@ from ..db import get_session
 from ..errors import N_, ApiError
 from ..extensions import csrf
 from ..public.i18n import LANGUAGES, kind_display, place_label, place_name, region_display_name
+from ..registry.vocabulary import CONDITIONS, COSTS, choices
 from ..search import reference
 from ..search.dispatch import log_place, nearest_by_kind, referral_services, schedules
 from ..search.gaps import DISTANCES_KM, GapsQuery, count_within, gaps_csv, gaps_report, record_request
@@ -174,6 +175,7 @@ def _sal_param(raw: str | None) -> list[int]:
 def console():
     viewer = current_viewer()
     return render_template("dispatch/console.html", kinds=kinds(), tile_url=current_app.config["TILE_URL"],
+                           conditions=choices(CONDITIONS, str(get_locale())), costs=choices(COSTS, str(get_locale())),
                            attribution=maps.attribution(), viewer=viewer,
                            leaflet=(current_app.static_folder and _has_leaflet()))
 
@@ -210,6 +212,15 @@ def api_settlements():
     return jsonify({"point": None, "place": {"status": place.status, "message": message}, "results": results})
 
 
+def _needs_param(body: dict, name: str, vocabulary) -> tuple[str, ...]:
+    """The child's conditions or the costs asked for: a list of codes of the vocabulary (400 naming the field)."""
+    value = body.get(name) or []
+    known = tuple(t.code for t in vocabulary)
+    if not isinstance(value, list) or not all(isinstance(c, str) and c in known for c in value):
+        raise ApiError(_("Неизвестное значение фильтра: %(name)s.", name=name), name)
+    return tuple(c for c in known if c in value)
+
+
 @bp.post("/api/search")
 @csrf.exempt  # checked below, after the sign-in check, so that the public gets 401 rather than a CSRF error
 @staff_api()
@@ -229,10 +240,11 @@ def api_search():
         raise ApiError(_("Выберите хотя бы один вид помощи."), "kinds")
     age = body.get("age_months")
     age = None if age in (None, "") else _int(age, "age_months", 0, 216)
+    conditions, costs = _needs_param(body, "conditions", CONDITIONS), _needs_param(body, "costs", COSTS)
     origin = _origin(body)
     db = get_session()
     q = NearestQuery(lat=origin["lat"], lon=origin["lon"], service_types=tuple(types), age_months=age,
-                     limit=PER_KIND, outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
+                     conditions=conditions, costs=costs, limit=PER_KIND, outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
     answer = nearest_by_kind(db, q, origin["region"])
     limits = far_limits(types, current_app.config["FAR_KM"], current_app.config["FAR_KM_BY_KIND"])
     nothing_near = {kind: mark_far_rows(answer.by_kind[kind], limits) for kind in types}

@@ -69,7 +69,8 @@ _STAGING = {
     "import_move": "id integer, lat float8, lon float8",
     "import_svc": "id integer, organization_id integer, location_id integer, external_id text, type_code text, "
                   "name text, description text, age_min_months smallint, age_max_months smallint, eligibility text, "
-                  "delivery text, capacity_total integer, capacity_free integer, active boolean, hours text",
+                  "delivery text, capacity_total integer, capacity_free integer, active boolean, conditions text[], "
+                  "cost text, cost_basis text[], hours text",
     "import_relocate": "service_id integer, location_id integer",
     "import_area": "service_id integer, location_id integer, delivery text, radius_km float8, new boolean",
     "import_phone": "id integer, organization_id integer, location_id integer, number text, kind text, "
@@ -129,7 +130,7 @@ UPDATE location l SET geog = CAST(ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326) A
 FROM import_move m WHERE l.id = m.id
 """
 _SVC_COLUMNS = ("external_id", "type_code", "name", "description", "age_min_months", "age_max_months", "eligibility",
-                "delivery", "capacity_total", "capacity_free", "active")
+                "delivery", "capacity_total", "capacity_free", "active", "conditions", "cost", "cost_basis")
 _INSERT_SERVICES = f"""
 INSERT INTO service (id, organization_id, {', '.join(_SVC_COLUMNS)}, capacity_updated_at, hours)
 SELECT id, organization_id, {', '.join(_SVC_COLUMNS)}, CASE WHEN capacity_free IS NOT NULL THEN now() END,
@@ -346,11 +347,12 @@ def _svc_row(svc: ServicePlan) -> tuple:
     s, v = svc.state or {}, {**svc.values, **svc.changes}
     defaults = {"type": None, "name": "", "description": "", "age_min_months": None, "age_max_months": None,
                 "eligibility": "", "delivery": "on_site", "capacity_total": None, "capacity_free": None,
-                "active": True}
+                "active": True, "conditions": [], "cost": None, "cost_basis": []}
     value = {k: v[k] if k in v else s.get(k, d) for k, d in defaults.items()}
     if svc.state is not None and "active" not in svc.changes:
         value["active"] = s["active"]
     return (svc.id, svc.loc.org.id, svc.loc.id, svc.row.key if svc.state is None else s["external_id"],
             value["type"], value["name"], value["description"], value["age_min_months"], value["age_max_months"],
             value["eligibility"], value["delivery"] or "on_site", value["capacity_total"], value["capacity_free"],
-            value["active"], svc.hours)
+            value["active"], list(value["conditions"] or []), value["cost"], list(value["cost_basis"] or []),
+            svc.hours)

@@ -50,6 +50,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("email", "Эл. почта", "organization", ("e mail", "электронная почта", "почта", "mail")),
     Column("description", "Описание услуги", "service", ("описание", "service_description")),
     Column("eligibility", "Кому", "service", ("для кого", "условия", "кому помогают")),
+    Column("conditions", "Состояние ребёнка", "service",
+           ("состояния", "с какими детьми", "нарушения", "диагнозы", "condition", "child_condition")),
+    Column("cost", "Стоимость", "service", ("платность", "оплата", "цена", "price")),
+    Column("cost_basis", "Основание бесплатности", "service",
+           ("основание", "основание оплаты", "по программе", "cost_basis", "funding")),
     Column("capacity_total", "Мест всего", "service", ("всего мест", "мест", "capacity")),
     Column("capacity_free", "Мест свободно", "service", ("свободных мест", "свободно мест", "free_places")),
     Column("status", "Статус", "organization", ("статус организации", "organization_status")),
@@ -164,6 +169,78 @@ def read_delivery(cell: str) -> tuple[str | None, str | None]:
     if value in _DELIVERY:
         return _DELIVERY[value], None
     return None, "Формат: «на месте», «выезд к семье» или «онлайн»."
+
+
+# The child's condition, the cost and its grounds (registry/vocabulary.py): codes, Russian and English labels and
+# a few words curators write for them; several in a cell, separated by ";" or ",".
+_NEEDS_WORDS = {
+    "hearing": ("слух", "глухота", "тугоухость", "нарушение слуха"),
+    "vision": ("зрение", "слепота", "нарушение зрения"),
+    "motor": ("нода", "дцп", "нарушения опорно двигательного аппарата", "нарушения движения", "двигательные нарушения"),
+    "autism": ("рас", "аутизм", "asd"),
+    "down_syndrome": ("синдром дауна", "дауна"),
+    "developmental_delay": ("зпр", "задержка психического развития", "задержка развития"),
+    "complex_needs": ("тмнр", "множественные нарушения", "тяжелые множественные нарушения"),
+    "free": ("бесплатная", "бесплатные", "0"),
+    "partly_paid": ("частично платная", "частично", "частично бесплатно"),
+    "paid": ("платная", "платные", "за плату"),
+    "state_programme": ("госпрограмма", "по госпрограмме", "государственная программа", "по программе", "омс"),
+    "referral": ("направление", "по направлению врача", "с направлением"),
+}
+
+
+@lru_cache(maxsize=1)
+def _needs_index() -> dict[str, str]:
+    from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS
+
+    index = {}
+    for term in CONDITIONS + COSTS + COST_BASES:
+        for spelling in (term.code, term.ru, term.en, *_NEEDS_WORDS.get(term.code, ())):
+            index[header_key(spelling)] = term.code
+    return index
+
+
+def _read_codes(cell: str, allowed: tuple[str, ...], what: str) -> tuple[tuple[str, ...], str | None]:
+    words = [w for w in re.split(r"[;,\n]", cell) if w.strip()]
+    codes = [_needs_index().get(header_key(w)) for w in words]
+    bad = [w.strip() for w, code in zip(words, codes) if code not in allowed]
+    if bad:
+        return (), f"{what}: неизвестное значение «{bad[0][:50]}»."
+    return tuple(code for code in allowed if code in codes), None
+
+
+@lru_cache(maxsize=4096)
+def read_conditions(cell: str) -> tuple[tuple[str, ...], str | None]:
+    """'Нарушения слуха; РАС' -> ('hearing', 'autism'); empty: none stated."""
+    from ..registry.vocabulary import CONDITION_CODES
+
+    return _read_codes(cell, CONDITION_CODES, "Состояние ребёнка")
+
+
+@lru_cache(maxsize=4096)
+def read_cost(cell: str) -> tuple[str | None, str | None]:
+    """'бесплатно' -> 'free'; empty: not stated."""
+    from ..registry.vocabulary import COST_CODES
+
+    codes, error = _read_codes(cell, COST_CODES, "Стоимость")
+    if error or len(codes) > 1:
+        return None, error or "Стоимость: одно из «бесплатно», «частично платно», «платно»."
+    return (codes[0] if codes else None), None
+
+
+@lru_cache(maxsize=4096)
+def read_cost_basis(cell: str) -> tuple[tuple[str, ...], str | None]:
+    """'по направлению; по государственной программе' -> ('state_programme', 'referral')."""
+    from ..registry.vocabulary import COST_BASIS_CODES
+
+    return _read_codes(cell, COST_BASIS_CODES, "Основание бесплатности")
+
+
+def write_codes(codes) -> str:
+    """Codes as their Russian labels, "; "-separated (read back by the readers above)."""
+    from ..registry.vocabulary import label
+
+    return "; ".join(label(code) for code in codes or ())
 
 
 STATUS_LABELS = {"published": "опубликовано", "draft": "черновик", "inactive": "не действует"}

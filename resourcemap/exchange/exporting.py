@@ -47,7 +47,7 @@ WITH org AS (SELECT * FROM organization o
                 GROUP BY p.organization_id, p.location_id)
 SELECT s.id AS service_id, s.external_id AS service_external_id, s.type_code, s.name AS service_name,
        s.description, s.eligibility, s.age_min_months, s.age_max_months, s.delivery, s.capacity_total,
-       s.capacity_free, s.active AS service_active,
+       s.capacity_free, s.active AS service_active, s.conditions, s.cost, s.cost_basis,
        coalesce((SELECT array_agg(array[sc.weekday, sc.opens_minute, sc.closes_minute]
                                   ORDER BY sc.weekday, sc.opens_minute, sc.closes_minute)
                  FROM schedule sc WHERE sc.service_id = s.id), '{{}}') AS slots,
@@ -192,6 +192,9 @@ def format_cells(row: dict, kind_names: dict[str, str]) -> dict[str, str]:
         "email": row["email"],
         "description": row["description"],
         "eligibility": row["eligibility"],
+        "conditions": c.write_codes(row["conditions"]),
+        "cost": c.write_codes([row["cost"]] if row["cost"] else []),
+        "cost_basis": c.write_codes(row["cost_basis"]),
         "capacity_total": "" if row["capacity_total"] is None else str(row["capacity_total"]),
         "capacity_free": "" if row["capacity_free"] is None else str(row["capacity_free"]),
         "status": c.STATUS_LABELS[row["status"]],
@@ -241,6 +244,7 @@ def to_geojson(rows: list[dict]) -> bytes:
             "age_min_months": row["age_min_months"], "age_max_months": row["age_max_months"],
             "capacity_total": row["capacity_total"], "capacity_free": row["capacity_free"],
             "outreach_radius_km": row["radius_km"] if row["delivery"] == "outreach" else None,
+            "conditions": list(row["conditions"] or []), "cost": row["cost"], "cost_basis": list(row["cost_basis"] or []),
         }
         features.append({"type": "Feature",
                          "geometry": {"type": "Point", "coordinates": [round(row["lon"], 7), round(row["lat"], 7)]},

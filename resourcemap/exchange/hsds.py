@@ -4,7 +4,9 @@ datapackage.json and one CSV per HSDS table, the paths the HSDS 3.0 schemas name
 
 Identifiers are UUIDs derived from the registry's ids (uuid5), so the same entry keeps its id from export to export.
 Ages are in years (the registry keeps months). HSDS 3.0 has no capacity: free places are left out. The kinds of
-help and the delivery (on site, outreach, online) are two taxonomies, linked to services by attributes.
+help, the delivery (on site, outreach, online), the child's conditions and the cost with its grounds
+(registry/vocabulary.py) are taxonomies, linked to services by attributes; the cost is also the service's
+`cost_option` (amount 0 in the country's currency when free) and its `fees_description`.
 
 Confidential places are exported as registry_rows gives them (exporting.py): for viewers who may not see them
 the point is approximate, there is no address, and an outreach radius comes without its circle."""
@@ -18,6 +20,7 @@ import uuid
 import zipfile
 import zoneinfo
 
+from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS, label
 from .exporting import neutralize
 from .lookup import export_key
 
@@ -25,6 +28,9 @@ HSDS_VERSION = "3.0"
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/openreferral/specification#resourcemap")
 KIND_TAXONOMY = "resourcemap-help-kind"
 DELIVERY_TAXONOMY = "resourcemap-delivery"
+CONDITION_TAXONOMY = "resourcemap-child-condition"
+COST_TAXONOMY = "resourcemap-cost"
+CURRENCIES = {"RU": "RUB", "KZ": "KZT"}
 DELIVERY_NAMES = {"on_site": ("На месте", "On site"), "outreach": ("Выезд к семье", "Outreach"),
                   "online": ("Онлайн", "Online")}
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -87,7 +93,42 @@ def _taxonomies(terms) -> tuple[list[dict], list[dict]]:
     items += [{"id": hsds_id("taxonomy_term", f"{DELIVERY_TAXONOMY}/{code}"), "code": code, "name": ru,
                "description": en, "taxonomy_id": taxonomies[1]["id"], "language": "ru"}
               for code, (ru, en) in DELIVERY_NAMES.items()]
+    taxonomies += [
+        {"id": hsds_id("taxonomy", CONDITION_TAXONOMY), "name": "Состояние ребёнка",
+         "description": "С какими детьми работает услуга (The child's conditions a service works with)."},
+        {"id": hsds_id("taxonomy", COST_TAXONOMY), "name": "Стоимость для семьи",
+         "description": "Бесплатно, частично платно, платно; по государственной программе, по направлению "
+                        "(Cost to the family and its grounds)."},
+    ]
+    for taxonomy, terms_of in ((CONDITION_TAXONOMY, CONDITIONS), (COST_TAXONOMY, COSTS + COST_BASES)):
+        items += [{"id": needs_term_id(t.code), "code": t.code, "name": t.ru, "description": t.en,
+                   "taxonomy_id": hsds_id("taxonomy", taxonomy), "language": "ru"} for t in terms_of]
     return taxonomies, items
+
+
+def needs_term_id(code: str) -> str:
+    """The taxonomy term of a condition, cost or cost basis code."""
+    taxonomy = CONDITION_TAXONOMY if code in {t.code for t in CONDITIONS} else COST_TAXONOMY
+    return hsds_id("taxonomy_term", f"{taxonomy}/{code}")
+
+
+def _needs(row: dict, service_id: str) -> tuple[list[dict], list[dict], str | None]:
+    """The service's conditions and cost as HSDS attributes, its cost_option and its fees_description."""
+    attributes = [{"id": hsds_id("attribute", f"{row['service_id']}/{code}"), "link_id": service_id,
+                   "taxonomy_term_id": needs_term_id(code), "link_type": link_type, "link_entity": "service"}
+                  for link_type, codes in (("eligibility", row["conditions"] or []),
+                                           ("cost", [row["cost"]] if row["cost"] else []),
+                                           ("cost_basis", row["cost_basis"] or []))
+                  for code in codes]
+    if not row["cost"]:
+        return attributes, [], None
+    fees = "; ".join(label(c) for c in [row["cost"], *(row["cost_basis"] or [])])
+    option = _clean({"id": hsds_id("cost_option", row["service_id"]), "service_id": service_id,
+                     "option": label(row["cost"]),
+                     "currency": CURRENCIES.get(row["location_region"][:2]),
+                     "amount": 0 if row["cost"] == "free" else None,
+                     "amount_description": "; ".join(label(c) for c in row["cost_basis"] or []) or None})
+    return attributes, [option], fees
 
 
 def build(rows: list[dict], terms, regions: dict[str, str]) -> dict:
@@ -176,6 +217,8 @@ def _service(row: dict, service_id: str, org_id: str, location_id: str, term_id:
          "taxonomy_term_id": term_id[("delivery", row["delivery"])], "link_type": "delivery_method",
          "link_entity": "service"},
     ]
+    needs_attributes, cost_options, fees = _needs(row, service_id)
+    attributes += needs_attributes
     active = row["service_active"] and row["location_active"] and row["status"] == "published"
     return _clean({
         "id": service_id, "organization_id": org_id, "name": row["service_name"] or row["type_name"],
@@ -183,6 +226,7 @@ def _service(row: dict, service_id: str, org_id: str, location_id: str, term_id:
         "eligibility_description": row["eligibility"] or None,
         "minimum_age": _years(row["age_min_months"]), "maximum_age": _years(row["age_max_months"]),
         "assured_date": row["verified_at"].isoformat() if row["verified_at"] else None,
+        "fees_description": fees, "cost_options": cost_options,
         "schedules": schedules, "service_areas": areas, "attributes": attributes,
         "service_at_locations": [{"id": hsds_id("service_at_location", f"{row['service_id']}/{row['location_id']}"),
                                   "service_id": service_id, "location_id": location_id}],
@@ -230,7 +274,8 @@ TABLES = {
     "accessibility": ("accessibility.csv", ["id", "location_id", "description"]),
     "phone": ("phones.csv", ["id", "organization_id", "location_id", "number", "extension", "type", "description"]),
     "service": ("services.csv", ["id", "organization_id", "name", "description", "status", "eligibility_description",
-                                 "minimum_age", "maximum_age", "assured_date"]),
+                                 "fees_description", "minimum_age", "maximum_age", "assured_date"]),
+    "cost_option": ("cost_options.csv", ["id", "service_id", "option", "currency", "amount", "amount_description"]),
     "service_at_location": ("service_at_location.csv", ["id", "service_id", "location_id"]),
     "schedule": ("schedules.csv", ["id", "service_id", "freq", "interval", "byday", "opens_at", "closes_at",
                                    "timezone"]),
@@ -239,7 +284,8 @@ TABLES = {
     "taxonomy_term": ("taxonomy_terms.csv", ["id", "code", "name", "description", "taxonomy_id", "language"]),
     "attribute": ("attributes.csv", ["id", "link_id", "taxonomy_term_id", "link_type", "link_entity"]),
 }
-NUMBER_FIELDS = {"latitude", "longitude", "extension", "minimum_age", "maximum_age", "interval", "timezone"}
+NUMBER_FIELDS = {"latitude", "longitude", "extension", "minimum_age", "maximum_age", "interval", "timezone",
+                 "amount"}
 DATE_FIELDS = {"assured_date"}
 FOREIGN_KEYS = {
     "location": [("organization_id", "organization")], "address": [("location_id", "location")],
@@ -247,6 +293,7 @@ FOREIGN_KEYS = {
     "phone": [("organization_id", "organization"), ("location_id", "location")],
     "service": [("organization_id", "organization")],
     "service_at_location": [("service_id", "service"), ("location_id", "location")],
+    "cost_option": [("service_id", "service")],
     "schedule": [("service_id", "service")], "service_area": [("service_id", "service")],
     "taxonomy_term": [("taxonomy_id", "taxonomy")],
     "attribute": [("link_id", "service"), ("taxonomy_term_id", "taxonomy_term")],
@@ -271,6 +318,7 @@ def tables(objects: dict) -> dict[str, list[dict]]:
         out["schedule"] += service.get("schedules", [])
         out["service_area"] += service.get("service_areas", [])
         out["attribute"] += service.get("attributes", [])
+        out["cost_option"] += service.get("cost_options", [])
     out["taxonomy"] = objects["taxonomies"]
     out["taxonomy_term"] = objects["taxonomy_terms"]
     return out

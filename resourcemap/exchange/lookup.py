@@ -130,6 +130,7 @@ FROM wanted l LEFT JOIN settlement st ON st.id = l.settlement_id LEFT JOIN phone
 _SERVICES = text(f"""
 SELECT s.id, s.organization_id, s.external_id, s.type_code AS type, s.name, s.description, s.eligibility,
        s.age_min_months, s.age_max_months, s.delivery, s.capacity_total, s.capacity_free, s.active,
+       s.conditions, s.cost, s.cost_basis,
        {FIRST_PLACE.format(service="s.id")} AS location_id,
        s.hours::text AS hours,
        (SELECT min(a.radius_km) FROM service_area a WHERE a.service_id = s.id AND a.radius_km IS NOT NULL)

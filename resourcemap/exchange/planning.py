@@ -392,7 +392,8 @@ class Planner:
         _changes(svc, state, {"type": "type", "name": "name", "description": "description",
                               "eligibility": "eligibility", "age_min_months": "age_min_months",
                               "age_max_months": "age_max_months", "delivery": "delivery",
-                              "capacity_total": "capacity_total", "capacity_free": "capacity_free"})
+                              "capacity_total": "capacity_total", "capacity_free": "capacity_free",
+                              "conditions": "conditions", "cost": "cost", "cost_basis": "cost_basis"})
         if "active" in v:
             # An export writes "active" as service and location both active: "no" at an inactive location leaves
             # the service's own flag as it is.

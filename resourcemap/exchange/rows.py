@@ -167,6 +167,13 @@ class RowReader:
             svc["delivery"], error = c.read_delivery(values["delivery"])
             if error:
                 self._add(row, "delivery", "unknown_delivery", error)
+        for column, reader in (("conditions", c.read_conditions), ("cost", c.read_cost),
+                               ("cost_basis", c.read_cost_basis)):
+            if column in self.present:
+                value, error = reader(values[column])
+                svc[column] = list(value) if isinstance(value, tuple) else value
+                if error:
+                    self._add(row, column, f"unknown_{column}", error)
         if "outreach_radius_km" in self.present:
             svc["radius_km"] = None
             if values["outreach_radius_km"]:

@@ -9,6 +9,7 @@ from .registry import (
     Location,
     Organization,
     Phone,
+    ProblemReport,
     Service,
     ServiceArea,
     ServiceAtLocation,
@@ -18,5 +19,5 @@ from .registry import (
 __all__ = [
     "Account", "AccountRegion", "ApiToken", "AuditEvent",
     "Base", "Region", "RegionPart", "District", "DistrictPart", "Settlement", "SettlementName", "TaxonomyTerm", "Organization",
-    "Location", "Service", "ServiceAtLocation", "ServiceArea", "Phone",
+    "Location", "Service", "ServiceAtLocation", "ServiceArea", "Phone", "ProblemReport",
 ]

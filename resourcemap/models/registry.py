@@ -8,7 +8,7 @@ from typing import Any
 from geoalchemy2 import Geography
 from sqlalchemy import (Boolean, Computed, DateTime, ForeignKey, Integer, SmallInteger, Text, UniqueConstraint, func,
                         text)
-from sqlalchemy.dialects.postgresql import INT4MULTIRANGE
+from sqlalchemy.dialects.postgresql import ARRAY, INT4MULTIRANGE
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -46,6 +46,8 @@ class Organization(Base):
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
     is_synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # A family's report was confirmed: the record is to be checked again ("checked today" clears it; 0020).
+    recheck_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -94,6 +96,10 @@ class Service(Base):
     # Weekly hours (migration 0011, registry/hours.py): minutes of the week in the location's time zone, Monday
     # 09:00-18:00 = [540,1080); NULL: not known. The `schedule` view lists them by day.
     hours: Mapped[Any | None] = mapped_column(INT4MULTIRANGE)
+    # The child's conditions it works with, what it costs and on what grounds (registry/vocabulary.py, 0020).
+    conditions: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
+    cost: Mapped[str | None] = mapped_column(Text)
+    cost_basis: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
 
     organization: Mapped[Organization] = relationship(back_populates="services")
     areas: Mapped[list[ServiceArea]] = relationship()
@@ -103,7 +109,7 @@ class ServiceAtLocation(Base):
     """A service offered at a location: the row the nearest-help search ranks.
 
     It carries copies of its location's point, time zone and confidential flag and of its service's type,
-    delivery, ages and searchability, kept by database triggers (migrations 0001, 0015), so that nearest help is a
+    delivery, ages, conditions, cost and searchability, kept by database triggers (migrations 0001, 0015, 0020), so that nearest help is a
     GiST KNN scan of this table (per kind of help: `ix_sal_knn_<code>`, migration 0007) with no join before the LIMIT.
     """
 
@@ -122,6 +128,8 @@ class ServiceAtLocation(Base):
     timezone: Mapped[str | None] = mapped_column(Text)
     searchable: Mapped[bool | None] = mapped_column(Boolean)
     confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    conditions: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))  # 0020
+    cost: Mapped[str | None] = mapped_column(Text)
     # What the public may know of a confidential row's place (migration 0015): the centre of its 5 km cell.
     public_geog = mapped_column(Geography("POINT", srid=4326, spatial_index=False),
                                 Computed("CASE WHEN confidential THEN rm_public_geog(geog) END"))
@@ -158,3 +166,24 @@ class Phone(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
     organization: Mapped[Organization] = relationship(back_populates="phones")
+
+
+PROBLEM_KINDS = ("no_answer", "wrong_address", "closed", "other")
+RESOLUTIONS = ("confirmed", "rejected")
+
+
+class ProblemReport(Base):
+    """What a family reported about an organization (migration 0020): a kind and the text it wrote, nothing else
+    about the person; resolved by a curator of the organization's region with a note."""
+
+    __tablename__ = "problem_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    kind: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolution_note: Mapped[str] = mapped_column(Text, default="")
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"))

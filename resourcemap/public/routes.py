@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from .. import maps
 from ..api.routes import ALTERNATIVES, PLACE_CANDIDATES, organization_view, settlement_view
 from ..db import get_read_session, get_session
+from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS, choices, label as vocabulary_label
 from ..search import reference
 from ..search.map import BadBox, map_view, organization_extras, parse_bbox, registry_has_synthetic
 from ..search.nearest import NearestQuery, country_of, far_limits, helplines, mark_far, nearest_services
@@ -56,6 +57,13 @@ class Search:
     services: list[str] = field(default_factory=list)
     age_months: int | None = None
     open_now: bool = False
+    conditions: list[str] = field(default_factory=list)  # the child's condition (registry/vocabulary.py)
+    costs: list[str] = field(default_factory=list)
+
+    @property
+    def filtered(self) -> bool:
+        """Whether the child's condition or the cost narrows the search."""
+        return bool(self.conditions or self.costs)
 
     @property
     def asks(self) -> bool:
@@ -64,7 +72,8 @@ class Search:
     def query_args(self, **change) -> dict:
         args = {"settlement": self.settlement_id, "lat": self.lat, "lon": self.lon,
                 "service": ",".join(self.services) or None, "age_months": self.age_months,
-                "open_now": "1" if self.open_now else None}
+                "open_now": "1" if self.open_now else None, "condition": self.conditions or None,
+                "cost": self.costs or None}
         if self.settlement_id is None and self.lat is None:
             args["q"] = self.q or None
         args.update(change)
@@ -114,7 +123,20 @@ def parse_search(args, known_kinds: set[str]) -> Search:
             raise BadInput(_("Возраст ребёнка: выберите из списка (от 0 до 18 лет)."))
         s.age_months = int(raw_age)
     s.open_now = (args.get("open_now") or "").lower() in ("1", "on", "true", "yes")
+    s.conditions = _codes(args, "condition", CONDITIONS,
+                          lambda code: _("Неизвестное состояние ребёнка: %(code)s.", code=code))
+    s.costs = _codes(args, "cost", COSTS, lambda code: _("Неизвестная стоимость: %(code)s.", code=code))
     return s
+
+
+def _codes(args, name: str, vocabulary, unknown_message) -> list[str]:
+    """The codes of a repeatable, comma-separated filter, in the vocabulary's order (an empty one is no filter)."""
+    codes = {c.strip() for raw in args.getlist(name) for c in raw.split(",") if c.strip()}
+    known = [t.code for t in vocabulary]
+    unknown = sorted(codes - set(known))
+    if unknown:
+        raise BadInput(unknown_message(unknown[0][:40]))
+    return [c for c in known if c in codes]
 
 
 def _nearest(search: Search, all_kinds: list[str]) -> dict:
@@ -132,6 +154,7 @@ def _nearest(search: Search, all_kinds: list[str]) -> dict:
         found["alternatives"] = [settlement_view(r) for r in place.candidates[:ALTERNATIVES]]
     q = NearestQuery(lat=lat or 0.0, lon=lon or 0.0, service_types=tuple(search.services or all_kinds),
                      age_months=search.age_months, open_now=search.open_now, limit=10,
+                     conditions=tuple(search.conditions), costs=tuple(search.costs),
                      outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
     answer = nearest_services(session, q, locate=True, settlement_id=settlement_id)
     if answer is None:
@@ -195,7 +218,25 @@ def index():
     focus = [[r["location"]["lat"], r["location"]["lon"]] for r in near[:3] if r["distance_km"] <= reach]
     return render_template("index.html", kinds=kind_list, kinds_by_code={k["code"]: k for k in kind_list},
                            search=search, found=found, error=error, synthetic=synthetic, focus=focus,
-                           age_choices=AGE_CHOICES, choice=choice, **_map_context()), status
+                           age_choices=AGE_CHOICES, choice=choice, conditions=needs(CONDITIONS), costs=needs(COSTS),
+                           **_map_context()), status
+
+
+def needs(vocabulary) -> list[dict]:
+    """A vocabulary of registry/vocabulary.py in the page's language: [{"code", "name"}]."""
+    return choices(vocabulary, current_lang())
+
+
+@bp.app_template_global()
+def needs_labels() -> dict[str, str]:
+    """Every condition, cost and cost basis label in the page's language, by code (for the page's script)."""
+    return {t.code: t.label(current_lang()) for t in CONDITIONS + COSTS + COST_BASES}
+
+
+@bp.app_template_filter("needs_label")
+def needs_label(code: str) -> str:
+    """The label of a condition, cost or cost basis code in the page's language."""
+    return vocabulary_label(code, current_lang())
 
 
 def _schedule_lines(schedule: list[dict]) -> list[tuple[str, str]]:

@@ -30,9 +30,36 @@ def load_demo_registry(engine: Engine, path: Path) -> tuple[int, int]:
                 present += 1
                 continue
             create_organization(session, {**org, "external_id": external_id, "synthetic": True,
-                                          "locations": [{**loc, "approximate": True} for loc in org["locations"]]})
+                                          "locations": [{**loc, "approximate": True} for loc in org["locations"]],
+                                          "services": [demo_needs(svc, n) for n, svc in enumerate(org["services"])]})
             added += 1
     return added, present
+
+
+# The child's conditions and the cost shown by the demo (invented like the demo's phones and hours; every demo record
+# carries the "demo data" banner): per kind of help, the conditions such services usually work with and the cost.
+_DEMO_NEEDS = {
+    "early_help": (("developmental_delay", "hearing", "vision", "motor", "autism", "down_syndrome", "complex_needs"),
+                   "free", ("state_programme",)),
+    "rehabilitation": (("motor", "complex_needs", "developmental_delay", "down_syndrome"), "free", ("referral",)),
+    "psychological_help": (("autism", "developmental_delay"), "free", ()),
+    "mobile_team": (("complex_needs", "motor"), "free", ("state_programme",)),
+    "rental_point": (("motor", "complex_needs"), "free", ()),
+    "family_support": ((), "free", ()), "legal_help": ((), "free", ()), "hotline": ((), "free", ()),
+    "crisis_apartment": ((), "free", ()), "humanitarian_aid": ((), "free", ()), "parent_club": ((), "free", ()),
+}
+
+
+def demo_needs(svc: dict, n: int) -> dict:
+    """A demo service with the conditions and cost of its kind (_DEMO_NEEDS) unless it names its own; every third
+    psychological or rehabilitation service partly paid and with fewer conditions, so that the filters show a
+    difference."""
+    if "conditions" in svc or "cost" in svc or svc["type"] not in _DEMO_NEEDS:
+        return svc
+    conditions, cost, basis = _DEMO_NEEDS[svc["type"]]
+    if svc["type"] in ("psychological_help", "rehabilitation") and n % 3 == 2:
+        conditions, cost, basis = conditions[:1], "partly_paid", ()
+    return {**svc, "conditions": list(conditions), "cost": cost, "cost_basis": list(basis)}
 
 
 # Kinds of help and how common they are among synthetic services (rough shares of a real registry).
@@ -80,14 +107,23 @@ CREATE TEMP TABLE syn_service ON COMMIT DROP AS
                       WHERE k IS NOT NULL AND s.n IS NOT NULL) r
   CROSS JOIN LATERAL (SELECT code FROM syn_type WHERE syn_type.cum >= r.r_type ORDER BY cum LIMIT 1) t;
 INSERT INTO service (id, organization_id, type_code, name, description, age_min_months, age_max_months, delivery,
-                     capacity_total, capacity_free, capacity_updated_at, hours)
+                     capacity_total, capacity_free, capacity_updated_at, hours, conditions, cost)
   SELECT service_id, org_id, code, '', '', CASE WHEN r_age < 0.3 THEN 0 END,
          CASE WHEN r_age < 0.3 THEN 36 WHEN r_age < 0.6 THEN 84 END, delivery,
          CASE WHEN code IN ('crisis_apartment', 'rental_point') THEN 5 + (n % 20) END,
          CASE WHEN code IN ('crisis_apartment', 'rental_point') THEN n % 5 END,
          CASE WHEN code IN ('crisis_apartment', 'rental_point') THEN now() - make_interval(days => n % 30) END,
          -- every second service: Monday to Friday 09:00-18:00 (registry/hours.py)
-         CASE WHEN n % 2 = 0 THEN '{{[540,1080),[1980,2520),[3420,3960),[4860,5400),[6300,6840)}}'::int4multirange END
+         CASE WHEN n % 2 = 0 THEN '{{[540,1080),[1980,2520),[3420,3960),[4860,5400),[6300,6840)}}'::int4multirange END,
+         -- the child's conditions: two or three of the seven for the kinds that work with them (registry/vocabulary)
+         CASE WHEN code IN ('early_help', 'rehabilitation', 'day_care', 'respite_care', 'mobile_team',
+                            'palliative_care', 'social_nanny', 'psychological_help')
+              THEN ARRAY(SELECT c FROM unnest(ARRAY['hearing', 'vision', 'motor', 'autism', 'down_syndrome',
+                                                    'developmental_delay', 'complex_needs']) WITH ORDINALITY u(c, i)
+                         WHERE (service_id * 5 + i * 3) % 7 < 3 ORDER BY i)
+              ELSE '{{}}' END,
+         CASE WHEN service_id % 10 < 5 THEN 'free' WHEN service_id % 10 < 7 THEN 'partly_paid'
+              WHEN service_id % 10 < 9 THEN 'paid' END
   FROM syn_service;
 UPDATE location l SET confidential = true
   FROM syn_service s WHERE s.loc_id = l.id AND s.code = 'crisis_apartment';

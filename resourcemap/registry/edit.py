@@ -71,7 +71,7 @@ class InvalidDocument(EditError):
 
 _ORG = text("""
 SELECT id, version, status, name, legal_form, description, website, email, source, external_id, verified_at,
-       region_code, is_synthetic, updated_at
+       region_code, is_synthetic, updated_at, recheck_since
 FROM organization WHERE id = :id
 """)
 _LOCATIONS = text("""
@@ -83,7 +83,7 @@ WHERE l.organization_id = :id ORDER BY l.id
 """)
 _SERVICES = text("""
 SELECT s.id, s.external_id, s.type_code AS type, s.name, s.description, s.age_min_months, s.age_max_months,
-       s.eligibility, s.delivery, s.capacity_total, s.capacity_free, s.active,
+       s.eligibility, s.delivery, s.capacity_total, s.capacity_free, s.active, s.conditions, s.cost, s.cost_basis,
        (SELECT sal.location_id FROM service_at_location sal WHERE sal.service_id = s.id
          ORDER BY sal.id LIMIT 1) AS location_id,
        s.hours::text AS hours,
@@ -109,6 +109,7 @@ def organization_document(session: Session, org_id: int) -> dict | None:
     doc = dict(org)
     doc["verified_at"] = org["verified_at"].isoformat() if org["verified_at"] else None
     doc["updated_at"] = org["updated_at"].isoformat() if org["updated_at"] else None
+    doc["recheck_since"] = org["recheck_since"].isoformat() if org["recheck_since"] else None
     doc["synthetic"] = doc.pop("is_synthetic")
     doc["locations"] = [dict(r) for r in session.execute(_LOCATIONS, {"id": org_id}).mappings()]
     location_index = {loc["id"]: i for i, loc in enumerate(doc["locations"])}
@@ -252,7 +253,8 @@ _LOCATION_FIELDS = ("external_id", "name", "address", "settlement_id", "confiden
 _SERVICE_FIELDS = {"external_id": "external_id", "type": "type_code", "name": "name", "description": "description",
                    "age_min_months": "age_min_months", "age_max_months": "age_max_months",
                    "eligibility": "eligibility", "delivery": "delivery", "capacity_total": "capacity_total",
-                   "capacity_free": "capacity_free", "active": "active"}
+                   "capacity_free": "capacity_free", "active": "active", "conditions": "conditions", "cost": "cost",
+                   "cost_basis": "cost_basis"}
 _PHONE_FIELDS = ("number", "extension", "kind", "note")
 
 
@@ -389,28 +391,32 @@ def set_status(session: Session, org_id: int, status: str, expected_version: int
 
 def mark_verified(session: Session, org_id: int, actor) -> None:
     """"Checked today": the organization's verification date becomes today (recorded in the history). The version
-    does not move: the date is not written by save_document, so no editor's document is made stale by it."""
+    does not move: the date is not written by save_document, so no editor's document is made stale by it. A mark
+    for re-checking (a confirmed problem report, registry/reports.py) is cleared with it."""
     stored = _stored_or_404(session, org_id)
     _require_region(actor, stored["region_code"])
     with session.begin_nested():
         as_actor(session, actor, "Проверено")
-        session.execute(text("UPDATE organization SET verified_at = current_date WHERE id = :id"
-                             " AND verified_at IS DISTINCT FROM current_date"), {"id": org_id})
+        session.execute(text("UPDATE organization SET verified_at = current_date, recheck_since = NULL WHERE id = :id"
+                             " AND (verified_at IS DISTINCT FROM current_date OR recheck_since IS NOT NULL)"),
+                        {"id": org_id})
 
 
 def stale_organizations(session: Session, region_codes, days: int = 180) -> list[dict]:
-    """Organizations (published or draft) of these regions (all when None) not checked for `days` days or never,
-    the longest unchecked first: {"id", "name", "region_code", "status", "verified_at", "days_since_check"}."""
+    """Organizations (published or draft) of these regions (all when None) not checked for `days` days or never, or
+    marked for re-checking (a confirmed problem report), those first, then the longest unchecked: {"id", "name",
+    "region_code", "status", "verified_at", "days_since_check", "recheck_since"}."""
     rows = session.execute(text("""
         SELECT id, name, region_code, status, verified_at, version,
-               current_date - verified_at AS days_since_check
+               current_date - verified_at AS days_since_check, recheck_since
         FROM organization
         WHERE status <> 'inactive'
           AND (CAST(:regions AS text[]) IS NULL OR region_code = ANY(CAST(:regions AS text[])))
-          AND (verified_at IS NULL OR verified_at < current_date - CAST(:days AS int))
-        ORDER BY verified_at NULLS FIRST, id"""),
+          AND (verified_at IS NULL OR verified_at < current_date - CAST(:days AS int) OR recheck_since IS NOT NULL)
+        ORDER BY recheck_since NULLS LAST, verified_at NULLS FIRST, id"""),
         {"regions": None if region_codes is None else list(region_codes), "days": days}).mappings()
-    return [{**dict(r), "verified_at": r["verified_at"].isoformat() if r["verified_at"] else None} for r in rows]
+    return [{**dict(r), "verified_at": r["verified_at"].isoformat() if r["verified_at"] else None,
+             "recheck_since": r["recheck_since"].isoformat() if r["recheck_since"] else None} for r in rows]
 
 
 # --- reverting --------------------------------------------------------------------------------------------------

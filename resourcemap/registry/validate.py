@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..models.registry import DELIVERIES, ORG_STATUSES, PHONE_KINDS
 from .phones import BadPhone, to_e164
+from .vocabulary import CONDITION_CODES, CONDITIONS, COST_BASES, COST_BASIS_CODES, COST_CODES, ordered
 from .write import region_of_point, settlement_near
 
 MAX_AGE_MONTHS = 216  # 18 years
@@ -163,6 +164,20 @@ class _Reader:
             self.add(path, "bad_reference", message)
             return default if default is not None and default < size else None
         return value
+
+    def codes(self, obj: dict, key: str, path: str, vocabulary, *, code: str, message: str) -> list[str]:
+        """A list of codes of `vocabulary` (registry/vocabulary.py), in its order; [] when absent; a problem and
+        the known ones when some are not codes of it."""
+        value = obj.get(key)
+        if value is None or value == []:
+            return []
+        if not self.typed(value, path, "list") \
+                or not all(self.typed(c, f"{path}[{i}]", "text") for i, c in enumerate(value)):
+            return []
+        known = {t.code for t in vocabulary}
+        if any(c not in known for c in value):
+            self.add(path, code, message)
+        return ordered(value, vocabulary)
 
     def list_of_dicts(self, obj: dict, key: str, path: str, max_items: int) -> list[dict]:
         value = obj.get(key)
@@ -354,6 +369,13 @@ def _service(session: Session, r: _Reader, svc: dict, path: str, locations: list
                                     f"Возраст — целое число месяцев от 0 до {MAX_AGE_MONTHS}."),
         "delivery": r.choice(svc, "delivery", f"{path}.delivery", DELIVERIES, default="on_site",
                              code="unknown_delivery", message="Способ оказания: на месте, выезд к семье или онлайн."),
+        "conditions": r.codes(svc, "conditions", f"{path}.conditions", CONDITIONS, code="unknown_condition",
+                              message="Состояние ребёнка: " + ", ".join(CONDITION_CODES) + "."),
+        "cost": None if svc.get("cost") in (None, "") else r.choice(
+            svc, "cost", f"{path}.cost", COST_CODES, default=None, code="unknown_cost",
+            message="Стоимость: бесплатно (free), частично платно (partly_paid) или платно (paid)."),
+        "cost_basis": r.codes(svc, "cost_basis", f"{path}.cost_basis", COST_BASES, code="unknown_cost_basis",
+                              message="Основание: " + ", ".join(COST_BASIS_CODES) + "."),
         "outreach_radius_km": None, "area_geojson": None, "regions": None,
         "capacity_total": r.integer(svc, "capacity_total", f"{path}.capacity_total", 0, 1_000_000,
                                     "Число мест — целое число не меньше 0."),

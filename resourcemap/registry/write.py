@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from .hours import to_multirange
 from .phones import to_e164
+from .vocabulary import CONDITIONS, COST_BASES, ordered
 
 _REGION_OF_POINT = text("SELECT rm_region_at(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 20000)")
 
@@ -30,9 +31,9 @@ _POINT = "CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography)"
 # join, as rm_sal_fill would compute them row by row (migration 0010 skips it when `searchable` is given).
 SAL_WITH_COPIES = """
 INSERT INTO service_at_location (service_id, location_id, geog, timezone, confidential, type_code, delivery,
-                                 age_min_months, age_max_months, searchable)
+                                 age_min_months, age_max_months, conditions, cost, searchable)
 SELECT s.id, l.id, l.geog, l.timezone, l.confidential, s.type_code, s.delivery, s.age_min_months, s.age_max_months,
-       s.active AND o.status = 'published' AND l.active
+       s.conditions, s.cost, s.active AND o.status = 'published' AND l.active
 FROM {pairs} p JOIN service s ON s.id = p.service_id JOIN location l ON l.id = p.location_id
      JOIN organization o ON o.id = s.organization_id
 ORDER BY p.service_id
@@ -45,12 +46,12 @@ EDITABLE_COLUMNS = {
     "location": {"name", "address", "settlement_id", "confidential", "approximate", "accessibility", "timezone",
                  "region_code", "active", "external_id"},
     "service": {"type_code", "name", "description", "age_min_months", "age_max_months", "eligibility", "delivery",
-                "capacity_total", "capacity_free", "active", "external_id", "hours"},
+                "capacity_total", "capacity_free", "active", "external_id", "hours", "conditions", "cost", "cost_basis"},
     "phone": {"number", "extension", "kind", "note", "location_id", "service_id"},
 }
 
 # Columns whose value is given as text: the weekly hours (registry/hours.py).
-_CAST = {"hours": "int4multirange"}
+_CAST = {"hours": "int4multirange", "conditions": "text[]", "cost_basis": "text[]"}
 
 
 def region_of_point(session: Session, lat: float, lon: float) -> str | None:
@@ -106,10 +107,10 @@ def insert_service(session: Session, org_id: int, svc: dict, location_id: int, l
     service_id = session.execute(text("""
         INSERT INTO service (organization_id, type_code, name, description, age_min_months, age_max_months,
                              eligibility, delivery, capacity_total, capacity_free, capacity_updated_at, active,
-                             external_id, hours)
+                             external_id, hours, conditions, cost, cost_basis)
         VALUES (:org, :type, :name, :description, :age_min, :age_max, :eligibility, :delivery, :cap_total,
                 :cap_free, CASE WHEN CAST(:cap_free AS int) IS NULL THEN NULL ELSE now() END, :active, :external_id,
-                CAST(:hours AS int4multirange))
+                CAST(:hours AS int4multirange), CAST(:conditions AS text[]), :cost, CAST(:cost_basis AS text[]))
         RETURNING id"""), {
         "org": org_id, "type": svc["type"], "name": svc.get("name") or "", "description": svc.get("description") or "",
         "age_min": svc.get("age_min_months"), "age_max": svc.get("age_max_months"),
@@ -117,12 +118,21 @@ def insert_service(session: Session, org_id: int, svc: dict, location_id: int, l
         "cap_total": svc.get("capacity_total"), "cap_free": svc.get("capacity_free"),
         "active": svc.get("active", True) is not False, "external_id": svc.get("external_id"),
         "hours": to_multirange(svc.get("schedule") or []),
+        # in the vocabulary's order, as the editor and the import write them: a save changes no order
+        "conditions": _in_order(svc.get("conditions"), CONDITIONS), "cost": svc.get("cost") or None,
+        "cost_basis": _in_order(svc.get("cost_basis"), COST_BASES),
     }).scalar_one()
     session.execute(text("INSERT INTO service_at_location (service_id, location_id) VALUES (:s, :l)"),
                     {"s": service_id, "l": location_id})
     for area in service_areas_of(svc, location_region):
         insert_service_area(session, service_id, location_id, area)
     return service_id
+
+
+def _in_order(codes, vocabulary) -> list[str]:
+    """Codes in the vocabulary's order; unknown ones kept after them, for the database's CHECK to refuse."""
+    known = {t.code for t in vocabulary}
+    return ordered(codes, vocabulary) + [c for c in codes or () if c not in known]
 
 
 def service_areas_of(svc: dict, location_region: str) -> list[dict]:

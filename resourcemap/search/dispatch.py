@@ -34,7 +34,8 @@ def nearest_by_kind(session: Session, q: NearestQuery, region_code: str | None) 
         q = replace(q, at=dt.datetime.now(dt.timezone.utc))  # one "now" for every query of the answer
     for kind in q.service_types:
         one = NearestQuery(lat=q.lat, lon=q.lon, service_types=(kind,), age_months=q.age_months,
-                           open_now=q.open_now, limit=q.limit, within_km=None, at=q.at,
+                           open_now=q.open_now, limit=q.limit, within_km=None, at=q.at, conditions=q.conditions,
+                           costs=q.costs,
                            outreach_equivalent_km=q.outreach_equivalent_km)
         answer.by_kind[kind] = nearest_services(session, one, region_code, exact=True, with_online=False).results
     if region_code and q.service_types:

@@ -55,6 +55,8 @@ class NearestQuery:
     at: dt.datetime | None = None  # the instant "now" means; None is the database's now()
     outreach_equivalent_km: float = 15.0
     abroad: bool = False  # also services in another country than the family's (else only when there are none)
+    conditions: tuple[str, ...] = ()  # the child's conditions: services that state they work with all of them
+    costs: tuple[str, ...] = ()       # what the family can pay: services whose cost is one of these
 
 
 @dataclass
@@ -106,8 +108,15 @@ def mark_far(answer: NearestAnswer, limits: dict[str, float]) -> NearestAnswer:
 
 
 def _filters(q: NearestQuery) -> str:
-    """SQL conditions on service_at_location `sal` for the optional filters (only those asked for)."""
+    """SQL conditions on service_at_location `sal` for the optional filters (only those asked for). They read the
+    row's own copies (of the service's ages, conditions and cost, migrations 0001, 0020) and so are written into
+    each KNN scan's WHERE: an index order scan goes on past the rows that do not match until it has k that do,
+    and the answer is the true nearest matching services, not a filtered few of the nearest."""
     parts = []
+    if q.conditions:
+        parts.append("sal.conditions @> CAST(:conditions AS text[])")
+    if q.costs:
+        parts.append("sal.cost = ANY(CAST(:costs AS text[]))")
     if q.age_months is not None:
         parts.append("(sal.age_min_months IS NULL OR sal.age_min_months <= :age)"
                      " AND (sal.age_max_months IS NULL OR :age <= sal.age_max_months)")
@@ -123,7 +132,7 @@ def _filters(q: NearestQuery) -> str:
 _DETAILS = """
 SELECT r.section, r.sal_id, r.d AS distance_m, r.reaches AS reaches_you, r.rank_m,
        s.id AS service_id, s.type_code, s.name AS service_name, s.delivery, s.age_min_months, s.age_max_months,
-       s.capacity_total, s.capacity_free, s.capacity_updated_at,
+       s.capacity_total, s.capacity_free, s.capacity_updated_at, s.conditions, s.cost, s.cost_basis,
        rm_open_at(s.id, l.timezone, CAST(:at AS timestamptz)) AS open_now,
        o.id AS organization_id, o.name AS organization_name, o.verified_at, o.is_synthetic,
        l.id AS location_id, l.name AS location_name, l.address, l.confidential, l.approximate, l.timezone,
@@ -388,15 +397,17 @@ def _params(q: NearestQuery) -> dict:
     return {"lat": q.lat, "lon": q.lon, "types": list(q.service_types), "k": q.limit, "slack": SPHERE_SLACK,
             # reaching services are taken nearest-first on the sphere: a margin keeps spheroid near-ties in
             "k_reach": 2 * q.limit + 5,
-            "age": q.age_months, "at": q.at or dt.datetime.now(dt.timezone.utc),
+            "age": q.age_months, "conditions": list(q.conditions), "costs": list(q.costs),
+            "at": q.at or dt.datetime.now(dt.timezone.utc),
             "outreach_m": q.outreach_equivalent_km * 1000.0}
 
 
 _ROW_KEYS = ("section", "sal_id", "distance_m", "reaches_you", "rank_m", "service_id", "type_code", "service_name",
              "delivery", "age_min_months", "age_max_months", "capacity_total", "capacity_free",
-             "capacity_updated_at", "open_now", "organization_id", "organization_name", "verified_at",
-             "is_synthetic", "location_id", "location_name", "address", "confidential", "approximate", "timezone",
-             "lat", "lon", "region_code", "settlement_id", "settlement_name", "settlement_name_kk", "phones")
+             "capacity_updated_at", "conditions", "cost", "cost_basis", "open_now", "organization_id",
+             "organization_name", "verified_at", "is_synthetic", "location_id", "location_name", "address",
+             "confidential", "approximate", "timezone", "lat", "lon", "region_code", "settlement_id", "settlement_name",
+             "settlement_name_kk", "phones")
 
 
 def _found(rows) -> tuple[list[dict], list[dict]]:
@@ -435,11 +446,12 @@ HOTLINE = "hotline"
 def helplines(session: Session, q: NearestQuery, region_code: str | None, *, exact: bool = False,
               leave_out: frozenset[int] = frozenset()) -> list[dict]:
     """Helplines for a family with nothing near: the `hotline` services (online) that serve its region — a national
-    line serves every region of its country — whatever the child's age or the hour; rows in `leave_out` (sal ids
+    line serves every region of its country — whatever the child's age, condition, the cost or the hour; rows in `leave_out` (sal ids
     already listed) left out."""
     if not region_code:
         return []
-    lines = replace(q, service_types=(HOTLINE,), age_months=None, open_now=False, abroad=False)
+    lines = replace(q, service_types=(HOTLINE,), age_months=None, open_now=False, abroad=False, conditions=(),
+                    costs=())
     return [row for row in online_services(session, lines, region_code, exact=exact) if row["sal_id"] not in leave_out]
 
 

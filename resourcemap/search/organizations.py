@@ -31,7 +31,7 @@ ORDER BY l.organization_id, l.id
 _SERVICES_SQL = """
 SELECT s.id, s.organization_id, s.type_code, t.name_ru AS type_name, s.name, s.description, s.delivery,
        s.age_min_months, s.age_max_months, s.eligibility, s.capacity_total, s.capacity_free,
-       s.capacity_updated_at,
+       s.capacity_updated_at, s.conditions, s.cost, s.cost_basis,
        (SELECT array_agg(sal.location_id ORDER BY sal.location_id) FROM service_at_location sal
          WHERE sal.service_id = s.id) AS location_ids,
        (SELECT coalesce(json_agg(json_build_object('weekday', sc.weekday, 'opens_minute', sc.opens_minute,
@@ -76,7 +76,7 @@ def find_organizations(session: Session, *, region: str | None, service_types: l
         where.append(_IN_BOX[exact].format(points=points, exact=exact_points))
         params.update(box_params)
     sql = (f"SELECT o.id, o.name, o.legal_form, o.description, o.website, o.email, o.verified_at, o.region_code,"
-           f" o.is_synthetic, o.status FROM organization o WHERE {' AND '.join(where)} ORDER BY o.id LIMIT :limit OFFSET :offset")
+           f" o.is_synthetic, o.status, o.recheck_since FROM organization o WHERE {' AND '.join(where)} ORDER BY o.id LIMIT :limit OFFSET :offset")
     orgs = [dict(r) for r in session.execute(text(sql), params).mappings()]
     return _with_parts(session, orgs)
 
@@ -85,7 +85,7 @@ def organization_by_id(session: Session, org_id: int, published_only: bool = Tru
     """One organization with its parts (only a published one unless `published_only` is False), or None."""
     row = session.execute(text(
         "SELECT o.id, o.name, o.legal_form, o.description, o.website, o.email, o.verified_at, o.region_code,"
-        " o.is_synthetic, o.status FROM organization o"
+        " o.is_synthetic, o.status, o.recheck_since FROM organization o"
         " WHERE o.id = :id AND (o.status = 'published' OR NOT :published_only)"),
         {"id": org_id, "published_only": published_only}).mappings().first()
     return _with_parts(session, [dict(row)])[0] if row else None

@@ -84,6 +84,8 @@ def nearest_result_view(row: dict, viewer: Viewer) -> dict:
             "age_max_months": row["age_max_months"], "open_now": row["open_now"],
             "capacity_free": row["capacity_free"],
             "capacity_updated_at": row["capacity_updated_at"].isoformat() if row["capacity_updated_at"] else None,
+            "conditions": list(row.get("conditions") or []), "cost": row.get("cost"),
+            "cost_basis": list(row.get("cost_basis") or []),
         },
         "organization": {"id": row["organization_id"], "name": row["organization_name"],
                          "verified_at": row["verified_at"].isoformat() if row["verified_at"] else None,

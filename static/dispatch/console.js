@@ -194,6 +194,9 @@
     if (m) { var months = Math.round(parseFloat(m[1]) * 12); return { ok: months <= 216, months: months }; }
     return { ok: false, months: null };
   }
+  ["condition", "cost"].forEach(function (id) {  // the child's condition and the cost narrow the search at once
+    $(id).addEventListener("change", function () { if (state.origin) { runSearch(); } });
+  });
   ageEl.addEventListener("input", function () {
     var a = ageMonths();
     ageEl.setAttribute("aria-invalid", a.ok ? "false" : "true");
@@ -229,7 +232,9 @@
     if (searchCtrl) { searchCtrl.abort(); }
     searchCtrl = new AbortController();
     var mine = ++seq;
-    var body = { kinds: kinds, age_months: age.months, call: state.call };
+    var cond = $("condition").value, cost = $("cost").value;
+    var body = { kinds: kinds, age_months: age.months, call: state.call,
+                 conditions: cond ? [cond] : [], costs: cost ? [cost] : [] };
     Object.keys(state.origin).forEach(function (k) { body[k] = state.origin[k]; });
     resultsEl.setAttribute("aria-busy", "true");
     var t0 = performance.now();
@@ -304,6 +309,7 @@
     if (r.capacity) { meta.appendChild(el("span", "badge cap" + (r.capacity.free === 0 ? " warn" : ""), r.capacity.text)); }
     if (r.hours.length) { meta.appendChild(el("span", "hours", r.hours.join("; "))); }
     meta.appendChild(el("span", "badge" + (r.verified.stale ? " warn" : " ok"), (r.verified.stale ? "⚠ " : "") + r.verified.text));
+    if (r.needs) { var needs = el("span", "badge needs", r.needs); needs.title = r.needs; meta.appendChild(needs); }
     if (isChosen(r.sal_id)) { meta.appendChild(el("span", "badge pick", "✓ " + T.picked)); }
     a.appendChild(meta);
 
@@ -454,7 +460,7 @@
   function newCall() {
     if (searchCtrl) { searchCtrl.abort(); }
     state.origin = null; state.originQuery = null; state.data = null; state.chosen = []; state.call = newCallId();
-    whereEl.value = ""; ageEl.value = ""; originEl.textContent = ""; $("sms-to").value = "";
+    whereEl.value = ""; ageEl.value = ""; $("condition").value = ""; $("cost").value = ""; originEl.textContent = ""; $("sms-to").value = "";
     kindBoxes.forEach(function (b) { b.checked = false; });
     render(null); renderChosen(); closeList();
     showStatus(T.newCall);

@@ -27,6 +27,11 @@
 
   /* ---------- the query in the URL ---------- */
   function chosenKinds() { return $$('input[name=service]:checked', form).map(function (i) { return i.value; }); }
+  function chosen(name) { return $$('input[name=' + name + ']:checked', form).map(function (i) { return i.value; }); }
+  function addNeeds(p) {  // the child's condition and the cost: repeatable, as the form sends them
+    chosen('condition').forEach(function (c) { p.append('condition', c); });
+    chosen('cost').forEach(function (c) { p.append('cost', c); });
+  }
   function formParams() {
     var p = new URLSearchParams();
     if (sid.value) { p.set('settlement', sid.value); }
@@ -36,6 +41,7 @@
     if (kinds.length) { p.set('service', kinds.join(',')); }
     if ($('#age').value) { p.set('age_months', $('#age').value); }
     if ($('#open-now').checked) { p.set('open_now', '1'); }
+    addNeeds(p);
     return p;
   }
   function syncUrl() {
@@ -204,6 +210,7 @@
       p.set('service', (kinds.length ? kinds : allKinds).join(','));
       if ($('#age').value) { p.set('age_months', $('#age').value); }
       if ($('#open-now').checked) { p.set('open_now', 'true'); }
+      addNeeds(p);
       p.set('limit', '10');
       return getJson('/api/v1/nearest?' + p.toString(), signal);
     }).then(function (res) {
@@ -247,13 +254,37 @@
     if (r.service.open_now !== true) { drop('.open'); }
     if (r.service.open_now !== false) { drop('.closed'); }
     $('.ages', li).textContent = T.age + ': ' + ageRange(r.service);
+    var needs = cfg.needs || {}, sv = r.service;
+    if (sv.cost) {
+      $('.cost', li).textContent = [sv.cost].concat(sv.cost_basis || []).map(function (c) { return needs[c] || c; }).join(' · ');
+      $('.cost', li).classList.add('cost-' + sv.cost);
+    } else { drop('.cost'); }
+    if (sv.conditions && sv.conditions.length) {
+      $('.conditions', li).textContent = fmt(T.conditions, { list: sv.conditions.map(function (c) { return needs[c] || c; }).join(', ') });
+    } else { drop('.conditions'); }
+    if (!sv.cost && !(sv.conditions && sv.conditions.length)) { drop('.needs-line'); }
     if (!loc.confidential) { drop('.note'); }
     if (!loc.confidential && loc.address) { $('.address', li).textContent = loc.address; } else { drop('.address'); }
     var phone = r.phones[0];
     if (phone) { $('.call', li).href = 'tel:' + phone.number; $('.call span', li).textContent = phone.display; } else { drop('.call'); }
     $('.more', li).href = href; $('.more .sr-only', li).textContent = ': ' + r.organization.name;
+    $('.report-link', li).href = '/org/' + r.organization.id + '/report?back=' + encodeURIComponent(location.pathname + location.search);
     if (r.organization.synthetic) { showBanner(); }
     return li;
+  }
+
+  function filteredNote(some) {  // says honestly what the condition and cost filters left out
+    var asked = chosen('condition').concat(chosen('cost'));
+    if (!asked.length) { return; }
+    var what = asked.map(function (c) { return (cfg.needs || {})[c] || c; }).join(', ');
+    var box = document.createElement('div'); box.className = 'filtered-note'; box.id = 'filtered-note';
+    var p = document.createElement('p'), head = document.createElement(some ? 'span' : 'strong');
+    head.textContent = fmt(some ? T.filteredSome : T.filteredNone, { what: what });
+    p.appendChild(head); p.appendChild(document.createTextNode(' ' + T.filteredAsk)); box.appendChild(p);
+    var p2 = document.createElement('p'), a = document.createElement('a');
+    var args = formParams(); args.delete('condition'); args.delete('cost');
+    a.href = '/?' + args.toString(); a.textContent = T.withoutFilters; p2.appendChild(a); box.appendChild(p2);
+    results.appendChild(box);
   }
 
   function render(body) {
@@ -300,6 +331,7 @@
     if (!body.results.length) {
       var empty = document.createElement('p'); empty.className = 'empty'; empty.textContent = T.nothing; results.appendChild(empty);
     }
+    filteredNote(body.results.length > 0);
     if (body.online.length) {
       var h3 = document.createElement('h3'); h3.className = 'online-h'; h3.textContent = T.online; results.appendChild(h3);
       var ol2 = document.createElement('ol'); ol2.className = 'cards'; ol2.id = 'online-list';
@@ -326,12 +358,12 @@
 
   /* ---------- filters ---------- */
   form.addEventListener('submit', function (e) { e.preventDefault(); closeList(); runSearch(true); });
-  $$('input[name=service], #age, #open-now', form).forEach(function (el) {
+  $$('input[name=service], input[name=condition], input[name=cost], #age, #open-now', form).forEach(function (el) {
     el.addEventListener('change', function () { if (hasPlace()) { runSearch(false); } else { syncUrl(); } loadMap(); });
   });
   $('#clear-filters').addEventListener('click', function (e) {
     e.preventDefault();
-    $$('input[name=service]', form).forEach(function (i) { i.checked = false; });
+    $$('input[name=service], input[name=condition], input[name=cost]', form).forEach(function (i) { i.checked = false; });
     $('#age').value = ''; $('#open-now').checked = false;
     if (hasPlace()) { runSearch(false); } else { syncUrl(); }
     loadMap();

@@ -1,0 +1,63 @@
+"""The child's condition and the cost of a service: fixed vocabularies, each a code with Russian and English labels.
+
+A service lists the conditions it works with (`service.conditions`, none listed: not stated) and what it costs
+(`service.cost`: free, partly paid or paid; NULL: not stated) with the grounds on which it is free or partly paid
+(`service.cost_basis`: a state programme, a referral). Migration 0020 keeps the codes in CHECK constraints; the
+import format (exchange/columns.py), the HSDS export (exchange/hsds.py), the editor and the filters of the map, the
+API and the console all read them from here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Term:
+    code: str
+    ru: str
+    en: str
+
+    def label(self, lang: str | None) -> str:
+        """The label in the page's language (Russian unless English is asked for)."""
+        return self.en if lang == "en" else self.ru
+
+
+CONDITIONS = (
+    Term("hearing", "Нарушения слуха", "Hearing impairment"),
+    Term("vision", "Нарушения зрения", "Visual impairment"),
+    Term("motor", "Нарушения движения (опорно-двигательного аппарата)", "Motor impairment"),
+    Term("autism", "Расстройства аутистического спектра", "Autism spectrum"),
+    Term("down_syndrome", "Синдром Дауна", "Down syndrome"),
+    Term("developmental_delay", "Задержка развития", "Developmental delay"),
+    Term("complex_needs", "Тяжёлые множественные нарушения", "Complex needs"),
+)
+COSTS = (
+    Term("free", "Бесплатно", "Free"),
+    Term("partly_paid", "Частично платно", "Partly paid"),
+    Term("paid", "Платно", "Paid"),
+)
+COST_BASES = (
+    Term("state_programme", "По государственной программе", "Under a state programme"),
+    Term("referral", "По направлению", "With a referral"),
+)
+
+CONDITION_CODES = tuple(t.code for t in CONDITIONS)
+COST_CODES = tuple(t.code for t in COSTS)
+COST_BASIS_CODES = tuple(t.code for t in COST_BASES)
+_BY_CODE = {t.code: t for t in CONDITIONS + COSTS + COST_BASES}
+
+
+def label(code: str, lang: str | None = "ru") -> str:
+    """The label of any code of these vocabularies (the code itself when unknown)."""
+    term = _BY_CODE.get(code)
+    return term.label(lang) if term else code
+
+
+def ordered(codes, vocabulary: tuple[Term, ...]) -> list[str]:
+    """The codes of `vocabulary` among `codes`, in the vocabulary's order, each once."""
+    asked = set(codes or ())
+    return [t.code for t in vocabulary if t.code in asked]
+
+
+def choices(vocabulary: tuple[Term, ...], lang: str | None) -> list[dict]:
+    """A vocabulary as a form offers it: [{"code", "name"}] in the page's language."""
+    return [{"code": t.code, "name": t.label(lang)} for t in vocabulary]
