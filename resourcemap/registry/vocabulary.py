@@ -1,4 +1,5 @@
-"""The child's condition and the cost of a service: fixed vocabularies, each a code with Russian and English labels.
+"""The child's condition and the cost of a service: fixed vocabularies, each a code with Russian, English and Kazakh
+labels.
 
 A service lists the conditions it works with (`service.conditions`, none listed: not stated) and what it costs
 (`service.cost`: free, partly paid or paid; NULL: not stated) with the grounds on which it is free or partly paid
@@ -15,29 +16,30 @@ class Term:
     code: str
     ru: str
     en: str
+    kk: str
 
     def label(self, lang: str | None) -> str:
-        """The label in the page's language (Russian unless English is asked for)."""
-        return self.en if lang == "en" else self.ru
+        """The label in the page's language (Russian unless English or Kazakh is asked for)."""
+        return self.en if lang == "en" else self.kk if lang == "kk" else self.ru
 
 
 CONDITIONS = (
-    Term("hearing", "Нарушения слуха", "Hearing impairment"),
-    Term("vision", "Нарушения зрения", "Visual impairment"),
-    Term("motor", "Нарушения движения (опорно-двигательного аппарата)", "Motor impairment"),
-    Term("autism", "Расстройства аутистического спектра", "Autism spectrum"),
-    Term("down_syndrome", "Синдром Дауна", "Down syndrome"),
-    Term("developmental_delay", "Задержка развития", "Developmental delay"),
-    Term("complex_needs", "Тяжёлые множественные нарушения", "Complex needs"),
+    Term("hearing", "Нарушения слуха", "Hearing impairment", "Есту қабілетінің бұзылуы"),
+    Term("vision", "Нарушения зрения", "Visual impairment", "Көру қабілетінің бұзылуы"),
+    Term("motor", "Нарушения движения (опорно-двигательного аппарата)", "Motor impairment", "Қимыл-қозғалыс аппаратының бұзылуы"),
+    Term("autism", "Расстройства аутистического спектра", "Autism spectrum", "Аутизм спектрінің бұзылуы"),
+    Term("down_syndrome", "Синдром Дауна", "Down syndrome", "Даун синдромы"),
+    Term("developmental_delay", "Задержка развития", "Developmental delay", "Дамудың тежелуі"),
+    Term("complex_needs", "Тяжёлые множественные нарушения", "Complex needs", "Күрделі көптік бұзылыстар"),
 )
 COSTS = (
-    Term("free", "Бесплатно", "Free"),
-    Term("partly_paid", "Частично платно", "Partly paid"),
-    Term("paid", "Платно", "Paid"),
+    Term("free", "Бесплатно", "Free", "Тегін"),
+    Term("partly_paid", "Частично платно", "Partly paid", "Ішінара ақылы"),
+    Term("paid", "Платно", "Paid", "Ақылы"),
 )
 COST_BASES = (
-    Term("state_programme", "По государственной программе", "Under a state programme"),
-    Term("referral", "По направлению", "With a referral"),
+    Term("state_programme", "По государственной программе", "Under a state programme", "Мемлекеттік бағдарлама бойынша"),
+    Term("referral", "По направлению", "With a referral", "Жолдама бойынша"),
 )
 
 CONDITION_CODES = tuple(t.code for t in CONDITIONS)
