@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import get_read_session, get_session
 from ..errors import ApiError
-from ..registry.vocabulary import CONDITION_CODES, COST_CODES
+from ..registry.vocabulary import CONDITIONS, COSTS, BadCode, read_codes
 from ..search import reference
 from ..search.map import BadBox, Box, parse_bbox
 from ..search.nearest import NearestQuery, far_limits, helplines, mark_far, nearest_services
@@ -56,18 +56,16 @@ def _service_types_param(raw: str | None, required: bool) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
-def codes_param(values: list[str] | None, known: tuple[str, ...], name: str, what: str) -> tuple[str, ...]:
-    """Codes of a repeatable, comma-separated filter (condition=hearing&condition=motor, cost=free,paid), each
-    once, in the vocabulary's order; an ApiError naming the field for an empty or unknown one."""
-    codes = [c.strip() for raw in values or [] for c in raw.split(",")]
-    if any(not c for c in codes):
-        raise ApiError(f"{name}: empty value; give one of: {', '.join(known)}.", name, code="empty_filter")
-    unknown = [c for c in codes if c not in known]
-    if unknown:
-        shown = "".join(ch if ch.isprintable() else "?" for ch in unknown[0][:50])
-        raise ApiError(f"Unknown {what}: {shown}; give one of: {', '.join(known)}.", name,
-                       code=f"unknown_{name}")
-    return tuple(c for c in known if c in codes)
+def codes_param(values: list[str] | None, vocabulary, name: str, what: str) -> tuple[str, ...]:
+    """A condition or cost filter (vocabulary.read_codes); an ApiError naming the field for an empty or unknown one."""
+    known = ", ".join(t.code for t in vocabulary)
+    try:
+        return read_codes(values, vocabulary)
+    except BadCode as bad:
+        if not bad.code:
+            raise ApiError(f"{name}: empty value; give one of: {known}.", name, code="empty_filter") from None
+        shown = "".join(ch if ch.isprintable() else "?" for ch in bad.code[:50])
+        raise ApiError(f"Unknown {what}: {shown}; give one of: {known}.", name, code=f"unknown_{name}") from None
 
 
 def _region_param(raw: str | None, field: str = "region") -> str | None:
@@ -175,8 +173,8 @@ def settlements(query):
 @bp.doc(responses=PLACE_ERRORS)
 def nearest(query):
     types = _service_types_param(query["service"], required=True)
-    conditions = codes_param(query.get("condition"), CONDITION_CODES, "condition", "condition of the child")
-    costs = codes_param(query.get("cost"), COST_CODES, "cost", "cost")
+    conditions = codes_param(query.get("condition"), CONDITIONS, "condition", "condition of the child")
+    costs = codes_param(query.get("cost"), COSTS, "cost", "cost")
     settlement_id, alternatives = query.get("settlement"), []
     if "q" in query:
         settlement_id, alternatives = _typed_place(query["q"])

@@ -20,7 +20,7 @@ from ..db import get_session
 from ..errors import N_, ApiError
 from ..extensions import csrf
 from ..public.i18n import LANGUAGES, kind_display, place_label, place_name, region_display_name
-from ..registry.vocabulary import CONDITIONS, COSTS, choices
+from ..registry.vocabulary import CONDITIONS, COSTS, BadCode, choices, read_codes
 from ..search import reference
 from ..search.dispatch import log_place, nearest_by_kind, referral_services, schedules
 from ..search.gaps import DISTANCES_KM, GapsQuery, count_within, gaps_csv, gaps_report, record_request
@@ -215,10 +215,12 @@ def api_settlements():
 def _needs_param(body: dict, name: str, vocabulary) -> tuple[str, ...]:
     """The child's conditions or the costs asked for: a list of codes of the vocabulary (400 naming the field)."""
     value = body.get(name) or []
-    known = tuple(t.code for t in vocabulary)
-    if not isinstance(value, list) or not all(isinstance(c, str) and c in known for c in value):
-        raise ApiError(_("Неизвестное значение фильтра: %(name)s.", name=name), name)
-    return tuple(c for c in known if c in value)
+    try:
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+            raise BadCode("")
+        return read_codes(value, vocabulary)
+    except BadCode:
+        raise ApiError(_("Неизвестное значение фильтра: %(name)s.", name=name), name) from None
 
 
 @bp.post("/api/search")

@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 from .. import maps
 from ..api.routes import ALTERNATIVES, PLACE_CANDIDATES, organization_view, settlement_view
 from ..db import get_read_session, get_session
-from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS, choices, label as vocabulary_label
+from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS, BadCode, choices, read_codes
+from ..registry.vocabulary import label as vocabulary_label
 from ..search import reference
 from ..search.map import BadBox, map_view, organization_extras, parse_bbox, registry_has_synthetic
 from ..search.nearest import NearestQuery, country_of, far_limits, helplines, mark_far, nearest_services
@@ -130,13 +131,11 @@ def parse_search(args, known_kinds: set[str]) -> Search:
 
 
 def _codes(args, name: str, vocabulary, unknown_message) -> list[str]:
-    """The codes of a repeatable, comma-separated filter, in the vocabulary's order (an empty one is no filter)."""
-    codes = {c.strip() for raw in args.getlist(name) for c in raw.split(",") if c.strip()}
-    known = [t.code for t in vocabulary]
-    unknown = sorted(codes - set(known))
-    if unknown:
-        raise BadInput(unknown_message(unknown[0][:40]))
-    return [c for c in known if c in codes]
+    """A condition or cost filter of the page (an empty value is no filter: the form sends one)."""
+    try:
+        return list(read_codes(args.getlist(name), vocabulary, skip_empty=True))
+    except BadCode as bad:
+        raise BadInput(unknown_message(bad.code[:40])) from None
 
 
 def _nearest(search: Search, all_kinds: list[str]) -> dict:

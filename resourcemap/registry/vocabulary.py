@@ -54,6 +54,28 @@ def label(code: str, lang: str | None = "ru") -> str:
     return term.label(lang) if term else code
 
 
+class BadCode(ValueError):
+    """A filter value that is no code of its vocabulary (`code` is '' for an empty one)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def read_codes(values, vocabulary: tuple[Term, ...], skip_empty: bool = False) -> tuple[str, ...]:
+    """The codes of a repeatable, comma-separated filter (condition=hearing&condition=motor, cost=free,paid), each
+    once, in the vocabulary's order; BadCode for the first unknown (or, unless `skip_empty`, empty) one. The one
+    reading of the filters for the API, the public page and the dispatch console."""
+    codes = [c.strip() for raw in values or () for c in raw.split(",")]
+    if skip_empty:
+        codes = [c for c in codes if c]
+    known = [t.code for t in vocabulary]
+    for code in codes:
+        if code not in known:
+            raise BadCode(code)
+    return tuple(k for k in known if k in codes)
+
+
 def ordered(codes, vocabulary: tuple[Term, ...]) -> list[str]:
     """The codes of `vocabulary` among `codes`, in the vocabulary's order, each once."""
     asked = set(codes or ())
