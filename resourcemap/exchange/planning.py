@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ..data import bulk
 from ..registry import hours
 from . import checks, lookup
 from .columns import BY_NAME, REQUIRED, header_key, kind_index
@@ -103,10 +103,10 @@ _hours_text = lru_cache(maxsize=4096)(hours.to_multirange)
 @contextmanager
 def bulk_statements(session: Session):
     """The transaction's statement timeout raised for an import's bulk statements, then set back."""
-    previous = session.execute(text("SHOW statement_timeout")).scalar()
-    session.execute(text(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'"))
+    previous = bulk.statement_timeout(session)
+    bulk.set_statement_timeout(session, STATEMENT_TIMEOUT)
     yield
-    session.execute(text("SELECT set_config('statement_timeout', :t, true)"), {"t": previous})
+    bulk.set_statement_timeout(session, previous)
 
 
 @contextmanager
