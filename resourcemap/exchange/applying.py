@@ -32,8 +32,8 @@ class ImportRejected(Exception):
 
 def apply_import(session: Session, table: Table, region_code: str, actor) -> ImportPlan:
     """Write the file into the region's registry, all or nothing, recorded in the history with the note
-    "import <filename>". Raises edit.Forbidden, ImportRejected(plan) when any row has an error. Importing the same
-    file again finds every row unchanged and writes nothing. Does not commit."""
+    "import <filename>". Raises auth.policy.Forbidden, ImportRejected(plan) when any row has an error. Importing
+    the same file again finds every row unchanged and writes nothing. Does not commit."""
     planner = Planner(session, table, region_code, actor)
     # The collector paused for the writes too: building the staging rows while the plan's objects are alive made
     # it scan them again and again (~8 s of a 100,000-row apply).

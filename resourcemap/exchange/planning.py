@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
+from ..auth.policy import require_import_rights
 from ..data import bulk
 from ..registry import hours
 from . import checks, lookup
@@ -23,9 +24,6 @@ from .columns import BY_NAME, REQUIRED, header_key, kind_index
 from .reading import ImportFileError, Table
 from .results import ImportPlan, RowResult
 from .rows import WARNINGS, ParsedRow, Problem, RowReader
-
-IMPORT_ROLES = ("admin", "curator")
-
 
 # --- the groups rows form ---------------------------------------------------------------------------------------
 @dataclass(eq=False)
@@ -83,16 +81,6 @@ class Writes:
             or getattr(x, "phone_target", None) is not None
 
 
-def require_import_rights(actor, region_code: str) -> None:
-    """Imports and exports of a region's registry belong to its curators and admins (edit.py's Forbidden)."""
-    from ..registry.edit import Forbidden
-
-    if getattr(actor, "role", None) not in IMPORT_ROLES:
-        raise Forbidden("Ваша роль не позволяет загружать данные в реестр.")
-    if not actor.may_edit_region(region_code):
-        raise Forbidden("Этот регион вы не курируете: загрузка в него недоступна.")
-
-
 STATEMENT_TIMEOUT = "300s"  # a bulk import is not held to the web's statement timeout
 
 
@@ -127,7 +115,7 @@ def collector_paused():
 
 def plan_import(session: Session, table: Table, region_code: str, actor) -> ImportPlan:
     """The dry run: per row create | update | unchanged | error, and every problem (row, column, code, message).
-    Raises edit.Forbidden when the actor may not import into the region. Writes nothing to the registry."""
+    Raises auth.policy.Forbidden when the actor may not import into the region. Writes nothing to the registry."""
     planner = Planner(session, table, region_code, actor)
     with bulk_statements(session):
         return planner.plan(lock=False)

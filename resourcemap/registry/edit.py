@@ -27,31 +27,22 @@ import json
 
 from sqlalchemy.orm import Session
 
+from ..auth.policy import Forbidden, Refused, require_editor, require_region_edit  # noqa: F401  (Forbidden: callers')
 from ..data import documents, writes
 from ..data.history import service_of_record
 from ..data.validation import area_as_stored
 from . import hours, write
 from .history import as_actor, change_by_id, history, set_note  # noqa: F401  (history is part of this module's contract)
 from .revert import NotRevertable, apply_inverse
-from .validate import Problem, actor_may_edit, check_document
+from .validate import Problem, check_document
 
-EDITOR_ROLES = ("admin", "curator")
-
-
-class EditError(Exception):
-    """An editing action that was refused; nothing was written."""
+# An editing action that was refused; nothing was written. Forbidden (auth/policy.py: the actor may not edit this
+# organization's region, or may not edit at all) is one of them.
+EditError = Refused
 
 
 class NotFound(EditError):
     pass
-
-
-class Forbidden(EditError):
-    """The actor may not edit this organization's region (or may not edit at all)."""
-
-    def __init__(self, message: str = "Эта запись относится к региону, который вы не курируете."):
-        super().__init__(message)
-        self.message = message
 
 
 class Conflict(EditError):
@@ -121,15 +112,9 @@ def validate_document(session: Session, doc, actor, *, region_exception_reason: 
 
 # --- writing ----------------------------------------------------------------------------------------------------
 
-def _require_editor(actor) -> None:
-    if getattr(actor, "role", None) not in EDITOR_ROLES:
-        raise Forbidden("Ваша роль не позволяет редактировать реестр.")
-
-
 def _require_region(actor, region_code: str) -> None:
-    _require_editor(actor)
-    if not actor_may_edit(actor, region_code):
-        raise Forbidden()
+    require_editor(actor)
+    require_region_edit(actor, region_code)
 
 
 def _note(change_note: str, reason: str | None, exceptions: list[str]) -> str:
@@ -162,7 +147,7 @@ def _bump_version(session: Session, org_id: int, expected_version, yours) -> int
 def create_document(session: Session, doc, actor, *, region_exception_reason: str | None = None,
                     change_note: str = "") -> int:
     """A new organization from a document (ids and version in it are ignored); returns its id."""
-    _require_editor(actor)
+    require_editor(actor)
     doc = _without_ids(doc)
     with session.begin_nested():
         problems, clean = check_document(session, doc, actor, region_exception_reason=region_exception_reason)

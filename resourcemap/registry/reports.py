@@ -10,10 +10,11 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..auth import audit
+from ..auth.policy import require_region_edit
 from ..data import problem_reports as data
 from ..data import writes
 from ..models.registry import PROBLEM_KINDS, RESOLUTIONS
-from .edit import Forbidden, NotFound
+from .edit import NotFound
 from .history import as_actor
 
 MAX_TEXT = 500
@@ -58,8 +59,7 @@ def resolve_report(session: Session, report_id: int, resolution: str, note: str,
     row = data.report_to_resolve(session, report_id)
     if row is None:
         raise NotFound("Такого сообщения нет.")
-    if not actor.may_edit_region(row["region_code"]):
-        raise Forbidden()
+    require_region_edit(actor, row["region_code"])
     if row["resolution"] is not None:
         raise BadReport("report", "Это сообщение уже разобрано.")
     if resolution not in RESOLUTIONS:

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
+from ..auth.policy import may_edit_region
 from ..data import validation as data
 from ..data.validation import region_of_point, settlement_near
 from ..models.registry import DELIVERIES, ORG_STATUSES, PHONE_KINDS
@@ -324,7 +325,7 @@ def _location(session: Session, r: _Reader, loc: dict, path: str, actor, reason:
         clean["region_code"] = region_of_point(session, lat, lon)
         if clean["region_code"] is None:
             r.add(f"{path}.lat", "no_region", "Точка не попадает ни в один регион России или Казахстана.")
-        elif not actor_may_edit(actor, clean["region_code"]):
+        elif not may_edit_region(actor, clean["region_code"]):
             if reason:
                 clean["exception"] = True
             else:
@@ -342,11 +343,6 @@ def _location(session: Session, r: _Reader, loc: dict, path: str, actor, reason:
         clean["timezone"] = (settlement or {}).get("timezone") or (
             data.region_timezone(session, clean["region_code"]) if clean["region_code"] else None) or "Europe/Moscow"
     return clean
-
-
-def actor_may_edit(actor, region_code: str) -> bool:
-    may = getattr(actor, "may_edit_region", None)
-    return bool(may and may(region_code))
 
 
 def _service(session: Session, r: _Reader, svc: dict, path: str, locations: list[dict], known_types: set[str],
