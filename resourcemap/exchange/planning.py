@@ -214,13 +214,22 @@ class Planner:
 
     def _group(self, parsed: list[ParsedRow]):
         """Rows to organizations, locations and services, with every matched entry of the registry."""
-        session, region = self.session, self.region_code
+        session = self.session
         ok = [r for r in parsed if r.ok]
         svc_match = lookup.match_services(session, [r.key for r in ok])
         org_match = lookup.match_organizations(session, [r.org["external_id"] for r in ok if r.org.get("external_id")])
         loc_match = lookup.match_locations(session, [r.loc["external_id"] for r in ok if r.loc.get("external_id")])
-        names = lookup.region_names(session)
+        org_key = self._organization_keys(ok, svc_match, org_match, loc_match)
+        ok = [r for r in ok if r.ok]
+        loc_key = _location_keys(ok, org_key, svc_match, loc_match)
+        return self._build_groups(ok, org_key, loc_key, svc_match)
 
+    def _organization_keys(self, ok: list[ParsedRow], svc_match: dict, org_match: dict, loc_match: dict
+                           ) -> dict[int, tuple]:
+        """Per row number, the key of its organization: an existing one's id (matched by the service, the
+        organization's or the location's external id), else the file's external id, else its name. Rows that match
+        entries of another region or of different organizations get an error."""
+        region, names = self.region_code, lookup.region_names(self.session)
         org_key: dict[int, tuple] = {}
         for row in ok:
             m, om = svc_match.get(row.key), org_match.get(row.org.get("external_id"))
@@ -250,24 +259,15 @@ class Planner:
                 org_key[row.number] = ("x", row.org["external_id"])
             else:
                 org_key[row.number] = ("name", header_key(row.org["name"]))
-        ok = [r for r in ok if r.ok]
-        _merge_aliases(ok, org_key, lambda r: [("name", header_key(r.org["name"]))]
+        rows = [r for r in ok if r.ok]
+        _merge_aliases(rows, org_key, lambda r: [("name", header_key(r.org["name"]))]
                        + ([("x", r.org["external_id"])] if r.org.get("external_id") else []))
+        return org_key
 
-        loc_key: dict[int, tuple] = {}
-        for row in ok:
-            m, lm = svc_match.get(row.key), loc_match.get(row.loc.get("external_id"))
-            if lm:
-                loc_key[row.number] = ("id", lm["id"])
-            elif row.loc.get("external_id"):
-                loc_key[row.number] = ("x", org_key[row.number], row.loc["external_id"])
-            elif m and m["location_id"]:
-                loc_key[row.number] = ("id", m["location_id"])
-            else:
-                loc_key[row.number] = _place_key(row, org_key[row.number])
-        _merge_aliases(ok, loc_key, lambda r: [_place_key(r, org_key[r.number])] if not r.loc.get("external_id")
-                       else [])
-
+    def _build_groups(self, ok: list[ParsedRow], org_key: dict[int, tuple], loc_key: dict[int, tuple],
+                      svc_match: dict) -> tuple[list[OrgGroup], list[LocGroup], list[ServicePlan]]:
+        """The organizations, locations and services the keyed rows form; a row that disagrees with its group's
+        first row, or names a location of another organization, gets an error and is left out."""
         orgs: dict[tuple, OrgGroup] = {}
         locs: dict[tuple, LocGroup] = {}
         services = []
@@ -470,6 +470,26 @@ def _changes(group, state: dict, fields: dict[str, str], skip_none: tuple[str, .
             continue
         if value != state[column]:
             group.changes[name] = value
+
+
+def _location_keys(ok: list[ParsedRow], org_key: dict[int, tuple], svc_match: dict, loc_match: dict
+                   ) -> dict[int, tuple]:
+    """Per row number, the key of its location: an existing one's id (by its external id, or the matched service's
+    location), else the file's external id within the organization, else the point and address."""
+    loc_key: dict[int, tuple] = {}
+    for row in ok:
+        m, lm = svc_match.get(row.key), loc_match.get(row.loc.get("external_id"))
+        if lm:
+            loc_key[row.number] = ("id", lm["id"])
+        elif row.loc.get("external_id"):
+            loc_key[row.number] = ("x", org_key[row.number], row.loc["external_id"])
+        elif m and m["location_id"]:
+            loc_key[row.number] = ("id", m["location_id"])
+        else:
+            loc_key[row.number] = _place_key(row, org_key[row.number])
+    _merge_aliases(ok, loc_key, lambda r: [_place_key(r, org_key[r.number])] if not r.loc.get("external_id")
+                   else [])
+    return loc_key
 
 
 def _place_key(row: ParsedRow, org_key: tuple) -> tuple:

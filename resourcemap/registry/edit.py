@@ -218,13 +218,22 @@ def _at(ids: list[int], index: int | None) -> int | None:
 
 
 def _write_diff(session: Session, org_id: int, stored: dict, clean: dict, *, verified_at_from_doc: bool) -> None:
+    """Write what changed between the stored document and the clean one, part by part; the organization's region
+    follows its first active location."""
     fields = _ORG_FIELDS + (("verified_at",) if verified_at_from_doc else ())
     old_verified = dt.date.fromisoformat(stored["verified_at"]) if stored["verified_at"] else None
     before = {**stored, "verified_at": old_verified}
     writes.update_row(session, "organization", org_id,
-                     {f: clean[f] for f in fields if clean[f] != before[f]})
+                      {f: clean[f] for f in fields if clean[f] != before[f]})
+    location_ids, moved = _write_locations(session, org_id, stored, clean)
+    service_ids = _write_services(session, org_id, stored, clean, location_ids, moved)
+    _write_phones(session, org_id, stored, clean, location_ids, service_ids)
+    writes.refresh_organization_region(session, org_id)
 
-    # Locations: update in place, add new ones, deactivate the ones left out.
+
+def _write_locations(session: Session, org_id: int, stored: dict, clean: dict) -> tuple[list[int], set[int]]:
+    """Locations updated in place, new ones added, the ones left out deactivated; (the id of each location of the
+    clean document, the ids of those moved)."""
     stored_locations = {loc["id"]: loc for loc in stored["locations"]}
     location_ids, moved = [], set()
     for loc in clean["locations"]:
@@ -243,8 +252,13 @@ def _write_diff(session: Session, org_id: int, stored: dict, clean: dict, *, ver
     for old in stored["locations"]:
         if old["id"] not in location_ids and old["active"]:
             writes.update_row(session, "location", old["id"], {"active": False})
+    return location_ids, moved
 
-    # Services: the same, with their location, hours and areas.
+
+def _write_services(session: Session, org_id: int, stored: dict, clean: dict, location_ids: list[int],
+                    moved: set[int]) -> list[int]:
+    """Services updated in place with their location, hours and areas, new ones added, the ones left out
+    deactivated; the id of each service of the clean document."""
     stored_services = {svc["id"]: svc for svc in stored["services"]}
     service_ids = []
     for svc in clean["services"]:
@@ -270,8 +284,12 @@ def _write_diff(session: Session, org_id: int, stored: dict, clean: dict, *, ver
     for old in stored["services"]:
         if old["id"] not in service_ids and old["active"]:
             writes.update_row(session, "service", old["id"], {"active": False})
+    return service_ids
 
-    # Phones: update, add, and delete those left out.
+
+def _write_phones(session: Session, org_id: int, stored: dict, clean: dict, location_ids: list[int],
+                  service_ids: list[int]) -> None:
+    """Phones updated (their number, kind, place), new ones added, the ones left out deleted."""
     stored_phones = {ph["id"]: ph for ph in stored["phones"]}
     kept = set()
     for phone in clean["phones"]:
@@ -290,8 +308,6 @@ def _write_diff(session: Session, org_id: int, stored: dict, clean: dict, *, ver
     gone = [ph["id"] for ph in stored["phones"] if ph["id"] not in kept]
     if gone:
         writes.delete_phones(session, gone)
-
-    writes.refresh_organization_region(session, org_id)
 
 
 def _write_areas(session: Session, service_id: int, location_id: int, region: str, svc: dict, *,
