@@ -6,7 +6,7 @@ there (`bump_versions`), for both.
 
 The staging tables are dropped at commit. service_at_location rows are written with their nearest-help copies
 computed here by one join (migration 0010 skips the row trigger when `searchable` is given). The change history
-is recorded by the triggers of migration 0008 unless `history_off` was called."""
+is recorded by the triggers of migration 0008 unless `filler_transaction` was called."""
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -132,8 +132,10 @@ _UPDATE_PHONES = text("UPDATE phone p SET kind = u.kind, extension = u.extension
 
 _SHOW_STATEMENT_TIMEOUT = text("SHOW statement_timeout")
 _SET_STATEMENT_TIMEOUT = text("SELECT set_config('statement_timeout', :t, true)")
-_ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit = off")
-_HISTORY_OFF = text("SELECT set_config('resourcemap.history', 'off', true)")
+# Generated filler (the synthetic registry): no statement timeout, no change history (migration 0008), and a commit
+# that does not wait for the WAL flush when asked (it can be made again).
+_FILLER = text("SELECT set_config('statement_timeout', '0', true), set_config('resourcemap.history', 'off', true),"
+               " CASE WHEN :asynchronous THEN set_config('synchronous_commit', 'off', true) END")
 # Only the columns the queries after an import (the map, nearest help, the next import) filter and join on: the text
 # columns' statistics cost most of an ANALYZE and steer no plan.
 _ANALYZE_AFTER_IMPORT = text("""
@@ -192,47 +194,29 @@ def new_ids(session: Session, sequence: str, n: int) -> list[int]:
     return list(session.execute(text(f"SELECT nextval('{sequence}') FROM generate_series(1, :n)"), {"n": n}).scalars())
 
 
-def insert_organizations(session: Session) -> None:
-    """The staged organizations inserted (with their ids)."""
-    session.execute(_INSERT_ORGANIZATIONS)
+# What each staged kind of row does to the registry: inserted (ids as staged), or the stored rows set to it.
+_INSERT = {"organization": (_INSERT_ORGANIZATIONS,), "location": (_INSERT_LOCATIONS,),
+           "service": (_INSERT_SERVICES, _INSERT_SERVICE_AT_LOCATION), "phone": (_INSERT_PHONES,)}
+_UPDATE = {"organization": (_UPDATE_ORGANIZATIONS,), "location": (_UPDATE_LOCATIONS,), "move": (_MOVE_LOCATIONS,),
+           "service": (_UPDATE_SERVICES,), "relocation": (_RELOCATE_SERVICES, _LOCATE_SERVICES),
+           "phone": (_UPDATE_PHONES,)}
 
 
-def update_organizations(session: Session) -> None:
-    """The stored organizations set to the staged values (not their source, region or synthetic mark)."""
-    session.execute(_UPDATE_ORGANIZATIONS)
+def insert_staged(session: Session, kind: str) -> None:
+    """The staged rows of this kind inserted with their staged ids: organizations; locations (their points made of
+    lat and lon); services, each offered at its staged location with the nearest-help copies computed in the same
+    statement's join; phones, in their staged order."""
+    for statement in _INSERT[kind]:
+        session.execute(statement)
 
 
-def insert_locations(session: Session) -> None:
-    """The staged locations inserted (with their ids), their points made of lat and lon."""
-    session.execute(_INSERT_LOCATIONS)
-
-
-def update_locations(session: Session) -> None:
-    """The stored locations set to the staged values (not their point, region or external id)."""
-    session.execute(_UPDATE_LOCATIONS)
-
-
-def move_locations(session: Session) -> None:
-    """The stored locations moved to the staged points (staged_move)."""
-    session.execute(_MOVE_LOCATIONS)
-
-
-def insert_services(session: Session) -> None:
-    """The staged services inserted (with their ids), each offered at its staged location with the nearest-help
-    copies computed in the same statement's join."""
-    session.execute(_INSERT_SERVICES)
-    session.execute(_INSERT_SERVICE_AT_LOCATION)
-
-
-def update_services(session: Session) -> None:
-    """The stored services set to the staged values (capacity_updated_at moves when the free places change)."""
-    session.execute(_UPDATE_SERVICES)
-
-
-def relocate_services(session: Session) -> None:
-    """The staged services' (first) places moved to the staged locations, or made where they have none."""
-    session.execute(_RELOCATE_SERVICES)
-    session.execute(_LOCATE_SERVICES)
+def update_staged(session: Session, kind: str) -> None:
+    """The stored rows set to the staged ones of this kind: organizations (not their source, region or synthetic
+    mark); locations (not their point, region or external id); `move`: locations' points; services
+    (capacity_updated_at moves when the free places change); `relocation`: services' (first) places moved to the
+    staged locations, or made where they have none; phones' kind and extension."""
+    for statement in _UPDATE[kind]:
+        session.execute(statement)
 
 
 def insert_areas(session: Session, *, quad_segs: int = 16) -> None:
@@ -249,16 +233,6 @@ def replace_areas(session: Session) -> None:
     insert_areas(session)
 
 
-def insert_phones(session: Session) -> None:
-    """The staged phones inserted, in their staged order."""
-    session.execute(_INSERT_PHONES)
-
-
-def update_phones(session: Session) -> None:
-    """The stored phones' kind and extension set to the staged ones."""
-    session.execute(_UPDATE_PHONES)
-
-
 def statement_timeout(session: Session) -> str:
     """The transaction's statement timeout now."""
     return session.execute(_SHOW_STATEMENT_TIMEOUT).scalar()
@@ -269,14 +243,10 @@ def set_statement_timeout(session: Session, timeout: str) -> None:
     session.execute(_SET_STATEMENT_TIMEOUT, {"t": timeout})
 
 
-def asynchronous_commit(session: Session) -> None:
-    """This transaction's commit does not wait for the WAL flush (generated filler, which can be made again)."""
-    session.execute(_ASYNCHRONOUS_COMMIT)
-
-
-def history_off(session: Session) -> None:
-    """The following writes of this transaction are not recorded in the change history (generated filler)."""
-    session.execute(_HISTORY_OFF)
+def filler_transaction(session: Session, *, asynchronous_commit: bool = False) -> None:
+    """This transaction writes generated filler: no statement timeout, its writes not recorded in the change
+    history, and (asynchronous_commit) its commit not waiting for the WAL flush."""
+    session.execute(_FILLER, {"asynchronous": asynchronous_commit})
 
 
 def analyze_after_import(session: Session) -> None:

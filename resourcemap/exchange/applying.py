@@ -84,10 +84,10 @@ def _draw_ids(session: Session, w: Writes) -> tuple[list[OrgGroup], list[LocGrou
 def _write_organizations(session: Session, w: Writes, new_orgs: list[OrgGroup], region: str) -> set[int]:
     """New organizations inserted, changed ones updated; the ids of those changed."""
     if bulk.stage(session, "staged_organization", [_org_row(g, region) for g in new_orgs]):
-        bulk.insert_organizations(session)
+        bulk.insert_staged(session, "organization")
     changed = [g for g in w.orgs if g.state is not None and g.changes]
     if bulk.stage(session, "staged_organization", [_org_row(g, region) for g in changed]):
-        bulk.update_organizations(session)
+        bulk.update_staged(session, "organization")
     return {g.id for g in changed}
 
 
@@ -96,12 +96,12 @@ def _write_locations(session: Session, w: Writes, new_locs: list[LocGroup], regi
     """New locations inserted, changed ones updated, moved ones moved (their radius areas redrawn with the
     services'); the ids of the existing organizations touched."""
     if bulk.stage(session, "staged_location", [_loc_row(g, region, region_timezone) for g in new_locs]):
-        bulk.insert_locations(session)
+        bulk.insert_staged(session, "location")
     changed = [g for g in w.locs if g.state is not None and g.changes]
     if bulk.stage(session, "staged_location", [_loc_row(g, region, region_timezone) for g in changed]):
-        bulk.update_locations(session)
+        bulk.update_staged(session, "location")
     if bulk.stage(session, "staged_move", [(g.id, g.values["lat"], g.values["lon"]) for g in _moved(w)]):
-        bulk.move_locations(session)
+        bulk.update_staged(session, "move")
     return {g.org.id for g in (*changed, *_moved(w))} | {g.org.id for g in new_locs if g.org.state is not None}
 
 
@@ -113,13 +113,13 @@ def _write_services(session: Session, w: Writes, new_svcs: list[ServicePlan], re
     """New services inserted at their locations, changed ones updated, relocated ones moved, areas made to match,
     radius areas redrawn where their location moved; the ids of the existing organizations touched."""
     if bulk.stage(session, "staged_service", [_svc_row(s) for s in new_svcs]):
-        bulk.insert_services(session)
+        bulk.insert_staged(session, "service")
     changed = [s for s in w.services if s.state is not None and s.changes]
     if bulk.stage(session, "staged_service", [_svc_row(s) for s in changed]):
-        bulk.update_services(session)
+        bulk.update_staged(session, "service")
     relocated = [s for s in w.services if s.state is not None and s.relocated]
     if bulk.stage(session, "staged_relocation", [(s.id, s.loc.id) for s in relocated]):
-        bulk.relocate_services(session)
+        bulk.update_staged(session, "relocation")
     areas = [(s.id, s.loc.id, *_areas_of(s), region, s.state is None) for s in w.services
              if s.state is None or s.areas is not None]
     if bulk.stage(session, "staged_area", [a for a in areas if a[2] is not None]):
@@ -172,9 +172,9 @@ def _write_phones(session: Session, w: Writes) -> set[int]:
     if deletes:
         bulk.delete_phones(session, sorted(deletes))
     if bulk.stage(session, "staged_phone", updates):
-        bulk.update_phones(session)
+        bulk.update_staged(session, "phone")
     if bulk.stage(session, "staged_phone", inserts):
-        bulk.insert_phones(session)
+        bulk.insert_staged(session, "phone")
     return touched
 
 

@@ -81,21 +81,19 @@ def generate_synthetic(engine: Engine, locations: int, seed: float = 0.42, regio
     if locations <= 0:
         return 0
     with Session(engine) as session, session.begin():
-        bulk.asynchronous_commit(session)
-        bulk.set_statement_timeout(session, "0")
         # Generated filler is not curators' work: the change history (migration 0008) does not record it.
-        bulk.history_off(session)
+        bulk.filler_transaction(session, asynchronous_commit=True)
         data.draw_synthetic(session, locations, seed, regions, _TYPE_WEIGHTS)
         data.stage_organizations(session, SYNTHETIC_SOURCE)
-        bulk.insert_organizations(session)
+        bulk.insert_staged(session, "organization")
         data.stage_locations(session)
-        bulk.insert_locations(session)
+        bulk.insert_staged(session, "location")
         data.stage_services(session)
-        bulk.insert_services(session)
+        bulk.insert_staged(session, "service")
         data.stage_areas(session)
         bulk.insert_areas(session, quad_segs=RADIUS_QUAD_SEGS)
         data.stage_phones(session)
-        bulk.insert_phones(session)
+        bulk.insert_staged(session, "phone")
         bulk.analyze_registry(session)
     return locations
 
@@ -103,6 +101,5 @@ def generate_synthetic(engine: Engine, locations: int, seed: float = 0.42, regio
 def delete_synthetic(engine: Engine) -> int:
     """Remove every generated synthetic organization (not the demo registry). Returns how many."""
     with Session(engine) as session, session.begin():
-        bulk.set_statement_timeout(session, "0")
-        bulk.history_off(session)
+        bulk.filler_transaction(session)
         return bulk.delete_organizations_of_source(session, SYNTHETIC_SOURCE)
