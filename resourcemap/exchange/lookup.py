@@ -52,26 +52,24 @@ def lock_organizations(session: Session, ids) -> None:
         data.lock_organizations(session, ids)
 
 
-def _phones(rows) -> tuple[list[Phone], list[int]]:
-    return [Phone(r[0], r[1], r[2]) for r in rows], [int(r[3]) for r in rows]
+def _by_id_with_phones(rows) -> dict[int, dict]:
+    """id -> the stored row, its phones ([number, kind, extension, id] arrays) as Phone values with their ids apart."""
+    out = {}
+    for row in rows:
+        phones = row["phones"]
+        row["phones"], row["phone_ids"] = [Phone(p[0], p[1], p[2]) for p in phones], [int(p[3]) for p in phones]
+        out[row["id"]] = row
+    return out
 
 
 def organizations(session: Session, ids) -> dict[int, dict]:
     """id -> the organization as stored, its own phones as Phone values with their ids apart."""
-    out = {}
-    for org in data.organization_states(session, ids):
-        org["phones"], org["phone_ids"] = _phones(org["phones"])
-        out[org["id"]] = org
-    return out
+    return _by_id_with_phones(data.organization_states(session, ids))
 
 
 def locations(session: Session, ids) -> dict[int, dict]:
     """id -> the location as stored, its own phones as Phone values with their ids apart."""
-    out = {}
-    for loc in data.location_states(session, ids):
-        loc["phones"], loc["phone_ids"] = _phones(loc["phones"])
-        out[loc["id"]] = loc
-    return out
+    return _by_id_with_phones(data.location_states(session, ids))
 
 
 def services(session: Session, ids) -> dict[int, dict]:

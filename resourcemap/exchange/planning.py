@@ -27,28 +27,30 @@ from .rows import WARNINGS, ParsedRow, Problem, RowReader
 
 # --- the groups rows form ---------------------------------------------------------------------------------------
 @dataclass(eq=False)
-class OrgGroup:
+class _Group:
+    """Rows of the file that form one organization or one location."""
+
     key: tuple
-    id: int | None  # existing organization, or None (new; an id is drawn when applied)
+    id: int | None  # an existing entry, or None (new; an id is drawn when applied)
     rows: list[ParsedRow]
     values: dict
-    changes: dict = field(default_factory=dict)  # column -> new value (existing organizations)
-    phone_target: tuple | None = None
-    state: dict | None = None
+    changes: dict = field(default_factory=dict)  # column -> new value (existing entries)
+    phone_target: tuple | None = None  # the phones to have, where they differ from the stored ones
+    state: dict | None = None  # the stored entry
 
 
 @dataclass(eq=False)
-class LocGroup:
-    key: tuple
-    org: OrgGroup
-    id: int | None
-    rows: list[ParsedRow]
-    values: dict
-    changes: dict = field(default_factory=dict)
+class OrgGroup(_Group):
+    """The rows of one organization."""
+
+
+@dataclass(eq=False)
+class LocGroup(_Group):
+    """The rows of one location of `org`."""
+
+    org: OrgGroup = field(kw_only=True)
     moved: bool = False
     settlement: dict | None = None  # resolved settlement (new locations, or a changed settlement name)
-    phone_target: tuple | None = None
-    state: dict | None = None
 
 
 @dataclass(eq=False)
@@ -281,7 +283,7 @@ class Planner:
             lk = loc_key[row.number]
             loc = locs.get(lk)
             if loc is None:
-                loc = locs[lk] = LocGroup(lk, org, lk[1] if lk[0] == "id" else None, [], dict(row.loc))
+                loc = locs[lk] = LocGroup(lk, lk[1] if lk[0] == "id" else None, [], dict(row.loc), org=org)
             elif loc.org is not org:
                 self.error(row, "location_external_id", "location_mismatch",
                            "Место с этим кодом уже указано для другой организации в этом файле.")
