@@ -1,5 +1,6 @@
 """What the registry holds now for the rows of an import: entries matched by external id, and their stored values
-to compare with the file. Each question is one set-based query over arrays of keys or ids.
+to compare with the file. Each question is one set-based query over arrays of keys or ids (data/import_lookup.py);
+here, which match wins and the stored phones as Phone values.
 
 External ids: a service, location or organization is matched by its `external_id`, or, when it has none, by the
 id an export wrote for it (`rm-s<id>`, `rm-l<id>`, `rm-o<id>`), so that an exported region imports back onto

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from ..auth.policy import viewer_from
 from ..data import history as data
 from ..data.history import set_note  # noqa: F401  (part of this module's contract: registry/edit.py uses it)
 
@@ -22,8 +23,8 @@ def as_actor(session: Session, actor, note: str = "") -> int:
     """Record the following writes of this transaction as done by `actor` (a Viewer, or None for the system)
     with this note; starts a new change set and returns its id. Call it inside the transaction that writes
     (the settings end with it)."""
-    return data.start_change_set(session, getattr(actor, "account_id", None), getattr(actor, "email", "") or "",
-                                 note)
+    viewer = viewer_from(actor)
+    return data.start_change_set(session, viewer.account_id, viewer.email or "", note)
 
 
 def history(session: Session, org_id: int, *, limit: int | None = None, before_id: int | None = None) -> list[dict]:
