@@ -2,7 +2,8 @@
 form a later migration's downgrade restores, so each is written once here and both call it.
 
 Every helper returns SQL text. A migration must stay what it was when it ran: change a helper only by adding a
-parameter whose default keeps the text it returns today (tests/test_schema.py migrates and compares).
+parameter whose default keeps the text it returns today, and compare `pg_dump --schema-only` of a database
+migrated before and after the change (function bodies are dumped as written, so the dumps show any difference).
 """
 from __future__ import annotations
 
@@ -66,6 +67,21 @@ BEGIN
              AND ({new}) IS DISTINCT FROM ({old})';
   RETURN NULL;
 END $$;
+"""
+
+
+# The weekly hours of a service as rows, one per day and interval: 0001's table, which 0011 replaces by a view of
+# service.hours and its downgrade makes again.
+SCHEDULE_TABLE = """
+CREATE TABLE schedule (
+  id             serial PRIMARY KEY,
+  service_id     integer NOT NULL REFERENCES service(id) ON DELETE CASCADE,
+  weekday        smallint NOT NULL CHECK (weekday BETWEEN 1 AND 7),
+  opens_minute   smallint NOT NULL CHECK (opens_minute BETWEEN 0 AND 1439),
+  closes_minute  smallint NOT NULL CHECK (closes_minute BETWEEN 1 AND 1440),
+  CHECK (opens_minute < closes_minute)
+);
+CREATE INDEX ix_schedule_service_id ON schedule (service_id);
 """
 
 

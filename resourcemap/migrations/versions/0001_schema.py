@@ -173,16 +173,7 @@ CREATE INDEX ix_service_area_service_id ON service_area (service_id);
 -- "Comes to you": outreach areas covering the family (search/nearest.py).
 CREATE INDEX ix_service_area_area ON service_area USING gist (area);
 
-CREATE TABLE schedule (
-  id             serial PRIMARY KEY,
-  service_id     integer NOT NULL REFERENCES service(id) ON DELETE CASCADE,
-  weekday        smallint NOT NULL CHECK (weekday BETWEEN 1 AND 7),
-  opens_minute   smallint NOT NULL CHECK (opens_minute BETWEEN 0 AND 1439),
-  closes_minute  smallint NOT NULL CHECK (closes_minute BETWEEN 1 AND 1440),
-  CHECK (opens_minute < closes_minute)
-);
-CREATE INDEX ix_schedule_service_id ON schedule (service_id);
-
+""" + ddl.SCHEDULE_TABLE + r"""
 CREATE TABLE phone (
   id               serial PRIMARY KEY,
   organization_id  integer NOT NULL REFERENCES organization(id) ON DELETE CASCADE,

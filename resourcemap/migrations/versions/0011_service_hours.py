@@ -71,18 +71,10 @@ DROP FUNCTION rm_week_minute(timestamp);
 
 CREATE TEMP TABLE schedule_slots ON COMMIT DROP AS SELECT * FROM schedule;
 DROP VIEW schedule;
-CREATE TABLE schedule (
-  id             serial PRIMARY KEY,
-  service_id     integer NOT NULL REFERENCES service(id) ON DELETE CASCADE,
-  weekday        smallint NOT NULL CHECK (weekday BETWEEN 1 AND 7),
-  opens_minute   smallint NOT NULL CHECK (opens_minute BETWEEN 0 AND 1439),
-  closes_minute  smallint NOT NULL CHECK (closes_minute BETWEEN 1 AND 1440),
-  CHECK (opens_minute < closes_minute)
-);
+""" + ddl.SCHEDULE_TABLE + """
 INSERT INTO schedule (service_id, weekday, opens_minute, closes_minute)
   SELECT service_id, weekday, opens_minute, closes_minute FROM schedule_slots ORDER BY service_id, weekday, opens_minute;
 DROP TABLE schedule_slots;
-CREATE INDEX ix_schedule_service_id ON schedule (service_id);
 """ + ddl.history_triggers("schedule") + """
 ALTER TABLE service DROP COLUMN hours;
 """
