@@ -184,7 +184,11 @@ END $$;
 
 def record_change_function(new_rows: str, old_rows: str) -> str:
     """rm_record_change, the statement trigger of the history; its FROM clauses given as PL/pgSQL text
-    expressions (0008: the transition tables as t; 0010: rm_change_rows_sql, joining the service in)."""
+    expressions (0008: the transition tables as t; 0010: rm_change_rows_sql, joining the service in).
+
+    0008 first wrote its FROM clauses inline (`FROM new_rows t`); it now makes the form 0010's downgrade always
+    restored, the same statements with the table passed to format(), so only that function's text differs in a
+    database at revision 0008 or 0009 migrated before and after this module."""
     return (_RECORD_CHANGE_HEAD + _whole_row_change("new", "insert", new_rows)
             + "  ELSIF TG_OP = 'DELETE' THEN\n" + _whole_row_change("old", "delete", old_rows)
             + _FIELD_CHANGES.replace("NEW_ROWS", new_rows))
