@@ -10,7 +10,6 @@ import importlib.util
 import os
 import shutil
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,20 +31,12 @@ def _load_nearest():
 
 nearest_bench = _load_nearest()
 
-# Re-exported from bench/nearest.py: one builder and one request list for every benchmark.
-KINDS = nearest_bench.KINDS
-server_url = nearest_bench.server_url
-sa_url = nearest_bench.sa_url
-conninfo = nearest_bench.conninfo
-ensure_database = nearest_bench.ensure_database
-sample_origins = nearest_bench.sample_origins
-make_requests = nearest_bench.make_requests
-app_settings = nearest_bench.app_settings
-machine = nearest_bench.machine
-server_versions = nearest_bench.server_versions
-code_fingerprint = nearest_bench.code_fingerprint
-percentile = nearest_bench.percentile
-log = nearest_bench.log
+# Re-exported from bench/nearest.py (loaded above as bench_nearest): one builder, one request list, one timer and
+# one way to stop a server for every benchmark.
+from bench_nearest import (  # noqa: E402, F401
+    KINDS, app_settings, code_fingerprint, conninfo, ensure_database, free_port, log, machine, make_requests,
+    percentile, sa_url, sample_origins, server_url, server_versions, stop_session, timed, wait_until_healthy,
+)
 
 
 class HttpClient(nearest_bench.HttpClient):
@@ -68,23 +59,6 @@ def summarize(samples: list[float]) -> dict:
         return {"n": 0, "p50": float("nan"), "p95": float("nan"), "p99": float("nan"), "mean": float("nan"),
                 "max": float("nan")}
     return nearest_bench.summarize(samples)
-
-
-def timed(fn, reqs: list, warm: list, max_seconds: float | None = None, min_requests: int = 5) -> list[float]:
-    """Latencies (ms) of `fn(req)` for each request, one at a time, after the untimed `warm` ones. With
-    `max_seconds`, stop early once that much time went by (and at least `min_requests` were timed): a peer that
-    scans the whole table at 5M locations takes a second per request, and the run must stay bounded."""
-    for req in warm:
-        fn(req)
-    out = []
-    start = time.perf_counter()
-    for req in reqs:
-        t0 = time.perf_counter_ns()
-        fn(req)
-        out.append((time.perf_counter_ns() - t0) / 1e6)
-        if max_seconds is not None and len(out) >= min_requests and time.perf_counter() - start > max_seconds:
-            break
-    return out
 
 
 # --- gunicorn as production runs it --------------------------------------------------------------------------

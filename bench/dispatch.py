@@ -26,7 +26,6 @@ import json
 import re
 import secrets
 import sys
-import time
 import urllib.parse
 from pathlib import Path
 
@@ -84,17 +83,6 @@ def sign_in(browser: Browser, email: str, password: str) -> str:
 def prefix(name: str) -> str:
     """What a consultant has typed when the suggestion is wanted: the first 5 letters (or the whole name)."""
     return name[:5]
-
-
-def timed(fn, items, warm: int) -> list[float]:
-    for item in items[:warm]:
-        fn(item)
-    out = []
-    for item in items:
-        t0 = time.perf_counter_ns()
-        fn(item)
-        out.append((time.perf_counter_ns() - t0) / 1e6)
-    return out
 
 
 def run(size: int, n: int, seed: int) -> dict:
@@ -159,10 +147,10 @@ def run(size: int, n: int, seed: int) -> dict:
                 assert status == 200
 
             warm = min(20, n)
-            results["suggestion"] = nb.summarize(timed(suggest, origins, warm))
-            results["search"] = nb.summarize(timed(search, origins, warm))
+            results["suggestion"] = nb.summarize(nb.timed(suggest, origins, origins[:warm]))
+            results["search"] = nb.summarize(nb.timed(search, origins, origins[:warm]))
             results["search_server"] = nb.summarize(server_ms[warm:])
-            results["health"] = nb.summarize(timed(health, origins, warm))
+            results["health"] = nb.summarize(nb.timed(health, origins, origins[:warm]))
             browser.close()
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:

@@ -44,14 +44,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import psycopg
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
-import psycopg  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from common import ROOT, conninfo, log, sa_url, server_url  # bench/common.py: also puts the tree on sys.path
 
 BASE_PREFIX = "resourcemap_bench_import_"
 READY_MARK = "resourcemap import bench base"
@@ -74,32 +71,7 @@ HEADER = ["external_id", "organization_external_id", "organization", "kind", "se
           "location_external_id"]
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 # --- databases ------------------------------------------------------------------------------------------------
-def server_url() -> str:
-    url = os.environ.get("RESOURCEMAP_BENCH_DATABASE_URL")
-    if url:
-        return url
-    from resourcemap.config import load_config
-    from resourcemap.db_embedded import ensure_url
-
-    return ensure_url(load_config()["VAR_DIR"])
-
-
-def sa_url(server: str, dbname: str) -> str:
-    url = make_url(server)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    return url.set(database=dbname).render_as_string(hide_password=False)
-
-
-def conninfo(server: str, dbname: str) -> str:
-    return make_url(server).set(drivername="postgresql", database=dbname).render_as_string(hide_password=False)
-
-
 def ensure_base(server: str, scope: str, regions: list[str] | None) -> str:
     """The base database (schema and gazetteer, empty registry): reused when ready, else built."""
     from resourcemap.gazetteer.load import load_regions

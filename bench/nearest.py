@@ -292,14 +292,20 @@ def _nearest_sql_and_params(req: dict) -> tuple[str, dict]:
     return sql, params
 
 
-def _timed(fn, reqs: list[dict], warm: list[dict]) -> list[float]:
+def timed(fn, reqs: list, warm: list, max_seconds: float | None = None, min_requests: int = 5) -> list[float]:
+    """Latencies (ms) of `fn(req)` for each request, one at a time, after the untimed `warm` ones. With
+    `max_seconds`, stop early once that much time went by (and at least `min_requests` were timed): a peer that
+    scans the whole table at 5M locations takes a second per request, and the run must stay bounded."""
     for req in warm:
         fn(req)
     out = []
+    start = time.perf_counter()
     for req in reqs:
         t0 = time.perf_counter_ns()
         fn(req)
         out.append((time.perf_counter_ns() - t0) / 1e6)
+        if max_seconds is not None and len(out) >= min_requests and time.perf_counter() - start > max_seconds:
+            break
     return out
 
 
@@ -315,7 +321,7 @@ def measure_raw(dsn: str, reqs: list[dict], warm: list[dict], multi: bool) -> li
             rows = cur.fetchall()
             assert rows, f"raw KNN found nothing for {req}"
 
-        return _timed(one, reqs, warm)
+        return timed(one, reqs, warm)
 
 
 def measure_full_sql(dsn: str, reqs: list[dict], warm: list[dict]) -> list[float]:
@@ -329,7 +335,7 @@ def measure_full_sql(dsn: str, reqs: list[dict], warm: list[dict]) -> list[float
             rows = cur.fetchall()
             assert rows, f"nearest SQL found nothing for {req}"
 
-        return _timed(one, reqs, warm)
+        return timed(one, reqs, warm)
 
 
 def measure_service(app, reqs: list[dict], warm: list[dict]) -> list[float]:
@@ -343,7 +349,7 @@ def measure_service(app, reqs: list[dict], warm: list[dict]) -> list[float]:
             answer = nearest_services(get_read_session(), q, locate=True)
             assert answer.results, f"nearest_services found nothing for {req}"
 
-    return _timed(one, reqs, warm)
+    return timed(one, reqs, warm)
 
 
 def _path(req: dict) -> str:
@@ -365,7 +371,7 @@ def measure_inproc(app, reqs: list[dict], warm: list[dict]) -> list[float]:
         assert response.status_code == 200, f"HTTP {response.status_code}: {response.get_data(as_text=True)[:300]}"
         _check_body(response.get_json(), req)
 
-    return _timed(one, reqs, warm)
+    return timed(one, reqs, warm)
 
 
 class HttpClient:
@@ -392,7 +398,7 @@ def measure_health(port: int, reqs: list[dict], warm: list[dict]) -> list[float]
         assert status == 200, f"HTTP {status}: {data[:300]!r}"
 
     try:
-        return _timed(one, reqs, warm)
+        return timed(one, reqs, warm)
     finally:
         client.close()
 
@@ -406,22 +412,59 @@ def measure_http(port: int, reqs: list[dict], warm: list[dict]) -> list[float]:
         _check_body(json.loads(data), req)
 
     try:
-        return _timed(one, reqs, warm)
+        return timed(one, reqs, warm)
     finally:
         client.close()
 
 
 # --- gunicorn -------------------------------------------------------------------------------------------
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def _health_status(port: int) -> int:
+    client = HttpClient(port)
+    status, _ = client.get("/api/v1/health")
+    client.close()
+    return status
+
+
+def wait_until_healthy(proc: subprocess.Popen, healthy, log_path: Path, timeout: float = 60) -> None:
+    """Wait for a server just started until `healthy()` (an OSError counts as not yet); fail with the tail of its
+    log when it exits first or `timeout` seconds go by."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            if healthy():
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"gunicorn did not become healthy:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def stop_session(proc: subprocess.Popen, timeout: float = 15) -> None:
+    """Stop a server started in a session of its own (start_new_session=True): SIGTERM, then after `timeout`
+    seconds SIGKILL to the whole session (gunicorn and its workers)."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 @contextmanager
 def gunicorn(database_url: str, settings: dict, workers: int, threads: int, worker_class: str | None,
              wsgi_app: str, code: Path = ROOT):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "RESOURCEMAP_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1",
            **{f"RESOURCEMAP_{k}": str(v) for k, v in settings.items()}}
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
@@ -433,30 +476,10 @@ def gunicorn(database_url: str, settings: dict, workers: int, threads: int, work
     proc = subprocess.Popen(args, cwd=code, env=env, stdout=logfile, stderr=subprocess.STDOUT,
                             start_new_session=True)  # cwd: the tree whose code is served (another for an A/B)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{Path(logfile.name).read_text()[-3000:]}")
-            try:
-                client = HttpClient(port)
-                status, body = client.get("/api/v1/health")
-                client.close()
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not become healthy:\n{Path(logfile.name).read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_until_healthy(proc, lambda: _health_status(port) == 200, Path(logfile.name))
         yield port
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)  # the session we started: gunicorn and its workers
-                proc.wait()
+        stop_session(proc)
         logfile.close()
         if proc.returncode in (0, -signal.SIGTERM):
             os.unlink(logfile.name)

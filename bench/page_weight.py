@@ -35,8 +35,6 @@ import json
 import os
 import platform
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,9 +44,9 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import common  # bench/common.py: the tree on sys.path; a server's port, start and stop as bench/nearest.py's
+
+ROOT = common.ROOT
 
 DATABASE = "resourcemap_page_weight"
 CHROMIUM = os.environ.get("RESOURCEMAP_CHROMIUM", "/usr/bin/chromium")
@@ -139,16 +137,15 @@ def sample_urls(database_url: str) -> dict[str, tuple[str, str]]:
 
 
 # --- the server ----------------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _health_status(base: str) -> int:
+    with urllib.request.urlopen(base + "/api/v1/health", timeout=2) as r:
+        return r.status
 
 
 @contextmanager
 def gunicorn(tree: Path, database_url: str):
     """The tree's app as `resourcemap serve` runs it; yields (base URL, access log path)."""
-    port = _free_port()
+    port = common.free_port()
     access = tempfile.NamedTemporaryFile("w+", prefix="page-weight-access-", suffix=".log", delete=False)
     errors = tempfile.NamedTemporaryFile("w+", prefix="page-weight-error-", suffix=".log", delete=False)
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONUNBUFFERED": "1", "RESOURCEMAP_DATABASE_URL": database_url,
@@ -160,28 +157,10 @@ def gunicorn(tree: Path, database_url: str):
                             start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{Path(errors.name).read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(base + "/api/v1/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer:\n{Path(errors.name).read_text()[-3000:]}")
-            time.sleep(0.2)
+        common.wait_until_healthy(proc, lambda: _health_status(base) == 200, Path(errors.name))
         yield base, Path(access.name)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)  # the session we started: gunicorn and its workers
-                proc.wait()
+        common.stop_session(proc)
         for f in (access, errors):
             f.close()
             os.unlink(f.name)

@@ -39,26 +39,24 @@ LIMIT 10
 """
 
 
-def approach(radius_mi: float) -> SqlApproach:
+def _within_radius(key: str, label: str, sql: str, radius_mi: float, radius: dict, note: str) -> SqlApproach:
+    """An earthdistance statement within `radius_mi` miles of the origin; `radius` holds its radius parameter."""
     return SqlApproach(
-        key=f"foodoasis_{radius_mi:g}mi",
-        label=f"Food Oasis: earthdistance <@>, no index, {radius_mi:g} mi, SQL",
-        statement=lambda req: (FOOD_OASIS_SQL, {"lat": req["lat"], "lon": req["lon"], "type": kind(req),
-                                                "radius": radius_mi}),
+        key=f"{key}_{radius_mi:g}mi",
+        label=f"{label}, {radius_mi:g} mi, SQL",
+        statement=lambda req: (sql, {"lat": req["lat"], "lon": req["lon"], "type": kind(req), **radius}),
         radius_km=radius_mi * KM_PER_MI,
         distance="sphere",
-        notes=[f"radius {radius_mi:g} miles (the distance its client sends); a sequential scan of every place"],
+        notes=[f"radius {radius_mi:g} miles{note}"],
     )
+
+
+def approach(radius_mi: float) -> SqlApproach:
+    return _within_radius("foodoasis", "Food Oasis: earthdistance <@>, no index", FOOD_OASIS_SQL, radius_mi,
+                          {"radius": radius_mi}, " (the distance its client sends); a sequential scan of every place")
 
 
 def indexed_approach(radius_mi: float) -> SqlApproach:
-    radius_m = radius_mi * KM_PER_MI * 1000.0
-    return SqlApproach(
-        key=f"earthbox_{radius_mi:g}mi",
-        label=f"earthdistance indexed: GiST ll_to_earth + earth_box, {radius_mi:g} mi, SQL",
-        statement=lambda req: (EARTH_BOX_SQL, {"lat": req["lat"], "lon": req["lon"], "type": kind(req),
-                                               "radius_m": radius_m}),
-        radius_km=radius_mi * KM_PER_MI,
-        distance="sphere",
-        notes=[f"radius {radius_mi:g} miles; GiST index ix_place_earth answers the earth_box"],
-    )
+    return _within_radius("earthbox", "earthdistance indexed: GiST ll_to_earth + earth_box", EARTH_BOX_SQL, radius_mi,
+                          {"radius_m": radius_mi * KM_PER_MI * 1000.0},
+                          "; GiST index ix_place_earth answers the earth_box")

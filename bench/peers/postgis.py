@@ -72,14 +72,19 @@ FLOOR = SqlApproach(
            "on ix_sal_public_geog (migration 0015)"],
 )
 
-PLANAR = SqlApproach(
-    key="planar",
-    label="PostGIS planar KNN (per-kind index), SQL",
-    statement=lambda req: (PLANAR_SQL.format(kind=kind(req)), {"lat": req["lat"], "lon": req["lon"]}),
-    distance="planar degrees",
-    notes=["`ORDER BY geog::geometry <-> point LIMIT 10` on the per-kind partial index `ix_sal_knn_<kind>` "
-           "(migration 0007): orders by distance in degrees, so its ten are not the nearest on the ground"],
-)
+
+
+def _per_kind_knn(key: str, label: str, sql: str, distance: str, note: str) -> SqlApproach:
+    """A KNN statement with the request's kind written into its SQL (`{kind}`): a constant, so that the planner
+    chooses the kind's partial index."""
+    return SqlApproach(key=key, label=label, distance=distance, notes=[note],
+                       statement=lambda req: (sql.format(kind=kind(req)), {"lat": req["lat"], "lon": req["lon"]}))
+
+
+PLANAR = _per_kind_knn(
+    "planar", "PostGIS planar KNN (per-kind index), SQL", PLANAR_SQL, "planar degrees",
+    "`ORDER BY geog::geometry <-> point LIMIT 10` on the per-kind partial index `ix_sal_knn_<kind>` "
+    "(migration 0007): orders by distance in degrees, so its ten are not the nearest on the ground")
 
 # The bare KNN again, on an index that holds one kind only (bench_peers.ix_knn_geog_<kind>, made by the bench):
 # what the floor could be with such an index. The expression is the index's, so the planner uses it.
@@ -92,11 +97,7 @@ ORDER BY CAST(ST_SetSRID(ST_MakePoint(p.longitude, p.latitude), 4326) AS geograp
 LIMIT 10
 """
 
-PER_KIND = SqlApproach(
-    key="perkind",
-    label="PostGIS KNN, per-kind geography index (bench-only), SQL",
-    statement=lambda req: (PER_KIND_SQL.format(kind=kind(req)), {"lat": req["lat"], "lon": req["lon"]}),
-    distance="sphere",
-    notes=["`ORDER BY geography <-> origin LIMIT 10` on a partial GiST index holding one kind "
-           "(bench_peers.ix_knn_geog_<kind>, not in the app's schema)"],
-)
+PER_KIND = _per_kind_knn(
+    "perkind", "PostGIS KNN, per-kind geography index (bench-only), SQL", PER_KIND_SQL, "sphere",
+    "`ORDER BY geography <-> origin LIMIT 10` on a partial GiST index holding one kind "
+    "(bench_peers.ix_knn_geog_<kind>, not in the app's schema)")

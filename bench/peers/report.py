@@ -61,31 +61,33 @@ def _answers(a: dict | None, key: str) -> str:
     return ", ".join(parts)
 
 
-def nearest_table(results: list[dict]) -> str:
-    lines = ["| locations | approach | n | p50 ms | p95 ms | p99 ms | p50 × floor | req/s | req/s ÷ floor | "
-             "answers vs exact (sample) |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+def _table(results: list[dict], order, header: list[str], cells) -> str:
+    """A Markdown table: `header`, then a row per size and per key of `order` that size has: its size, label, n,
+    p50, p95 and p99, and then `cells(res, key, summary_row)`."""
+    lines = list(header)
     for res in results:
         s = res["summary"]
-        for key in [k for k in NEAREST_ORDER if k in s]:
+        for key in [k for k in order if k in s]:
             row = s[key]
-            lines.append(f"| {res['size']:,} | {res['labels'][key]} | {row['n']} | {_f(row['p50'])} | "
-                         f"{_f(row['p95'])} | {_f(row['p99'])} | {_f(row['x_floor_p50'])} | {_f(row.get('rps'), 0)} | "
-                         f"{_f(row.get('x_floor_rps'))} | {_answers(res['agreement'].get(key), key)} |")
+            first = [f"{res['size']:,}", res["labels"][key], row["n"], _f(row["p50"]), _f(row["p95"]), _f(row["p99"])]
+            lines.append("| " + " | ".join(str(c) for c in first + cells(res, key, row)) + " |")
     return "\n".join(lines)
+
+
+def nearest_table(results: list[dict]) -> str:
+    return _table(results, NEAREST_ORDER,
+                  ["| locations | approach | n | p50 ms | p95 ms | p99 ms | p50 × floor | req/s | req/s ÷ floor | "
+                   "answers vs exact (sample) |",
+                   "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"],
+                  lambda res, key, row: [_f(row["x_floor_p50"]), _f(row.get("rps"), 0), _f(row.get("x_floor_rps")),
+                                         _answers(res["agreement"].get(key), key)])
 
 
 def hot_table(results: list[dict]) -> str:
-    lines = ["| locations | path | n | p50 ms | p95 ms | p99 ms | req/s | failed requests |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|"]
-    for res in results:
-        s = res["summary"]
-        for key in [k for k in HOT_ORDER if k in s]:
-            row = s[key]
-            lines.append(f"| {res['size']:,} | {res['labels'][key]} | {row['n']} | {_f(row['p50'])} | "
-                         f"{_f(row['p95'])} | {_f(row['p99'])} | {_f(row.get('rps'), 0)} | "
-                         f"{row.get('errors', row.get('failed', '–'))} |")
-    return "\n".join(lines)
+    return _table(results, HOT_ORDER,
+                  ["| locations | path | n | p50 ms | p95 ms | p99 ms | req/s | failed requests |",
+                   "|---:|---|---:|---:|---:|---:|---:|---:|"],
+                  lambda res, key, row: [_f(row.get("rps"), 0), row.get("errors", row.get("failed", "–"))])
 
 
 def import_line(meta: dict) -> list[str]:

@@ -6,6 +6,8 @@ Create Date: 2026-11-23
 """
 from alembic import op
 
+from resourcemap.migrations import ddl
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -171,16 +173,7 @@ CREATE INDEX ix_service_area_service_id ON service_area (service_id);
 -- "Comes to you": outreach areas covering the family (search/nearest.py).
 CREATE INDEX ix_service_area_area ON service_area USING gist (area);
 
-CREATE TABLE schedule (
-  id             serial PRIMARY KEY,
-  service_id     integer NOT NULL REFERENCES service(id) ON DELETE CASCADE,
-  weekday        smallint NOT NULL CHECK (weekday BETWEEN 1 AND 7),
-  opens_minute   smallint NOT NULL CHECK (opens_minute BETWEEN 0 AND 1439),
-  closes_minute  smallint NOT NULL CHECK (closes_minute BETWEEN 1 AND 1440),
-  CHECK (opens_minute < closes_minute)
-);
-CREATE INDEX ix_schedule_service_id ON schedule (service_id);
-
+""" + ddl.SCHEDULE_TABLE + r"""
 CREATE TABLE phone (
   id               serial PRIMARY KEY,
   organization_id  integer NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
@@ -194,27 +187,9 @@ CREATE TABLE phone (
 CREATE INDEX ix_phone_organization_id ON phone (organization_id);
 
 -- Is a service open at an instant, judged in its location's own time zone? NULL when it has no hours.
-CREATE FUNCTION rm_open_at(p_service_id integer, p_timezone text, p_at timestamptz) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN count(*) = 0 THEN NULL
-              ELSE bool_or(sc.weekday = extract(isodow FROM local.t)
-                           AND extract(hour FROM local.t) * 60 + extract(minute FROM local.t)
-                               >= sc.opens_minute
-                           AND extract(hour FROM local.t) * 60 + extract(minute FROM local.t)
-                               < sc.closes_minute) END
-  FROM schedule sc, (SELECT p_at AT TIME ZONE p_timezone AS t) local
-  WHERE sc.service_id = p_service_id
-$$;
-
+""" + ddl.OPEN_AT_BY_SCHEDULE + r"""
 -- service_at_location copies: filled on every insert/update of the row ...
-CREATE FUNCTION rm_sal_fill() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  SELECT l.geog, l.timezone INTO NEW.geog, NEW.timezone FROM location l WHERE l.id = NEW.location_id;
-  SELECT s.type_code, s.delivery, s.age_min_months, s.age_max_months, s.active AND o.status = 'published'
-    INTO NEW.type_code, NEW.delivery, NEW.age_min_months, NEW.age_max_months, NEW.searchable
-    FROM service s JOIN organization o ON o.id = s.organization_id WHERE s.id = NEW.service_id;
-  RETURN NEW;
-END $$;
+""" + ddl.SAL_FILL_0001 + r"""
 CREATE TRIGGER sal_fill BEFORE INSERT OR UPDATE ON service_at_location
   FOR EACH ROW EXECUTE FUNCTION rm_sal_fill();
 

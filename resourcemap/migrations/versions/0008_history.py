@@ -26,12 +26,14 @@ Create Date: 2026-11-24
 """
 from alembic import op
 
+from resourcemap.migrations import ddl
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-UPGRADE = r"""
+_CHANGE_TABLE = r"""
 ALTER TABLE location ADD COLUMN active boolean NOT NULL DEFAULT true;
 ALTER TABLE location ADD COLUMN external_id text UNIQUE;
 ALTER TABLE service ADD COLUMN external_id text UNIQUE;
@@ -79,123 +81,28 @@ BEGIN
   note := coalesce(current_setting('resourcemap.note', true), '');
 END $$;
 
--- How a row of each table is recorded (alias t), and its organization. The update diff materializes the records
--- first: inlined, each would be rebuilt once per field compared.
-CREATE FUNCTION rm_change_record_sql(entity text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE entity
-    WHEN 'organization' THEN $r$to_jsonb(t) - '{version,created_at,updated_at}'::text[]$r$
-    WHEN 'location' THEN $r$to_jsonb(t) - 'geog' || jsonb_build_object('lat', ST_Y(t.geog::geometry),
-                                                                       'lon', ST_X(t.geog::geometry))$r$
-    WHEN 'service' THEN $r$to_jsonb(t) - 'capacity_updated_at'$r$
-    WHEN 'service_at_location' THEN
-      $r$jsonb_build_object('id', t.id, 'service_id', t.service_id, 'location_id', t.location_id)$r$
-    WHEN 'service_area' THEN $r$jsonb_build_object('id', t.id, 'service_id', t.service_id, 'radius_km', t.radius_km,
-        'region_code', t.region_code,
-        'area', CASE WHEN t.radius_km IS NULL AND t.area IS NOT NULL THEN ST_AsGeoJSON(t.area)::jsonb END)$r$
-    ELSE 'to_jsonb(t)' END
-$$;
+"""
 
-CREATE FUNCTION rm_change_organization_sql(entity text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE entity
-    WHEN 'organization' THEN 't.id'
-    WHEN 'location' THEN 't.organization_id'
-    WHEN 'service' THEN 't.organization_id'
-    WHEN 'phone' THEN 't.organization_id'
-    ELSE '(SELECT s.organization_id FROM service s WHERE s.id = t.service_id)' END
-$$;
+# How a location is recorded (0016 records one point instead).
+LAT_LON_IMAGE = ("to_jsonb(t) - 'geog' || jsonb_build_object('lat', ST_Y(t.geog::geometry),\n" + " " * 71
+                 + "'lon', ST_X(t.geog::geometry))")
 
-CREATE FUNCTION rm_record_change() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  ctx record;
-  rec text := rm_change_record_sql(TG_TABLE_NAME);
-  org text := rm_change_organization_sql(TG_TABLE_NAME);
-BEGIN
-  IF current_setting('resourcemap.history', true) = 'off' THEN
-    RETURN NULL;
-  END IF;
-  ctx := rm_change_context();
-  IF TG_OP = 'INSERT' THEN
-    EXECUTE format(
-      'INSERT INTO change (change_set, account_id, actor_email, note, organization_id, entity, entity_id, new, op)'
-      ' SELECT $1, $2, $3, $4, %s, %L, t.id, %s, ''insert'' FROM new_rows t', org, TG_TABLE_NAME, rec)
-      USING ctx.change_set, ctx.account_id, ctx.actor_email, ctx.note;
-  ELSIF TG_OP = 'DELETE' THEN
-    EXECUTE format(
-      'INSERT INTO change (change_set, account_id, actor_email, note, organization_id, entity, entity_id, old, op)'
-      ' SELECT $1, $2, $3, $4, %s, %L, t.id, %s, ''delete'' FROM old_rows t', org, TG_TABLE_NAME, rec)
-      USING ctx.change_set, ctx.account_id, ctx.actor_email, ctx.note;
-  ELSE
-    EXECUTE format(
-      'INSERT INTO change (change_set, account_id, actor_email, note, organization_id, entity, entity_id,'
-      '                    field, old, new, op)'
-      ' WITH n AS MATERIALIZED (SELECT t.id, %s AS org, %s AS r FROM new_rows t),'
-      '      o AS MATERIALIZED (SELECT t.id, %s AS r FROM old_rows t)'
-      ' SELECT $1, $2, $3, $4, n.org, %L, n.id, f.key, o.r -> f.key, f.value, ''update'''
-      ' FROM n JOIN o ON o.id = n.id CROSS JOIN LATERAL jsonb_each(n.r) f'
-      ' WHERE f.value IS DISTINCT FROM o.r -> f.key'
-      ' ORDER BY n.id, f.key', org, rec, rec, TG_TABLE_NAME)
-      USING ctx.change_set, ctx.account_id, ctx.actor_email, ctx.note;
-  END IF;
-  RETURN NULL;
-END $$;
-
-DO $$
-DECLARE tbl text;
-BEGIN
-  FOREACH tbl IN ARRAY ARRAY['organization', 'location', 'service', 'service_at_location', 'phone', 'schedule',
-                             'service_area'] LOOP
-    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows'
-                   ' FOR EACH STATEMENT EXECUTE FUNCTION rm_record_change()', tbl || '_history_insert', tbl);
-    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'
-                   ' FOR EACH STATEMENT EXECUTE FUNCTION rm_record_change()', tbl || '_history_update', tbl);
-    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I REFERENCING OLD TABLE AS old_rows'
-                   ' FOR EACH STATEMENT EXECUTE FUNCTION rm_record_change()', tbl || '_history_delete', tbl);
-  END LOOP;
-END $$;
-
--- Nearest help: searchable = service active, organization published, and now location active too.
-CREATE OR REPLACE FUNCTION rm_sal_fill() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  location_active boolean;
-BEGIN
-  SELECT l.geog, l.timezone, l.active INTO NEW.geog, NEW.timezone, location_active
-    FROM location l WHERE l.id = NEW.location_id;
-  SELECT s.type_code, s.delivery, s.age_min_months, s.age_max_months,
-         s.active AND o.status = 'published' AND coalesce(location_active, false)
-    INTO NEW.type_code, NEW.delivery, NEW.age_min_months, NEW.age_max_months, NEW.searchable
-    FROM service s JOIN organization o ON o.id = s.organization_id WHERE s.id = NEW.service_id;
-  RETURN NEW;
-END $$;
+# How a row of each table is recorded (alias t), and its organization; then the trigger on every table.
+UPGRADE = (_CHANGE_TABLE + ddl.change_record_function(LAT_LON_IMAGE)
+           + ddl.change_organization_function("(SELECT s.organization_id FROM service s WHERE s.id = t.service_id)")
+           + ddl.record_change_function("'new_rows t'", "'old_rows t'") + ddl.history_triggers(*ddl.HISTORY_TABLES)
+           # Nearest help: searchable = service active, organization published, and now location active too.
+           + ddl.sal_fill_function() + r"""
 DROP TRIGGER location_refresh_sal ON location;
 CREATE TRIGGER location_refresh_sal AFTER UPDATE OF geog, timezone, active ON location
   FOR EACH ROW EXECUTE FUNCTION rm_sal_refresh_location();
-"""
+""")
 
-DOWNGRADE = r"""
-CREATE OR REPLACE FUNCTION rm_sal_fill() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  SELECT l.geog, l.timezone INTO NEW.geog, NEW.timezone FROM location l WHERE l.id = NEW.location_id;
-  SELECT s.type_code, s.delivery, s.age_min_months, s.age_max_months, s.active AND o.status = 'published'
-    INTO NEW.type_code, NEW.delivery, NEW.age_min_months, NEW.age_max_months, NEW.searchable
-    FROM service s JOIN organization o ON o.id = s.organization_id WHERE s.id = NEW.service_id;
-  RETURN NEW;
-END $$;
+DOWNGRADE = ddl.SAL_FILL_0001 + r"""
 DROP TRIGGER location_refresh_sal ON location;
 CREATE TRIGGER location_refresh_sal AFTER UPDATE OF geog, timezone ON location
   FOR EACH ROW EXECUTE FUNCTION rm_sal_refresh_location();
-
-DO $$
-DECLARE tbl text;
-BEGIN
-  FOREACH tbl IN ARRAY ARRAY['organization', 'location', 'service', 'service_at_location', 'phone', 'schedule',
-                             'service_area'] LOOP
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I', tbl || '_history_insert', tbl);
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I', tbl || '_history_update', tbl);
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I', tbl || '_history_delete', tbl);
-  END LOOP;
-END $$;
+""" + ddl.drop_history_triggers(*ddl.HISTORY_TABLES) + r"""
 DROP FUNCTION IF EXISTS rm_record_change, rm_change_record_sql, rm_change_organization_sql, rm_change_context;
 DROP TABLE IF EXISTS change;
 DROP SEQUENCE IF EXISTS change_set_seq;

@@ -14,76 +14,22 @@ Create Date: 2026-12-02
 """
 from alembic import op
 
+from resourcemap.migrations import ddl
+
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-# The organization of a change: its own column, or (0010) for rows of a service, `rm_org` joined in by the FROM clause.
-def _organization_sql(rest: str) -> str:
-    return f"""
-CREATE OR REPLACE FUNCTION rm_change_organization_sql(entity text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE entity
-    WHEN 'organization' THEN 't.id'
-    WHEN 'location' THEN 't.organization_id'
-    WHEN 'service' THEN 't.organization_id'
-    WHEN 'phone' THEN 't.organization_id'
-    ELSE '{rest}' END
-$$;
-"""
-
-
-# rm_record_change of 0008, its FROM clauses given as PL/pgSQL text expressions (0008: the transition table as t).
-def _record_change_sql(new_rows: str, old_rows: str) -> str:
-    return r"""
-CREATE OR REPLACE FUNCTION rm_record_change() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  ctx record;
-  rec text := rm_change_record_sql(TG_TABLE_NAME);
-  org text := rm_change_organization_sql(TG_TABLE_NAME);
-BEGIN
-  IF current_setting('resourcemap.history', true) = 'off' THEN
-    RETURN NULL;
-  END IF;
-  ctx := rm_change_context();
-  IF TG_OP = 'INSERT' THEN
-    EXECUTE format(
-      'INSERT INTO change (change_set, account_id, actor_email, note, organization_id, entity, entity_id, new, op)'
-      ' SELECT $1, $2, $3, $4, %s, %L, t.id, %s, ''insert'' FROM %s',
-      org, TG_TABLE_NAME, rec, {new_rows})
-      USING ctx.change_set, ctx.account_id, ctx.actor_email, ctx.note;
-  ELSIF TG_OP = 'DELETE' THEN
-    EXECUTE format(
-      'INSERT INTO change (change_set, account_id, actor_email, note, organization_id, entity, entity_id, old, op)'
-      ' SELECT $1, $2, $3, $4, %s, %L, t.id, %s, ''delete'' FROM %s',
-      org, TG_TABLE_NAME, rec, {old_rows})
-      USING ctx.change_set, ctx.account_id, ctx.actor_email, ctx.note;
-  ELSE
-    EXECUTE format(
-      'INSERT INTO change (change_set, account_id, actor_email, note, organization_id, entity, entity_id,'
-      '                    field, old, new, op)'
-      ' WITH n AS MATERIALIZED (SELECT t.id, %s AS org, %s AS r FROM %s),'
-      '      o AS MATERIALIZED (SELECT t.id, %s AS r FROM old_rows t)'
-      ' SELECT $1, $2, $3, $4, n.org, %L, n.id, f.key, o.r -> f.key, f.value, ''update'''
-      ' FROM n JOIN o ON o.id = n.id CROSS JOIN LATERAL jsonb_each(n.r) f'
-      ' WHERE f.value IS DISTINCT FROM o.r -> f.key'
-      ' ORDER BY n.id, f.key', org, rec, {new_rows}, rec, TG_TABLE_NAME)
-      USING ctx.change_set, ctx.account_id, ctx.actor_email, ctx.note;
-  END IF;
-  RETURN NULL;
-END $$;
-""".format(new_rows=new_rows, old_rows=old_rows)
-
-
-_RECORD_CHANGE = _organization_sql("rm_org.organization_id") + r"""
+_RECORD_CHANGE = ddl.change_organization_function("rm_org.organization_id") + r"""
 -- The rows of a statement (a transition table) as t, joined with what the organization is read from.
 CREATE OR REPLACE FUNCTION rm_change_rows_sql(entity text, rows text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE WHEN entity IN ('organization', 'location', 'service', 'phone') THEN rows || ' t'
     ELSE rows || ' t LEFT JOIN service rm_org ON rm_org.id = t.service_id' END
 $$;
-""" + _record_change_sql("rm_change_rows_sql(TG_TABLE_NAME, 'new_rows')", "rm_change_rows_sql(TG_TABLE_NAME, 'old_rows')")
+""" + ddl.record_change_function("rm_change_rows_sql(TG_TABLE_NAME, 'new_rows')",
+                                    "rm_change_rows_sql(TG_TABLE_NAME, 'old_rows')")
 
 UPGRADE = _RECORD_CHANGE + r"""
 DROP TRIGGER sal_fill ON service_at_location;
@@ -100,8 +46,8 @@ DROP TRIGGER sal_fill_update ON service_at_location;
 CREATE TRIGGER sal_fill BEFORE INSERT OR UPDATE ON service_at_location
   FOR EACH ROW EXECUTE FUNCTION rm_sal_fill();
 
-""" + _organization_sql("(SELECT s.organization_id FROM service s WHERE s.id = t.service_id)") + \
-    _record_change_sql("'new_rows t'", "'old_rows t'") + r"""
+""" + ddl.change_organization_function("(SELECT s.organization_id FROM service s WHERE s.id = t.service_id)") + \
+    ddl.record_change_function("'new_rows t'", "'old_rows t'") + r"""
 DROP FUNCTION IF EXISTS rm_change_rows_sql;
 """
 

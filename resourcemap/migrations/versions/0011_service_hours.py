@@ -18,6 +18,8 @@ Create Date: 2026-12-03
 """
 from alembic import op
 
+from resourcemap.migrations import ddl
+
 revision = "0011"
 down_revision = "0010"
 branch_labels = None
@@ -64,41 +66,16 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 """
 
-DOWNGRADE = f"""
-CREATE OR REPLACE FUNCTION rm_open_at(p_service_id integer, p_timezone text, p_at timestamptz) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN count(*) = 0 THEN NULL
-              ELSE bool_or(sc.weekday = extract(isodow FROM local.t)
-                           AND extract(hour FROM local.t) * 60 + extract(minute FROM local.t)
-                               >= sc.opens_minute
-                           AND extract(hour FROM local.t) * 60 + extract(minute FROM local.t)
-                               < sc.closes_minute) END
-  FROM schedule sc, (SELECT p_at AT TIME ZONE p_timezone AS t) local
-  WHERE sc.service_id = p_service_id
-$$;
+DOWNGRADE = ddl.OPEN_AT_BY_SCHEDULE + """
 DROP FUNCTION rm_week_minute(timestamp);
 
 CREATE TEMP TABLE schedule_slots ON COMMIT DROP AS SELECT * FROM schedule;
 DROP VIEW schedule;
-CREATE TABLE schedule (
-  id             serial PRIMARY KEY,
-  service_id     integer NOT NULL REFERENCES service(id) ON DELETE CASCADE,
-  weekday        smallint NOT NULL CHECK (weekday BETWEEN 1 AND 7),
-  opens_minute   smallint NOT NULL CHECK (opens_minute BETWEEN 0 AND 1439),
-  closes_minute  smallint NOT NULL CHECK (closes_minute BETWEEN 1 AND 1440),
-  CHECK (opens_minute < closes_minute)
-);
+""" + ddl.SCHEDULE_TABLE + """
 INSERT INTO schedule (service_id, weekday, opens_minute, closes_minute)
   SELECT service_id, weekday, opens_minute, closes_minute FROM schedule_slots ORDER BY service_id, weekday, opens_minute;
 DROP TABLE schedule_slots;
-CREATE INDEX ix_schedule_service_id ON schedule (service_id);
-CREATE TRIGGER schedule_history_insert AFTER INSERT ON schedule REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION rm_record_change();
-CREATE TRIGGER schedule_history_update AFTER UPDATE ON schedule REFERENCING OLD TABLE AS old_rows
-  NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rm_record_change();
-CREATE TRIGGER schedule_history_delete AFTER DELETE ON schedule REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION rm_record_change();
-
+""" + ddl.history_triggers("schedule") + """
 ALTER TABLE service DROP COLUMN hours;
 """
 

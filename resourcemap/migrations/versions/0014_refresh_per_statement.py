@@ -23,6 +23,8 @@ Create Date: 2026-12-03
 """
 from alembic import op
 
+from resourcemap.migrations import ddl
+
 revision = "0014"
 down_revision = "0013"
 branch_labels = None
@@ -68,26 +70,17 @@ def _map_mark(dynamic: bool) -> str:
             "    INSERT INTO map_flush DEFAULT VALUES ON CONFLICT DO NOTHING;\n  END IF;\n  RETURN NULL;\nEND $$;\n")
 
 
-# Per source table: how its rows reach service_at_location (sal), and the columns the copies take from it.
+# Per source table: the columns the copies take from it.
 _REFRESHES = (
-    ("service", "WHERE sal.service_id = n.id", "type_code, delivery, age_min_months, age_max_months, active"),
-    ("location", "WHERE sal.location_id = n.id", "geog::text, timezone, active"),
-    ("organization", "JOIN service s ON s.organization_id = n.id WHERE sal.service_id = s.id", "status"),
+    ("service", "type_code, delivery, age_min_months, age_max_months, active"),
+    ("location", "geog::text, timezone, active"),
+    ("organization", "status"),
 )
 
 
-def _refresh(table: str, joined: str, copied: str) -> str:
+def _refresh(table: str, copied: str) -> str:
     """The statement trigger refreshing the copies of the rows of `table` whose copied columns changed."""
-    old, new = (", ".join(f"{alias}.{c}" for c in copied.split(", ")) for alias in ("o", "n"))
-    return f"""
-DROP TRIGGER {table}_refresh_sal ON {table};
-CREATE FUNCTION rm_sal_refresh_{table}s() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE 'UPDATE service_at_location sal SET id = sal.id
-           FROM new_rows n JOIN old_rows o ON o.id = n.id {joined}
-             AND ({new}) IS DISTINCT FROM ({old})';
-  RETURN NULL;
-END $$;
+    return f"\nDROP TRIGGER {table}_refresh_sal ON {table};\n" + ddl.sal_refresh_function(table, copied) + f"""
 CREATE TRIGGER {table}_refresh_sal AFTER UPDATE ON {table}
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION rm_sal_refresh_{table}s();

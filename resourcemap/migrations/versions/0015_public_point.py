@@ -29,43 +29,12 @@ Create Date: 2026-12-07
 """
 from alembic import op
 
+from resourcemap.migrations import ddl
+
 revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
-
-
-def _fill(confidential: bool) -> str:
-    """rm_sal_fill as 0008 left it, with (0015) the location's confidential flag copied."""
-    flag, into = (", l.confidential", ", NEW.confidential") if confidential else ("", "")
-    return f"""
-CREATE OR REPLACE FUNCTION rm_sal_fill() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  location_active boolean;
-BEGIN
-  SELECT l.geog, l.timezone, l.active{flag} INTO NEW.geog, NEW.timezone, location_active{into}
-    FROM location l WHERE l.id = NEW.location_id;
-  SELECT s.type_code, s.delivery, s.age_min_months, s.age_max_months,
-         s.active AND o.status = 'published' AND coalesce(location_active, false)
-    INTO NEW.type_code, NEW.delivery, NEW.age_min_months, NEW.age_max_months, NEW.searchable
-    FROM service s JOIN organization o ON o.id = s.organization_id WHERE s.id = NEW.service_id;
-  RETURN NEW;
-END $$;
-"""
-
-
-def _location_refresh(copied: str) -> str:
-    """0014's statement trigger function for location, refreshing the copies of these location columns."""
-    old, new = (", ".join(f"{alias}.{c}" for c in copied.split(", ")) for alias in ("o", "n"))
-    return f"""
-CREATE OR REPLACE FUNCTION rm_sal_refresh_locations() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE 'UPDATE service_at_location sal SET id = sal.id
-           FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE sal.location_id = n.id
-             AND ({new}) IS DISTINCT FROM ({old})';
-  RETURN NULL;
-END $$;
-"""
 
 
 def _knn_indexes(open_rows_only: bool) -> str:
@@ -114,7 +83,8 @@ ALTER TABLE phone DROP CONSTRAINT phone_number_check,
 CREATE INDEX ix_audit_event_failed_email ON audit_event (email, at) WHERE action = 'sign_in_failed';
 CREATE INDEX ix_audit_event_failed_addr ON audit_event (remote_addr, at) WHERE action = 'sign_in_failed';
 ANALYZE service_at_location;
-""" + _fill(confidential=True) + _location_refresh("geog::text, timezone, active, confidential")
+""" + ddl.sal_fill_function(location_copies=("confidential",)) + \
+    ddl.sal_refresh_function("location", "geog::text, timezone, active, confidential")
 
 DOWNGRADE = _knn_indexes(open_rows_only=False) + r"""
 DELETE FROM phone WHERE number !~ '^\+[1-9][0-9]{6,14}$';
@@ -124,7 +94,7 @@ DROP INDEX ix_location_confidential_geom, ix_sal_confidential_geog, ix_sal_publi
   ix_audit_event_failed_email, ix_audit_event_failed_addr;
 ALTER TABLE service_at_location DROP COLUMN public_geog, DROP COLUMN confidential;
 DROP FUNCTION rm_public_geog;
-""" + _fill(confidential=False) + _location_refresh("geog::text, timezone, active")
+""" + ddl.sal_fill_function() + ddl.sal_refresh_function("location", "geog::text, timezone, active")
 
 
 def upgrade() -> None:

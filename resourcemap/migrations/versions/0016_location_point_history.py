@@ -15,33 +15,19 @@ Create Date: 2026-12-07
 """
 from alembic import op
 
+from resourcemap.migrations import ddl
+
 revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
 
-# rm_change_record_sql of 0008, the image of a location row left open (alias t).
-_RECORD_SQL = r"""
-CREATE OR REPLACE FUNCTION rm_change_record_sql(entity text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE entity
-    WHEN 'organization' THEN $r$to_jsonb(t) - '{version,created_at,updated_at}'::text[]$r$
-    WHEN 'location' THEN $r$LOCATION_IMAGE$r$
-    WHEN 'service' THEN $r$to_jsonb(t) - 'capacity_updated_at'$r$
-    WHEN 'service_at_location' THEN
-      $r$jsonb_build_object('id', t.id, 'service_id', t.service_id, 'location_id', t.location_id)$r$
-    WHEN 'service_area' THEN $r$jsonb_build_object('id', t.id, 'service_id', t.service_id, 'radius_km', t.radius_km,
-        'region_code', t.region_code,
-        'area', CASE WHEN t.radius_km IS NULL AND t.area IS NOT NULL THEN ST_AsGeoJSON(t.area)::jsonb END)$r$
-    ELSE 'to_jsonb(t)' END
-$$;
-"""
 _LAT_LON = "'lat', ST_Y(t.geog::geometry), 'lon', ST_X(t.geog::geometry)"
 POINT_IMAGE = f"to_jsonb(t) - 'geog' || jsonb_build_object('point', jsonb_build_object({_LAT_LON}))"
 LAT_LON_IMAGE = f"to_jsonb(t) - 'geog' || jsonb_build_object({_LAT_LON})"  # 0008
 
-UPGRADE = _RECORD_SQL.replace("LOCATION_IMAGE", POINT_IMAGE)
-DOWNGRADE = _RECORD_SQL.replace("LOCATION_IMAGE", LAT_LON_IMAGE)
+UPGRADE = ddl.change_record_function(POINT_IMAGE)
+DOWNGRADE = ddl.change_record_function(LAT_LON_IMAGE)
 
 
 def upgrade() -> None:

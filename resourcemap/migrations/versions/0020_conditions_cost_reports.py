@@ -19,6 +19,8 @@ Create Date: 2026-12-07
 """
 from alembic import op
 
+from resourcemap.migrations import ddl
+
 revision = "0020"
 down_revision = "0018"
 branch_labels = None
@@ -31,39 +33,6 @@ COST_BASES = ("state_programme", "referral")
 
 def _array(codes) -> str:
     return "ARRAY[" + ", ".join(f"'{c}'" for c in codes) + "]::text[]"
-
-
-def _fill(with_needs: bool) -> str:
-    """rm_sal_fill as 0015 left it, with (0020) the service's conditions and cost copied."""
-    cols, into = (", s.conditions, s.cost", ", NEW.conditions, NEW.cost") if with_needs else ("", "")
-    return f"""
-CREATE OR REPLACE FUNCTION rm_sal_fill() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  location_active boolean;
-BEGIN
-  SELECT l.geog, l.timezone, l.active, l.confidential INTO NEW.geog, NEW.timezone, location_active, NEW.confidential
-    FROM location l WHERE l.id = NEW.location_id;
-  SELECT s.type_code, s.delivery, s.age_min_months, s.age_max_months,
-         s.active AND o.status = 'published' AND coalesce(location_active, false){cols}
-    INTO NEW.type_code, NEW.delivery, NEW.age_min_months, NEW.age_max_months, NEW.searchable{into}
-    FROM service s JOIN organization o ON o.id = s.organization_id WHERE s.id = NEW.service_id;
-  RETURN NEW;
-END $$;
-"""
-
-
-def _service_refresh(copied: str) -> str:
-    """0014's statement trigger function for service, refreshing the copies of these service columns."""
-    old, new = (", ".join(f"{alias}.{c}" for c in copied.split(", ")) for alias in ("o", "n"))
-    return f"""
-CREATE OR REPLACE FUNCTION rm_sal_refresh_services() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE 'UPDATE service_at_location sal SET id = sal.id
-           FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE sal.service_id = n.id
-             AND ({new}) IS DISTINCT FROM ({old})';
-  RETURN NULL;
-END $$;
-"""
 
 
 UPGRADE = f"""
@@ -92,11 +61,11 @@ CREATE TABLE problem_report (
 );
 -- The open reports of an organization (the queue joins organizations of the curator's regions).
 CREATE INDEX ix_problem_report_open ON problem_report (organization_id, id) WHERE resolution IS NULL;
-""" + _fill(with_needs=True) + _service_refresh(
-    "type_code, delivery, age_min_months, age_max_months, active, conditions, cost")
+""" + ddl.sal_fill_function(("confidential",), ("conditions", "cost")) + ddl.sal_refresh_function(
+    "service", "type_code, delivery, age_min_months, age_max_months, active, conditions, cost")
 
-DOWNGRADE = _fill(with_needs=False) + _service_refresh(
-    "type_code, delivery, age_min_months, age_max_months, active") + """
+DOWNGRADE = ddl.sal_fill_function(("confidential",)) + ddl.sal_refresh_function(
+    "service", "type_code, delivery, age_min_months, age_max_months, active") + """
 DROP TABLE problem_report;
 ALTER TABLE organization DROP COLUMN recheck_since;
 ALTER TABLE service_at_location DROP COLUMN conditions, DROP COLUMN cost;
