@@ -11,51 +11,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from resourcemap.auth.accounts import create_account
 from resourcemap.registry import edit
-from tests.conftest import ACCOUNT_TABLES
-from tests.factories import add_service
-
-PASSWORD = "correct horse battery"
-ACCOUNTS = {
-    "admin": ("admin@example.org", "admin", []),
-    "dispatcher": ("dispatcher@example.org", "dispatcher", []),
-    "curator_smo": ("curator.smo@example.org", "curator", ["RU-SMO"]),
-    "curator_mos": ("curator.mos@example.org", "curator", ["RU-MOS"]),
-}
-ROLES = ["anonymous", "dispatcher", "curator_smo", "curator_mos", "admin"]
-KOLOMNA = (55.0794, 38.7783)
-
-
-@pytest.fixture
-def world(engine, registry):
-    """Four accounts; a published organization in Moscow oblast (Коломна) and one in Smolensk oblast."""
-    with Session(engine) as session:
-        for email, role, regions in ACCOUNTS.values():
-            create_account(session, email, PASSWORD, role, regions)
-        session.commit()
-    mos = add_service(registry, *KOLOMNA, "early_help", name="Центр «Коломенский»",
-                      phones=[{"number": "+74966100000", "kind": "main"}])
-    smo = add_service(registry, 54.78, 32.05, "crisis_apartment", name="Смоленский кризисный центр")
-    registry.commit()
-    yield {"mos": mos["organization_id"], "smo": smo["organization_id"]}
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {ACCOUNT_TABLES}, change RESTART IDENTITY CASCADE"))
-
-
-def csrf_from(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-
-
-def client_as(app, who):
-    client = app.test_client()
-    if who != "anonymous":
-        token = csrf_from(client.get("/signin").get_data(as_text=True))
-        response = client.post("/signin", data={"email": ACCOUNTS[who][0], "password": PASSWORD,
-                                                 "csrf_token": token})
-        assert response.status_code == 302
-    return client
-
+from tests.staff import ROLES, client_as, editor_form, editor_form_from, form_token
 
 # (method, path, expected status for each of ROLES)
 ROUTES = [
@@ -102,34 +59,6 @@ def test_the_list_shows_only_the_curators_regions(app, world):
     assert "Смоленский" not in html
 
 
-def editor_form(client, org_id) -> dict:
-    """The editor's form as the browser would post it (every input and selected option)."""
-    return editor_form_from(client.get(f"/curate/org/{org_id}").get_data(as_text=True))
-
-
-def editor_form_from(html: str) -> dict:
-    form_html = html[html.index('<form method="post" id="editor"'):html.index("</form>")]
-    data: dict[str, str] = {}
-    for m in re.finditer(r'<input ([^>]*)>', form_html):
-        attrs = dict(re.findall(r'(\w[\w-]*)="([^"]*)"', m.group(1)))
-        kind, name = attrs.get("type", "text"), attrs.get("name")
-        if not name or kind == "submit":
-            continue
-        if kind in ("checkbox", "radio"):
-            if " checked" in m.group(1):
-                data[name] = attrs.get("value", "on")
-            continue
-        data[name] = attrs.get("value", "")
-    for m in re.finditer(r'<select [^>]*name="([^"]+)"[^>]*>(.*?)</select>', form_html, re.S):
-        chosen = re.search(r'<option value="([^"]*)" selected', m.group(2)) or re.search(r'<option value="([^"]*)"',
-                                                                                          m.group(2))
-        data[m.group(1)] = chosen.group(1) if chosen else ""
-    for m in re.finditer(r'<textarea [^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form_html, re.S):
-        data[m.group(1)] = m.group(2)
-    import html as htmllib
-    return {k: htmllib.unescape(v) for k, v in data.items()}
-
-
 def version_of(engine, org_id) -> int:
     with engine.connect() as conn:
         return conn.execute(text("SELECT version FROM organization WHERE id = :i"), {"i": org_id}).scalar()
@@ -139,7 +68,7 @@ def test_a_curator_of_another_region_cannot_save_revert_import_or_export(app, wo
     mos_client = client_as(app, "curator_mos")
     form = editor_form(mos_client, world["mos"])
     smo_client = client_as(app, "curator_smo")
-    token = csrf_from(smo_client.get("/curate/org/new").get_data(as_text=True))
+    token = form_token(smo_client.get("/curate/org/new").get_data(as_text=True))
     before = version_of(engine, world["mos"])
     response = smo_client.post(f"/curate/org/{world['mos']}", data={**form, "name": "Захвачено",
                                                                     "csrf_token": token, "action": "save"})
@@ -220,7 +149,7 @@ def test_bad_query_strings_give_pages_not_errors(app, world):
 
 def test_create_edit_conflict_history_and_revert_through_the_forms(app, world, engine):
     client = client_as(app, "curator_mos")
-    token = csrf_from(client.get("/curate/org/new").get_data(as_text=True))
+    token = form_token(client.get("/curate/org/new").get_data(as_text=True))
     new = {"csrf_token": token, "action": "save", "name": "Семейный центр «Радуга»", "status": "draft",
            "region_code": "RU-MOS",
            "locations[0].active": "1", "locations[0].settlement_label": "Коломна",
@@ -265,7 +194,7 @@ def test_create_edit_conflict_history_and_revert_through_the_forms(app, world, e
     import html as htmllib
     carried = {k: htmllib.unescape(v) for k, v in
                re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)}
-    carried["csrf_token"] = csrf_from(html)
+    carried["csrf_token"] = form_token(html)
     response = client.post(f"/curate/org/{org_id}", data={**carried, "action": "review"})
     review = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -288,7 +217,7 @@ def test_create_edit_conflict_history_and_revert_through_the_forms(app, world, e
         change_id = conn.execute(text(
             "SELECT id FROM change WHERE organization_id = :o AND field = 'name'"
             " AND new = to_jsonb(CAST('Радуга (новое название)' AS text))"), {"o": org_id}).scalar()
-    token = csrf_from(html)
+    token = form_token(html)
     response = client.post(f"/curate/org/{org_id}/history/{change_id}/revert",
                            data={"csrf_token": token, "version": version_of(engine, org_id)})
     assert response.status_code == 302
@@ -364,7 +293,7 @@ def summary(html: str) -> dict[str, str]:
 def upload(client, data: bytes, name: str = "kolomna.csv", region: str = "RU-MOS"):
     import io
 
-    token = csrf_from(client.get("/curate/import").get_data(as_text=True))
+    token = form_token(client.get("/curate/import").get_data(as_text=True))
     return client.post("/curate/import", data={"csrf_token": token, "region": region, "file": (io.BytesIO(data), name)},
                        content_type="multipart/form-data")
 
@@ -385,12 +314,12 @@ def test_import_dry_run_then_apply_from_the_file_kept_on_the_server(app, world, 
 
     # Another curator cannot apply it; nor can a token that is not one.
     other = client_as(app, "curator_smo")
-    other_csrf = csrf_from(other.get("/curate/import").get_data(as_text=True))
+    other_csrf = form_token(other.get("/curate/import").get_data(as_text=True))
     assert other.post("/curate/import/apply", data={"csrf_token": other_csrf, "token": token}).status_code == 404
-    response = client.post("/curate/import/apply", data={"csrf_token": csrf_from(html), "token": "../../etc/passwd"})
+    response = client.post("/curate/import/apply", data={"csrf_token": form_token(html), "token": "../../etc/passwd"})
     assert response.status_code == 410 and "устарела" in response.get_data(as_text=True)
 
-    response = client.post("/curate/import/apply", data={"csrf_token": csrf_from(html), "token": token})
+    response = client.post("/curate/import/apply", data={"csrf_token": form_token(html), "token": token})
     html = response.get_data(as_text=True)
     assert response.status_code == 200, html[:3000]
     assert "Импорт применён" in html and html.count(">добавлено<") == 2
@@ -401,7 +330,7 @@ def test_import_dry_run_then_apply_from_the_file_kept_on_the_server(app, world, 
         notes = conn.execute(text("SELECT DISTINCT note FROM change WHERE note LIKE 'import %'")).scalars().all()
     assert notes == ["import kolomna.csv"]
     assert not any(p.exists() for p in kept)  # used once
-    csrf = csrf_from(client.get("/curate/import").get_data(as_text=True))
+    csrf = form_token(client.get("/curate/import").get_data(as_text=True))
     response = client.post("/curate/import/apply", data={"csrf_token": csrf, "token": token})
     assert response.status_code == 410
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from resourcemap.db import make_engine
 from resourcemap.exchange import apply_import, read_table
 from resourcemap.registry import edit
-from tests.test_import import CURATOR, REGION, csv_bytes, row
+from tests.factories import CURATOR, REGION, csv_bytes, row
 
 EDITORS = 4
 SAVES_PER_EDITOR = 6

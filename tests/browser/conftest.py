@@ -19,6 +19,19 @@ PNG_1X1 = base64.b64decode(
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 ELEKTROSTAL = (55.7847, 38.4447)
+ZOLOTOY = "Золотой ключик"  # an organization of the demo registry
+
+
+def first_card(page):
+    """The first card of the result list."""
+    return page.locator("#result-list > li").first
+
+
+def settlement_id(engine) -> int:
+    """Электросталь's id (the most populous of the name)."""
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT id FROM settlement WHERE name_ru = 'Электросталь'"
+                                 " ORDER BY population DESC NULLS LAST LIMIT 1")).scalar()
 
 
 def truncate_registry(engine) -> None:

@@ -15,11 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from resourcemap.auth.accounts import create_account
-from tests.browser.conftest import DESKTOP, OUTPUT, new_context
-from tests.browser.test_public_map import ZOLOTOY, first_card, settlement_id
+from tests.browser.conftest import DESKTOP, OUTPUT, ZOLOTOY, first_card, new_context, settlement_id
 from tests.conftest import ACCOUNT_TABLES
+from tests.staff import PASSWORD
 
-PASSWORD = "correct horse battery"
 CURATORS = {"RU-MOS": "mos.curator@example.org", "RU-SMO": "smo.curator@example.org"}
 SHOTS = [OUTPUT] + ([Path(os.environ["RESOURCEMAP_SHOTS"])] if os.environ.get("RESOURCEMAP_SHOTS") else [])
 

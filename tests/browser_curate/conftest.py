@@ -13,9 +13,9 @@ from resourcemap.auth.accounts import create_account
 from resourcemap.registry.demo import load_demo_registry
 from tests.browser.conftest import DESKTOP, new_context
 from tests.conftest import ACCOUNT_TABLES, REGISTRY_TABLES, ROOT
+from tests.staff import PASSWORD
 
 OUTPUT = ROOT / "test-output"
-PASSWORD = "correct horse battery"
 CURATORS = {"anna": "anna.curator@example.org", "boris": "boris.curator@example.org"}
 
 

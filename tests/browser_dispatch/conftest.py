@@ -13,9 +13,10 @@ from resourcemap.auth.accounts import create_account
 from resourcemap.registry.demo import load_demo_registry
 from tests.browser.conftest import DESKTOP, new_context
 from tests.conftest import ACCOUNT_TABLES, REGISTRY_TABLES, ROOT
+from tests.staff import ACCOUNTS, PASSWORD
 
 OUTPUT = ROOT / "test-output"
-DISPATCHER = ("dispatcher@example.org", "correct horse battery")
+DISPATCHER = (ACCOUNTS["dispatcher"][0], PASSWORD)
 
 
 @pytest.fixture(scope="module")
