@@ -149,6 +149,14 @@ def test_bad_query_strings_give_pages_not_errors(app, world):
 
 def test_create_edit_conflict_history_and_revert_through_the_forms(app, world, engine):
     client = client_as(app, "curator_mos")
+    org_id = _create_through_the_form(client, engine)
+    conflict_page = _meet_the_conflict(client, engine, org_id)
+    _carry_my_changes_onto_the_new_version(client, engine, org_id, conflict_page)
+    _revert_the_first_rename_from_the_history(client, engine, org_id)
+
+
+def _create_through_the_form(client, engine) -> int:
+    """A draft made with the new-organization form (a settlement typed, not picked; split hours); its id."""
     token = form_token(client.get("/curate/org/new").get_data(as_text=True))
     new = {"csrf_token": token, "action": "save", "name": "Семейный центр «Радуга»", "status": "draft",
            "region_code": "RU-MOS",
@@ -174,9 +182,12 @@ def test_create_edit_conflict_history_and_revert_through_the_forms(app, world, e
     assert doc["phones"][0]["number"] == "+74966123456"
     page = client.get(f"/curate/org/{org_id}").get_data(as_text=True)
     assert "Коломна" in page and "Организация добавлена в черновики" in page
+    return org_id
 
-    # Two curators open the same version; the first renames it, the second (not knowing) changes the description
-    # and meets the conflict page: both versions side by side, who changed what; nothing is overwritten.
+
+def _meet_the_conflict(client, engine, org_id) -> str:
+    """Two curators open the same version; the first renames it, the second (not knowing) changes the description
+    and meets the conflict page (returned): both versions side by side, who changed what; nothing is overwritten."""
     first = editor_form(client, org_id)
     second = dict(first)
     response = client.post(f"/curate/org/{org_id}", data={**first, "name": "Радуга (новое название)"})
@@ -190,7 +201,11 @@ def test_create_edit_conflict_history_and_revert_through_the_forms(app, world, e
     with Session(engine) as session:
         doc = edit.organization_document(session, org_id)
     assert (doc["name"], doc["description"]) == ("Радуга (новое название)", "")
-    # "Carry my changes onto the new version": the stored version with my change on top, for review; then save.
+    return html
+
+
+def _carry_my_changes_onto_the_new_version(client, engine, org_id, html: str) -> None:
+    """"Carry my changes onto the new version": the stored version with my change on top, for review; then save."""
     import html as htmllib
     carried = {k: htmllib.unescape(v) for k, v in
                re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)}
@@ -206,7 +221,9 @@ def test_create_edit_conflict_history_and_revert_through_the_forms(app, world, e
         doc = edit.organization_document(session, org_id)
     assert (doc["name"], doc["description"]) == ("Радуга (новое название)", "Помогаем семьям Коломны")
 
-    # History: newest first, with who and old -> new; revert the first rename.
+
+def _revert_the_first_rename_from_the_history(client, engine, org_id) -> None:
+    """The history: newest first, with who and old -> new; revert the first rename."""
     html = client.get(f"/curate/org/{org_id}/history").get_data(as_text=True)
     table = html[html.index("<tbody>"):]
     assert table.index("Помогаем семьям Коломны") < table.index("Радуга (новое название)")
