@@ -24,6 +24,10 @@ KOLOMNA = (55.0794, 38.7783)  # RU-MOS: the curators' organization of tests/conf
 # Электросталь's settlement point in data/regions/RU-MOS: where the import's rows are.
 ELEKTROSTAL_SETTLEMENT = (55.78959, 38.44671)
 
+# A confidential crisis apartment in Электросталь (tests/test_confidential.py, test_public_pages.py).
+SECRET_ADDRESS = "ул. Тайная, д. 7, кв. 12"
+SECRET_LAT, SECRET_LON = 55.80123, 38.43987
+
 # The spreadsheet import's curator (tests/test_import*.py).
 REGION = "RU-MOS"
 CURATOR = Viewer(role="curator", email="curator@example.org", regions=frozenset({REGION}))
@@ -53,6 +57,15 @@ def add_service(session, lat: float, lon: float, service_type: str = "early_help
             " JOIN service_at_location sal ON sal.location_id = l.id JOIN service s ON s.id = sal.service_id"
             " WHERE l.organization_id = :o"), {"o": org_id}).mappings().one()
     return {"organization_id": org_id, **ids}
+
+
+def add_crisis_apartment(session) -> dict:
+    """The confidential crisis apartment at SECRET_LAT, SECRET_LON with an intake and a main phone; its ids
+    (add_service's). Flushes, does not commit."""
+    return add_service(session, SECRET_LAT, SECRET_LON, "crisis_apartment", name="Кризисная квартира «Тест»",
+                       confidential=True, address=SECRET_ADDRESS,
+                       phones=[{"number": "+7 496 570-11-22", "kind": "intake", "location": 0},
+                               {"number": "+7 496 570-33-44", "kind": "main", "location": 0}])
 
 
 def new_document(point=ELEKTROSTAL, **over) -> dict:

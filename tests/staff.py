@@ -61,6 +61,16 @@ def client_as(app, who: str):
     return client
 
 
+def answers_of_routes(client, who: str, role_index: int, routes: list, values: dict):
+    """Open each (method, path template, expected status per role) of `routes` as `who` (the role at `role_index`
+    of the table's order), asserting the status; yields (path, response) for the test's further checks."""
+    for method, template, statuses in routes:
+        path = template.format(**values)
+        response = client.open(path, method=method)
+        assert response.status_code == statuses[role_index], f"{who} {method} {path}: {response.status_code}"
+        yield path, response
+
+
 def search(client, token: str, **body):
     """The dispatch console's search call (POST /dispatch/api/search) with the console's CSRF token."""
     return client.post("/dispatch/api/search", json=body, headers={"X-CSRFToken": token})

@@ -11,7 +11,7 @@ from resourcemap.config import secret_key
 from resourcemap.extensions import limiter
 from tests.conftest import app_settings
 from tests.factories import add_service
-from tests.staff import ACCOUNTS, PASSWORD, ROLES, client_as, form_token, sign_in
+from tests.staff import ACCOUNTS, PASSWORD, ROLES, answers_of_routes, client_as, form_token, sign_in
 
 CONFIDENTIAL_ADDRESS = "ул. Скрытая, 3"
 
@@ -69,11 +69,7 @@ ROUTES = [
 
 @pytest.mark.parametrize("role_index, who", list(enumerate(ROLES)))
 def test_every_route_for_every_role(app, world, role_index, who):
-    client = client_as(app, who)
-    for method, template, statuses in ROUTES:
-        path = template.format(**world)
-        response = client.open(path, method=method)
-        assert response.status_code == statuses[role_index], f"{who} {method} {path}: {response.status_code}"
+    for path, response in answers_of_routes(client_as(app, who), who, role_index, ROUTES, world):
         if path.startswith("/api/") and response.status_code >= 400:
             assert response.json["error"]["code"] in ("unauthorized", "forbidden", "not_found")
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from resourcemap.registry import edit
-from tests.staff import ROLES, client_as, editor_form, editor_form_from, form_token
+from tests.staff import ROLES, answers_of_routes, client_as, editor_form, editor_form_from, form_token
 
 # (method, path, expected status for each of ROLES)
 ROUTES = [
@@ -37,11 +37,7 @@ ROUTES = [
 
 @pytest.mark.parametrize("role_index, who", list(enumerate(ROLES)))
 def test_every_curate_route_for_every_role(app, world, role_index, who):
-    client = client_as(app, who)
-    for method, template, statuses in ROUTES:
-        path = template.format(**world)
-        response = client.open(path, method=method)
-        assert response.status_code == statuses[role_index], f"{who} {method} {path}: {response.status_code}"
+    for path, response in answers_of_routes(client_as(app, who), who, role_index, ROUTES, world):
         if response.status_code == 302:
             assert "/signin?next=" in response.headers["Location"]
         if response.status_code in (403, 404):
