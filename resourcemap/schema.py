@@ -7,10 +7,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from .migrations import lift_statement_timeout
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(engine: Engine) -> Config:
+    """Alembic's configuration for the migrations of this package on `engine`'s database."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
@@ -21,7 +24,7 @@ def upgrade(engine: Engine) -> None:
     """Run every pending migration in one transaction."""
     cfg = alembic_config(engine)
     with engine.begin() as conn:
-        conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # migrations may rewrite big tables
+        lift_statement_timeout(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
