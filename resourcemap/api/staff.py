@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..auth.policy import Viewer, current_viewer, require_region_access, staff_api
+from ..auth.policy import EDITOR_ROLES, Viewer, current_viewer, readable_regions, require_region_access, staff_api
 from ..db import get_session
 from ..errors import ApiError
 from ..registry import edit
@@ -29,7 +29,7 @@ def registry_organizations(query):
     region = _region_param(query.get("region"))
     if region:
         require_region_access(viewer, region)
-    regions = None if viewer.role in ("admin", "dispatcher") else sorted(viewer.regions)
+    regions = readable_regions(viewer)
     orgs = find_organizations(get_session(), region=region, service_types=None, bbox=None, limit=query["limit"],
                               offset=query["offset"], regions=regions, statuses=("published", "draft", "inactive"))
     audit_confidential_views(viewer, {loc["location_id"] for o in orgs for loc in o["locations"] if loc["confidential"]})
@@ -119,7 +119,7 @@ def _options(body: dict) -> tuple[dict, str | None, str]:
 
 
 @bp.post("/registry/organizations")
-@staff_api("admin", "curator")
+@staff_api(*EDITOR_ROLES)
 @bp.input(s.OrganizationDocumentIn, arg_name="body")
 @bp.output(s.DocumentOut, status_code=201)
 @bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
@@ -147,7 +147,7 @@ def registry_document(org_id: int):
 
 
 @bp.put("/registry/organizations/<int:org_id>")
-@staff_api("admin", "curator")
+@staff_api(*EDITOR_ROLES)
 @bp.input(s.SavedDocumentIn, arg_name="body")
 @bp.output(s.DocumentOut)
 @bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
@@ -166,7 +166,7 @@ def registry_save(org_id: int, body):
 
 
 @bp.post("/registry/organizations/<int:org_id>/status")
-@staff_api("admin", "curator")
+@staff_api(*EDITOR_ROLES)
 @bp.input(s.StatusIn, arg_name="body")
 @bp.output(s.VersionOut)
 @bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
@@ -182,7 +182,7 @@ def registry_status(org_id: int, body):
 
 
 @bp.post("/registry/organizations/<int:org_id>/verify")
-@staff_api("admin", "curator")
+@staff_api(*EDITOR_ROLES)
 @bp.output(s.VerifiedOut)
 @bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
 def registry_verify(org_id: int):
@@ -209,7 +209,7 @@ def registry_history(org_id: int, query):
 
 
 @bp.post("/registry/changes/<int:change_id>/revert")
-@staff_api("admin", "curator")
+@staff_api(*EDITOR_ROLES)
 @bp.input(s.VersionIn, arg_name="body")
 @bp.output(s.DocumentOut)
 @bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
@@ -237,5 +237,5 @@ def registry_stale(query):
         require_region_access(viewer, region)
         regions = [region]
     else:
-        regions = None if viewer.role in ("admin", "dispatcher") else sorted(viewer.regions)
+        regions = readable_regions(viewer)
     return jsonify({"results": edit.stale_organizations(get_session(), regions, query["days"])})

@@ -5,6 +5,10 @@ decorators below; object-level checks (a curator and another region's organizati
 - dispatcher: reads everything, confidential addresses included; edits nothing;
 - curator: reads everything a dispatcher reads, and edits / exports the registry of the regions assigned to them;
 - admin: everything.
+
+Every permission decision is a function or a Viewer method here: the roles (EDITOR_ROLES, READ_ALL_ROLES), the
+region rules, and the refusals (`Forbidden`) that the editor, the import and the export raise. Actors are passed as
+callers have them: a Viewer, the signed-in user, an account, or None (the system, or nobody): `viewer_from`.
 """
 from __future__ import annotations
 
@@ -15,8 +19,11 @@ from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
 
 from ..errors import ApiError
+from ..models.accounts import Account
 
 STAFF = ("admin", "curator", "dispatcher")
+EDITOR_ROLES = ("admin", "curator")  # keep the registry (edit, import, export): admins all, curators their regions
+READ_ALL_ROLES = ("admin", "dispatcher")  # read every region's registry (drafts, history, exact data)
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class Viewer:
 
     def may_read_registry_of(self, region_code: str) -> bool:
         """Drafts, history, exact data of a region's registry: staff; a curator only of their regions."""
-        return self.role in ("admin", "dispatcher") or (self.role == "curator" and region_code in self.regions)
+        return self.role in READ_ALL_ROLES or (self.role == "curator" and region_code in self.regions)
 
     def may_edit_region(self, region_code: str) -> bool:
         return self.role == "admin" or (self.role == "curator" and region_code in self.regions)
@@ -120,3 +127,84 @@ def require_region_access(viewer: Viewer, region_code: str, *, edit: bool = Fals
     allowed = viewer.may_edit_region(region_code) if edit else viewer.may_read_registry_of(region_code)
     if not allowed:
         raise ApiError("This entry belongs to a region you do not curate.", None, code="forbidden", status=403)
+
+
+# --- refusals and the registry's rules ----------------------------------------------------------------------------
+class Refused(Exception):
+    """An action that was refused; nothing was written (registry/edit.py's EditError: not found, a conflict, an
+    invalid document, or not allowed)."""
+
+
+class Forbidden(Refused):
+    """The actor may not do this: not their region, or not their role. `message` is for people."""
+
+    def __init__(self, message: str = "Эта запись относится к региону, который вы не курируете."):
+        super().__init__(message)
+        self.message = message
+
+
+def viewer_from(actor) -> Viewer:
+    """The Viewer whose rights `actor` has: a Viewer itself, the signed-in user's or an account's; the public for
+    None (the system acting, or nobody) and anything else."""
+    if isinstance(actor, Viewer):
+        return actor
+    if isinstance(getattr(actor, "viewer", None), Viewer):
+        return actor.viewer
+    if isinstance(actor, Account):
+        return viewer_of(actor)
+    return PUBLIC
+
+
+def may_keep_registry(actor) -> bool:
+    """Whether the actor's role keeps the registry (edits, imports, exports it)."""
+    return viewer_from(actor).role in EDITOR_ROLES
+
+
+def may_edit_region(actor, region_code: str) -> bool:
+    """Whether the actor may edit this region's registry: an admin any, a curator their own."""
+    return viewer_from(actor).may_edit_region(region_code)
+
+
+def may_export_all(actor) -> bool:
+    """Whether the actor may export every region at once (admins)."""
+    return viewer_from(actor).role == "admin"
+
+
+def readable_regions(actor) -> list[str] | None:
+    """The regions whose registry the actor reads: None for every region (READ_ALL_ROLES), else their own, sorted."""
+    viewer = viewer_from(actor)
+    return None if viewer.role in READ_ALL_ROLES else sorted(viewer.regions)
+
+
+def require_editor(actor) -> None:
+    """Forbidden unless the actor's role edits the registry."""
+    if not may_keep_registry(actor):
+        raise Forbidden("Ваша роль не позволяет редактировать реестр.")
+
+
+def require_region_edit(actor, region_code: str) -> None:
+    """Forbidden unless the actor may edit this region's registry."""
+    if not may_edit_region(actor, region_code):
+        raise Forbidden()
+
+
+def require_import_rights(actor, region_code: str) -> None:
+    """Imports into a region's registry belong to its curators and admins."""
+    if not may_keep_registry(actor):
+        raise Forbidden("Ваша роль не позволяет загружать данные в реестр.")
+    if not may_edit_region(actor, region_code):
+        raise Forbidden("Этот регион вы не курируете: загрузка в него недоступна.")
+
+
+def require_export_rights(actor, region_codes: list[str] | None) -> None:
+    """Curators export their own regions, dispatchers and admins any region, only admins all at once; the public
+    (no role) gets the published entries of the regions it names."""
+    viewer = viewer_from(actor)
+    if region_codes is None:
+        if not may_export_all(viewer):
+            raise Forbidden("Выгрузить все регионы сразу может только администратор.")
+        return
+    if viewer.is_staff:
+        for code in region_codes:
+            if not viewer.may_read_registry_of(code):
+                raise Forbidden(f"Регион {code} вы не курируете: выгрузка недоступна.")

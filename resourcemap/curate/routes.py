@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from ..api.staff import audit_document_view
-from ..auth.policy import Viewer, current_viewer, staff_page
+from ..auth.policy import EDITOR_ROLES, Viewer, current_viewer, staff_page
 from ..db import get_session
 from ..errors import ApiError
 from ..public.i18n import kind_display, region_display_name
@@ -24,7 +24,7 @@ from .forms import ActionForm
 from .listing import PER_PAGE, STALE_AFTER_DAYS, ListFilter, registry_page
 from .present import STATUS_NAMES, history_rows, translated
 
-CURATORS = ("admin", "curator")
+CURATORS = EDITOR_ROLES
 MAX_ID = 2**31 - 1
 
 

@@ -16,12 +16,11 @@ from flask import Response, abort, current_app, render_template, request, send_f
 from flask_babel import gettext as _
 
 from ..auth import audit
-from ..auth.policy import current_viewer, staff_page
+from ..auth.policy import Forbidden, current_viewer, may_export_all, staff_page
 from ..db import get_session
 from ..errors import N_
 from ..exchange import (FORMATS, ExportError, ImportFileError, ImportRejected, apply_import, export_region,
                         plan_import, read_table)
-from ..registry.edit import Forbidden
 from . import bp
 from .forms import ActionForm
 from .routes import CURATORS, editable_regions, region_names
@@ -182,25 +181,25 @@ def export():
     fmt = request.args.get("format")
     if not fmt:
         return render_template("curate/export.html", regions=regions, formats=FORMAT_NAMES, message=None,
-                               admin=viewer.role == "admin")
+                               admin=may_export_all(viewer))
     region = (request.args.get("region") or "").strip().upper()
-    if region == "ALL" and viewer.role == "admin":
+    if region == "ALL" and may_export_all(viewer):
         codes = None
     elif region in {r["code"] for r in regions}:
         codes = [region]
     elif region in region_names() or region == "ALL":
         raise Forbidden(_("Этот регион вы не курируете: выгрузка недоступна."))
     else:
-        return render_template("curate/export.html", regions=regions, formats=FORMAT_NAMES, admin=viewer.role == "admin",
+        return render_template("curate/export.html", regions=regions, formats=FORMAT_NAMES, admin=may_export_all(viewer),
                                message=_("Выберите регион из списка.")), 400
     if fmt not in FORMATS:
-        return render_template("curate/export.html", regions=regions, formats=FORMAT_NAMES, admin=viewer.role == "admin",
+        return render_template("curate/export.html", regions=regions, formats=FORMAT_NAMES, admin=may_export_all(viewer),
                                message=_("Выберите формат из списка.")), 400
     session = get_session()
     try:
         data, content_type, filename = export_region(session, codes, fmt, viewer)
     except ExportError as bad:
-        return render_template("curate/export.html", regions=regions, formats=FORMAT_NAMES, admin=viewer.role == "admin",
+        return render_template("curate/export.html", regions=regions, formats=FORMAT_NAMES, admin=may_export_all(viewer),
                                message=str(bad)), 400
     audit.record(session, "registry_export", account_id=viewer.account_id, email=viewer.email,
                  regions=codes or "all", format=fmt, path=url_for("curate.export"))

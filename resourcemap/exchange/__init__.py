@@ -6,7 +6,7 @@ a dry run and an all-or-nothing, idempotent apply, and exports as CSV, GeoJSON a
     apply_import(session, table, region_code, actor) -> ImportPlan  raises ImportRejected(plan); does not commit
     export_region(session, region_codes, fmt, viewer) -> (bytes, mimetype, filename)
 
-Import and export check the actor's rights themselves (registry/edit.py's Forbidden)."""
+Import and export check the actor's rights themselves (auth/policy.py, its Forbidden)."""
 from .applying import ImportRejected, apply_import
 from .exporting import FORMATS, ExportError, export_region
 from .planning import plan_import

@@ -1,25 +1,25 @@
 """Applying an import: the dry run again (under row locks on the organizations it touches), then its writes, all
 in one savepoint of the caller's transaction — any error row and nothing is written.
 
-The writes are set-based: new rows get their ids from the sequences in one call, each kind of row is COPYed into
-a temporary staging table and written with one INSERT ... SELECT or UPDATE ... FROM; nothing goes through one ORM
-object per row. The database triggers (migration 0008) record every change in the history, with the actor and the
-note set by registry/history.py `as_actor`; a file that changes nothing writes nothing, not even history."""
+The writes go through the data layer's bulk path (data/bulk.py): new rows get their ids from the sequences in one
+call, each kind of row is COPYed into a staging table and written with one INSERT ... SELECT or UPDATE ... FROM;
+nothing goes through one ORM object per row. The database triggers (migration 0008) record every change in the
+history, with the actor and the note set by registry/history.py `as_actor`; a file that changes nothing writes
+nothing, not even history."""
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..data import bulk
 from ..registry.history import as_actor
-from ..registry.write import SAL_WITH_COPIES
 from .planning import LocGroup, OrgGroup, Planner, ServicePlan, Writes, bulk_statements, collector_paused
-from .lookup import FIRST_PLACE, int_array
 from .reading import Table
 from .results import ImportPlan
 from .rows import Problem
 
-
 ANALYZE_AFTER = 5000  # new services from which an import refreshes the tables' statistics
+SOURCE = "import"  # organization.source of the organizations an import adds
 
 
 class ImportRejected(Exception):
@@ -32,8 +32,8 @@ class ImportRejected(Exception):
 
 def apply_import(session: Session, table: Table, region_code: str, actor) -> ImportPlan:
     """Write the file into the region's registry, all or nothing, recorded in the history with the note
-    "import <filename>". Raises edit.Forbidden, ImportRejected(plan) when any row has an error. Importing the same
-    file again finds every row unchanged and writes nothing. Does not commit."""
+    "import <filename>". Raises auth.policy.Forbidden, ImportRejected(plan) when any row has an error. Importing
+    the same file again finds every row unchanged and writes nothing. Does not commit."""
     planner = Planner(session, table, region_code, actor)
     # The collector paused for the writes too: building the staging rows while the plan's objects are alive made
     # it scan them again and again (~8 s of a 100,000-row apply).
@@ -47,11 +47,7 @@ def apply_import(session: Session, table: Table, region_code: str, actor) -> Imp
             try:
                 with session.begin_nested():
                     _write(session, writes, region_code, planner.region["timezone"])
-            except Exception as exc:  # a unique external id taken meanwhile by another import, say
-                from sqlalchemy.exc import IntegrityError
-
-                if not isinstance(exc, IntegrityError):
-                    raise
+            except IntegrityError:  # a unique external id taken meanwhile by another import, say
                 plan.problems.append(Problem(None, None, "concurrent_change",
                                              "Пока шла загрузка, реестр изменили (например, тот же код записи "
                                              "добавлен другой загрузкой). Повторите загрузку."))
@@ -59,218 +55,81 @@ def apply_import(session: Session, table: Table, region_code: str, actor) -> Imp
     return plan
 
 
-# --- staging ------------------------------------------------------------------------------------------------------
-_STAGING = {
-    "import_org": "id integer, external_id text, name text, legal_form text, description text, website text, "
-                  "email text, status text, verified_at date",
-    "import_loc": "id integer, organization_id integer, external_id text, name text, address text, "
-                  "settlement_id integer, lat float8, lon float8, confidential boolean, accessibility text, "
-                  "timezone text, active boolean",
-    "import_move": "id integer, lat float8, lon float8",
-    "import_svc": "id integer, organization_id integer, location_id integer, external_id text, type_code text, "
-                  "name text, description text, age_min_months smallint, age_max_months smallint, eligibility text, "
-                  "delivery text, capacity_total integer, capacity_free integer, active boolean, conditions text[], "
-                  "cost text, cost_basis text[], hours text",
-    "import_relocate": "service_id integer, location_id integer",
-    "import_area": "service_id integer, location_id integer, delivery text, radius_km float8, new boolean",
-    "import_phone": "id integer, organization_id integer, location_id integer, number text, kind text, "
-                    "extension text",
-}
-
-
-def _stage(session: Session, table: str, rows: list[tuple]) -> bool:
-    """A temporary table `table` (dropped at commit) filled by a binary COPY of Python values (lists for arrays);
-    False when there is nothing to stage."""
-    if not rows:
-        return False
-    session.execute(text(f"DROP TABLE IF EXISTS pg_temp.{table}"))
-    session.execute(text(f"CREATE TEMP TABLE {table} ({_STAGING[table]}) ON COMMIT DROP"))
-    names, types = zip(*(c.split(None, 1) for c in _STAGING[table].split(", ")))
-    cursor = session.connection().connection.driver_connection.cursor()
-    with cursor, cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(types)
-        for row in rows:
-            copy.write_row(row)
-    session.execute(text(f"ANALYZE {table}"))
-    return True
-
-
-def _new_ids(session: Session, sequence: str, n: int) -> list[int]:
-    if not n:
-        return []
-    return list(session.execute(text(f"SELECT nextval('{sequence}') FROM generate_series(1, :n)"), {"n": n}).scalars())
-
-
 # --- the writes ---------------------------------------------------------------------------------------------------
-_ORG_COLUMNS = ("external_id", "name", "legal_form", "description", "website", "email", "status", "verified_at")
-
-_INSERT_ORGANIZATIONS = f"""
-INSERT INTO organization (id, {', '.join(_ORG_COLUMNS)}, source, region_code)
-SELECT id, {', '.join(_ORG_COLUMNS)}, 'import', :region FROM import_org
-"""
-_UPDATE_ORGANIZATIONS = f"""
-UPDATE organization o SET {', '.join(f'{c} = u.{c}' for c in _ORG_COLUMNS)}
-FROM import_org u WHERE o.id = u.id
-"""
-_INSERT_LOCATIONS = """
-INSERT INTO location (id, organization_id, external_id, name, address, settlement_id, geog, confidential,
-                      approximate, accessibility, timezone, region_code, active)
-SELECT id, organization_id, external_id, name, address, settlement_id,
-       CAST(ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geography), confidential, false, accessibility, timezone,
-       :region, active
-FROM import_loc
-"""
-_UPDATE_LOCATIONS = """
-UPDATE location l SET name = u.name, address = u.address, settlement_id = u.settlement_id,
-       confidential = u.confidential, accessibility = u.accessibility, timezone = u.timezone, active = u.active
-FROM import_loc u WHERE l.id = u.id
-"""
-_MOVE_LOCATIONS = """
-UPDATE location l SET geog = CAST(ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326) AS geography)
-FROM import_move m WHERE l.id = m.id
-"""
-_SVC_COLUMNS = ("external_id", "type_code", "name", "description", "age_min_months", "age_max_months", "eligibility",
-                "delivery", "capacity_total", "capacity_free", "active", "conditions", "cost", "cost_basis")
-_INSERT_SERVICES = f"""
-INSERT INTO service (id, organization_id, {', '.join(_SVC_COLUMNS)}, capacity_updated_at, hours)
-SELECT id, organization_id, {', '.join(_SVC_COLUMNS)}, CASE WHEN capacity_free IS NOT NULL THEN now() END,
-       CAST(hours AS int4multirange)
-FROM import_svc
-"""
-_INSERT_SERVICE_AT_LOCATION = SAL_WITH_COPIES.format(pairs="(SELECT id AS service_id, location_id FROM import_svc)")
-_UPDATE_SERVICES = f"""
-UPDATE service s SET {', '.join(f'{c} = u.{c}' for c in _SVC_COLUMNS[1:])},
-       hours = CAST(u.hours AS int4multirange),
-       capacity_updated_at = CASE WHEN u.capacity_free IS DISTINCT FROM s.capacity_free THEN now()
-                                  ELSE s.capacity_updated_at END
-FROM import_svc u WHERE s.id = u.id
-"""
-_RELOCATE_SERVICES = """
-UPDATE service_at_location sal SET location_id = r.location_id
-FROM import_relocate r
-WHERE sal.id = (SELECT (array_agg(s2.id ORDER BY s2.id))[1] FROM service_at_location s2
-                WHERE s2.service_id = r.service_id)
-"""
-_LOCATE_SERVICES = """
-INSERT INTO service_at_location (service_id, location_id)
-SELECT r.service_id, r.location_id FROM import_relocate r
-WHERE NOT EXISTS (SELECT 1 FROM service_at_location sal WHERE sal.service_id = r.service_id)
-"""
-# Areas made to match the delivery: a radius (outreach), the region (online), none (on site). A drawn outreach
-# area is kept while no radius is given.
-_DELETE_AREAS = """
-DELETE FROM service_area a USING import_area t
-WHERE a.service_id = t.service_id AND NOT t.new
-  AND NOT (t.delivery = 'outreach' AND t.radius_km IS NOT NULL AND a.radius_km = t.radius_km)
-  AND NOT (t.delivery = 'outreach' AND t.radius_km IS NULL AND a.radius_km IS NULL AND a.region_code IS NULL)
-  AND NOT (t.delivery = 'online' AND a.region_code IS NOT NULL)
-"""
-_INSERT_RADIUS_AREAS = """
-INSERT INTO service_area (service_id, radius_km, area)
-SELECT t.service_id, t.radius_km, ST_Buffer(l.geog, t.radius_km * 1000.0, 'quad_segs=16')
-FROM import_area t JOIN location l ON l.id = t.location_id
-WHERE t.delivery = 'outreach' AND t.radius_km IS NOT NULL
-  AND (t.new OR NOT EXISTS (SELECT 1 FROM service_area a
-                            WHERE a.service_id = t.service_id AND a.radius_km = t.radius_km))
-"""
-_INSERT_REGION_AREAS = """
-INSERT INTO service_area (service_id, region_code)
-SELECT t.service_id, :region FROM import_area t
-WHERE t.delivery = 'online'
-  AND (t.new OR NOT EXISTS (SELECT 1 FROM service_area a
-                            WHERE a.service_id = t.service_id AND a.region_code IS NOT NULL))
-"""
-# Radius areas follow their location when it moves, or their service when it moves to another location.
-_REDRAW_RADIUS_AREAS = f"""
-WITH affected AS (
-  SELECT sal.service_id FROM service_at_location sal
-  WHERE sal.location_id IN (SELECT unnest(CAST(:moved AS int[])))
-  UNION SELECT unnest(CAST(:relocated AS int[])))
-UPDATE service_area a SET area = ST_Buffer(l.geog, a.radius_km * 1000.0, 'quad_segs=16')
-FROM affected JOIN location l ON l.id = {FIRST_PLACE.format(service="affected.service_id")}
-WHERE a.service_id = affected.service_id AND a.radius_km IS NOT NULL
-"""
-_INSERT_PHONES = """
-INSERT INTO phone (organization_id, location_id, number, kind, extension)
-SELECT organization_id, location_id, number, kind, extension FROM import_phone ORDER BY id
-"""
-_UPDATE_PHONES = "UPDATE phone p SET kind = u.kind, extension = u.extension FROM import_phone u WHERE p.id = u.id"
-_BUMP_VERSIONS = """
-UPDATE organization SET version = version + 1, updated_at = now() WHERE id = ANY(CAST(:ids AS int[]))
-"""
-
-_ANALYZE_AFTER_IMPORT = """
-ANALYZE organization (id, external_id, region_code, status),
-        location (id, organization_id, settlement_id, region_code, external_id, active),
-        service (id, organization_id, external_id, type_code, active, delivery),
-        service_at_location (id, service_id, location_id, type_code, searchable, delivery),
-        phone, service_area (id, service_id, radius_km, region_code)
-"""
-
-
 def _write(session: Session, w: Writes, region: str, region_timezone: str) -> None:
-    run = lambda sql, **params: session.execute(text(sql), params)  # noqa: E731
-    new_orgs = [g for g in w.orgs if g.id is None]
-    for org, new_id in zip(new_orgs, _new_ids(session, "organization_id_seq", len(new_orgs))):
-        org.id = new_id
-    new_locs = [g for g in w.locs if g.id is None]
-    for loc, new_id in zip(new_locs, _new_ids(session, "location_id_seq", len(new_locs))):
-        loc.id = new_id
-    new_svcs = [s for s in w.services if s.id is None]
-    for svc, new_id in zip(new_svcs, _new_ids(session, "service_id_seq", len(new_svcs))):
-        svc.id = new_id
-    touched: set[int] = set()
-
-    if _stage(session, "import_org", [_org_row(g) for g in new_orgs]):
-        run(_INSERT_ORGANIZATIONS, region=region)
-    changed_orgs = [g for g in w.orgs if g.state is not None and g.changes]
-    if _stage(session, "import_org", [_org_row(g) for g in changed_orgs]):
-        run(_UPDATE_ORGANIZATIONS)
-    touched |= {g.id for g in changed_orgs}
-
-    if _stage(session, "import_loc", [_loc_row(g, region_timezone) for g in new_locs]):
-        run(_INSERT_LOCATIONS, region=region)
-    changed_locs = [g for g in w.locs if g.state is not None and g.changes]
-    if _stage(session, "import_loc", [_loc_row(g, region_timezone) for g in changed_locs]):
-        run(_UPDATE_LOCATIONS)
-    moved = [g for g in w.locs if g.state is not None and g.moved]
-    if _stage(session, "import_move", [(g.id, g.values["lat"], g.values["lon"]) for g in moved]):
-        run(_MOVE_LOCATIONS)
-    touched |= {g.org.id for g in (*changed_locs, *moved)}
-
-    if _stage(session, "import_svc", [_svc_row(s) for s in new_svcs]):
-        run(_INSERT_SERVICES)
-        run(_INSERT_SERVICE_AT_LOCATION)
-    changed_svcs = [s for s in w.services if s.state is not None and s.changes]
-    if _stage(session, "import_svc", [_svc_row(s) for s in changed_svcs]):
-        run(_UPDATE_SERVICES)
-    relocated = [s for s in w.services if s.state is not None and s.relocated]
-    if _stage(session, "import_relocate", [(s.id, s.loc.id) for s in relocated]):
-        run(_RELOCATE_SERVICES)
-        run(_LOCATE_SERVICES)
-    areas = [(s.id, s.loc.id, *_areas_of(s), s.state is None) for s in w.services
-             if s.state is None or s.areas is not None]
-    areas = [a for a in areas if a[2] is not None]
-    if _stage(session, "import_area", areas):
-        run(_DELETE_AREAS)
-        run(_INSERT_RADIUS_AREAS)
-        run(_INSERT_REGION_AREAS, region=region)
-    if moved or relocated:
-        run(_REDRAW_RADIUS_AREAS, moved=int_array(g.id for g in moved), relocated=int_array(s.id for s in relocated))
-    touched |= {s.loc.org.id for s in (*changed_svcs, *relocated) if s.state is not None}
-    touched |= {s.loc.org.id for s in w.services if s.areas is not None and s.state is not None}
-
-    touched |= {g.org.id for g in new_locs if g.org.state is not None}
-    touched |= {s.loc.org.id for s in new_svcs if s.loc.org.state is not None}
+    """The plan's writes, kind by kind; the versions of the existing organizations they touch moved on once."""
+    new_orgs, new_locs, new_svcs = _draw_ids(session, w)
+    touched = _write_organizations(session, w, new_orgs, region)
+    touched |= _write_locations(session, w, new_locs, region, region_timezone)
+    touched |= _write_services(session, w, new_svcs, region)
     touched |= _write_phones(session, w)
     existing = touched - {g.id for g in new_orgs}
     if existing:
-        run(_BUMP_VERSIONS, ids=int_array(sorted(existing)))
+        bulk.bump_versions(session, sorted(existing))
     if len(new_svcs) >= ANALYZE_AFTER:
-        # Fresh statistics for the queries that follow (the map, nearest help, the next import): ANALYZE counts
-        # this transaction's own new rows. Only the columns those queries filter and join on: the text columns'
-        # statistics cost most of an ANALYZE and steer no plan.
-        run(_ANALYZE_AFTER_IMPORT)
+        # Fresh statistics for the queries that follow (the map, nearest help, the next import).
+        bulk.analyze_after_import(session)
+
+
+def _draw_ids(session: Session, w: Writes) -> tuple[list[OrgGroup], list[LocGroup], list[ServicePlan]]:
+    """Ids for the new organizations, locations and services, drawn from their sequences in one call each."""
+    new = ([g for g in w.orgs if g.id is None], [g for g in w.locs if g.id is None],
+           [s for s in w.services if s.id is None])
+    for items, sequence in zip(new, ("organization_id_seq", "location_id_seq", "service_id_seq")):
+        for item, new_id in zip(items, bulk.new_ids(session, sequence, len(items))):
+            item.id = new_id
+    return new
+
+
+def _write_organizations(session: Session, w: Writes, new_orgs: list[OrgGroup], region: str) -> set[int]:
+    """New organizations inserted, changed ones updated; the ids of those changed."""
+    if bulk.stage(session, "staged_organization", [_org_row(g, region) for g in new_orgs]):
+        bulk.insert_staged(session, "organization")
+    changed = [g for g in w.orgs if g.state is not None and g.changes]
+    if bulk.stage(session, "staged_organization", [_org_row(g, region) for g in changed]):
+        bulk.update_staged(session, "organization")
+    return {g.id for g in changed}
+
+
+def _write_locations(session: Session, w: Writes, new_locs: list[LocGroup], region: str,
+                     region_timezone: str) -> set[int]:
+    """New locations inserted, changed ones updated, moved ones moved (their radius areas redrawn with the
+    services'); the ids of the existing organizations touched."""
+    if bulk.stage(session, "staged_location", [_loc_row(g, region, region_timezone) for g in new_locs]):
+        bulk.insert_staged(session, "location")
+    changed = [g for g in w.locs if g.state is not None and g.changes]
+    if bulk.stage(session, "staged_location", [_loc_row(g, region, region_timezone) for g in changed]):
+        bulk.update_staged(session, "location")
+    if bulk.stage(session, "staged_move", [(g.id, g.values["lat"], g.values["lon"]) for g in _moved(w)]):
+        bulk.update_staged(session, "move")
+    return {g.org.id for g in (*changed, *_moved(w))} | {g.org.id for g in new_locs if g.org.state is not None}
+
+
+def _moved(w: Writes) -> list[LocGroup]:
+    return [g for g in w.locs if g.state is not None and g.moved]
+
+
+def _write_services(session: Session, w: Writes, new_svcs: list[ServicePlan], region: str) -> set[int]:
+    """New services inserted at their locations, changed ones updated, relocated ones moved, areas made to match,
+    radius areas redrawn where their location moved; the ids of the existing organizations touched."""
+    if bulk.stage(session, "staged_service", [_svc_row(s) for s in new_svcs]):
+        bulk.insert_staged(session, "service")
+    changed = [s for s in w.services if s.state is not None and s.changes]
+    if bulk.stage(session, "staged_service", [_svc_row(s) for s in changed]):
+        bulk.update_staged(session, "service")
+    relocated = [s for s in w.services if s.state is not None and s.relocated]
+    if bulk.stage(session, "staged_relocation", [(s.id, s.loc.id) for s in relocated]):
+        bulk.update_staged(session, "relocation")
+    areas = [(s.id, s.loc.id, *_areas_of(s), region, s.state is None) for s in w.services
+             if s.state is None or s.areas is not None]
+    if bulk.stage(session, "staged_area", [a for a in areas if a[2] is not None]):
+        bulk.replace_areas(session)
+    moved = _moved(w)
+    if moved or relocated:
+        bulk.redraw_radius_areas(session, moved_locations=[g.id for g in moved], services=[s.id for s in relocated])
+    touched = {s.loc.org.id for s in (*changed, *relocated) if s.state is not None}
+    touched |= {s.loc.org.id for s in w.services if s.areas is not None and s.state is not None}
+    return touched | {s.loc.org.id for s in new_svcs if s.loc.org.state is not None}
 
 
 def _areas_of(svc: ServicePlan) -> tuple[str | None, float | None]:
@@ -311,25 +170,24 @@ def _write_phones(session: Session, w: Writes) -> set[int]:
                 updates.append((found[1], None, None, phone.number, phone.kind, phone.extension))
         deletes += [phone_id for _, phone_id in by_number.values()]
     if deletes:
-        session.execute(text("DELETE FROM phone WHERE id = ANY(CAST(:ids AS int[]))"),
-                        {"ids": int_array(sorted(deletes))})
-    if _stage(session, "import_phone", updates):
-        session.execute(text(_UPDATE_PHONES))
-    if _stage(session, "import_phone", inserts):
-        session.execute(text(_INSERT_PHONES))
+        bulk.delete_phones(session, sorted(deletes))
+    if bulk.stage(session, "staged_phone", updates):
+        bulk.update_staged(session, "phone")
+    if bulk.stage(session, "staged_phone", inserts):
+        bulk.insert_staged(session, "phone")
     return touched
 
 
-def _org_row(g: OrgGroup) -> tuple:
+def _org_row(g: OrgGroup, region: str) -> tuple:
     s, v = g.state or {}, {**g.values, **g.changes}
     status = v.get("status") or s.get("status") or "published"
     external_id = v.get("external_id") if g.state is None else g.changes.get("external_id", s["external_id"])
     return (g.id, external_id, v["name"], *(v.get(k, s.get(k, "")) for k in ("legal_form", "description", "website",
                                                                              "email")),
-            status, v.get("verified_at") or s.get("verified_at"))
+            status, v.get("verified_at") or s.get("verified_at"), SOURCE, region, False)
 
 
-def _loc_row(g: LocGroup, region_timezone: str) -> tuple:
+def _loc_row(g: LocGroup, region: str, region_timezone: str) -> tuple:
     s, v = g.state or {}, {**g.values, **g.changes}
     settlement_id, timezone = s.get("settlement_id"), s.get("timezone")
     if g.settlement is not None:
@@ -339,8 +197,8 @@ def _loc_row(g: LocGroup, region_timezone: str) -> tuple:
     active = True if g.state is None else g.changes.get("active", s["active"])
     return (g.id, g.org.id, v.get("external_id") if g.state is None else s["external_id"],
             v.get("name", s.get("name", "")), v.get("address", s.get("address", "")), settlement_id,
-            v["lat"], v["lon"], v.get("confidential", s.get("confidential", False)),
-            v.get("accessibility", s.get("accessibility", "")), timezone or region_timezone, active)
+            v["lat"], v["lon"], v.get("confidential", s.get("confidential", False)), False,
+            v.get("accessibility", s.get("accessibility", "")), timezone or region_timezone, region, active)
 
 
 def _svc_row(svc: ServicePlan) -> tuple:
@@ -353,6 +211,6 @@ def _svc_row(svc: ServicePlan) -> tuple:
         value["active"] = s["active"]
     return (svc.id, svc.loc.org.id, svc.loc.id, svc.row.key if svc.state is None else s["external_id"],
             value["type"], value["name"], value["description"], value["age_min_months"], value["age_max_months"],
-            value["eligibility"], value["delivery"] or "on_site", value["capacity_total"], value["capacity_free"],
+            value["eligibility"], value["delivery"] or "on_site", value["capacity_total"], value["capacity_free"], None,
             value["active"], list(value["conditions"] or []), value["cost"], list(value["cost_basis"] or []),
             svc.hours)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from ..auth.policy import Viewer
+from ..auth.policy import Forbidden, Viewer
 from ..db import get_session
 
 MAX_REPORT_LINES = 2000
@@ -37,7 +37,6 @@ def _actor(email: str | None) -> Viewer:
 def import_command(file: Path, region: str, dry_run: bool, as_email: str | None) -> None:
     """Import a spreadsheet (CSV, XLSX or GeoJSON; docs/import-format.md) into a region's registry: all rows or
     none. Prints what each row does and every problem; exits 1 when the file is rejected."""
-    from ..registry.edit import Forbidden
     from . import ImportFileError, ImportRejected, apply_import, plan_import, read_table
 
     session = get_session()
@@ -90,7 +89,6 @@ def _echo_report(plan) -> None:
 @click.option("--as", "as_email", default=None, help="Export with this staff account's rights.")
 def export_command(regions: tuple[str, ...], everything: bool, fmt: str, output: Path, as_email: str | None) -> None:
     """Export the registry of a region (or all) as CSV, GeoJSON or Open Referral HSDS 3.0."""
-    from ..registry.edit import Forbidden
     from . import ExportError, export_region
 
     if bool(regions) == everything:

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from .. import clock
+from ..auth.policy import require_export_rights
 from ..search.views import snap_point
 from . import columns as c
 from .lookup import FIRST_PLACE, export_key, taxonomy
@@ -87,21 +88,6 @@ def _phones(rows) -> list[ExportPhone]:
     return [ExportPhone(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
 
 
-def require_export_rights(viewer, region_codes: list[str] | None) -> None:
-    """Curators export their own regions, dispatchers and admins any region, only admins all at once; the public
-    (no role) gets the published entries of the regions it names."""
-    from ..registry.edit import Forbidden
-
-    if region_codes is None:
-        if getattr(viewer, "role", None) != "admin":
-            raise Forbidden("Выгрузить все регионы сразу может только администратор.")
-        return
-    if getattr(viewer, "is_staff", False):
-        for code in region_codes:
-            if not viewer.may_read_registry_of(code):
-                raise Forbidden(f"Регион {code} вы не курируете: выгрузка недоступна.")
-
-
 def registry_rows(session: Session, region_codes: list[str] | None, viewer) -> list[dict]:
     """One row per service at its (first) location, as the viewer may see it: confidential places redacted for
     viewers who may not see them, drafts and deactivated entries for staff only."""
@@ -127,7 +113,7 @@ def registry_rows(session: Session, region_codes: list[str] | None, viewer) -> l
 def export_region(session: Session, region_codes: list[str] | None, fmt: str, viewer) -> tuple[bytes, str, str]:
     """The registry of these regions (all when None) as (bytes, mimetype, filename), in fmt: csv | geojson |
     hsds-json | hsds-csv; the filename carries today's date where the regions are (export_date). Raises
-    edit.Forbidden when the viewer may not export a region, ExportError when the format or a region is unknown."""
+    auth.policy.Forbidden when the viewer may not export a region, ExportError when the format or a region is unknown."""
     if fmt not in FORMATS:
         raise ExportError(f"Неизвестный формат выгрузки «{str(fmt)[:20]}»: csv, geojson, hsds-json или hsds-csv.")
     zones = {}

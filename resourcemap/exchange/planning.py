@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ..auth.policy import require_import_rights
+from ..data import bulk
 from ..registry import hours
 from . import checks, lookup
 from .columns import BY_NAME, REQUIRED, header_key, kind_index
@@ -24,33 +25,32 @@ from .reading import ImportFileError, Table
 from .results import ImportPlan, RowResult
 from .rows import WARNINGS, ParsedRow, Problem, RowReader
 
-IMPORT_ROLES = ("admin", "curator")
-
-
 # --- the groups rows form ---------------------------------------------------------------------------------------
 @dataclass(eq=False)
-class OrgGroup:
+class _Group:
+    """Rows of the file that form one organization or one location."""
+
     key: tuple
-    id: int | None  # existing organization, or None (new; an id is drawn when applied)
+    id: int | None  # an existing entry, or None (new; an id is drawn when applied)
     rows: list[ParsedRow]
     values: dict
-    changes: dict = field(default_factory=dict)  # column -> new value (existing organizations)
-    phone_target: tuple | None = None
-    state: dict | None = None
+    changes: dict = field(default_factory=dict)  # column -> new value (existing entries)
+    phone_target: tuple | None = None  # the phones to have, where they differ from the stored ones
+    state: dict | None = None  # the stored entry
 
 
 @dataclass(eq=False)
-class LocGroup:
-    key: tuple
-    org: OrgGroup
-    id: int | None
-    rows: list[ParsedRow]
-    values: dict
-    changes: dict = field(default_factory=dict)
+class OrgGroup(_Group):
+    """The rows of one organization."""
+
+
+@dataclass(eq=False)
+class LocGroup(_Group):
+    """The rows of one location of `org`."""
+
+    org: OrgGroup = field(kw_only=True)
     moved: bool = False
     settlement: dict | None = None  # resolved settlement (new locations, or a changed settlement name)
-    phone_target: tuple | None = None
-    state: dict | None = None
 
 
 @dataclass(eq=False)
@@ -83,16 +83,6 @@ class Writes:
             or getattr(x, "phone_target", None) is not None
 
 
-def require_import_rights(actor, region_code: str) -> None:
-    """Imports and exports of a region's registry belong to its curators and admins (edit.py's Forbidden)."""
-    from ..registry.edit import Forbidden
-
-    if getattr(actor, "role", None) not in IMPORT_ROLES:
-        raise Forbidden("Ваша роль не позволяет загружать данные в реестр.")
-    if not actor.may_edit_region(region_code):
-        raise Forbidden("Этот регион вы не курируете: загрузка в него недоступна.")
-
-
 STATEMENT_TIMEOUT = "300s"  # a bulk import is not held to the web's statement timeout
 
 
@@ -103,10 +93,10 @@ _hours_text = lru_cache(maxsize=4096)(hours.to_multirange)
 @contextmanager
 def bulk_statements(session: Session):
     """The transaction's statement timeout raised for an import's bulk statements, then set back."""
-    previous = session.execute(text("SHOW statement_timeout")).scalar()
-    session.execute(text(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'"))
+    previous = bulk.statement_timeout(session)
+    bulk.set_statement_timeout(session, STATEMENT_TIMEOUT)
     yield
-    session.execute(text("SELECT set_config('statement_timeout', :t, true)"), {"t": previous})
+    bulk.set_statement_timeout(session, previous)
 
 
 @contextmanager
@@ -127,7 +117,7 @@ def collector_paused():
 
 def plan_import(session: Session, table: Table, region_code: str, actor) -> ImportPlan:
     """The dry run: per row create | update | unchanged | error, and every problem (row, column, code, message).
-    Raises edit.Forbidden when the actor may not import into the region. Writes nothing to the registry."""
+    Raises auth.policy.Forbidden when the actor may not import into the region. Writes nothing to the registry."""
     planner = Planner(session, table, region_code, actor)
     with bulk_statements(session):
         return planner.plan(lock=False)
@@ -226,13 +216,22 @@ class Planner:
 
     def _group(self, parsed: list[ParsedRow]):
         """Rows to organizations, locations and services, with every matched entry of the registry."""
-        session, region = self.session, self.region_code
+        session = self.session
         ok = [r for r in parsed if r.ok]
         svc_match = lookup.match_services(session, [r.key for r in ok])
         org_match = lookup.match_organizations(session, [r.org["external_id"] for r in ok if r.org.get("external_id")])
         loc_match = lookup.match_locations(session, [r.loc["external_id"] for r in ok if r.loc.get("external_id")])
-        names = lookup.region_names(session)
+        org_key = self._organization_keys(ok, svc_match, org_match, loc_match)
+        ok = [r for r in ok if r.ok]
+        loc_key = _location_keys(ok, org_key, svc_match, loc_match)
+        return self._build_groups(ok, org_key, loc_key, svc_match)
 
+    def _organization_keys(self, ok: list[ParsedRow], svc_match: dict, org_match: dict, loc_match: dict
+                           ) -> dict[int, tuple]:
+        """Per row number, the key of its organization: an existing one's id (matched by the service, the
+        organization's or the location's external id), else the file's external id, else its name. Rows that match
+        entries of another region or of different organizations get an error."""
+        region, names = self.region_code, lookup.region_names(self.session)
         org_key: dict[int, tuple] = {}
         for row in ok:
             m, om = svc_match.get(row.key), org_match.get(row.org.get("external_id"))
@@ -262,24 +261,15 @@ class Planner:
                 org_key[row.number] = ("x", row.org["external_id"])
             else:
                 org_key[row.number] = ("name", header_key(row.org["name"]))
-        ok = [r for r in ok if r.ok]
-        _merge_aliases(ok, org_key, lambda r: [("name", header_key(r.org["name"]))]
+        rows = [r for r in ok if r.ok]
+        _merge_aliases(rows, org_key, lambda r: [("name", header_key(r.org["name"]))]
                        + ([("x", r.org["external_id"])] if r.org.get("external_id") else []))
+        return org_key
 
-        loc_key: dict[int, tuple] = {}
-        for row in ok:
-            m, lm = svc_match.get(row.key), loc_match.get(row.loc.get("external_id"))
-            if lm:
-                loc_key[row.number] = ("id", lm["id"])
-            elif row.loc.get("external_id"):
-                loc_key[row.number] = ("x", org_key[row.number], row.loc["external_id"])
-            elif m and m["location_id"]:
-                loc_key[row.number] = ("id", m["location_id"])
-            else:
-                loc_key[row.number] = _place_key(row, org_key[row.number])
-        _merge_aliases(ok, loc_key, lambda r: [_place_key(r, org_key[r.number])] if not r.loc.get("external_id")
-                       else [])
-
+    def _build_groups(self, ok: list[ParsedRow], org_key: dict[int, tuple], loc_key: dict[int, tuple],
+                      svc_match: dict) -> tuple[list[OrgGroup], list[LocGroup], list[ServicePlan]]:
+        """The organizations, locations and services the keyed rows form; a row that disagrees with its group's
+        first row, or names a location of another organization, gets an error and is left out."""
         orgs: dict[tuple, OrgGroup] = {}
         locs: dict[tuple, LocGroup] = {}
         services = []
@@ -293,7 +283,7 @@ class Planner:
             lk = loc_key[row.number]
             loc = locs.get(lk)
             if loc is None:
-                loc = locs[lk] = LocGroup(lk, org, lk[1] if lk[0] == "id" else None, [], dict(row.loc))
+                loc = locs[lk] = LocGroup(lk, lk[1] if lk[0] == "id" else None, [], dict(row.loc), org=org)
             elif loc.org is not org:
                 self.error(row, "location_external_id", "location_mismatch",
                            "Место с этим кодом уже указано для другой организации в этом файле.")
@@ -482,6 +472,26 @@ def _changes(group, state: dict, fields: dict[str, str], skip_none: tuple[str, .
             continue
         if value != state[column]:
             group.changes[name] = value
+
+
+def _location_keys(ok: list[ParsedRow], org_key: dict[int, tuple], svc_match: dict, loc_match: dict
+                   ) -> dict[int, tuple]:
+    """Per row number, the key of its location: an existing one's id (by its external id, or the matched service's
+    location), else the file's external id within the organization, else the point and address."""
+    loc_key: dict[int, tuple] = {}
+    for row in ok:
+        m, lm = svc_match.get(row.key), loc_match.get(row.loc.get("external_id"))
+        if lm:
+            loc_key[row.number] = ("id", lm["id"])
+        elif row.loc.get("external_id"):
+            loc_key[row.number] = ("x", org_key[row.number], row.loc["external_id"])
+        elif m and m["location_id"]:
+            loc_key[row.number] = ("id", m["location_id"])
+        else:
+            loc_key[row.number] = _place_key(row, org_key[row.number])
+    _merge_aliases(ok, loc_key, lambda r: [_place_key(r, org_key[r.number])] if not r.loc.get("external_id")
+                   else [])
+    return loc_key
 
 
 def _place_key(row: ParsedRow, org_key: tuple) -> tuple:

@@ -25,31 +25,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ..auth.policy import Forbidden, Refused, require_editor, require_region_edit  # noqa: F401  (Forbidden: callers')
+from ..data import documents, writes
+from ..data.history import service_of_record
+from ..data.validation import area_as_stored
 from . import hours, write
 from .history import as_actor, change_by_id, history, set_note  # noqa: F401  (history is part of this module's contract)
 from .revert import NotRevertable, apply_inverse
-from .validate import Problem, actor_may_edit, check_document
+from .validate import Problem, check_document
 
-EDITOR_ROLES = ("admin", "curator")
-
-
-class EditError(Exception):
-    """An editing action that was refused; nothing was written."""
+# An editing action that was refused; nothing was written. Forbidden (auth/policy.py: the actor may not edit this
+# organization's region, or may not edit at all) is one of them.
+EditError = Refused
 
 
 class NotFound(EditError):
     pass
-
-
-class Forbidden(EditError):
-    """The actor may not edit this organization's region (or may not edit at all)."""
-
-    def __init__(self, message: str = "Эта запись относится к региону, который вы не курируете."):
-        super().__init__(message)
-        self.message = message
 
 
 class Conflict(EditError):
@@ -69,41 +62,12 @@ class InvalidDocument(EditError):
 
 # --- reading ----------------------------------------------------------------------------------------------------
 
-_ORG = text("""
-SELECT id, version, status, name, legal_form, description, website, email, source, external_id, verified_at,
-       region_code, is_synthetic, updated_at, recheck_since
-FROM organization WHERE id = :id
-""")
-_LOCATIONS = text("""
-SELECT l.id, l.external_id, l.name, l.address, l.settlement_id, st.name_ru AS settlement_name,
-       ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon, l.confidential, l.approximate,
-       l.accessibility, l.timezone, l.active, l.region_code
-FROM location l LEFT JOIN settlement st ON st.id = l.settlement_id
-WHERE l.organization_id = :id ORDER BY l.id
-""")
-_SERVICES = text("""
-SELECT s.id, s.external_id, s.type_code AS type, s.name, s.description, s.age_min_months, s.age_max_months,
-       s.eligibility, s.delivery, s.capacity_total, s.capacity_free, s.active, s.conditions, s.cost, s.cost_basis,
-       (SELECT sal.location_id FROM service_at_location sal WHERE sal.service_id = s.id
-         ORDER BY sal.id LIMIT 1) AS location_id,
-       s.hours::text AS hours,
-       (SELECT coalesce(json_agg(json_build_object('id', a.id, 'radius_km', a.radius_km, 'region_code', a.region_code,
-                                                   'area', CASE WHEN a.radius_km IS NULL AND a.area IS NOT NULL
-                                                                THEN ST_AsGeoJSON(a.area)::json END) ORDER BY a.id),
-                        '[]') FROM service_area a WHERE a.service_id = s.id) AS areas
-FROM service s WHERE s.organization_id = :id ORDER BY s.id
-""")
-_PHONES = text("""
-SELECT id, number, extension, kind, note, location_id, service_id FROM phone WHERE organization_id = :id ORDER BY id
-""")
-
-
 def organization_document(session: Session, org_id: int) -> dict | None:
     """The organization with all its locations, services (active or not) and phones, as one document; None when
     there is no such organization. References between parts are indexes into the document's lists."""
     if not isinstance(org_id, int) or not 0 < org_id <= 2**31 - 1:
         return None
-    org = session.execute(_ORG, {"id": org_id}).mappings().first()
+    org = documents.organization(session, org_id)
     if org is None:
         return None
     doc = dict(org)
@@ -111,10 +75,10 @@ def organization_document(session: Session, org_id: int) -> dict | None:
     doc["updated_at"] = org["updated_at"].isoformat() if org["updated_at"] else None
     doc["recheck_since"] = org["recheck_since"].isoformat() if org["recheck_since"] else None
     doc["synthetic"] = doc.pop("is_synthetic")
-    doc["locations"] = [dict(r) for r in session.execute(_LOCATIONS, {"id": org_id}).mappings()]
+    doc["locations"] = documents.organization_locations(session, org_id)
     location_index = {loc["id"]: i for i, loc in enumerate(doc["locations"])}
     doc["services"] = []
-    for row in session.execute(_SERVICES, {"id": org_id}).mappings():
+    for row in documents.organization_services(session, org_id):
         svc = {k: v for k, v in row.items() if k not in ("location_id", "hours", "areas")}
         svc["location"] = location_index.get(row["location_id"])
         svc["schedule"] = hours.document_slots(row["hours"])
@@ -127,7 +91,7 @@ def organization_document(session: Session, org_id: int) -> dict | None:
         doc["services"].append(svc)
     service_index = {svc["id"]: i for i, svc in enumerate(doc["services"])}
     doc["phones"] = []
-    for row in session.execute(_PHONES, {"id": org_id}).mappings():
+    for row in documents.organization_phones(session, org_id):
         phone = {k: v for k, v in row.items() if k not in ("location_id", "service_id")}
         phone["location"] = location_index.get(row["location_id"])
         phone["service"] = service_index.get(row["service_id"])
@@ -148,15 +112,9 @@ def validate_document(session: Session, doc, actor, *, region_exception_reason: 
 
 # --- writing ----------------------------------------------------------------------------------------------------
 
-def _require_editor(actor) -> None:
-    if getattr(actor, "role", None) not in EDITOR_ROLES:
-        raise Forbidden("Ваша роль не позволяет редактировать реестр.")
-
-
 def _require_region(actor, region_code: str) -> None:
-    _require_editor(actor)
-    if not actor_may_edit(actor, region_code):
-        raise Forbidden()
+    require_editor(actor)
+    require_region_edit(actor, region_code)
 
 
 def _note(change_note: str, reason: str | None, exceptions: list[str]) -> str:
@@ -180,19 +138,16 @@ def _bump_version(session: Session, org_id: int, expected_version, yours) -> int
     if isinstance(expected_version, bool) or not isinstance(expected_version, int) \
             or not -2**31 <= expected_version < 2**31 - 1:
         raise InvalidDocument([Problem("version", "required", "Не указана версия записи.")])
-    version = session.execute(text(
-        "UPDATE organization SET version = version + 1, updated_at = now()"
-        " WHERE id = :id AND version = :expected RETURNING version"),
-        {"id": org_id, "expected": expected_version}).scalar()
-    if version is None:
+    moved = writes.bump_versions(session, [org_id], expected=expected_version)
+    if not moved:
         raise Conflict(organization_document(session, org_id), yours)
-    return version
+    return moved[0]
 
 
 def create_document(session: Session, doc, actor, *, region_exception_reason: str | None = None,
                     change_note: str = "") -> int:
     """A new organization from a document (ids and version in it are ignored); returns its id."""
-    _require_editor(actor)
+    require_editor(actor)
     doc = _without_ids(doc)
     with session.begin_nested():
         problems, clean = check_document(session, doc, actor, region_exception_reason=region_exception_reason)
@@ -263,13 +218,22 @@ def _at(ids: list[int], index: int | None) -> int | None:
 
 
 def _write_diff(session: Session, org_id: int, stored: dict, clean: dict, *, verified_at_from_doc: bool) -> None:
+    """Write what changed between the stored document and the clean one, part by part; the organization's region
+    follows its first active location."""
     fields = _ORG_FIELDS + (("verified_at",) if verified_at_from_doc else ())
     old_verified = dt.date.fromisoformat(stored["verified_at"]) if stored["verified_at"] else None
     before = {**stored, "verified_at": old_verified}
-    write.update_row(session, "organization", org_id,
-                     {f: clean[f] for f in fields if clean[f] != before[f]})
+    writes.update_row(session, "organization", org_id,
+                      {f: clean[f] for f in fields if clean[f] != before[f]})
+    location_ids, moved = _write_locations(session, org_id, stored, clean)
+    service_ids = _write_services(session, org_id, stored, clean, location_ids, moved)
+    _write_phones(session, org_id, stored, clean, location_ids, service_ids)
+    writes.refresh_organization_region(session, org_id)
 
-    # Locations: update in place, add new ones, deactivate the ones left out.
+
+def _write_locations(session: Session, org_id: int, stored: dict, clean: dict) -> tuple[list[int], set[int]]:
+    """Locations updated in place, new ones added, the ones left out deactivated; (the id of each location of the
+    clean document, the ids of those moved)."""
     stored_locations = {loc["id"]: loc for loc in stored["locations"]}
     location_ids, moved = [], set()
     for loc in clean["locations"]:
@@ -280,16 +244,21 @@ def _write_diff(session: Session, org_id: int, stored: dict, clean: dict, *, ver
         location_ids.append(loc["id"])
         changes = {f: loc[f] for f in _LOCATION_FIELDS if loc[f] != old[f]}
         if (loc["lat"], loc["lon"]) != (old["lat"], old["lon"]):
-            write.move_location(session, loc["id"], loc["lat"], loc["lon"])
+            writes.move_location(session, loc["id"], loc["lat"], loc["lon"])
             moved.add(loc["id"])
         if loc["region_code"] != old["region_code"]:
             changes["region_code"] = loc["region_code"]
-        write.update_row(session, "location", loc["id"], changes)
+        writes.update_row(session, "location", loc["id"], changes)
     for old in stored["locations"]:
         if old["id"] not in location_ids and old["active"]:
-            write.update_row(session, "location", old["id"], {"active": False})
+            writes.update_row(session, "location", old["id"], {"active": False})
+    return location_ids, moved
 
-    # Services: the same, with their location, hours and areas.
+
+def _write_services(session: Session, org_id: int, stored: dict, clean: dict, location_ids: list[int],
+                    moved: set[int]) -> list[int]:
+    """Services updated in place with their location, hours and areas, new ones added, the ones left out
+    deactivated; the id of each service of the clean document."""
     stored_services = {svc["id"]: svc for svc in stored["services"]}
     service_ids = []
     for svc in clean["services"]:
@@ -304,22 +273,23 @@ def _write_diff(session: Session, org_id: int, stored: dict, clean: dict, *, ver
         new_hours = hours.to_multirange(svc["schedule"])
         if new_hours != hours.to_multirange(old["schedule"]):
             changes["hours"] = new_hours
-        write.update_row(session, "service", svc["id"], changes)
+        writes.update_row(session, "service", svc["id"], changes)
         old_location_id = stored["locations"][old["location"]]["id"] if old["location"] is not None else None
         if old_location_id is None:
-            session.execute(text("INSERT INTO service_at_location (service_id, location_id) VALUES (:s, :l)"),
-                            {"s": svc["id"], "l": location_id})
+            writes.place_service(session, svc["id"], location_id)
         elif old_location_id != location_id:
-            session.execute(text(
-                "UPDATE service_at_location SET location_id = :l WHERE id ="
-                " (SELECT min(id) FROM service_at_location WHERE service_id = :s)"), {"s": svc["id"], "l": location_id})
+            writes.relocate_service(session, svc["id"], location_id)
         _write_areas(session, svc["id"], location_id, region, svc,
                      relocated=old_location_id != location_id or location_id in moved)
     for old in stored["services"]:
         if old["id"] not in service_ids and old["active"]:
-            write.update_row(session, "service", old["id"], {"active": False})
+            writes.update_row(session, "service", old["id"], {"active": False})
+    return service_ids
 
-    # Phones: update, add, and delete those left out.
+
+def _write_phones(session: Session, org_id: int, stored: dict, clean: dict, location_ids: list[int],
+                  service_ids: list[int]) -> None:
+    """Phones updated (their number, kind, place), new ones added, the ones left out deleted."""
     stored_phones = {ph["id"]: ph for ph in stored["phones"]}
     kept = set()
     for phone in clean["phones"]:
@@ -334,26 +304,19 @@ def _write_diff(session: Session, org_id: int, stored: dict, clean: dict, *, ver
             changes["location_id"] = location_id
         if service_id != _at([svc["id"] for svc in stored["services"]], old["service"]):
             changes["service_id"] = service_id
-        write.update_row(session, "phone", phone["id"], changes)
+        writes.update_row(session, "phone", phone["id"], changes)
     gone = [ph["id"] for ph in stored["phones"] if ph["id"] not in kept]
     if gone:
-        session.execute(text("DELETE FROM phone WHERE id = ANY(CAST(:ids AS int[]))"), {"ids": gone})
-
-    write.refresh_organization_region(session, org_id)
+        writes.delete_phones(session, gone)
 
 
 def _write_areas(session: Session, service_id: int, location_id: int, region: str, svc: dict, *,
                  relocated: bool) -> None:
     """The service's areas made to match its delivery; a radius area is redrawn when its location moved."""
-    stored = [dict(r) for r in session.execute(text(
-        "SELECT id, radius_km, region_code, CASE WHEN radius_km IS NULL AND area IS NOT NULL"
-        " THEN ST_AsGeoJSON(area) END AS area FROM service_area WHERE service_id = :s ORDER BY id"),
-        {"s": service_id}).mappings()]
+    stored = documents.service_areas(session, service_id)
     wanted = write.service_areas_of(svc, region)
     if wanted and wanted[0]["area_geojson"]:  # compare drawn areas as PostGIS writes them back
-        wanted[0]["area_geojson"] = session.execute(text(
-            "SELECT ST_AsGeoJSON(CAST(ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326) AS geography))"),
-            {"g": wanted[0]["area_geojson"]}).scalar()
+        wanted[0]["area_geojson"] = area_as_stored(session, wanted[0]["area_geojson"])
 
     def key(a: dict):
         return (a["radius_km"], a["region_code"], a.get("area_geojson", a.get("area")))
@@ -366,10 +329,9 @@ def _write_areas(session: Session, service_id: int, location_id: int, region: st
         else:
             remaining.remove(match)
     if remaining:
-        session.execute(text("DELETE FROM service_area WHERE id = ANY(CAST(:ids AS int[]))"),
-                        {"ids": [s["id"] for s in remaining]})
+        writes.delete_service_areas(session, [s["id"] for s in remaining])
     if relocated:
-        write.redraw_radius_areas(session, service_id)
+        writes.redraw_radius_areas(session, services=[service_id])
 
 
 def set_status(session: Session, org_id: int, status: str, expected_version: int, actor) -> int:
@@ -385,7 +347,7 @@ def set_status(session: Session, org_id: int, status: str, expected_version: int
         if problems:
             raise InvalidDocument(problems)
         if stored["status"] != status:
-            write.update_row(session, "organization", org_id, {"status": status})
+            writes.update_row(session, "organization", org_id, {"status": status})
     return version
 
 
@@ -397,25 +359,15 @@ def mark_verified(session: Session, org_id: int, actor) -> None:
     _require_region(actor, stored["region_code"])
     with session.begin_nested():
         as_actor(session, actor, "Проверено")
-        session.execute(text("UPDATE organization SET verified_at = current_date, recheck_since = NULL WHERE id = :id"
-                             " AND (verified_at IS DISTINCT FROM current_date OR recheck_since IS NOT NULL)"),
-                        {"id": org_id})
+        writes.mark_verified(session, org_id)
 
 
 def stale_organizations(session: Session, region_codes, days: int = 180) -> list[dict]:
     """Organizations (published or draft) of these regions (all when None) not checked for `days` days or never, or
     marked for re-checking (a confirmed problem report), those first, then the longest unchecked: {"id", "name",
     "region_code", "status", "verified_at", "days_since_check", "recheck_since"}."""
-    rows = session.execute(text("""
-        SELECT id, name, region_code, status, verified_at, version,
-               current_date - verified_at AS days_since_check, recheck_since
-        FROM organization
-        WHERE status <> 'inactive'
-          AND (CAST(:regions AS text[]) IS NULL OR region_code = ANY(CAST(:regions AS text[])))
-          AND (verified_at IS NULL OR verified_at < current_date - CAST(:days AS int) OR recheck_since IS NOT NULL)
-        ORDER BY recheck_since NULLS LAST, verified_at NULLS FIRST, id"""),
-        {"regions": None if region_codes is None else list(region_codes), "days": days}).mappings()
-    return [{**dict(r), "verified_at": r["verified_at"].isoformat() if r["verified_at"] else None,
+    rows = documents.stale_organizations(session, None if region_codes is None else list(region_codes), days)
+    return [{**r, "verified_at": r["verified_at"].isoformat() if r["verified_at"] else None,
              "recheck_since": r["recheck_since"].isoformat() if r["recheck_since"] else None} for r in rows]
 
 
@@ -447,5 +399,4 @@ def _service_of(session: Session, change: dict) -> int | None:
             return record["service_id"]
     if change["entity"] == "schedule":  # a slot recorded before migration 0011 always names its service
         return None
-    return session.execute(text(f"SELECT service_id FROM {change['entity']} WHERE id = :id"),
-                           {"id": change["entity_id"]}).scalar()
+    return service_of_record(session, change["entity"], change["entity_id"])

@@ -13,14 +13,14 @@ import zoneinfo
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from ..auth.policy import may_edit_region
+from ..data import validation as data
+from ..data.validation import region_of_point, settlement_near
 from ..models.registry import DELIVERIES, ORG_STATUSES, PHONE_KINDS
 from .phones import BadPhone, to_e164
 from .vocabulary import CONDITION_CODES, CONDITIONS, COST_BASES, COST_BASIS_CODES, COST_CODES, ordered
-from .write import region_of_point, settlement_near
 
 MAX_AGE_MONTHS = 216  # 18 years
 MAX_RADIUS_KM = 500
@@ -232,8 +232,8 @@ def check_document(session: Session, doc, actor, *, region_exception_reason: str
     clean["region_code"] = first["region_code"] if first else (stored or {}).get("region_code")
     country = "KZ" if (clean["region_code"] or "").startswith("KZ") else "RU"
 
-    known_types = {row[0] for row in session.execute(text("SELECT code FROM taxonomy_term"))}
-    known_regions = {row[0] for row in session.execute(text("SELECT code FROM region"))}
+    known_types = data.taxonomy_codes(session)
+    known_regions = data.region_codes(session)
     services = r.list_of_dicts(doc, "services", "services", 200)
     clean["services"] = [_service(session, r, svc, f"services[{i}]", clean["locations"], known_types, known_regions,
                                   stored_services) for i, svc in enumerate(services)]
@@ -312,8 +312,7 @@ def _location(session: Session, r: _Reader, loc: dict, path: str, actor, reason:
         clean["timezone"] = None
     settlement = None
     if clean["settlement_id"] is not None:
-        settlement = session.execute(text("SELECT id, region_code, timezone FROM settlement WHERE id = :id"),
-                                     {"id": clean["settlement_id"]}).mappings().first()
+        settlement = data.settlement(session, clean["settlement_id"])
         if settlement is None:
             r.add(f"{path}.settlement_id", "unknown_settlement", "Населённый пункт не найден.")
             clean["settlement_id"] = None
@@ -326,12 +325,11 @@ def _location(session: Session, r: _Reader, loc: dict, path: str, actor, reason:
         clean["region_code"] = region_of_point(session, lat, lon)
         if clean["region_code"] is None:
             r.add(f"{path}.lat", "no_region", "Точка не попадает ни в один регион России или Казахстана.")
-        elif not actor_may_edit(actor, clean["region_code"]):
+        elif not may_edit_region(actor, clean["region_code"]):
             if reason:
                 clean["exception"] = True
             else:
-                name = session.execute(text("SELECT name_ru FROM region WHERE code = :c"),
-                                       {"c": clean["region_code"]}).scalar()
+                name = data.region_name(session, clean["region_code"])
                 r.add(f"{path}.lat", "outside_region",
                       f"Точка лежит в регионе «{name}», который вы не курируете. Исправьте координаты или "
                       f"укажите причину исключения.")
@@ -342,15 +340,9 @@ def _location(session: Session, r: _Reader, loc: dict, path: str, actor, reason:
     if clean["timezone"] is None:
         clean["timezone"] = (before or {}).get("timezone") if not moved else None
     if clean["timezone"] is None:
-        clean["timezone"] = (settlement or {}).get("timezone") or (session.execute(
-            text("SELECT timezone FROM region WHERE code = :c"), {"c": clean["region_code"]}).scalar()
-            if clean["region_code"] else None) or "Europe/Moscow"
+        clean["timezone"] = (settlement or {}).get("timezone") or (
+            data.region_timezone(session, clean["region_code"]) if clean["region_code"] else None) or "Europe/Moscow"
     return clean
-
-
-def actor_may_edit(actor, region_code: str) -> bool:
-    may = getattr(actor, "may_edit_region", None)
-    return bool(may and may(region_code))
 
 
 def _service(session: Session, r: _Reader, svc: dict, path: str, locations: list[dict], known_types: set[str],
@@ -430,12 +422,7 @@ def _area(session: Session, r: _Reader, value, path: str) -> str | None:
     if len(geojson) > 1_000_000:
         r.add(path, "too_long", "Область выезда слишком подробная.")
         return None
-    try:
-        with session.begin_nested():
-            valid = session.execute(text("SELECT ST_IsValid(ST_GeomFromGeoJSON(:g))"), {"g": geojson}).scalar()
-    except DBAPIError:
-        valid = False
-    if not valid:
+    if not data.area_is_valid(session, geojson):
         r.add(path, "bad_area", "Область выезда нарисована неверно (контур пересекает сам себя или не замкнут).")
         return None
     return geojson
