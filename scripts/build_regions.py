@@ -22,6 +22,8 @@ import sys
 import time
 import zoneinfo
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -581,24 +583,70 @@ def pick_russian(cands, latin_names, prefer=()):
     return best, "scored"
 
 
-def main(argv=None):
+@dataclass
+class Build:
+    """One run of the build: where the sources are, the log, and the counters and notes of the summary."""
+    src: str
+    log: Callable[..., None]
+    t0: float = field(default_factory=time.time)
+    stats: Counter = field(default_factory=Counter)
+    notes: defaultdict = field(default_factory=lambda: defaultdict(list))
+
+    def path(self, *parts: str) -> str:
+        return os.path.join(self.src, *parts)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sources", default=os.path.join(REPO, "..", "shared", "data-sources"))
     ap.add_argument("--out", default=os.path.join(REPO, "data", "regions"))
     ap.add_argument("--quiet", action="store_true")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     t0 = time.time()
     src = os.path.abspath(args.sources)
     if not os.path.isdir(src):
         sys.exit(f"sources directory not found: {src} (use --sources DIR)")
-    P = lambda *p: os.path.join(src, *p)  # noqa: E731
-    log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
-    stats = Counter()
-    notes = defaultdict(list)
+    b = Build(src, (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True)), t0)
 
-    # ---------------------------------------------------------------- regions
-    gb = gpd.read_file(P("ru-regions-geoboundaries", "ru_regions_geoboundaries_adm1.geojson"))
-    md = gpd.read_file(P("ru-municipal-districts-osm", "ru_municipal_districts_osm.geojson"))
+    regions, md = read_regions(b)
+    region_by_key = {region_key(r["name_ru"]): r["code"] for r in regions.rows if r["country"] == "RU"}
+    kz_code_by_ru = {r["osm_name_ru"]: r["code"] for r in regions.rows if r["country"] == "KZ"}
+    # the census is parsed here: its municipality names are the reference spelling of the Russian district names
+    census_munis = {}
+    census = parse_census(b.path("ru-census2021-tab5", "tab-5_VPN-2020.csv"), region_by_key, census_munis)
+    wof = pd.read_csv(b.path("kz-localities-wof", "kz_localities_wof.csv"), dtype=str, keep_default_na=False)
+    wof_pop = pd.to_numeric(wof["population"], errors="coerce").fillna(0)
+    dist_feats = ru_districts(b, md, census_spellings(census_munis)) + kz_districts(b, regions, wof, wof_pop)
+    districts = Districts(dist_feats)
+    b.log(f"districts: {len(dist_feats)} ({time.time() - b.t0:.1f}s)")
+
+    census_idx, census_by_region = index_census(census)
+    b.log(f"census settlements parsed: {len(census)} in {len({e['code'] for e in census})} regions")
+    gn = read_geonames(b)
+    hf_rows = read_hflabs(b, region_by_key)
+    records = ru_records(b, gn, hf_rows, regions, districts, census_idx, census_by_region)
+    records += kz_records(b, gn, wof, wof_pop, regions, kz_code_by_ru)
+    records = deduplicate(b, records)
+    region_tz, tz_pts = region_time_zones(records, regions)
+    out_rows = settlement_rows(b, records, districts, census_idx, region_tz, tz_pts)
+
+    out = os.path.abspath(args.out)
+    write_outputs(out, regions, dist_feats, out_rows, region_tz)
+    if not args.quiet:
+        print_summary(b, out, regions, dist_feats, region_tz)
+    return 0
+
+
+# ---------------------------------------------------------------- regions
+def read_regions(b: Build):
+    """The 85 Russian regions (geoBoundaries, Crimea and Sevastopol dissolved from the OSM districts) and the 20
+    Kazakh ones (OSM, simplified keeping the shared borders); also the OSM district layer, read once."""
+    gb = gpd.read_file(b.path("ru-regions-geoboundaries", "ru_regions_geoboundaries_adm1.geojson"))
+    md = gpd.read_file(b.path("ru-municipal-districts-osm", "ru_municipal_districts_osm.geojson"))
     md["code"] = md["region_iso"].replace({v[2]: k for k, v in RU_EXTRA.items()})
     region_rows = []
     for _, r in gb.iterrows():
@@ -609,7 +657,7 @@ def main(argv=None):
         parts = md[md["code"] == code].geometry.tolist()
         g = drop_small_holes(shapely.union_all([shapely.make_valid(x) for x in parts]))
         region_rows.append({"code": code, "name_ru": nru, "name_en": nen, "country": "RU", "geom": finish(g)})
-    kzr = gpd.read_file(P("kz-regions-osm", "kz_regions_osmb_2023.geojson"))
+    kzr = gpd.read_file(b.path("kz-regions-osm", "kz_regions_osmb_2023.geojson"))
     kz_geoms = shapely.coverage_simplify(np.array(kzr.geometry.values), KZ_REGION_SIMPLIFY)
     for (_, r), g in zip(kzr.iterrows(), kz_geoms):
         code, nru, nen = KZ_REGIONS[int(r["id"])]
@@ -618,14 +666,13 @@ def main(argv=None):
     regions = Regions(region_rows)
     assert sum(1 for r in regions.rows if r["country"] == "RU") == 85
     assert sum(1 for r in regions.rows if r["country"] == "KZ") == 20
-    region_by_key = {region_key(r["name_ru"]): r["code"] for r in regions.rows if r["country"] == "RU"}
-    kz_code_by_ru = {r["osm_name_ru"]: r["code"] for r in regions.rows if r["country"] == "KZ"}
-    log(f"regions: {len(regions.rows)} ({time.time() - t0:.1f}s)")
+    b.log(f"regions: {len(regions.rows)} ({time.time() - b.t0:.1f}s)")
+    return regions, md
 
-    # ---------------------------------------------------------------- census (parsed here: its municipality
-    # names are the reference spelling of the Russian district names)
-    census_munis = {}
-    census = parse_census(P("ru-census2021-tab5", "tab-5_VPN-2020.csv"), region_by_key, census_munis)
+
+# ---------------------------------------------------------------- districts
+def census_spellings(census_munis: dict) -> dict:
+    """Per region, the census' spelling of each normalized municipality name."""
     census_name_by_norm = {}
     for c in sorted(census_munis):
         by_norm = defaultdict(set)
@@ -634,39 +681,50 @@ def main(argv=None):
         # a norm with several census spellings: the one with most capitals after hyphens, then sorted
         census_name_by_norm[c] = {k: sorted(v, key=lambda x: (-len(re.findall(r"-[А-ЯЁ]", x)), x))[0]
                                   for k, v in by_norm.items()}
+    return census_name_by_norm
 
-    # ---------------------------------------------------------------- districts
+
+RU_CITY_REGIONS = {"RU-MOW", "RU-SPE", "RU-SEV"}
+
+
+def ru_district_kind(name: str, code: str) -> str:
+    """The kind of a Russian district, read from its name."""
+    lo = name.lower()
+    if "муниципальный округ" in lo:
+        return "municipal_okrug"
+    if "городской округ" in lo or lo.startswith(("город ", "го ", "зато ", "округ ")):
+        return "urban_okrug"
+    if "административный округ" in lo:
+        return "city_district"
+    if "район" in lo:
+        return "city_district" if code in RU_CITY_REGIONS else "municipal_district"
+    if lo.startswith(("поселок ", "посёлок ", "поселение ")):
+        return "settlement"
+    if code in RU_CITY_REGIONS:
+        return "city_district"
+    return "urban_okrug"  # bare city names ("Белгород", "Симферополь") are urban okrugs
+
+
+def ru_districts(b: Build, md, census_name_by_norm: dict) -> list[dict]:
+    """The Russian districts of the OSM layer, named as the census spells them."""
     dist_feats = []
-    RU_CITY_REGIONS = {"RU-MOW", "RU-SPE", "RU-SEV"}
     for _, r in md.iterrows():
         code, osm_name = r["code"], re.sub(r"\s+", " ", r["district"]).strip()
         name, how = russian_district_name(osm_name, census_name_by_norm.get(code, {}))
         if how != "same":
-            stats[f"ru_district_name_case_fixed_{how}"] += 1
-            notes[f"district_name_{how}"].append(f"{osm_name} -> {name}")
-        lo = name.lower()
-        if "муниципальный округ" in lo:
-            kind = "municipal_okrug"
-        elif "городской округ" in lo or lo.startswith(("город ", "го ", "зато ", "округ ")):
-            kind = "urban_okrug"
-        elif "административный округ" in lo:
-            kind = "city_district"
-        elif "район" in lo:
-            kind = "city_district" if code in RU_CITY_REGIONS else "municipal_district"
-        elif lo.startswith(("поселок ", "посёлок ", "поселение ")):
-            kind = "settlement"
-        elif code in RU_CITY_REGIONS:
-            kind = "city_district"
-        else:
-            kind = "urban_okrug"  # bare city names ("Белгород", "Симферополь") are urban okrugs
+            b.stats[f"ru_district_name_case_fixed_{how}"] += 1
+            b.notes[f"district_name_{how}"].append(f"{osm_name} -> {name}")
+        kind = ru_district_kind(name, code)
         # the id hashes the OSM source spelling, so that it does not change with the case fix above
         did = "osm-" + code.lower() + "-" + format(abs(hash_str(code + "|" + osm_name)) % (16 ** 8), "08x")
         dist_feats.append({"id": did, "region": code, "name_ru": name, "name_en": "", "kind": kind,
                            "geom": finish(r.geometry)})
-    # Kazakhstan districts (WOF, pre-2022, de-duplicated)
-    kzd = gpd.read_file(P("kz-districts-wof", "kz_districts_wof.geojson"))
-    wof = pd.read_csv(P("kz-localities-wof", "kz_localities_wof.csv"), dtype=str, keep_default_na=False)
-    wof_pop = pd.to_numeric(wof["population"], errors="coerce").fillna(0)
+    return dist_feats
+
+
+def kz_districts(b: Build, regions: Regions, wof, wof_pop) -> list[dict]:
+    """Kazakhstan's districts (WOF, pre-2022, de-duplicated), with Russian names."""
+    kzd = gpd.read_file(b.path("kz-districts-wof", "kz_districts_wof.geojson"))
     loc_ru_by_latin = {}
     for (nm, nru, pop) in sorted(zip(wof["name"], wof["name_ru"], wof_pop), key=lambda x: (-x[2], x[0], x[1])):
         if nru and nm not in loc_ru_by_latin and pop >= 20000:
@@ -677,120 +735,159 @@ def main(argv=None):
         rp = g.representative_point()
         code, _ = regions.locate(rp.x, rp.y, "KZ", max_km=50)
         if code is None:
-            stats["kz_districts_outside"] += 1
+            b.stats["kz_districts_outside"] += 1
             continue
         groups[(code, norm(r["name"]))].append((int(r["wof_id"]), r["name"], r["name_ru"] or "", g))
+    dist_feats = []
     for (code, _), items in sorted(groups.items()):
         items.sort(key=lambda x: x[0])
-        stats["kz_district_duplicates_merged"] += len(items) - 1
+        b.stats["kz_district_duplicates_merged"] += len(items) - 1
         latin = items[0][1]
-        ru_names = sorted({x[2] for x in items if x[2]})
-        if ru_names:
-            nru = max(ru_names, key=lambda c: (sim(latin_key(translit(c.replace(" район", ""))), latin_key(latin)), c))
-        elif latin in loc_ru_by_latin:
-            nru = loc_ru_by_latin[latin]
-        else:
-            cy = rev_translit(re.sub(r"`", "'", latin))
-            nru = (cy + " район") if cy and cy.endswith("ий") else cy
-            if not nru:
-                nru = latin
-                stats["kz_districts_latin_name"] += 1
-            else:
-                stats["kz_districts_name_transliterated"] += 1
-        nru = russian_generic_case(nru)  # "Район Шал акына" -> "район Шал акына"
-        kind = "district" if "район" in nru.split() else "city"
+        nru = russian_generic_case(kz_district_russian_name(b, items, latin, loc_ru_by_latin))
+        kind = "district" if "район" in nru.split() else "city"  # ("Район Шал акына" -> "район Шал акына" above)
         if code in KZ_CITY_REGIONS and kind == "district":
             # pre-2022 rural districts whose representative point now lies inside Astana/Almaty/Shymkent
-            stats["kz_rural_districts_in_cities_dropped"] += 1
-            notes["kz_district_dropped"].append(f"{code} {nru}")
+            b.stats["kz_rural_districts_in_cities_dropped"] += 1
+            b.notes["kz_district_dropped"].append(f"{code} {nru}")
             continue
         g = shapely.union_all([x[3] for x in items])
         dist_feats.append({"id": f"wof-{items[0][0]}", "region": code, "name_ru": nru,
                            "name_en": latin.replace("`", "'"), "kind": kind, "geom": finish(g)})
-    districts = Districts(dist_feats)
-    log(f"districts: {len(dist_feats)} ({time.time() - t0:.1f}s)")
+    return dist_feats
 
-    # ---------------------------------------------------------------- census
+
+def kz_district_russian_name(b: Build, items: list, latin: str, loc_ru_by_latin: dict) -> str:
+    """A Kazakh district's Russian name: WOF's closest to the Latin one, a big town's, or transliterated."""
+    ru_names = sorted({x[2] for x in items if x[2]})
+    if ru_names:
+        return max(ru_names, key=lambda c: (sim(latin_key(translit(c.replace(" район", ""))), latin_key(latin)), c))
+    if latin in loc_ru_by_latin:
+        return loc_ru_by_latin[latin]
+    cy = rev_translit(re.sub(r"`", "'", latin))
+    nru = (cy + " район") if cy and cy.endswith("ий") else cy
+    if not nru:
+        b.stats["kz_districts_latin_name"] += 1
+        return latin
+    b.stats["kz_districts_name_transliterated"] += 1
+    return nru
+
+
+# ---------------------------------------------------------------- census, GeoNames, hflabs
+def index_census(census: list[dict]):
+    """The census settlements by (region, normalized name), and the same grouped per region."""
     census_idx = defaultdict(list)
     census_by_region = defaultdict(dict)
     for e in census:
         census_idx[(e["code"], norm(e["name"]))].append(e)
     for (c, n), lst in census_idx.items():
         census_by_region[c][(c, n)] = lst
-    log(f"census settlements parsed: {len(census)} in {len({e['code'] for e in census})} regions")
+    return census_idx, census_by_region
 
-    def census_match(code, name_ru, district_name, want_city=None):
-        lst = census_idx.get((code, norm(name_ru)), [])
-        if want_city is not None:
-            f = [e for e in lst if (e["word"] in ("г.", "город")) == want_city]
-            lst = f or lst
-        if len(lst) > 1 and district_name:
-            dc = district_core(district_name)
-            f = [e for e in lst if district_core(e["muni"]) == dc]
-            if not f:
-                f = [e for e in lst if dc and (dc in district_core(e["muni"]) or district_core(e["muni"]) in dc)]
-            lst = f
-        return lst[0] if len(lst) == 1 else None
 
-    # ---------------------------------------------------------------- GeoNames
-    gn = pd.read_csv(P("geonames-cities500-ru-kz", "geonames_cities500_ru_kz.csv"), dtype=str, keep_default_na=False)
+def census_match(census_idx, code, name_ru, district_name, want_city=None):
+    """The one census settlement of that name in the region (narrowed by town-ness and district), or None."""
+    lst = census_idx.get((code, norm(name_ru)), [])
+    if want_city is not None:
+        f = [e for e in lst if (e["word"] in ("г.", "город")) == want_city]
+        lst = f or lst
+    if len(lst) > 1 and district_name:
+        dc = district_core(district_name)
+        f = [e for e in lst if district_core(e["muni"]) == dc]
+        if not f:
+            f = [e for e in lst if dc and (dc in district_core(e["muni"]) or district_core(e["muni"]) in dc)]
+        lst = f
+    return lst[0] if len(lst) == 1 else None
+
+
+def read_geonames(b: Build):
+    """GeoNames' places of Russia and Kazakhstan (no historical or abandoned ones), by id."""
+    gn = pd.read_csv(b.path("geonames-cities500-ru-kz", "geonames_cities500_ru_kz.csv"), dtype=str,
+                     keep_default_na=False)
     gn = gn[~gn["feature_code"].isin(["PPLH", "PPLQ", "PPLW"])].copy()
     gn["lat"] = gn["latitude"].astype(float)
     gn["lon"] = gn["longitude"].astype(float)
     gn["pop"] = pd.to_numeric(gn["population"], errors="coerce").fillna(0).astype(int)
-    gn = gn.sort_values("geonameid", key=lambda s: s.astype(int)).reset_index(drop=True)
+    return gn.sort_values("geonameid", key=lambda s: s.astype(int)).reset_index(drop=True)
 
-    # ---------------------------------------------------------------- hflabs
-    hf = pd.read_csv(P("ru-cities-hflabs", "city.csv"), dtype=str, keep_default_na=False)
+
+def read_hflabs(b: Build, region_by_key: dict) -> list[dict]:
+    """hflabs' Russian cities, each with its region code, by FIAS id."""
+    hf = pd.read_csv(b.path("ru-cities-hflabs", "city.csv"), dtype=str, keep_default_na=False)
     hf_rows = []
-    hf_region_map = {}
     for _, r in hf.iterrows():
         name = r["city"] or r["settlement"] or (r["area"] if r["area_type"] == "г" else "") or \
             (r["region"] if r["region_type"] == "г" else "")
         code = region_by_key.get(region_key(r["region"]))
         assert code, ("hflabs region not mapped", r["region"], r["region_type"])
-        hf_region_map[r["region"]] = code
         assert name, r["address"]
         hf_rows.append({"fias": r["fias_id"], "name": name, "code": code, "lat": float(r["geo_lat"]),
                         "lon": float(r["geo_lon"]), "pop": int(r["population"] or 0), "okato": r["okato"],
                         "area": r["area"]})
     hf_rows.sort(key=lambda x: x["fias"])
+    return hf_rows
 
-    # ---------------------------------------------------------------- RU records
-    ru_tz_ok = {"Europe/Kaliningrad", "Europe/Moscow", "Europe/Simferopol", "Europe/Kirov", "Europe/Volgograd",
-                "Europe/Astrakhan", "Europe/Saratov", "Europe/Ulyanovsk", "Europe/Samara", "Asia/Yekaterinburg",
-                "Asia/Omsk", "Asia/Novosibirsk", "Asia/Barnaul", "Asia/Tomsk", "Asia/Novokuznetsk",
-                "Asia/Krasnoyarsk", "Asia/Irkutsk", "Asia/Chita", "Asia/Yakutsk", "Asia/Khandyga",
-                "Asia/Vladivostok", "Asia/Ust-Nera", "Asia/Magadan", "Asia/Sakhalin", "Asia/Srednekolymsk",
-                "Asia/Kamchatka", "Asia/Anadyr"}
-    kz_tz_ok = {"Asia/Almaty", "Asia/Qostanay", "Asia/Aqtobe", "Asia/Aqtau", "Asia/Atyrau", "Asia/Oral",
-                "Asia/Qyzylorda"}
 
+# ---------------------------------------------------------------- RU records
+RU_TZ_OK = {"Europe/Kaliningrad", "Europe/Moscow", "Europe/Simferopol", "Europe/Kirov", "Europe/Volgograd",
+            "Europe/Astrakhan", "Europe/Saratov", "Europe/Ulyanovsk", "Europe/Samara", "Asia/Yekaterinburg",
+            "Asia/Omsk", "Asia/Novosibirsk", "Asia/Barnaul", "Asia/Tomsk", "Asia/Novokuznetsk",
+            "Asia/Krasnoyarsk", "Asia/Irkutsk", "Asia/Chita", "Asia/Yakutsk", "Asia/Khandyga",
+            "Asia/Vladivostok", "Asia/Ust-Nera", "Asia/Magadan", "Asia/Sakhalin", "Asia/Srednekolymsk",
+            "Asia/Kamchatka", "Asia/Anadyr"}
+KZ_TZ_OK = {"Asia/Almaty", "Asia/Qostanay", "Asia/Aqtobe", "Asia/Aqtau", "Asia/Atyrau", "Asia/Oral",
+            "Asia/Qyzylorda"}
+
+
+def ru_records(b: Build, gn, hf_rows, regions, districts, census_idx, census_by_region) -> list[dict]:
+    """Russia's settlement records: GeoNames' places matched with hflabs' cities, hflabs-only cities, each with a
+    Russian name."""
     def place_ru(lon, lat):
         d, dd = districts.locate(lon, lat, None, max_km=0)
         if d is not None and d["region"].startswith("RU"):
             return d["region"], 0.0
         return regions.locate(lon, lat, "RU")
 
+    records = ru_geonames_records(b, gn, place_ru)
+    used_h = match_hflabs_to_geonames(records, hf_rows)
+    b.stats["hflabs_matched_to_geonames"] = len(used_h)
+    records = drop_city_sections(b, records, census_idx)
+    records += hflabs_only_records(b, hf_rows, used_h, regions, place_ru)
+    for rec in records:
+        if rec["hf"] is not None:
+            name_from_hflabs(b, rec, regions)
+        else:
+            name_ru_record(b, rec, census_idx, census_by_region)
+    records = [r for r in records if not r.get("drop")]
+    merge_hflabs_by_proximity(b, records, hf_rows, used_h)
+    return [r for r in records if not r.get("drop")]
+
+
+def ru_geonames_records(b: Build, gn, place_ru) -> list[dict]:
+    """A record per Russian GeoNames place inside a region (or snapped to one)."""
     records = []  # unified settlement records
     ru_gn = gn[gn["country_code"] == "RU"]
     for _, r in ru_gn.iterrows():
         alts = [a.strip() for a in r["alternatenames"].split(",") if a.strip()]
         code, dkm = place_ru(r["lon"], r["lat"])
         if code is None:
-            stats["ru_gn_outside_regions_dropped"] += 1
-            notes["dropped"].append(f"gn-{r['geonameid']} {r['name']} ({r['lat']}, {r['lon']})")
+            b.stats["ru_gn_outside_regions_dropped"] += 1
+            b.notes["dropped"].append(f"gn-{r['geonameid']} {r['name']} ({r['lat']}, {r['lon']})")
             continue
         if dkm and dkm > 0:
-            stats["ru_snapped_to_region"] += 1
+            b.stats["ru_snapped_to_region"] += 1
         records.append({
             "country": "RU", "code": code, "lat": r["lat"], "lon": r["lon"], "gn": r["geonameid"],
             "fcode": r["feature_code"], "name_lat": r["name"], "ascii": r["asciiname"],
             "cyr": [a for a in alts + [r["name"]] if HAS_CYR.search(a)], "alts": alts + [r["name"], r["asciiname"]],
-            "pop": int(r["pop"]), "pop_year": "", "tz": r["timezone"] if r["timezone"] in ru_tz_ok else "",
+            "pop": int(r["pop"]), "pop_year": "", "tz": r["timezone"] if r["timezone"] in RU_TZ_OK else "",
             "hf": None, "wof": None, "name_ru": "", "name_kk": "", "kind": "",
         })
-    # hflabs <-> GeoNames (same Russian name within HF_MATCH_KM), one to one, nearest first
+    return records
+
+
+def match_hflabs_to_geonames(records: list[dict], hf_rows: list[dict]) -> set:
+    """hflabs <-> GeoNames (same Russian name within HF_MATCH_KM), one to one, nearest first; the hflabs rows
+    matched."""
     pairs = []
     gn_lat = np.array([x["lat"] for x in records])
     gn_lon = np.array([x["lon"] for x in records])
@@ -811,18 +908,25 @@ def main(argv=None):
         used_h.add(hi)
         used_g.add(gi)
         records[gi]["hf"] = hf_rows[hi]
-    stats["hflabs_matched_to_geonames"] = len(used_h)
-    # drop GeoNames city sections (PPLX) unless they are a city (hflabs) or a census settlement
+    return used_h
+
+
+def drop_city_sections(b: Build, records: list[dict], census_idx) -> list[dict]:
+    """Without GeoNames' city sections (PPLX) unless they are a city (hflabs) or a census settlement."""
     keep = []
     for rec in records:
         if rec["fcode"] == "PPLX" and rec["hf"] is None:
             ok = any((rec["code"], norm(c)) in census_idx for c in rec["cyr"] if not NON_RU_CYR.search(c))
             if not ok:
-                stats["ru_gn_city_sections_dropped"] += 1
+                b.stats["ru_gn_city_sections_dropped"] += 1
                 continue
         keep.append(rec)
-    records = keep
-    # hflabs-only cities (Crimea, Sevastopol, names GeoNames spells differently ...)
+    return keep
+
+
+def hflabs_only_records(b: Build, hf_rows, used_h: set, regions, place_ru) -> list[dict]:
+    """Records of the hflabs cities GeoNames lacks (Crimea, Sevastopol, names GeoNames spells differently ...)."""
+    records = []
     for hi, h in enumerate(hf_rows):
         if hi in used_h:
             continue
@@ -832,57 +936,64 @@ def main(argv=None):
             if geom_dist_km(reg["geom"], h["lon"], h["lat"]) <= SNAP_KM:
                 code = h["code"]
         if code is None:
-            stats["hflabs_outside_regions_dropped"] += 1
+            b.stats["hflabs_outside_regions_dropped"] += 1
             continue
         records.append({
             "country": "RU", "code": code, "lat": h["lat"], "lon": h["lon"], "gn": None, "fcode": "",
             "name_lat": "", "ascii": "", "cyr": [h["name"]], "alts": [], "pop": 0, "pop_year": "", "tz": "",
             "hf": h, "wof": None, "name_ru": "", "name_kk": "", "kind": "",
         })
-        stats["hflabs_only"] += 1
+        b.stats["hflabs_only"] += 1
+    return records
 
-    # names, hflabs region check, census
-    for rec in records:
-        h = rec["hf"]
-        if h is not None:
-            if h["code"] != rec["code"]:
-                reg = regions.by_code[h["code"]]
-                if geom_dist_km(reg["geom"], rec["lon"], rec["lat"]) <= SNAP_KM:
-                    stats["region_from_hflabs_near_border"] += 1
-                    rec["code"] = h["code"]
-                else:
-                    stats["region_disagrees_with_hflabs"] += 1
-                    notes["region_disagree"].append(f"{h['name']}: hflabs {h['code']} vs polygon {rec['code']}")
-            rec["name_ru"] = h["name"]
-            rec["name_src"] = "hflabs"
-            continue
-        prefer = [e["name"] for c in rec["cyr"] for e in census_idx.get((rec["code"], norm(c)), [])]
-        name, how = pick_russian(rec["cyr"], [rec["name_lat"], rec["ascii"]] +
-                                 [a for a in rec["alts"] if not HAS_CYR.search(a)], prefer)
-        if name is None:
-            lk = latin_key(rec["name_lat"]).replace("'", "")
-            cens = sorted({e["name"] for (c, _), lst in census_by_region.get(rec["code"], {}).items() for e in lst
-                           if latin_key(translit(e["name"])).replace("'", "") == lk})
-            if len(cens) == 1:
-                rec["name_ru"], rec["name_src"] = cens[0], "census"
-                stats["ru_name_census_by_translit"] += 1
-                continue
-            cy = rev_translit(rec["name_lat"])
-            if cy:
-                name, how = cy, "transliterated"
-                stats["ru_name_reverse_transliterated"] += 1
-                notes["reverse_translit"].append(f"gn-{rec['gn']} {rec['name_lat']} -> {cy}")
-            else:
-                stats["ru_no_russian_name_dropped"] += 1
-                notes["no_russian_name"].append(f"gn-{rec['gn']} {rec['name_lat']}")
-                rec["drop"] = True
-                continue
-        rec["name_ru"] = name
-        rec["name_src"] = how
-        stats[f"ru_name_{how}"] += 1
-    records = [r for r in records if not r.get("drop")]
 
-    # hflabs vs GeoNames check: an hflabs city with a GeoNames place within 3 km that got another name
+def name_from_hflabs(b: Build, rec: dict, regions) -> None:
+    """A city's name is hflabs'; near a border hflabs' region wins, farther off the disagreement is noted."""
+    h = rec["hf"]
+    if h["code"] != rec["code"]:
+        reg = regions.by_code[h["code"]]
+        if geom_dist_km(reg["geom"], rec["lon"], rec["lat"]) <= SNAP_KM:
+            b.stats["region_from_hflabs_near_border"] += 1
+            rec["code"] = h["code"]
+        else:
+            b.stats["region_disagrees_with_hflabs"] += 1
+            b.notes["region_disagree"].append(f"{h['name']}: hflabs {h['code']} vs polygon {rec['code']}")
+    rec["name_ru"] = h["name"]
+    rec["name_src"] = "hflabs"
+
+
+def name_ru_record(b: Build, rec: dict, census_idx, census_by_region) -> None:
+    """A GeoNames place's Russian name: its best Cyrillic name (the census' spelling preferred), else the one census
+    settlement its Latin name transliterates, else reverse-transliterated; none: the record is dropped."""
+    prefer = [e["name"] for c in rec["cyr"] for e in census_idx.get((rec["code"], norm(c)), [])]
+    name, how = pick_russian(rec["cyr"], [rec["name_lat"], rec["ascii"]] +
+                             [a for a in rec["alts"] if not HAS_CYR.search(a)], prefer)
+    if name is None:
+        lk = latin_key(rec["name_lat"]).replace("'", "")
+        cens = sorted({e["name"] for (c, _), lst in census_by_region.get(rec["code"], {}).items() for e in lst
+                       if latin_key(translit(e["name"])).replace("'", "") == lk})
+        if len(cens) == 1:
+            rec["name_ru"], rec["name_src"] = cens[0], "census"
+            b.stats["ru_name_census_by_translit"] += 1
+            return
+        cy = rev_translit(rec["name_lat"])
+        if cy:
+            name, how = cy, "transliterated"
+            b.stats["ru_name_reverse_transliterated"] += 1
+            b.notes["reverse_translit"].append(f"gn-{rec['gn']} {rec['name_lat']} -> {cy}")
+        else:
+            b.stats["ru_no_russian_name_dropped"] += 1
+            b.notes["no_russian_name"].append(f"gn-{rec['gn']} {rec['name_lat']}")
+            rec["drop"] = True
+            return
+    rec["name_ru"] = name
+    rec["name_src"] = how
+    b.stats[f"ru_name_{how}"] += 1
+
+
+def merge_hflabs_by_proximity(b: Build, records: list[dict], hf_rows, used_h: set) -> None:
+    """hflabs vs GeoNames check: an hflabs city with a GeoNames place within 3 km that got another name is noted;
+    within 1 km it is the same place under an old or longer name (the hflabs-only record is marked "drop")."""
     gn_recs = [r for r in records if r["gn"] is not None]
     glat = np.array([r["lat"] for r in gn_recs])
     glon = np.array([r["lon"] for r in gn_recs])
@@ -896,9 +1007,9 @@ def main(argv=None):
             if d <= 3 and (best is None or d < best[0]):
                 best = (d, gn_recs[gi])
         if best is not None and norm(best[1]["name_ru"]) != norm(h["name"]):
-            stats["hflabs_geonames_name_disagreements"] += 1
+            b.stats["hflabs_geonames_name_disagreements"] += 1
             g = best[1]
-            notes["name_disagree"].append(f"hflabs {h['name']} vs gn-{g['gn']} {g['name_ru']} ({best[0]:.1f} km)")
+            b.notes["name_disagree"].append(f"hflabs {h['name']} vs gn-{g['gn']} {g['name_ru']} ({best[0]:.1f} km)")
             if best[0] <= 1.0 and g["hf"] is None:
                 # same place under an old / longer name in GeoNames: one record, the city's official name
                 g["alts"].append(g["name_ru"])
@@ -906,17 +1017,31 @@ def main(argv=None):
                 for rec in records:
                     if rec["gn"] is None and rec["hf"] is h:
                         rec["drop"] = True
-                stats["hflabs_geonames_merged_by_proximity"] += 1
-    records = [r for r in records if not r.get("drop")]
+                b.stats["hflabs_geonames_merged_by_proximity"] += 1
 
-    # ---------------------------------------------------------------- KZ records
+
+# ---------------------------------------------------------------- KZ records
+def kz_records(b: Build, gn, wof, wof_pop, regions, kz_code_by_ru) -> list[dict]:
+    """Kazakhstan's settlement records: WOF's localities merged with GeoNames' places, with Russian and Kazakh
+    names."""
+    records, by_gnid = kz_wof_records(b, wof, wof_pop, kz_code_by_ru)
+    kz_gn = gn[(gn["country_code"] == "KZ") & (gn["feature_code"] != "PPLX")]
+    for _, r in kz_gn.iterrows():
+        merge_kz_geonames_place(b, r, records, by_gnid, regions)
+    for rec in records:
+        name_kz_record(b, rec)
+    return records
+
+
+def kz_wof_records(b: Build, wof, wof_pop, kz_code_by_ru):
+    """A record per current WOF locality of Kazakhstan, by WOF id; and the records by their GeoNames id."""
     wof = wof.copy()
     wof["pop"] = wof_pop.astype(int)
     wof = wof[(wof["is_deprecated"] != "1") & (wof["region_2022_ru"] != "") &
               (~wof["gn_feature_code"].isin(["PPLQ", "PPLW", "PPLH"])) & (wof["mz_is_current"] != "0")]
-    stats["kz_wof_rows_used"] = len(wof)
+    b.stats["kz_wof_rows_used"] = len(wof)
     wof = wof.sort_values("wof_id", key=lambda s: s.astype(int))
-    kz_records = []
+    records = []
     by_gnid = {}
     for _, r in wof.iterrows():
         lat, lon = float(r["latitude"]), float(r["longitude"])
@@ -929,95 +1054,111 @@ def main(argv=None):
                "pop_year": "", "tz": "", "hf": None, "wof": r["wof_id"], "name_ru": nru,
                "name_kk": r["name_kk"], "kind": "", "current": int(r["mz_is_current"] or -1),
                "gnid_wof": r["geonames_id"]}
-        kz_records.append(rec)
+        records.append(rec)
         if r["geonames_id"]:
             by_gnid[r["geonames_id"]] = rec
-    kz_gn = gn[(gn["country_code"] == "KZ") & (gn["feature_code"] != "PPLX")]
-    for _, r in kz_gn.iterrows():
-        alts = [a.strip() for a in r["alternatenames"].split(",") if a.strip()]
-        info = {"gn": r["geonameid"], "alts": alts + [r["name"], r["asciiname"]], "pop": int(r["pop"]),
-                "tz": r["timezone"] if r["timezone"] in kz_tz_ok else "", "fcode": r["feature_code"],
-                "ascii": r["asciiname"], "lat": r["lat"], "lon": r["lon"], "name": r["name"]}
-        target = by_gnid.get(r["geonameid"])
-        if target is None:
-            names = {norm(a) for a in alts + [r["name"], r["asciiname"]]}
-            best = None
-            for rec in kz_records:
-                if abs(rec["lat"] - r["lat"]) > 0.15 or abs(rec["lon"] - r["lon"]) > 0.25:
-                    continue
-                if not ({norm(rec["name_lat"]), norm(rec["name_ru"]), norm(rec["name_kk"])} - {""}) & names:
-                    continue
-                d = haversine_km(r["lat"], r["lon"], rec["lat"], rec["lon"])
-                if d <= HF_MATCH_KM:
-                    k = (-(rec["current"] == 1), -rec["pop"], round(d, 3), int(rec["wof"]))
-                    if best is None or k < best[0]:
-                        best = (k, rec)
-            target = best[1] if best else None
-        if target is not None and target["gn"] is None:
-            stats["kz_geonames_merged_into_wof"] += 1
-        elif target is not None:
-            target = None  # already has a GeoNames partner
-        if target is None:
-            code, _ = regions.locate(r["lon"], r["lat"], "KZ")
-            if code is None:
-                stats["kz_geonames_outside_dropped"] += 1
-                continue
-            target = {"country": "KZ", "code": code, "lat": r["lat"], "lon": r["lon"], "gn": None, "fcode": "",
-                      "name_lat": r["name"], "ascii": r["asciiname"], "cyr": [], "alts": [], "pop": 0,
-                      "pop_year": "", "tz": "", "hf": None, "wof": None, "name_ru": "", "name_kk": "",
-                      "kind": "", "current": -1, "gnid_wof": ""}
-            kz_records.append(target)
-            stats["kz_geonames_only"] += 1
-        target["gn"] = info["gn"]
-        target["alts"] += info["alts"]
-        target["cyr"] = [a for a in info["alts"] if HAS_CYR.search(a)]
-        target["ascii"] = info["ascii"]
-        target["tz"] = info["tz"]
-        target["fcode"] = info["fcode"] or target["fcode"]
-        if not (target["current"] == 1 and target["pop"] > 0):
-            target["pop"] = max(info["pop"], target["pop"])
-    for rec in kz_records:
-        # Kazakh name: Cyrillic; a Latin-script Kazakh name goes to alt_names
-        kk = rec["name_kk"]
-        if kk and not HAS_CYR.search(kk):
-            rec["alts"].append(kk)
-            kk = ""
-        if not kk:
-            kks = sorted(c for c in rec["cyr"] if KAZ_LETTERS.search(c))
-            if kks:
-                kk = min(kks, key=lambda c: (-sim(latin_key(translit(c)), latin_key(rec["name_lat"])), c))
-        rec["name_kk"] = kk
-        if not rec["name_ru"]:
-            name, how = pick_russian(rec["cyr"], [rec["name_lat"], rec["ascii"]], ())
-            if name:
-                rec["name_ru"], rec["name_src"] = name, "geonames"
-                stats["kz_name_ru_from_geonames"] += 1
-        if not rec["name_ru"] and kk:
-            rec["name_ru"], rec["name_src"] = kk, "kazakh"
-            stats["kz_name_ru_is_kazakh"] += 1
-        if not rec["name_ru"]:
-            cy = rev_translit(rec["name_lat"])
-            cy2 = "" if cy else rev_translit(rec["name_lat"], check=False)
-            if cy:
-                rec["name_ru"], rec["name_src"] = cy, "transliterated"
-                stats["kz_name_ru_reverse_transliterated"] += 1
-            elif cy2 and not re.search(r"[A-Za-z]", cy2):
-                rec["name_ru"], rec["name_src"] = cy2, "transliterated"
-                stats["kz_name_ru_approx_transliterated_from_kazakh_latin"] += 1
-            else:
-                rec["name_ru"], rec["name_src"] = rec["name_lat"], "latin"
-                stats["kz_name_ru_latin_only"] += 1
-                notes["kz_latin"].append(f"wof-{rec['wof']} {rec['name_lat']}")
-    records += kz_records
+    return records, by_gnid
 
-    # ---------------------------------------------------------------- de-duplicate (same name within MERGE_KM)
-    def rank(rec):
-        return (rec["hf"] is not None, rec.get("current", -1) == 1, rec["gn"] is not None and rec["wof"] is not None,
-                {"PPLC": 4, "PPLA": 3, "PPLA2": 2, "PPLA3": 1}.get(rec["fcode"], 0), rec["pop"])
 
-    def rec_key(rec):
-        return (rec["country"], str(rec["gn"] or ""), str(rec["wof"] or ""), rec["hf"]["fias"] if rec["hf"] else "")
+def kz_geonames_partner(records: list[dict], r, names: set):
+    """The WOF record a GeoNames place without a WOF link is: a name in common within HF_MATCH_KM, the current,
+    most populous, nearest first; or None."""
+    best = None
+    for rec in records:
+        if abs(rec["lat"] - r["lat"]) > 0.15 or abs(rec["lon"] - r["lon"]) > 0.25:
+            continue
+        if not ({norm(rec["name_lat"]), norm(rec["name_ru"]), norm(rec["name_kk"])} - {""}) & names:
+            continue
+        d = haversine_km(r["lat"], r["lon"], rec["lat"], rec["lon"])
+        if d <= HF_MATCH_KM:
+            k = (-(rec["current"] == 1), -rec["pop"], round(d, 3), int(rec["wof"]))
+            if best is None or k < best[0]:
+                best = (k, rec)
+    return best[1] if best else None
 
+
+def merge_kz_geonames_place(b: Build, r, records: list[dict], by_gnid: dict, regions) -> None:
+    """A Kazakh GeoNames place into its WOF record (a new record when it has none free)."""
+    alts = [a.strip() for a in r["alternatenames"].split(",") if a.strip()]
+    info = {"gn": r["geonameid"], "alts": alts + [r["name"], r["asciiname"]], "pop": int(r["pop"]),
+            "tz": r["timezone"] if r["timezone"] in KZ_TZ_OK else "", "fcode": r["feature_code"],
+            "ascii": r["asciiname"], "lat": r["lat"], "lon": r["lon"], "name": r["name"]}
+    target = by_gnid.get(r["geonameid"])
+    if target is None:
+        target = kz_geonames_partner(records, r, {norm(a) for a in alts + [r["name"], r["asciiname"]]})
+    if target is not None and target["gn"] is None:
+        b.stats["kz_geonames_merged_into_wof"] += 1
+    elif target is not None:
+        target = None  # already has a GeoNames partner
+    if target is None:
+        code, _ = regions.locate(r["lon"], r["lat"], "KZ")
+        if code is None:
+            b.stats["kz_geonames_outside_dropped"] += 1
+            return
+        target = {"country": "KZ", "code": code, "lat": r["lat"], "lon": r["lon"], "gn": None, "fcode": "",
+                  "name_lat": r["name"], "ascii": r["asciiname"], "cyr": [], "alts": [], "pop": 0,
+                  "pop_year": "", "tz": "", "hf": None, "wof": None, "name_ru": "", "name_kk": "",
+                  "kind": "", "current": -1, "gnid_wof": ""}
+        records.append(target)
+        b.stats["kz_geonames_only"] += 1
+    target["gn"] = info["gn"]
+    target["alts"] += info["alts"]
+    target["cyr"] = [a for a in info["alts"] if HAS_CYR.search(a)]
+    target["ascii"] = info["ascii"]
+    target["tz"] = info["tz"]
+    target["fcode"] = info["fcode"] or target["fcode"]
+    if not (target["current"] == 1 and target["pop"] > 0):
+        target["pop"] = max(info["pop"], target["pop"])
+
+
+def name_kz_record(b: Build, rec: dict) -> None:
+    """A Kazakh record's Kazakh name (Cyrillic; a Latin-script one goes to alt_names) and Russian name (WOF's,
+    GeoNames', the Kazakh one, transliterated, or at worst the Latin one)."""
+    kk = rec["name_kk"]
+    if kk and not HAS_CYR.search(kk):
+        rec["alts"].append(kk)
+        kk = ""
+    if not kk:
+        kks = sorted(c for c in rec["cyr"] if KAZ_LETTERS.search(c))
+        if kks:
+            kk = min(kks, key=lambda c: (-sim(latin_key(translit(c)), latin_key(rec["name_lat"])), c))
+    rec["name_kk"] = kk
+    if not rec["name_ru"]:
+        name, how = pick_russian(rec["cyr"], [rec["name_lat"], rec["ascii"]], ())
+        if name:
+            rec["name_ru"], rec["name_src"] = name, "geonames"
+            b.stats["kz_name_ru_from_geonames"] += 1
+    if not rec["name_ru"] and kk:
+        rec["name_ru"], rec["name_src"] = kk, "kazakh"
+        b.stats["kz_name_ru_is_kazakh"] += 1
+    if not rec["name_ru"]:
+        cy = rev_translit(rec["name_lat"])
+        cy2 = "" if cy else rev_translit(rec["name_lat"], check=False)
+        if cy:
+            rec["name_ru"], rec["name_src"] = cy, "transliterated"
+            b.stats["kz_name_ru_reverse_transliterated"] += 1
+        elif cy2 and not re.search(r"[A-Za-z]", cy2):
+            rec["name_ru"], rec["name_src"] = cy2, "transliterated"
+            b.stats["kz_name_ru_approx_transliterated_from_kazakh_latin"] += 1
+        else:
+            rec["name_ru"], rec["name_src"] = rec["name_lat"], "latin"
+            b.stats["kz_name_ru_latin_only"] += 1
+            b.notes["kz_latin"].append(f"wof-{rec['wof']} {rec['name_lat']}")
+
+
+# ---------------------------------------------------------------- de-duplicate (same name within MERGE_KM)
+def rank(rec):
+    return (rec["hf"] is not None, rec.get("current", -1) == 1, rec["gn"] is not None and rec["wof"] is not None,
+            {"PPLC": 4, "PPLA": 3, "PPLA2": 2, "PPLA3": 1}.get(rec["fcode"], 0), rec["pop"])
+
+
+def rec_key(rec):
+    return (rec["country"], str(rec["gn"] or ""), str(rec["wof"] or ""), rec["hf"]["fias"] if rec["hf"] else "")
+
+
+def deduplicate(b: Build, records: list[dict]) -> list[dict]:
+    """The records sorted by their source ids, with those of one name within MERGE_KM merged into the best ranked
+    (two hflabs cities are never merged)."""
     records.sort(key=rec_key)
     by_name = defaultdict(list)
     for i, rec in enumerate(records):
@@ -1035,45 +1176,53 @@ def main(argv=None):
         for a_pos, a in enumerate(idx):
             if a in dead:
                 continue
-            for b in idx[a_pos + 1:]:
-                if b in dead:
+            for b_ in idx[a_pos + 1:]:
+                if b_ in dead:
                     continue
-                ra, rb = records[a], records[b]
+                ra, rb = records[a], records[b_]
                 if haversine_km(ra["lat"], ra["lon"], rb["lat"], rb["lon"]) > MERGE_KM:
                     continue
                 if ra["hf"] is not None and rb["hf"] is not None:
                     continue
-                # merge b into a
-                dead.add(b)
-                stats[f"{ra['country'].lower()}_duplicates_merged"] += 1
-                ra.setdefault("merged", []).append(rb)
-                ra["alts"] += rb["alts"] + [rb["name_ru"], rb["name_lat"]]
-                ra["cyr"] += rb["cyr"]
-                if rb["hf"] is not None:
-                    ra["hf"] = rb["hf"]
-                if rb["pop"] > ra["pop"] and ra.get("current", -1) != 1:
-                    ra["pop"] = rb["pop"]
-                if not ra["name_kk"] and rb["name_kk"]:
-                    ra["name_kk"] = rb["name_kk"]
-                if not ra["tz"]:
-                    ra["tz"] = rb["tz"]
-                qa, qb = NAME_QUALITY.get(ra.get("name_src", "wof"), 0), NAME_QUALITY.get(rb.get("name_src", "wof"), 0)
-                if qb > qa:
-                    ra["alts"].append(ra["name_ru"])
-                    ra["name_ru"], ra["name_src"] = rb["name_ru"], rb.get("name_src", "wof")
-                ra.setdefault("extra_gn", []).extend(rb.get("extra_gn", []))
-                ra.setdefault("extra_wof", []).extend(rb.get("extra_wof", []))
-                if ra["gn"] is None and rb["gn"] is not None:
-                    ra["gn"] = rb["gn"]
-                elif rb["gn"] is not None:
-                    ra.setdefault("extra_gn", []).append(rb["gn"])
-                if ra["wof"] is not None and rb["wof"] is not None:
-                    ra.setdefault("extra_wof", []).append(rb["wof"])
-                elif ra["wof"] is None and rb["wof"] is not None:
-                    ra["wof"] = rb["wof"]
-    records = [r for i, r in enumerate(records) if i not in dead]
+                dead.add(b_)
+                b.stats[f"{ra['country'].lower()}_duplicates_merged"] += 1
+                merge_record(ra, rb)
+    return [r for i, r in enumerate(records) if i not in dead]
 
-    # ---------------------------------------------------------------- region time zones
+
+def merge_record(ra: dict, rb: dict) -> None:
+    """Merge record rb into ra: names, sources, population, time zone; the better-sourced Russian name wins."""
+    ra.setdefault("merged", []).append(rb)
+    ra["alts"] += rb["alts"] + [rb["name_ru"], rb["name_lat"]]
+    ra["cyr"] += rb["cyr"]
+    if rb["hf"] is not None:
+        ra["hf"] = rb["hf"]
+    if rb["pop"] > ra["pop"] and ra.get("current", -1) != 1:
+        ra["pop"] = rb["pop"]
+    if not ra["name_kk"] and rb["name_kk"]:
+        ra["name_kk"] = rb["name_kk"]
+    if not ra["tz"]:
+        ra["tz"] = rb["tz"]
+    qa, qb = NAME_QUALITY.get(ra.get("name_src", "wof"), 0), NAME_QUALITY.get(rb.get("name_src", "wof"), 0)
+    if qb > qa:
+        ra["alts"].append(ra["name_ru"])
+        ra["name_ru"], ra["name_src"] = rb["name_ru"], rb.get("name_src", "wof")
+    ra.setdefault("extra_gn", []).extend(rb.get("extra_gn", []))
+    ra.setdefault("extra_wof", []).extend(rb.get("extra_wof", []))
+    if ra["gn"] is None and rb["gn"] is not None:
+        ra["gn"] = rb["gn"]
+    elif rb["gn"] is not None:
+        ra.setdefault("extra_gn", []).append(rb["gn"])
+    if ra["wof"] is not None and rb["wof"] is not None:
+        ra.setdefault("extra_wof", []).append(rb["wof"])
+    elif ra["wof"] is None and rb["wof"] is not None:
+        ra["wof"] = rb["wof"]
+
+
+# ---------------------------------------------------------------- region time zones
+def region_time_zones(records: list[dict], regions):
+    """Each region's time zone (its settlements' zones weighted by population), and per region the settlements
+    that have a zone of their own."""
     tzw = defaultdict(Counter)
     for rec in records:
         if rec["tz"]:
@@ -1088,9 +1237,12 @@ def main(argv=None):
     for rec in records:
         if rec["tz"]:
             tz_pts[rec["code"]].append((rec["lat"], rec["lon"], rec["tz"]))
+    return region_tz, tz_pts
 
-    # ---------------------------------------------------------------- Kazakh cities of regional significance
-    # per listed name: the most populous record of that name in the region, and any other with >= 10,000 people
+
+# ---------------------------------------------------------------- Kazakh cities of regional significance
+def kz_regional_city_records(records: list[dict]) -> set:
+    """Per listed name: the most populous record of that name in the region, and any other with >= 10,000 people."""
     kz_city_recs = set()
     for code, names in sorted(KZ_REGIONAL_CITIES.items()):
         keys = {norm(n) for n in names}
@@ -1101,79 +1253,25 @@ def main(argv=None):
             if grp:
                 best = max(grp, key=lambda i: (records[i]["pop"], rec_key(records[i])))
                 kz_city_recs |= {best} | {i for i in grp if records[i]["pop"] >= 10000}
+    return kz_city_recs
 
-    # ---------------------------------------------------------------- final attributes
+
+# ---------------------------------------------------------------- final attributes
+def settlement_rows(b: Build, records, districts, census_idx, region_tz, tz_pts) -> dict:
+    """The settlements.csv rows per region: district, time zone, population and kind, ids, sources and names."""
+    kz_city_recs = kz_regional_city_records(records)
     out_rows = defaultdict(list)
     ids = set()
     for ri, rec in enumerate(records):
         code = rec["code"]
-        # district
-        dfeat, dkm = districts.locate(rec["lon"], rec["lat"], code)
-        if ri in kz_city_recs and dfeat is not None:
-            own = {norm(x) for x in [rec["name_ru"], rec["name_kk"], rec["name_lat"], rec["ascii"]] + rec["alts"]
-                   + rec["cyr"] if x}
-            if not (dfeat["kind"] == "city" and (norm(dfeat["name_ru"]) in own or norm(dfeat["name_en"]) in own)):
-                stats["kz_regional_city_district_cleared"] += 1
-                notes["kz_regional_city_no_district"].append(f"{code} {rec['name_ru']} (not {dfeat['name_ru']})")
-                dfeat, dkm = None, None
-        if dfeat is not None and dkm > 0:
-            stats["district_snapped"] += 1
-        if dfeat is None:
-            stats[f"{rec['country'].lower()}_without_district"] += 1
-            if code not in ("RU-SA", "RU-KYA"):
-                notes["no_district"].append(f"{code} {rec['name_ru']}")
-        # timezone
-        tz = rec["tz"]
-        if not tz:
-            best = None
-            for la, lo, z in tz_pts.get(code, []):
-                d = (la - rec["lat"]) ** 2 + ((lo - rec["lon"]) * math.cos(math.radians(la))) ** 2
-                if best is None or (d, z) < best:
-                    best = (d, z)
-            tz = best[1] if best else region_tz[code]
-        # population / kind
+        dfeat = record_district(b, rec, districts, ri in kz_city_recs)
+        tz = record_timezone(rec, tz_pts, region_tz)
         h = rec["hf"]
-        pop, year, kind = rec["pop"], "", ""
-        if rec["country"] == "RU":
-            ce = census_match(code, rec["name_ru"], dfeat["name_ru"] if dfeat else "",
-                              want_city=True if h is not None else None)
-            if ce is not None:
-                pop, year = ce["pop"], "2021"
-                stats["ru_census_matched"] += 1
-                kind = kind_from_census_word(ce["word"], ce["pop"])
-            elif h is not None and h["pop"]:
-                pop, year = h["pop"], ""
-            if h is not None:
-                kind = "city" if (pop or h["pop"]) >= 100000 else "town"
-            elif not kind:
-                kind = "village"
-        else:
-            if pop >= 100000:
-                kind = "city"
-            elif pop >= 10000 or rec["fcode"] in ("PPLC", "PPLA"):
-                kind = "town"
-            else:
-                kind = "village"
-        # ids and sources
-        parts = []
-        if rec["country"] == "KZ" and rec["wof"] is not None:
-            sid = f"wof-{rec['wof']}"
-        elif rec["gn"] is not None:
-            sid = f"gn-{rec['gn']}"
-        else:
-            sid = f"hf-{h['fias']}"
+        pop, year, kind = population_and_kind(b, rec, census_idx, dfeat)
+        sid = record_id(rec)
         assert sid not in ids, sid
         ids.add(sid)
-        src_names, src_ids = [], []
-        if rec["gn"] is not None:
-            src_names.append("geonames")
-            src_ids.append(";".join([str(rec["gn"])] + [str(x) for x in sorted(rec.get("extra_gn", []), key=int)]))
-        if h is not None:
-            src_names.append("hflabs")
-            src_ids.append(h["fias"])
-        if rec["wof"] is not None:
-            src_names.append("wof")
-            src_ids.append(";".join([str(rec["wof"])] + [str(x) for x in sorted(rec.get("extra_wof", []), key=int)]))
+        src_names, src_ids = record_sources(rec)
         # names
         latin = [rec["ascii"]] if rec["ascii"] else []
         if not latin and rec["name_lat"]:
@@ -1189,11 +1287,104 @@ def main(argv=None):
             f"{rec['lat']:.{POINT_DECIMALS}f}", f"{rec['lon']:.{POINT_DECIMALS}f}", tz,
             "+".join(src_names), "|".join(src_ids),
         ])
-        stats[f"{rec['country'].lower()}_settlements"] += 1
-        stats[f"{rec['country'].lower()}_kind_{kind}"] += 1
+        b.stats[f"{rec['country'].lower()}_settlements"] += 1
+        b.stats[f"{rec['country'].lower()}_kind_{kind}"] += 1
+    return out_rows
 
-    # ---------------------------------------------------------------- write
-    out = os.path.abspath(args.out)
+
+def record_district(b: Build, rec: dict, districts, regional_city: bool):
+    """The district holding the settlement (or near it); none for a Kazakh city of regional significance unless
+    the district is that city."""
+    code = rec["code"]
+    dfeat, dkm = districts.locate(rec["lon"], rec["lat"], code)
+    if regional_city and dfeat is not None:
+        own = {norm(x) for x in [rec["name_ru"], rec["name_kk"], rec["name_lat"], rec["ascii"]] + rec["alts"]
+               + rec["cyr"] if x}
+        if not (dfeat["kind"] == "city" and (norm(dfeat["name_ru"]) in own or norm(dfeat["name_en"]) in own)):
+            b.stats["kz_regional_city_district_cleared"] += 1
+            b.notes["kz_regional_city_no_district"].append(f"{code} {rec['name_ru']} (not {dfeat['name_ru']})")
+            dfeat, dkm = None, None
+    if dfeat is not None and dkm > 0:
+        b.stats["district_snapped"] += 1
+    if dfeat is None:
+        b.stats[f"{rec['country'].lower()}_without_district"] += 1
+        if code not in ("RU-SA", "RU-KYA"):
+            b.notes["no_district"].append(f"{code} {rec['name_ru']}")
+    return dfeat
+
+
+def record_timezone(rec: dict, tz_pts, region_tz) -> str:
+    """The settlement's own zone, else that of the nearest settlement of its region with one, else the region's."""
+    tz = rec["tz"]
+    if not tz:
+        best = None
+        for la, lo, z in tz_pts.get(rec["code"], []):
+            d = (la - rec["lat"]) ** 2 + ((lo - rec["lon"]) * math.cos(math.radians(la))) ** 2
+            if best is None or (d, z) < best:
+                best = (d, z)
+        tz = best[1] if best else region_tz[rec["code"]]
+    return tz
+
+
+def population_and_kind(b: Build, rec: dict, census_idx, dfeat):
+    """(population, its year, kind): Russia from the census (else hflabs), Kazakhstan from the sources' counts."""
+    h = rec["hf"]
+    pop, year, kind = rec["pop"], "", ""
+    if rec["country"] == "RU":
+        ce = census_match(census_idx, rec["code"], rec["name_ru"], dfeat["name_ru"] if dfeat else "",
+                          want_city=True if h is not None else None)
+        if ce is not None:
+            pop, year = ce["pop"], "2021"
+            b.stats["ru_census_matched"] += 1
+            kind = kind_from_census_word(ce["word"], ce["pop"])
+        elif h is not None and h["pop"]:
+            pop, year = h["pop"], ""
+        if h is not None:
+            kind = "city" if (pop or h["pop"]) >= 100000 else "town"
+        elif not kind:
+            kind = "village"
+    else:
+        if pop >= 100000:
+            kind = "city"
+        elif pop >= 10000 or rec["fcode"] in ("PPLC", "PPLA"):
+            kind = "town"
+        else:
+            kind = "village"
+    return pop, year, kind
+
+
+def record_id(rec: dict) -> str:
+    """The settlement's id: WOF's for Kazakhstan, else GeoNames', else hflabs' FIAS id."""
+    if rec["country"] == "KZ" and rec["wof"] is not None:
+        return f"wof-{rec['wof']}"
+    if rec["gn"] is not None:
+        return f"gn-{rec['gn']}"
+    return f"hf-{rec['hf']['fias']}"
+
+
+def record_sources(rec: dict) -> tuple[list[str], list[str]]:
+    """The sources' names and each one's ids (merged records' ids after ';')."""
+    h = rec["hf"]
+    src_names, src_ids = [], []
+    if rec["gn"] is not None:
+        src_names.append("geonames")
+        src_ids.append(";".join([str(rec["gn"])] + [str(x) for x in sorted(rec.get("extra_gn", []), key=int)]))
+    if h is not None:
+        src_names.append("hflabs")
+        src_ids.append(h["fias"])
+    if rec["wof"] is not None:
+        src_names.append("wof")
+        src_ids.append(";".join([str(rec["wof"])] + [str(x) for x in sorted(rec.get("extra_wof", []), key=int)]))
+    return src_names, src_ids
+
+
+# ---------------------------------------------------------------- write
+SETTLEMENT_HEADER = ["id", "name_ru", "name_kk", "alt_names", "kind", "district_id", "district_name", "population",
+                     "population_year", "lat", "lon", "timezone", "source", "source_id"]
+
+
+def clear_output(out: str) -> None:
+    """Remove what an earlier build wrote (region folders, index.csv, ATTRIBUTION.md), nothing else."""
     if os.path.isdir(out):
         for name in sorted(os.listdir(out)):
             p = os.path.join(out, name)
@@ -1202,8 +1393,12 @@ def main(argv=None):
             elif name in ("index.csv", "ATTRIBUTION.md"):
                 os.remove(p)
     os.makedirs(out, exist_ok=True)
-    header = ["id", "name_ru", "name_kk", "alt_names", "kind", "district_id", "district_name", "population",
-              "population_year", "lat", "lon", "timezone", "source", "source_id"]
+
+
+def write_outputs(out: str, regions, dist_feats, out_rows, region_tz) -> None:
+    """Per region a folder with boundary.geojson, districts.geojson and settlements.csv; index.csv and
+    ATTRIBUTION.md beside them."""
+    clear_output(out)
     index_rows = []
     dists_by_region = defaultdict(list)
     for f in dist_feats:
@@ -1223,29 +1418,28 @@ def main(argv=None):
         write_fc(os.path.join(d, "districts.geojson"), feats)
         rows = sorted(out_rows.get(code, []), key=lambda x: (x[0]))
         rows.sort(key=lambda x: (-(x[7] or 0), x[1], x[0]))
-        write_csv(os.path.join(d, "settlements.csv"), header, rows)
+        write_csv(os.path.join(d, "settlements.csv"), SETTLEMENT_HEADER, rows)
         index_rows.append([code, r["name_ru"], r["name_en"], r["country"], region_tz[code], len(rows)])
     write_csv(os.path.join(out, "index.csv"), ["code", "name_ru", "name_en", "country", "timezone",
                                                "settlement_count"], index_rows)
     with open(os.path.join(out, "ATTRIBUTION.md"), "w", encoding="utf-8", newline="\n") as f:
         f.write(ATTRIBUTION)
 
-    # ---------------------------------------------------------------- summary
+
+def print_summary(b: Build, out: str, regions, dist_feats, region_tz) -> None:
     size = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(out) for fn in fns)
-    if not args.quiet:
-        print("\n== summary ==")
-        print(f"regions: RU {sum(1 for r in regions.rows if r['country'] == 'RU')}, "
-              f"KZ {sum(1 for r in regions.rows if r['country'] == 'KZ')}")
-        print(f"districts: RU {sum(1 for f in dist_feats if f['region'].startswith('RU'))}, "
-              f"KZ {sum(1 for f in dist_feats if f['region'].startswith('KZ'))}")
-        for k in sorted(stats):
-            print(f"  {k}: {stats[k]}")
-        for k in sorted(notes):
-            v = notes[k]
-            print(f"  [{k}] {len(v)}: " + "; ".join(v[:12]) + (" ..." if len(v) > 12 else ""))
-        print("region time zones:", ", ".join(f"{c}={region_tz[c]}" for c in sorted(region_tz)))
-        print(f"output: {out} ({size / 1e6:.1f} MB), {time.time() - t0:.1f}s")
-    return 0
+    print("\n== summary ==")
+    print(f"regions: RU {sum(1 for r in regions.rows if r['country'] == 'RU')}, "
+          f"KZ {sum(1 for r in regions.rows if r['country'] == 'KZ')}")
+    print(f"districts: RU {sum(1 for f in dist_feats if f['region'].startswith('RU'))}, "
+          f"KZ {sum(1 for f in dist_feats if f['region'].startswith('KZ'))}")
+    for k in sorted(b.stats):
+        print(f"  {k}: {b.stats[k]}")
+    for k in sorted(b.notes):
+        v = b.notes[k]
+        print(f"  [{k}] {len(v)}: " + "; ".join(v[:12]) + (" ..." if len(v) > 12 else ""))
+    print("region time zones:", ", ".join(f"{c}={region_tz[c]}" for c in sorted(region_tz)))
+    print(f"output: {out} ({size / 1e6:.1f} MB), {time.time() - b.t0:.1f}s")
 
 
 def hash_str(s: str) -> int:

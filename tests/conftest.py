@@ -23,6 +23,8 @@ from resourcemap.db_embedded import Cluster, ensure_url
 from resourcemap.gazetteer.census import find_wheel
 from resourcemap.gazetteer.load import load_regions
 from resourcemap.schema import upgrade
+from tests import staff as staff_accounts
+from tests.factories import KOLOMNA, add_service
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DB = f"resourcemap_test_{os.getpid()}"  # one per run: parallel runs on one server do not collide
@@ -30,6 +32,7 @@ TEST_DB = f"resourcemap_test_{os.getpid()}"  # one per run: parallel runs on one
 CENSUS_WHEEL = find_wheel(load_config()["VAR_DIR"]) if os.environ.get("RESOURCEMAP_TEST_CENSUS", "1") != "0" else None
 REGISTRY_TABLES = "problem_report, change, phone, service_area, service_at_location, service, location, organization"
 ACCOUNT_TABLES = "audit_event, api_token, account_region, account"
+LOG_TABLES = "request_log_kind, request_log"
 
 
 def _server_url() -> str:
@@ -101,6 +104,64 @@ def registry(engine):
         yield session
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {REGISTRY_TABLES} RESTART IDENTITY CASCADE"))
+
+
+def empty_account_tables(engine, also: str = "") -> None:
+    """Empty the account tables (and the tables in `also`, e.g. LOG_TABLES)."""
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {ACCOUNT_TABLES}{', ' + also if also else ''} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def staff(engine, registry):
+    """The staff accounts of tests/staff.py ACCOUNTS (password staff.PASSWORD); their ids by key. The account tables
+    and the request log are emptied afterwards, the registry too."""
+    with Session(engine) as session:
+        ids = {key: account.id for key, account in staff_accounts.create_staff(session).items()}
+        session.commit()
+    yield ids
+    empty_account_tables(engine, LOG_TABLES)
+
+
+@pytest.fixture(scope="module")
+def staff_tokens(engine):
+    """The staff accounts with an API token each, for the whole module (argon2 hashing is slow on purpose); the plain
+    tokens by key."""
+    with Session(engine) as session:
+        plain = staff_accounts.issue_staff_tokens(session)
+        session.commit()
+    yield plain
+    empty_account_tables(engine)
+
+
+@pytest.fixture
+def tokens(staff_tokens, registry):
+    """The staff's API tokens, and a registry emptied after each test."""
+    return staff_tokens
+
+
+@pytest.fixture
+def signed_in(app, staff):
+    """signed_in("curator_mos") -> a test client signed in as that staff account ("anonymous": not signed in)."""
+    return lambda who: staff_accounts.client_as(app, who)
+
+
+@pytest.fixture
+def console(signed_in):
+    """A signed-in dispatcher's client and the console's CSRF token."""
+    client = signed_in("dispatcher")
+    return client, staff_accounts.page_token(client.get("/dispatch").get_data(as_text=True))
+
+
+@pytest.fixture
+def world(staff, registry):
+    """The staff; a published organization in Moscow oblast (Коломна) and one in Smolensk oblast; their ids as
+    "mos" and "smo". (Some modules have a world of their own, which overrides this one.)"""
+    mos = add_service(registry, *KOLOMNA, "early_help", name="Центр «Коломенский»",
+                      phones=[{"number": "+74966100000", "kind": "main"}])
+    smo = add_service(registry, 54.78, 32.05, "crisis_apartment", name="Смоленский кризисный центр")
+    registry.commit()
+    return {"mos": mos["organization_id"], "smo": smo["organization_id"]}
 
 
 @pytest.fixture(scope="session")

@@ -1,67 +1,34 @@
 """Accounts, roles and the security baseline: every role against every route, sessions, CSRF, limits, audit."""
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from resourcemap import create_app
-from resourcemap.auth.accounts import create_account, issue_token
+from resourcemap.auth.accounts import issue_token
 from resourcemap.config import secret_key
 from resourcemap.extensions import limiter
-from tests.conftest import ACCOUNT_TABLES, app_settings
+from tests.conftest import app_settings
 from tests.factories import add_service
+from tests.staff import ACCOUNTS, PASSWORD, ROLES, answers_of_routes, client_as, form_token, sign_in
 
-PASSWORD = "correct horse battery"
-ACCOUNTS = {
-    "admin": ("admin@example.org", "admin", []),
-    "dispatcher": ("dispatcher@example.org", "dispatcher", []),
-    "curator_smo": ("curator.smo@example.org", "curator", ["RU-SMO"]),
-    "curator_mos": ("curator.mos@example.org", "curator", ["RU-MOS"]),
-}
 CONFIDENTIAL_ADDRESS = "ул. Скрытая, 3"
 
 
 @pytest.fixture
-def world(engine, registry):
+def world(staff, registry):
     """Four accounts, and a registry: a published org with a confidential place in Smolensk oblast, a draft and a
     published org in Moscow oblast."""
-    with Session(engine) as session:
-        ids = {key: create_account(session, email, PASSWORD, role, regions).id
-               for key, (email, role, regions) in ACCOUNTS.items()}
-        session.commit()
     smo = add_service(registry, 54.78, 32.05, "crisis_apartment", confidential=True, address=CONFIDENTIAL_ADDRESS,
                       phones=[{"number": "+74812000001", "kind": "intake", "location": 0}])
     mos_draft = add_service(registry, 55.79, 38.45, "early_help", status="draft")
     mos_published = add_service(registry, 55.80, 38.46, "early_help")
     registry.commit()
-    yield {"accounts": ids, "smo": smo["organization_id"], "mos_draft": mos_draft["organization_id"],
-           "mos_published": mos_published["organization_id"]}
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {ACCOUNT_TABLES} RESTART IDENTITY CASCADE"))
+    return {"accounts": staff, "smo": smo["organization_id"], "mos_draft": mos_draft["organization_id"],
+            "mos_published": mos_published["organization_id"]}
 
 
-def csrf_token(client, path="/signin") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-
-
-def sign_in(client, email, password=PASSWORD, next_url=None):
-    url = "/signin" + (f"?next={next_url}" if next_url else "")
-    return client.post(url, data={"email": email, "password": password, "csrf_token": csrf_token(client)})
-
-
-def client_as(app, who):
-    client = app.test_client()
-    if who != "anonymous":
-        response = sign_in(client, ACCOUNTS[who][0])
-        assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return client
-
-
-ROLES = ["anonymous", "dispatcher", "curator_smo", "curator_mos", "admin"]
 # (method, path template, expected status per role in ROLES order)
 ROUTES = [
     ("GET", "/", [200, 200, 200, 200, 200]),
@@ -102,11 +69,7 @@ ROUTES = [
 
 @pytest.mark.parametrize("role_index, who", list(enumerate(ROLES)))
 def test_every_route_for_every_role(app, world, role_index, who):
-    client = client_as(app, who)
-    for method, template, statuses in ROUTES:
-        path = template.format(**world)
-        response = client.open(path, method=method)
-        assert response.status_code == statuses[role_index], f"{who} {method} {path}: {response.status_code}"
+    for path, response in answers_of_routes(client_as(app, who), who, role_index, ROUTES, world):
         if path.startswith("/api/") and response.status_code >= 400:
             assert response.json["error"]["code"] in ("unauthorized", "forbidden", "not_found")
 
@@ -168,7 +131,7 @@ def test_sign_in_starts_a_new_session_and_sign_out_really_ends_it(app, world):
         assert "carried_over" not in s
     old_cookie = client.get_cookie("session").value
     assert client.get("/account").status_code == 200
-    token = csrf_token(client, "/account")
+    token = form_token(client.get("/account").get_data(as_text=True))
     assert client.post("/signout", data={"csrf_token": token}).status_code == 302
     assert client.get("/account").status_code == 302
     replay = app.test_client()
@@ -218,8 +181,7 @@ def test_session_cookie_flags(app, database_url, world):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     https_app = create_app(app_settings(database_url, HTTPS=True))
     client = https_app.test_client()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                      client.get("/signin", base_url="https://localhost").get_data(as_text=True)).group(1)
+    token = form_token(client.get("/signin", base_url="https://localhost").get_data(as_text=True))
     response = client.post("/signin", base_url="https://localhost",
                            data={"email": ACCOUNTS["admin"][0], "password": PASSWORD, "csrf_token": token},
                            headers={"Referer": "https://localhost/signin"})

@@ -8,18 +8,12 @@ import pytest
 from pyproj import Geod
 from sqlalchemy import text
 
-from tests.factories import add_service
-
-SECRET_ADDRESS = "ул. Тайная, д. 7, кв. 12"
-SECRET_LAT, SECRET_LON = 55.80123, 38.43987  # in Электросталь
+from tests.factories import SECRET_ADDRESS, SECRET_LAT, SECRET_LON, add_crisis_apartment, add_service
 
 
 @pytest.fixture
 def apartment(registry):
-    ids = add_service(registry, SECRET_LAT, SECRET_LON, "crisis_apartment", name="Кризисная квартира «Тест»",
-                      confidential=True, address=SECRET_ADDRESS,
-                      phones=[{"number": "+7 496 570-11-22", "kind": "intake", "location": 0},
-                              {"number": "+7 496 570-33-44", "kind": "main", "location": 0}])
+    ids = add_crisis_apartment(registry)
     add_service(registry, 55.79, 38.44, "crisis_apartment", name="Открытый центр", address="пр. Ленина, 1")
     registry.commit()
     return ids

@@ -14,7 +14,8 @@ from resourcemap.auth.policy import Viewer
 from resourcemap.exchange import export_region
 from resourcemap.registry import edit
 from resourcemap.registry.history import change_by_id, history
-from tests.test_curate_pages import KOLOMNA, client_as, csrf_from, editor_form, world  # noqa: F401  (fixture)
+from tests.factories import KOLOMNA
+from tests.staff import client_as, editor_form, form_token
 
 ADMIN = Viewer(role="admin", email="admin@example.org")
 UTC = dt.timezone.utc
@@ -38,7 +39,7 @@ def test_an_export_is_named_by_the_date_where_its_region_is(registry, monkeypatc
         assert date in filename, (regions, instant, filename)
 
 
-def test_the_export_page_names_the_file_by_the_regions_date(app, world, monkeypatch):  # noqa: F811
+def test_the_export_page_names_the_file_by_the_regions_date(app, world, monkeypatch):
     monkeypatch.setattr(clock, "utc_now", lambda: dt.datetime(2025, 6, 30, 21, 30, tzinfo=UTC))
     response = client_as(app, "curator_mos").get("/curate/export?region=RU-MOS&format=csv")
     assert response.status_code == 200
@@ -136,7 +137,7 @@ def test_an_older_move_of_the_latitude_alone_reverts_the_latitude(registry):
     assert _point(registry, org_id) == ELEKTROSTAL
 
 
-def test_the_history_page_shows_a_move_as_one_row_with_both_points(app, world, engine):  # noqa: F811
+def test_the_history_page_shows_a_move_as_one_row_with_both_points(app, world, engine):
     with Session(engine) as session:
         _old_style_move(session, world["mos"], KOLOMNA, (55.1, 38.8))
         _move(session, world["mos"], (55.081234, 38.771234))
@@ -164,7 +165,7 @@ def _carried(html: str) -> dict:
             re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)}
 
 
-def test_deactivating_asks_for_confirmation_and_says_what_will_happen(app, world, engine):  # noqa: F811
+def test_deactivating_asks_for_confirmation_and_says_what_will_happen(app, world, engine):
     client = client_as(app, "curator_mos")
     org_id = world["mos"]
     form = {**editor_form(client, org_id), "description": "Закрылся в ноябре", "action": "deactivate"}
@@ -173,7 +174,7 @@ def test_deactivating_asks_for_confirmation_and_says_what_will_happen(app, world
     assert response.status_code == 200 and _status(engine, org_id) == "published"  # nothing yet
     assert "Центр «Коломенский»" in html and "больше не действует" in html
     assert "снята с карты" in html and "ничего не удаляется" in html.lower() and "опубликовать" in html
-    carried = _carried(html) | {"csrf_token": csrf_from(html)}
+    carried = _carried(html) | {"csrf_token": form_token(html)}
     assert carried["description"] == "Закрылся в ноябре" and carried["confirmed"] == "1"
     assert re.search(r'<button type="submit" name="action" value="deactivate"[^>]*>Да, больше не действует', html)
 

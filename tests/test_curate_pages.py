@@ -11,51 +11,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from resourcemap.auth.accounts import create_account
 from resourcemap.registry import edit
-from tests.conftest import ACCOUNT_TABLES
-from tests.factories import add_service
-
-PASSWORD = "correct horse battery"
-ACCOUNTS = {
-    "admin": ("admin@example.org", "admin", []),
-    "dispatcher": ("dispatcher@example.org", "dispatcher", []),
-    "curator_smo": ("curator.smo@example.org", "curator", ["RU-SMO"]),
-    "curator_mos": ("curator.mos@example.org", "curator", ["RU-MOS"]),
-}
-ROLES = ["anonymous", "dispatcher", "curator_smo", "curator_mos", "admin"]
-KOLOMNA = (55.0794, 38.7783)
-
-
-@pytest.fixture
-def world(engine, registry):
-    """Four accounts; a published organization in Moscow oblast (Коломна) and one in Smolensk oblast."""
-    with Session(engine) as session:
-        for email, role, regions in ACCOUNTS.values():
-            create_account(session, email, PASSWORD, role, regions)
-        session.commit()
-    mos = add_service(registry, *KOLOMNA, "early_help", name="Центр «Коломенский»",
-                      phones=[{"number": "+74966100000", "kind": "main"}])
-    smo = add_service(registry, 54.78, 32.05, "crisis_apartment", name="Смоленский кризисный центр")
-    registry.commit()
-    yield {"mos": mos["organization_id"], "smo": smo["organization_id"]}
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {ACCOUNT_TABLES}, change RESTART IDENTITY CASCADE"))
-
-
-def csrf_from(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-
-
-def client_as(app, who):
-    client = app.test_client()
-    if who != "anonymous":
-        token = csrf_from(client.get("/signin").get_data(as_text=True))
-        response = client.post("/signin", data={"email": ACCOUNTS[who][0], "password": PASSWORD,
-                                                 "csrf_token": token})
-        assert response.status_code == 302
-    return client
-
+from tests.staff import ROLES, answers_of_routes, client_as, editor_form, editor_form_from, form_token
 
 # (method, path, expected status for each of ROLES)
 ROUTES = [
@@ -80,11 +37,7 @@ ROUTES = [
 
 @pytest.mark.parametrize("role_index, who", list(enumerate(ROLES)))
 def test_every_curate_route_for_every_role(app, world, role_index, who):
-    client = client_as(app, who)
-    for method, template, statuses in ROUTES:
-        path = template.format(**world)
-        response = client.open(path, method=method)
-        assert response.status_code == statuses[role_index], f"{who} {method} {path}: {response.status_code}"
+    for path, response in answers_of_routes(client_as(app, who), who, role_index, ROUTES, world):
         if response.status_code == 302:
             assert "/signin?next=" in response.headers["Location"]
         if response.status_code in (403, 404):
@@ -102,34 +55,6 @@ def test_the_list_shows_only_the_curators_regions(app, world):
     assert "Смоленский" not in html
 
 
-def editor_form(client, org_id) -> dict:
-    """The editor's form as the browser would post it (every input and selected option)."""
-    return editor_form_from(client.get(f"/curate/org/{org_id}").get_data(as_text=True))
-
-
-def editor_form_from(html: str) -> dict:
-    form_html = html[html.index('<form method="post" id="editor"'):html.index("</form>")]
-    data: dict[str, str] = {}
-    for m in re.finditer(r'<input ([^>]*)>', form_html):
-        attrs = dict(re.findall(r'(\w[\w-]*)="([^"]*)"', m.group(1)))
-        kind, name = attrs.get("type", "text"), attrs.get("name")
-        if not name or kind == "submit":
-            continue
-        if kind in ("checkbox", "radio"):
-            if " checked" in m.group(1):
-                data[name] = attrs.get("value", "on")
-            continue
-        data[name] = attrs.get("value", "")
-    for m in re.finditer(r'<select [^>]*name="([^"]+)"[^>]*>(.*?)</select>', form_html, re.S):
-        chosen = re.search(r'<option value="([^"]*)" selected', m.group(2)) or re.search(r'<option value="([^"]*)"',
-                                                                                          m.group(2))
-        data[m.group(1)] = chosen.group(1) if chosen else ""
-    for m in re.finditer(r'<textarea [^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form_html, re.S):
-        data[m.group(1)] = m.group(2)
-    import html as htmllib
-    return {k: htmllib.unescape(v) for k, v in data.items()}
-
-
 def version_of(engine, org_id) -> int:
     with engine.connect() as conn:
         return conn.execute(text("SELECT version FROM organization WHERE id = :i"), {"i": org_id}).scalar()
@@ -139,7 +64,7 @@ def test_a_curator_of_another_region_cannot_save_revert_import_or_export(app, wo
     mos_client = client_as(app, "curator_mos")
     form = editor_form(mos_client, world["mos"])
     smo_client = client_as(app, "curator_smo")
-    token = csrf_from(smo_client.get("/curate/org/new").get_data(as_text=True))
+    token = form_token(smo_client.get("/curate/org/new").get_data(as_text=True))
     before = version_of(engine, world["mos"])
     response = smo_client.post(f"/curate/org/{world['mos']}", data={**form, "name": "Захвачено",
                                                                     "csrf_token": token, "action": "save"})
@@ -220,7 +145,15 @@ def test_bad_query_strings_give_pages_not_errors(app, world):
 
 def test_create_edit_conflict_history_and_revert_through_the_forms(app, world, engine):
     client = client_as(app, "curator_mos")
-    token = csrf_from(client.get("/curate/org/new").get_data(as_text=True))
+    org_id = _create_through_the_form(client, engine)
+    conflict_page = _meet_the_conflict(client, engine, org_id)
+    _carry_my_changes_onto_the_new_version(client, engine, org_id, conflict_page)
+    _revert_the_first_rename_from_the_history(client, engine, org_id)
+
+
+def _create_through_the_form(client, engine) -> int:
+    """A draft made with the new-organization form (a settlement typed, not picked; split hours); its id."""
+    token = form_token(client.get("/curate/org/new").get_data(as_text=True))
     new = {"csrf_token": token, "action": "save", "name": "Семейный центр «Радуга»", "status": "draft",
            "region_code": "RU-MOS",
            "locations[0].active": "1", "locations[0].settlement_label": "Коломна",
@@ -245,9 +178,12 @@ def test_create_edit_conflict_history_and_revert_through_the_forms(app, world, e
     assert doc["phones"][0]["number"] == "+74966123456"
     page = client.get(f"/curate/org/{org_id}").get_data(as_text=True)
     assert "Коломна" in page and "Организация добавлена в черновики" in page
+    return org_id
 
-    # Two curators open the same version; the first renames it, the second (not knowing) changes the description
-    # and meets the conflict page: both versions side by side, who changed what; nothing is overwritten.
+
+def _meet_the_conflict(client, engine, org_id) -> str:
+    """Two curators open the same version; the first renames it, the second (not knowing) changes the description
+    and meets the conflict page (returned): both versions side by side, who changed what; nothing is overwritten."""
     first = editor_form(client, org_id)
     second = dict(first)
     response = client.post(f"/curate/org/{org_id}", data={**first, "name": "Радуга (новое название)"})
@@ -261,11 +197,15 @@ def test_create_edit_conflict_history_and_revert_through_the_forms(app, world, e
     with Session(engine) as session:
         doc = edit.organization_document(session, org_id)
     assert (doc["name"], doc["description"]) == ("Радуга (новое название)", "")
-    # "Carry my changes onto the new version": the stored version with my change on top, for review; then save.
+    return html
+
+
+def _carry_my_changes_onto_the_new_version(client, engine, org_id, html: str) -> None:
+    """"Carry my changes onto the new version": the stored version with my change on top, for review; then save."""
     import html as htmllib
     carried = {k: htmllib.unescape(v) for k, v in
                re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)}
-    carried["csrf_token"] = csrf_from(html)
+    carried["csrf_token"] = form_token(html)
     response = client.post(f"/curate/org/{org_id}", data={**carried, "action": "review"})
     review = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -277,7 +217,9 @@ def test_create_edit_conflict_history_and_revert_through_the_forms(app, world, e
         doc = edit.organization_document(session, org_id)
     assert (doc["name"], doc["description"]) == ("Радуга (новое название)", "Помогаем семьям Коломны")
 
-    # History: newest first, with who and old -> new; revert the first rename.
+
+def _revert_the_first_rename_from_the_history(client, engine, org_id) -> None:
+    """The history: newest first, with who and old -> new; revert the first rename."""
     html = client.get(f"/curate/org/{org_id}/history").get_data(as_text=True)
     table = html[html.index("<tbody>"):]
     assert table.index("Помогаем семьям Коломны") < table.index("Радуга (новое название)")
@@ -288,7 +230,7 @@ def test_create_edit_conflict_history_and_revert_through_the_forms(app, world, e
         change_id = conn.execute(text(
             "SELECT id FROM change WHERE organization_id = :o AND field = 'name'"
             " AND new = to_jsonb(CAST('Радуга (новое название)' AS text))"), {"o": org_id}).scalar()
-    token = csrf_from(html)
+    token = form_token(html)
     response = client.post(f"/curate/org/{org_id}/history/{change_id}/revert",
                            data={"csrf_token": token, "version": version_of(engine, org_id)})
     assert response.status_code == 302
@@ -364,7 +306,7 @@ def summary(html: str) -> dict[str, str]:
 def upload(client, data: bytes, name: str = "kolomna.csv", region: str = "RU-MOS"):
     import io
 
-    token = csrf_from(client.get("/curate/import").get_data(as_text=True))
+    token = form_token(client.get("/curate/import").get_data(as_text=True))
     return client.post("/curate/import", data={"csrf_token": token, "region": region, "file": (io.BytesIO(data), name)},
                        content_type="multipart/form-data")
 
@@ -385,12 +327,12 @@ def test_import_dry_run_then_apply_from_the_file_kept_on_the_server(app, world, 
 
     # Another curator cannot apply it; nor can a token that is not one.
     other = client_as(app, "curator_smo")
-    other_csrf = csrf_from(other.get("/curate/import").get_data(as_text=True))
+    other_csrf = form_token(other.get("/curate/import").get_data(as_text=True))
     assert other.post("/curate/import/apply", data={"csrf_token": other_csrf, "token": token}).status_code == 404
-    response = client.post("/curate/import/apply", data={"csrf_token": csrf_from(html), "token": "../../etc/passwd"})
+    response = client.post("/curate/import/apply", data={"csrf_token": form_token(html), "token": "../../etc/passwd"})
     assert response.status_code == 410 and "устарела" in response.get_data(as_text=True)
 
-    response = client.post("/curate/import/apply", data={"csrf_token": csrf_from(html), "token": token})
+    response = client.post("/curate/import/apply", data={"csrf_token": form_token(html), "token": token})
     html = response.get_data(as_text=True)
     assert response.status_code == 200, html[:3000]
     assert "Импорт применён" in html and html.count(">добавлено<") == 2
@@ -401,7 +343,7 @@ def test_import_dry_run_then_apply_from_the_file_kept_on_the_server(app, world, 
         notes = conn.execute(text("SELECT DISTINCT note FROM change WHERE note LIKE 'import %'")).scalars().all()
     assert notes == ["import kolomna.csv"]
     assert not any(p.exists() for p in kept)  # used once
-    csrf = csrf_from(client.get("/curate/import").get_data(as_text=True))
+    csrf = form_token(client.get("/curate/import").get_data(as_text=True))
     response = client.post("/curate/import/apply", data={"csrf_token": csrf, "token": token})
     assert response.status_code == 410
 

@@ -293,27 +293,44 @@ def test_database_restarts_under_load_lose_no_acknowledged_edit(fault_db, privat
     with gunicorn(fault_db["url"]) as server, Load(server["port"], fault_db["token"]) as load:
         workers = _workers(server["pid"])
         for mode in ("fast", "immediate"):
-            edits = load.count("edit")
-            _wait_for(lambda: load.count("edit") >= edits + 10 and load.count("search") >= 20,
-                      "load before the restart", load=load)
-            acknowledged_before = sum(len(v) for v in load.acknowledged.values())
-            _stop(private_cluster, mode)
-            down_at = time.monotonic()
-            down = _down_answers(server["port"], settlement_id)
-            _wait_for(lambda: any(a["status"] == 503 and a["at"] > down_at for a in load.answers), "503s under load",
-                      load=load)
-            start(private_cluster)
-            started_at = time.monotonic()
-            _wait_for(lambda: Client(server["port"]).get("/api/v1/nearest?lat=55.75&lon=37.61&service=early_help")[0]
-                      == 200, "serving again")
-            recovered_s = time.monotonic() - started_at
-            _wait_for(lambda: any(a["kind"] == "edit" and a["status"] == 200 and a["at"] > started_at + recovered_s
-                                  for a in load.answers) and load.count() >= 30, "edits after the restart", load=load)
-            cycles.append({"mode": mode, "down": down, "recovered_s": recovered_s,
-                           "acknowledged_before": acknowledged_before})
+            cycles.append(_restart_under_load(private_cluster, server, load, settlement_id, mode))
             assert _workers(server["pid"]) == workers, "the app was restarted"
 
     assert load.failures == [], "\n".join(load.failures[:20])
+    _check_the_answers_while_down(cycles)
+    # Every acknowledged edit is there: in the history, and the stored description is the last acknowledged
+    # value or a later one whose answer was lost in the restart.
+    acknowledged = sum(len(v) for v in load.acknowledged.values())
+    assert acknowledged > cycles[-1]["acknowledged_before"] > cycles[0]["acknowledged_before"] > 0
+    lost = _lost_edits(private_cluster, load)
+    assert lost == []
+    _report_the_restarts(load, cycles, acknowledged, lost)
+
+
+def _restart_under_load(private_cluster, server, load, settlement_id, mode: str) -> dict:
+    """Stop the database (`mode`: fast or immediate) under load, see the 503s, start it again and wait for edits to
+    succeed; what the cycle saw."""
+    edits = load.count("edit")
+    _wait_for(lambda: load.count("edit") >= edits + 10 and load.count("search") >= 20,
+              "load before the restart", load=load)
+    acknowledged_before = sum(len(v) for v in load.acknowledged.values())
+    _stop(private_cluster, mode)
+    down_at = time.monotonic()
+    down = _down_answers(server["port"], settlement_id)
+    _wait_for(lambda: any(a["status"] == 503 and a["at"] > down_at for a in load.answers), "503s under load",
+              load=load)
+    start(private_cluster)
+    started_at = time.monotonic()
+    _wait_for(lambda: Client(server["port"]).get("/api/v1/nearest?lat=55.75&lon=37.61&service=early_help")[0]
+              == 200, "serving again")
+    recovered_s = time.monotonic() - started_at
+    _wait_for(lambda: any(a["kind"] == "edit" and a["status"] == 200 and a["at"] > started_at + recovered_s
+                          for a in load.answers) and load.count() >= 30, "edits after the restart", load=load)
+    return {"mode": mode, "down": down, "recovered_s": recovered_s, "acknowledged_before": acknowledged_before}
+
+
+def _check_the_answers_while_down(cycles: list[dict]) -> None:
+    """Every answer while the database was down: a 503 without internals; JSON for the API, the page otherwise."""
     for cycle in cycles:
         for path, status, headers, raw in cycle["down"]:
             assert status == 503, f"{cycle['mode']} {path}: {status} {raw[:300]}"
@@ -327,10 +344,10 @@ def test_database_restarts_under_load_lose_no_acknowledged_edit(fault_db, privat
                 assert headers["Content-Type"].startswith("text/html")
                 assert "База данных временно недоступна" in raw
 
-    # Every acknowledged edit is there: in the history, and the stored description is the last acknowledged
-    # value or a later one whose answer was lost in the restart.
-    acknowledged = sum(len(v) for v in load.acknowledged.values())
-    assert acknowledged > cycles[-1]["acknowledged_before"] > cycles[0]["acknowledged_before"] > 0
+
+def _lost_edits(private_cluster, load) -> list[str]:
+    """The acknowledged values missing from the history (asserting that each stored description is the last
+    acknowledged value or a later attempt)."""
     lost = []
     with psycopg.connect(private_cluster.url.replace("postgresql+psycopg", "postgresql")) as conn:
         for org_id, values in load.acknowledged.items():
@@ -341,7 +358,11 @@ def test_database_restarts_under_load_lose_no_acknowledged_edit(fault_db, privat
             stored = conn.execute("SELECT description FROM organization WHERE id = %s", (org_id,)).fetchone()[0]
             tried = load.attempted[org_id]
             assert stored in tried[tried.index(values[-1]):], (org_id, stored, values[-1])
-    assert lost == []
+    return lost
+
+
+def _report_the_restarts(load, cycles: list[dict], acknowledged: int, lost: list) -> None:
+    """Print what the restarts saw (answers by kind and status, edits, recovery times)."""
     statuses: dict[str, int] = {}
     for a in load.answers:
         statuses[f"{a['kind']} {a['status']}"] = statuses.get(f"{a['kind']} {a['status']}", 0) + 1

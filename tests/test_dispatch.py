@@ -11,58 +11,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from resourcemap.auth.accounts import create_account
 from resourcemap.dispatch.routes import parse_coordinates
 from resourcemap.search.dispatch import Slot, opening
 from resourcemap.search.gaps import GapsQuery, csv_cell, gaps_csv, gaps_report
-from tests.conftest import ACCOUNT_TABLES
-from tests.factories import add_service
+from tests.factories import add_service, settlement_id
+from tests.staff import ACCOUNTS, search
 
-PASSWORD = "correct horse battery"
-DISPATCHER = "dispatcher@example.org"
+DISPATCHER = ACCOUNTS["dispatcher"][0]
 SECRET_ADDRESS = "ул. Скрытая, 7"
 WEEKDAYS_9_18 = [{"weekday": d, "opens": "09:00", "closes": "18:00"} for d in range(1, 6)]
-LOG_TABLES = "request_log_kind, request_log"
-
-
-def csrf_from(html: str) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def sign_in(client, email=DISPATCHER):
-    html = client.get("/signin").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    response = client.post("/signin", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 302
-
-
-@pytest.fixture
-def staff(engine, registry):
-    with Session(engine) as session:
-        create_account(session, DISPATCHER, PASSWORD, "dispatcher", [])
-        session.commit()
-    yield
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {ACCOUNT_TABLES}, {LOG_TABLES} RESTART IDENTITY CASCADE"))
-
-
-@pytest.fixture
-def console(app, staff):
-    """A signed-in dispatcher's client and the console's CSRF token."""
-    client = app.test_client()
-    sign_in(client)
-    token = csrf_from(client.get("/dispatch").get_data(as_text=True))
-    return client, token
-
-
-def settlement_id(engine, name: str, region: str) -> int:
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT id FROM settlement WHERE name_ru = :n AND region_code = :r ORDER BY population"
-                                 " DESC NULLS LAST LIMIT 1"), {"n": name, "r": region}).scalar_one()
-
-
-def search(client, token, **body):
-    return client.post("/dispatch/api/search", json=body, headers={"X-CSRFToken": token})
 
 
 def test_search_groups_by_kind_with_exact_data_and_logs_nothing_about_the_caller(app, engine, registry, console):

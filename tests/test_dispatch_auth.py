@@ -2,46 +2,19 @@
 the JSON calls answer 401 JSON; dispatchers, curators and admins get 200."""
 from __future__ import annotations
 
-import re
-
 import pytest
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
-from resourcemap.auth.accounts import create_account
-from tests.conftest import ACCOUNT_TABLES
 from tests.factories import add_service
+from tests.staff import client_as, page_token
 
-PASSWORD = "correct horse battery"
-ACCOUNTS = {
-    "dispatcher": ("dispatcher@example.org", "dispatcher", []),
-    "curator": ("curator@example.org", "curator", ["RU-SMO"]),
-    "admin": ("admin@example.org", "admin", []),
-}
-ROLES = ["anonymous", "dispatcher", "curator", "admin"]
+ROLES = ["anonymous", "dispatcher", "curator_smo", "admin"]
 
 
 @pytest.fixture
-def world(engine, registry):
-    with Session(engine) as session:
-        for email, role, regions in ACCOUNTS.values():
-            create_account(session, email, PASSWORD, role, regions)
-        session.commit()
+def world(staff, registry):
     sal = add_service(registry, 55.79, 38.45, "early_help")["sal_id"]
     registry.commit()
-    yield {"sal": sal}
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {ACCOUNT_TABLES}, request_log_kind, request_log RESTART IDENTITY CASCADE"))
-
-
-def client_as(app, who):
-    client = app.test_client()
-    if who != "anonymous":
-        html = client.get("/signin").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-        response = client.post("/signin", data={"email": ACCOUNTS[who][0], "password": PASSWORD, "csrf_token": token})
-        assert response.status_code == 302
-    return client
+    return {"sal": sal}
 
 
 # (method, path, JSON?) — every route of the dispatch blueprint.
@@ -67,7 +40,7 @@ def test_every_dispatch_route_for_every_role(app, world, who):
     client = client_as(app, who)
     token = None
     if who != "anonymous":
-        token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/dispatch").get_data(as_text=True)).group(1)
+        token = page_token(client.get("/dispatch").get_data(as_text=True))
     for method, template, is_json in ROUTES:
         path = template.format(**world)
         if method == "POST":

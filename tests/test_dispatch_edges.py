@@ -8,8 +8,7 @@ import pytest
 
 from resourcemap import clock
 from resourcemap.dispatch import sms
-from tests.factories import add_service
-from tests.test_dispatch import console, settlement_id, staff  # noqa: F401  (fixtures)
+from tests.factories import add_service, settlement_id
 
 UTC = dt.timezone.utc
 
@@ -21,7 +20,7 @@ UTC = dt.timezone.utc
     (("Новосибирск", "RU-NVS"), dt.datetime(2025, 7, 6, 17, 30, tzinfo=UTC), "07.07.2025"),   # 00:30 there
     (("Калининград", "RU-KGD"), dt.datetime(2025, 7, 6, 21, 30, tzinfo=UTC), "06.07.2025"),   # 23:30 there
 ])
-def test_the_referral_card_is_dated_where_the_family_is(app, engine, registry, console, monkeypatch,  # noqa: F811
+def test_the_referral_card_is_dated_where_the_family_is(app, engine, registry, console, monkeypatch,
                                                           place, instant, date):
     client, _ = console
     family = settlement_id(engine, *place)
@@ -35,7 +34,7 @@ def test_the_referral_card_is_dated_where_the_family_is(app, engine, registry, c
     assert date in page and other not in page
 
 
-def test_a_family_at_a_point_far_from_any_town_gets_the_services_date(app, engine, registry, console,  # noqa: F811
+def test_a_family_at_a_point_far_from_any_town_gets_the_services_date(app, engine, registry, console,
                                                                        monkeypatch):
     client, _ = console
     service = add_service(registry, 55.03, 82.92, "early_help", timezone="Asia/Novosibirsk")
@@ -45,7 +44,7 @@ def test_a_family_at_a_point_far_from_any_town_gets_the_services_date(app, engin
     assert "07.07.2025" in answer["text"]
 
 
-def test_the_gaps_csv_is_named_by_the_consultants_date(console, monkeypatch):  # noqa: F811
+def test_the_gaps_csv_is_named_by_the_consultants_date(console, monkeypatch):
     client, _ = console
     monkeypatch.setattr(clock, "utc_now", lambda: dt.datetime(2025, 7, 6, 21, 30, tzinfo=UTC))  # 00:30 in Moscow
     response = client.get("/dispatch/gaps.csv?km=30")
@@ -77,7 +76,7 @@ SERVICES = {
 
 @pytest.mark.parametrize("chosen", [["long"], ["plain"], ["secret"], ["nophone"], ["long", "plain"],
                                     ["secret", "long", "plain"], ["plain", "other", "secret", "long", "nophone"]])
-def test_the_sms_fits_two_parts_and_names_phone_and_address(app, engine, registry, console, chosen):  # noqa: F811
+def test_the_sms_fits_two_parts_and_names_phone_and_address(app, engine, registry, console, chosen):
     client, _ = console
     ids = {key: add_service(registry, 55.79 + n / 100, 38.45, **({"service_type": "early_help"} | SERVICES[key]))
            for n, key in enumerate(chosen)}

@@ -15,11 +15,8 @@ from resourcemap.auth.policy import Viewer
 from resourcemap.registry import edit
 from resourcemap.registry.history import as_actor, history
 from resourcemap.search.nearest import NearestQuery, nearest_services
-from tests.factories import add_service
+from tests.factories import ELEKTROSTAL, NOGINSK, SMOLENSK, add_service, new_document
 
-ELEKTROSTAL = (55.79, 38.45)  # RU-MOS
-NOGINSK = (55.855, 38.44)  # RU-MOS, ~7 km north
-SMOLENSK = (54.78, 32.05)  # RU-SMO
 ASTANA = (51.13, 71.43)  # Kazakhstan
 
 CURATOR_MOS = Viewer(role="curator", account_id=11, email="curator.mos@example.org", regions=frozenset({"RU-MOS"}))
@@ -27,23 +24,6 @@ CURATOR_SMO = Viewer(role="curator", account_id=12, email="curator.smo@example.o
 ADMIN = Viewer(role="admin", account_id=1, email="admin@example.org")
 DISPATCHER = Viewer(role="dispatcher", account_id=5, email="dispatcher@example.org")
 GEOD = Geod(ellps="WGS84")
-
-
-def new_document(point=ELEKTROSTAL, **over) -> dict:
-    lat, lon = point
-    doc = {
-        "name": "Центр ранней помощи «Радуга»", "status": "published", "website": "https://raduga.example.ru",
-        "email": "info@raduga.example.ru",
-        "locations": [{"name": "Главное здание", "address": "ул. Мира, 1", "lat": lat, "lon": lon}],
-        "services": [
-            {"type": "early_help", "name": "Служба ранней помощи", "age_min_months": 0, "age_max_months": 36,
-             "location": 0, "schedule": [{"weekday": d, "opens": "09:00", "closes": "18:00"} for d in (1, 2, 3)]},
-            {"type": "mobile_team", "delivery": "outreach", "outreach_radius_km": 30, "location": 0},
-        ],
-        "phones": [{"number": "8 (496) 570-00-00", "kind": "intake", "location": 0}],
-    }
-    doc.update(over)
-    return doc
 
 
 def create(session, actor=CURATOR_MOS, **over) -> int:

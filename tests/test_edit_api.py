@@ -5,54 +5,10 @@ from __future__ import annotations
 import copy
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
-from resourcemap.auth.accounts import create_account, issue_token
-from tests.conftest import ACCOUNT_TABLES
-from tests.test_edit import NOGINSK, SMOLENSK, new_document
+from tests.factories import NOGINSK, SMOLENSK, new_document
+from tests.staff import ROLES, bearer, call, created
 
-PASSWORD = "correct horse battery"
-ACCOUNTS = {
-    "admin": ("admin@example.org", "admin", []),
-    "dispatcher": ("dispatcher@example.org", "dispatcher", []),
-    "curator_smo": ("curator.smo@example.org", "curator", ["RU-SMO"]),
-    "curator_mos": ("curator.mos@example.org", "curator", ["RU-MOS"]),
-}
-ROLES = ["anonymous", "dispatcher", "curator_smo", "curator_mos", "admin"]
-
-
-@pytest.fixture(scope="module")
-def accounts(engine):
-    """A bearer token per role, for the whole module (argon2 hashing is slow on purpose)."""
-    with Session(engine) as session:
-        plain = {}
-        for key, (email, role, regions) in ACCOUNTS.items():
-            plain[key] = issue_token(session, create_account(session, email, PASSWORD, role, regions), "tests")[1]
-        session.commit()
-    yield plain
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {ACCOUNT_TABLES} RESTART IDENTITY CASCADE"))
-
-
-@pytest.fixture
-def tokens(accounts, registry):
-    """The tokens, and a registry emptied after each test."""
-    return accounts
-
-
-def headers(tokens, who) -> dict:
-    return {} if who == "anonymous" else {"Authorization": f"Bearer {tokens[who]}"}
-
-
-def call(client, tokens, who, method, path, body=None):
-    return client.open(path, method=method, json=body, headers=headers(tokens, who))
-
-
-def created(client, tokens, doc=None, who="curator_mos") -> dict:
-    response = call(client, tokens, who, "POST", "/api/v1/registry/organizations", doc or new_document())
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def test_every_editing_route_for_every_role(client, tokens):
@@ -202,5 +158,5 @@ def test_a_body_that_is_not_json_is_a_400(client, tokens):
     org = created(client, tokens)
     for data in (b"{not json", b"\xff\xfe\x00", "null"):
         response = client.put(f"/api/v1/registry/organizations/{org['id']}", data=data,
-                              headers={**headers(tokens, "curator_mos"), "Content-Type": "application/json"})
+                              headers={**bearer(tokens, "curator_mos"), "Content-Type": "application/json"})
         assert response.status_code == 400 and response.json["error"]["code"] in ("invalid", "error")

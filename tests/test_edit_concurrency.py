@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from resourcemap.auth.policy import Viewer
 from resourcemap.db import make_engine
 from resourcemap.registry import edit
-from tests.test_edit import new_document
+from tests.factories import new_document
 
 WORKERS = 16
 LOCKSTEP_ROUNDS = 4

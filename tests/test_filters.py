@@ -8,17 +8,15 @@ import pytest
 from sqlalchemy import text
 
 from resourcemap.registry.vocabulary import CONDITION_CODES, COST_CODES
-from tests.factories import add_service
-from tests.test_dispatch import console, search, staff  # noqa: F401  (fixtures)
-from tests.test_edit_api import accounts, call, created, tokens  # noqa: F401  (fixtures)
-from tests.test_nearest import _random_points_in, geodesic_km, nearest
+from tests.factories import add_service, geodesic_km, nearest, random_points_in
+from tests.staff import call, created, search
 
 
 def _registry_with_needs(registry, engine, rng: random.Random) -> dict[int, dict]:
     """Services around Moscow with random conditions and costs (some with neither): by location id."""
     rows = {}
     for region, count in (("RU-MOS", 150), ("RU-TUL", 50)):
-        for lat, lon in _random_points_in(engine, region, count, seed=len(rows) + 11):
+        for lat, lon in random_points_in(engine, region, count, seed=len(rows) + 11):
             kind = rng.choice(["early_help", "rehabilitation"])
             conditions = rng.sample(CONDITION_CODES, rng.choice([0, 1, 2, 3]))
             cost = rng.choice([None, *COST_CODES])
@@ -122,7 +120,7 @@ def test_the_copies_follow_an_edit_of_the_service(registry, engine):
         bad.rollback()
 
 
-def test_the_dispatch_console_filters_by_condition_and_cost(engine, registry, console):  # noqa: F811
+def test_the_dispatch_console_filters_by_condition_and_cost(engine, registry, console):
     client, token = console
     near = add_service(registry, 55.79, 38.45, "early_help", name="Рядом, платно", conditions=["motor"], cost="paid")
     free = add_service(registry, 55.9, 38.6, "early_help", name="Дальше, бесплатно", conditions=["motor", "autism"],
@@ -158,7 +156,7 @@ def test_saving_an_unchanged_document_records_no_change_of_conditions(registry):
     assert registry.execute(text("SELECT count(*) FROM change WHERE field IN ('conditions', 'cost_basis')")).scalar() == 0
 
 
-def test_the_staff_api_edits_conditions_and_cost_and_refuses_unknown_ones(client, tokens):  # noqa: F811
+def test_the_staff_api_edits_conditions_and_cost_and_refuses_unknown_ones(client, tokens):
     org = created(client, tokens)
     doc = org["document"]
     doc["services"][0].update(conditions=["autism", "hearing"], cost="partly_paid", cost_basis=["referral"])

@@ -18,14 +18,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from resourcemap.auth.accounts import create_account, issue_token
+from resourcemap.auth.accounts import issue_token
 from resourcemap.auth.policy import viewer_of
 from resourcemap.registry import edit
 from tests.conftest import ACCOUNT_TABLES, REGISTRY_TABLES
+from tests.staff import ACCOUNTS, client_as, create_staff, page_token
+from tests.staff import form_token as token_of_form
 
-PASSWORD = "hostile input password"
-ACCOUNTS = {"admin": ("hostile.admin@example.org", "admin", []),
-            "dispatcher": ("hostile.dispatcher@example.org", "dispatcher", [])}
 SCRIPT = "<script>alert('x')</script>"
 IMG = '<img src=x onerror="alert(1)">'
 PAYLOAD = f'{SCRIPT}{IMG}&"\''
@@ -40,8 +39,7 @@ def world(app, engine):
     """An admin (with an API token) and a dispatcher; one published organization in Moscow oblast whose every
     text field holds HTML and script."""
     with Session(engine) as session:
-        accounts = {who: create_account(session, email, PASSWORD, role, regions)
-                    for who, (email, role, regions) in ACCOUNTS.items()}
+        accounts = create_staff(session)
         _, token = issue_token(session, accounts["admin"], "hostile")
         session.commit()
         actor = viewer_of(accounts["admin"])
@@ -67,22 +65,12 @@ def world(app, engine):
         conn.execute(text("DELETE FROM change WHERE organization_id = :o"), {"o": org_id})
 
 
-def signed_in(app, who: str):
-    client = app.test_client()
-    html = client.get("/signin").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    response = client.post("/signin", data={"email": ACCOUNTS[who][0], "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 302
-    return client
-
-
 def console_token(client) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', client.get("/dispatch").get_data(as_text=True)).group(1)
+    return page_token(client.get("/dispatch").get_data(as_text=True))
 
 
 def form_token(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return token_of_form(client.get(path).get_data(as_text=True))
 
 
 def assert_api_error(response, status: int, code: str, field: str | None = "ANY"):
@@ -117,7 +105,7 @@ def test_a_body_over_the_limit_is_refused_with_413(app, world):
                           content_type="application/json")
     assert_api_error(response, 413, "too_large")
 
-    dispatcher = signed_in(app, "dispatcher")
+    dispatcher = client_as(app, "dispatcher")
     response = dispatcher.post("/dispatch/api/search", data=b"[" + b"1," * (BIG // 2) + b"1]",
                                headers={"X-CSRFToken": console_token(dispatcher)}, content_type="application/json")
     assert_api_error(response, 413, "too_large")
@@ -125,7 +113,7 @@ def test_a_body_over_the_limit_is_refused_with_413(app, world):
     response = app.test_client().post("/signin", data={"email": "a@b.c", "password": "x" * BIG})
     assert_page(response, 413, "Ошибка 413")
 
-    admin = signed_in(app, "admin")
+    admin = client_as(app, "admin")
     response = admin.post("/curate/import", data={
         "csrf_token": form_token(admin, "/curate/import"), "region": "RU-MOS",
         "file": (io.BytesIO(b"a;b\n" * (BIG // 4)), "big.csv")}, content_type="multipart/form-data")
@@ -158,7 +146,7 @@ def test_malformed_json_to_the_staff_api_is_a_400(app, world, what, body):
 
 @pytest.mark.parametrize("what, body", MALFORMED, ids=[m[0] for m in MALFORMED])
 def test_malformed_json_to_the_dispatch_console_is_a_400(app, world, what, body):
-    client = signed_in(app, "dispatcher")
+    client = client_as(app, "dispatcher")
     response = client.post("/dispatch/api/search", data=body, headers={"X-CSRFToken": console_token(client)},
                            content_type="application/json")
     assert_api_error(response, 400, "invalid")
@@ -194,9 +182,9 @@ def test_nul_bytes_and_invalid_utf8_in_query_strings(app, world):
     assert_page(client.get("/?q=%00%FF"), 400)
     assert_page(client.get("/?settlement=1%00"), 400)
     assert client.get("/map-data/locations?bbox=%00").status_code == 400
-    admin = signed_in(app, "admin")
+    admin = client_as(app, "admin")
     assert_page(admin.get("/curate?q=%00abc"), 400, "недопустимые символы")
-    dispatcher = signed_in(app, "dispatcher")
+    dispatcher = client_as(app, "dispatcher")
     # Refused by the database layer, which does not know the parameter's name.
     assert_api_error(dispatcher.get("/dispatch/api/settlements?q=%00"), 400, "invalid", None)
     assert_page(dispatcher.get("/dispatch/gaps?region=%00&service=%00"), 200)
@@ -213,7 +201,7 @@ def test_nul_bytes_in_json_and_forms(app, world):
     response = app.test_client().post("/signin", data={"email": "a\x00@b.c", "password": "p\x00",
                                                        "csrf_token": form_token(app.test_client(), "/signin")})
     assert response.status_code in (200, 400)  # refused as a bad form either way; never stored, never a 500
-    dispatcher = signed_in(app, "dispatcher")
+    dispatcher = client_as(app, "dispatcher")
     response = dispatcher.post("/dispatch/api/search", json={"kinds": ["early_help\u0000"], "lat": 55.7, "lon": 37.6},
                                headers={"X-CSRFToken": console_token(dispatcher)})
     assert_api_error(response, 400, "unknown_service", "kinds")
@@ -258,13 +246,13 @@ def test_digits_that_int_cannot_read_are_a_clear_error(app, world):
         assert_page(client.get(f"/org/{raw}"), 404)
         assert_page(client.get("/", query_string={"settlement": raw}), 400)
         assert_page(client.get("/", query_string={"q": "Москва", "age_months": raw}), 400)
-    dispatcher = signed_in(app, "dispatcher")
+    dispatcher = client_as(app, "dispatcher")
     assert_api_error(dispatcher.get("/dispatch/api/referral", query_string={"sal": "²", "origin": "55,37"}), 400,
                      "invalid", "sal")
     assert_api_error(dispatcher.get("/dispatch/api/referral", query_string={"settlement": "²", "sal": world["sal"]}),
                      400, "invalid", "settlement")
     assert_page(dispatcher.get("/dispatch/gaps", query_string={"km": "²", "days": "²"}), 200)
-    admin = signed_in(app, "admin")
+    admin = client_as(app, "admin")
     assert_page(admin.get("/curate", query_string={"page": "²", "q": "²"}), 200)
 
 
@@ -291,7 +279,7 @@ def test_a_100_kb_string_in_the_map_and_console_parameters(app, world):
     assert response.status_code == 400 and response.json["error"]["code"] == "invalid"
     response = client.get("/map-data/locations", query_string={"bbox": "37,55,38,56", "service": LONG})
     assert response.status_code == 400 and response.json["error"]["code"] == "invalid"
-    dispatcher = signed_in(app, "dispatcher")
+    dispatcher = client_as(app, "dispatcher")
     response = dispatcher.get("/dispatch/api/settlements", query_string={"q": LONG})
     assert response.status_code == 200 and isinstance(response.json["results"], list)  # the first 100 letters
     assert_api_error(dispatcher.get("/dispatch/api/referral", query_string={"sal": LONG, "origin": "55,37"}), 400,
@@ -318,7 +306,7 @@ def test_a_100_kb_string_in_the_sign_in_and_curate_forms(app, world):
                                             "csrf_token": form_token(client, "/signin")})
     assert_page(response, 401)  # the form again, with its message; nothing signed in
     assert client.get("/account").status_code == 302
-    admin = signed_in(app, "admin")
+    admin = client_as(app, "admin")
     response = admin.get("/curate", query_string={"q": LONG})
     assert_page(response, 200)
     token = form_token(admin, f"/curate/org/{world['org']}")
@@ -339,9 +327,9 @@ def test_html_in_every_text_field_is_escaped_on_every_page(app, world):
     pages = {"public organization page": client.get(f"/org/{org}"),
              "public search results": client.get(f"/?settlement={world['settlement']}&service=early_help"),
              "public search by point": client.get("/?lat=55.78&lon=38.44&service=early_help")}
-    dispatcher = signed_in(app, "dispatcher")
+    dispatcher = client_as(app, "dispatcher")
     pages["dispatch referral card"] = dispatcher.get(f"/dispatch/referral?sal={world['sal']}&origin=55.78,38.44")
-    admin = signed_in(app, "admin")
+    admin = client_as(app, "admin")
     pages["curate editor"] = admin.get(f"/curate/org/{org}")
     pages["curate list"] = admin.get("/curate?q=Организация")
     pages["curate history"] = admin.get(f"/curate/org/{org}/history")
@@ -374,7 +362,7 @@ def test_json_answers_carrying_html_are_json_not_html(app, world):
 @pytest.mark.parametrize("path", ["/?q={p}", "/signin?next={p}", "/curate?q={p}", "/dispatch/gaps?region={p}",
                                   "/org/{p}", "/?settlement=1&service={p}"])
 def test_reflected_input_is_escaped(app, world, path):
-    client = signed_in(app, "admin")
+    client = client_as(app, "admin")
     response = client.get(path.format(p=SCRIPT.replace("'", "%27")))
     body = response.get_data(as_text=True)
     assert response.status_code in (200, 400, 404)
@@ -391,7 +379,7 @@ def _import(client, filename: str, data: bytes):
 @pytest.mark.parametrize("filename", ["../../../../tmp/resourcemap-evil.csv", "/etc/cron.d/evil.csv",
                                       "..\\..\\evil.csv", "evil\x00.csv", f"{SCRIPT}.csv", "a" * 5000 + ".csv"])
 def test_upload_file_names_cannot_reach_outside_the_upload_folder(app, world, filename, tmp_path):
-    admin = signed_in(app, "admin")
+    admin = client_as(app, "admin")
     uploads = Path(app.config["VAR_DIR"]) / "curate-imports"
     before = set(uploads.glob("*")) if uploads.exists() else set()
     csv = ("external_id;name;address;lat;lon;service_type;phone\n"
@@ -414,7 +402,7 @@ def test_a_zip_bomb_in_xlsx_is_refused_before_it_is_unpacked(app, world):
         archive.writestr("xl/worksheets/sheet1.xml", b"<" + b"a" * (200 * 1024 * 1024) + b">")
     data = buffer.getvalue()
     assert len(data) < 1024 * 1024  # 200 MB of XML in under 1 MB
-    response = _import(signed_in(app, "admin"), "bomb.xlsx", data)
+    response = _import(client_as(app, "admin"), "bomb.xlsx", data)
     assert_page(response, 422, "Файл не прочитан")
 
 
@@ -442,7 +430,7 @@ def test_the_gaps_csv_does_not_carry_formulas(app, world, engine):
         conn.execute(text("UPDATE settlement SET name_ru = :n WHERE id = :i"), {"n": FORMULAS[0], "i": place[0]})
         conn.execute(text("UPDATE district SET name_ru = :n WHERE id = :i"), {"n": FORMULAS[1], "i": place[2]})
     try:
-        dispatcher = signed_in(app, "dispatcher")
+        dispatcher = client_as(app, "dispatcher")
         response = dispatcher.post("/dispatch/api/search", json={"kinds": ["palliative_care"], "settlement": place[0]},
                                    headers={"X-CSRFToken": console_token(dispatcher)})
         assert response.status_code == 200, response.get_data(as_text=True)[:300]
@@ -459,7 +447,7 @@ def test_the_gaps_csv_does_not_carry_formulas(app, world, engine):
 
 
 def test_the_registry_export_does_not_carry_formulas(app, world, engine):
-    admin = signed_in(app, "admin")
+    admin = client_as(app, "admin")
     from resourcemap.models import Account
 
     with Session(engine) as session:

@@ -5,7 +5,6 @@ apply, idempotence, the history, and region rights."""
 from __future__ import annotations
 
 import collections
-import csv
 import io
 import json
 import zipfile
@@ -19,9 +18,9 @@ from resourcemap.auth.policy import Viewer
 from resourcemap.exchange import (ImportFileError, ImportRejected, apply_import, plan_import, read_table)
 from resourcemap.exchange.columns import read_hours, write_hours
 from resourcemap.registry.edit import Forbidden
+from tests.factories import CURATOR, HEADER, REGION, csv_bytes, row
+from tests.factories import ELEKTROSTAL_SETTLEMENT as ELEKTROSTAL
 
-REGION = "RU-MOS"
-CURATOR = Viewer(role="curator", email="curator@example.org", regions=frozenset({REGION}))
 OTHER_CURATOR = Viewer(role="curator", email="other@example.org", regions=frozenset({"RU-MOW"}))
 ADMIN = Viewer(role="admin", email="admin@example.org")
 REGISTRY_TABLES = ("organization", "location", "service", "service_at_location", "phone", "schedule",
@@ -32,43 +31,9 @@ HOURS_TEXT = "{" + ",".join([f"[{d * 1440 + 540},{d * 1440 + 1080})" for d in ra
 GEOD = Geod(ellps="WGS84")
 
 # Real places of Moscow oblast (settlement points of data/regions/RU-MOS), and one of Moscow city.
-ELEKTROSTAL = (55.78959, 38.44671)
 KOLOMNA = (55.07944, 38.77833)
 PODOLSK = (55.42419, 37.55472)
 MOSCOW_KREMLIN = (55.7520, 37.6175)
-
-HEADER = ["external_id", "organization_external_id", "organization", "kind", "service_name", "address",
-          "settlement", "lat", "lon", "phones", "hours", "age_min_months", "age_max_months", "delivery",
-          "outreach_radius_km", "confidential", "website", "email", "description", "capacity_total",
-          "capacity_free", "status"]
-
-
-def row(n: int, *, lat=None, lon=None, org=None, kind="early_help", phones=None, **more) -> dict:
-    base_lat, base_lon = ELEKTROSTAL
-    values = {
-        "external_id": f"svc-{n}", "organization_external_id": f"org-{n}",
-        "organization": org or f"Центр помощи семье «Радуга-{n}»", "kind": kind, "service_name": f"Услуга {n}",
-        "address": f"ул. Мира, {n}", "settlement": "Электросталь",
-        "lat": f"{base_lat + 0.01 * (n % 7) if lat is None else lat}",
-        "lon": f"{base_lon + 0.013 * (n % 5) if lon is None else lon}",
-        "phones": phones if phones is not None else f"+7 496 57{n % 10}-{n % 100:02d}-{n % 97:02d}",
-        "hours": "пн-пт 9:00-18:00; сб 10-14", "age_min_months": "0", "age_max_months": "36",
-        "delivery": "на месте", "outreach_radius_km": "", "confidential": "нет", "website": "https://example.org",
-        "email": f"info{n}@example.org", "description": "Помощь семьям", "capacity_total": "",
-        "capacity_free": "", "status": "опубликовано",
-    }
-    values.update(more)
-    return values
-
-
-def csv_bytes(rows: list[dict], header=HEADER, *, delimiter=",", encoding="utf-8", bom=False) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(header)
-    for r in rows:
-        writer.writerow([r.get(h, "") for h in header])
-    data = out.getvalue().encode(encoding)
-    return (b"\xef\xbb\xbf" + data) if bom else data
 
 
 def counts(session) -> dict[str, int]:

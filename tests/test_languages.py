@@ -17,8 +17,7 @@ from resourcemap.public.i18n import browser_language, place_name, region_display
 from resourcemap.public.kazakh import KIND_NAMES_KK, REGION_NAMES_KK
 from resourcemap.registry.demo import load_demo_registry
 from tests.factories import add_service
-from tests.test_curate_pages import client_as, world  # noqa: F401  (fixtures)
-from tests.test_dispatch import console, csrf_from, sign_in, staff  # noqa: F401  (fixtures)
+from tests.staff import client_as
 
 ROOT = Path(__file__).resolve().parent.parent
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -171,7 +170,7 @@ def _visible_text(html: str) -> str:
     return re.sub(r"\s+", " ", html)
 
 
-def test_the_dispatch_console_in_english(app, console):  # noqa: F811
+def test_the_dispatch_console_in_english(app, console):
     client, _token = console
     html = client.get("/dispatch?lang=en").get_data(as_text=True)
     assert '<html lang="en">' in html
@@ -185,14 +184,14 @@ def test_the_dispatch_console_in_english(app, console):  # noqa: F811
     assert CYRILLIC.findall(_visible_text(gaps)) == [], _visible_text(gaps)
 
 
-def test_staff_pages_read_a_kazakh_choice_as_russian(app, console):  # noqa: F811
+def test_staff_pages_read_a_kazakh_choice_as_russian(app, console):
     client, _token = console
     client.get("/?lang=kk")
     html = client.get("/dispatch").get_data(as_text=True)
     assert '<html lang="ru">' in html and "Новый звонок" in html
 
 
-def test_the_referral_card_in_the_familys_language(app, engine, demo, console):  # noqa: F811
+def test_the_referral_card_in_the_familys_language(app, engine, demo, console):
     client, _token = console
     with engine.connect() as conn:
         sal, settlement = conn.execute(text(
@@ -212,7 +211,7 @@ def test_the_referral_card_in_the_familys_language(app, engine, demo, console): 
     assert '<html lang="ru">' in html  # the card's language is not the console's
 
 
-def test_the_curators_pages_in_english(app, engine, registry, world):  # noqa: F811
+def test_the_curators_pages_in_english(app, engine, registry, world):
     """Every curator's page in English has no Russian left but the registry's own data (names of organizations,
     places and settlements)."""
     org = add_service(registry, 55.0794, 38.7783, "early_help", name="Kolomna Early Help", address="Lenin St. 1",

@@ -276,26 +276,45 @@ def test_counts_follow_every_kind_of_change(mapped, engine, client):
     points = check_all(engine, client)
     assert len(points) > 90 and any(p["lon"] < 0 for p in points.values()) and any(p["confidential"] for p in
                                                                                     points.values())
-    rng = random.Random(12)
+    _move_locations(registry, points)
+    check_all(engine, client)
+    orgs = _change_organization_status(registry, engine)
+    check_all(engine, client)
+    locs = _deactivate_locations_and_services(registry)
+    check_all(engine, client)
+    _flip_confidential(registry, engine)
+    check_all(engine, client)
+    _change_kinds_and_links(registry, engine, locs)
+    check_all(engine, client)
+    _change_what_the_map_shows(registry, engine, client)
+    check_all(engine, client)
+    _delete_an_organization(registry, orgs[-1])
+    check_all(engine, client)
 
-    # Moves: within a cell, across cells, and across the antimeridian.
+
+def _move_locations(registry, points) -> None:
+    """Moves: within a cell, across cells, and across the antimeridian."""
+    rng = random.Random(12)
     targets = [scatter(rng, c, 0.2) for c in CENTRES] + [(65.0, 179.9)]
     for loc, (lat, lon) in zip(rng.sample(sorted(points), 8), targets):
         registry.execute(text("UPDATE location SET geog = CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography)"
                               " WHERE id = :id"), {"id": loc, "lat": lat, "lon": lon})
     registry.commit()
-    check_all(engine, client)
 
-    # Organization status: unpublish, deactivate, publish a draft.
+
+def _change_organization_status(registry, engine) -> list[int]:
+    """Organization status: unpublish, deactivate, publish a draft."""
     orgs = _ids(engine, "SELECT id FROM organization WHERE status = 'published' ORDER BY id")
     drafts = _ids(engine, "SELECT id FROM organization WHERE status = 'draft' ORDER BY id")
     registry.execute(text("UPDATE organization SET status = 'draft' WHERE id = ANY(:ids)"), {"ids": orgs[:5]})
     registry.execute(text("UPDATE organization SET status = 'inactive' WHERE id = ANY(:ids)"), {"ids": orgs[5:9]})
     registry.execute(text("UPDATE organization SET status = 'published' WHERE id = ANY(:ids)"), {"ids": drafts[:3]})
     registry.commit()
-    check_all(engine, client)
+    return orgs
 
-    # Deactivation of locations and of services; one reactivated.
+
+def _deactivate_locations_and_services(registry) -> list[int]:
+    """Deactivation of locations and of services; one reactivated."""
     locs = sorted(published(registry.connection()))
     registry.execute(text("UPDATE location SET active = false WHERE id = ANY(:ids)"), {"ids": locs[:6]})
     registry.execute(text("UPDATE service SET active = false WHERE id IN (SELECT service_id FROM service_at_location"
@@ -303,17 +322,20 @@ def test_counts_follow_every_kind_of_change(mapped, engine, client):
     registry.commit()
     registry.execute(text("UPDATE location SET active = true WHERE id = :id"), {"id": locs[0]})
     registry.commit()
-    check_all(engine, client)
+    return locs
 
-    # Confidential flips both ways.
+
+def _flip_confidential(registry, engine) -> None:
+    """Confidential flips both ways."""
     secret = _ids(engine, "SELECT id FROM location WHERE confidential ORDER BY id")
     open_ = _ids(engine, "SELECT id FROM location WHERE NOT confidential ORDER BY id")
     registry.execute(text("UPDATE location SET confidential = NOT confidential WHERE id = ANY(:ids)"),
                      {"ids": secret[:3] + open_[:5]})
     registry.commit()
-    check_all(engine, client)
 
-    # A kind changes, a link is removed, a service is offered at a second location.
+
+def _change_kinds_and_links(registry, engine, locs) -> None:
+    """A kind changes, a link is removed, a service is offered at a second location."""
     sals = _ids(engine, "SELECT id FROM service_at_location WHERE searchable ORDER BY id")
     registry.execute(text("UPDATE service SET type_code = 'crisis_apartment' WHERE id IN"
                           " (SELECT service_id FROM service_at_location WHERE id = ANY(:ids))"), {"ids": sals[:4]})
@@ -322,10 +344,11 @@ def test_counts_follow_every_kind_of_change(mapped, engine, client):
                           " SELECT s.service_id, l.id FROM service_at_location s, location l"
                           " WHERE s.id = :sal AND l.id = :loc"), {"sal": sals[9], "loc": locs[-1]})
     registry.commit()
-    check_all(engine, client)
 
-    # What the map shows: an organization renamed and marked synthetic, a location marked approximate and moved to
-    # another settlement, a settlement renamed (and back: the gazetteer is shared by the whole run).
+
+def _change_what_the_map_shows(registry, engine, client) -> None:
+    """What the map shows: an organization renamed and marked synthetic, a location marked approximate and moved to
+    another settlement, a settlement renamed (and back: the gazetteer is shared by the whole run)."""
     shown = sorted(published(registry.connection()))
     loc_a, loc_b, loc_c = shown[0], shown[1], shown[-1]
     town = registry.execute(text("SELECT settlement_id FROM location WHERE id = :id"), {"id": loc_b}).scalar()
@@ -343,17 +366,16 @@ def test_counts_follow_every_kind_of_change(mapped, engine, client):
     finally:
         registry.execute(text("UPDATE settlement SET name_ru = :n WHERE id = :t"), {"n": old_name, "t": town})
         registry.commit()
-    check_all(engine, client)
 
-    # A whole organization deleted (as delete_synthetic does).
-    org = orgs[-1]
+
+def _delete_an_organization(registry, org: int) -> None:
+    """A whole organization deleted (as delete_synthetic does)."""
     for table, column in [("service_at_location",
                            "location_id IN (SELECT id FROM location WHERE organization_id = :o)"),
                           ("service", "organization_id = :o"), ("location", "organization_id = :o"),
                           ("organization", "id = :o")]:
         registry.execute(text(f"DELETE FROM {table} WHERE {column}"), {"o": org})
     registry.commit()
-    check_all(engine, client)
 
 
 def test_bulk_inserts_and_deletes_are_counted_at_commit(mapped, engine, client):

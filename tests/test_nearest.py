@@ -10,14 +10,10 @@ from pyproj import Geod
 from sqlalchemy import text
 
 from resourcemap.search.nearest import NearestQuery, nearest_services
-from tests.factories import add_service
+from tests.factories import add_service, geodesic_km, nearest, random_points_in
 
 GEOD = Geod(ellps="WGS84")
 POSTGIS_SPHERE_RADIUS_M = 6371008.7714  # the sphere behind geography's <-> and use_spheroid => false
-
-
-def geodesic_km(lat1, lon1, lat2, lon2) -> float:
-    return GEOD.inv(lon1, lat1, lon2, lat2)[2] / 1000.0
 
 
 def sphere_km(lat1, lon1, lat2, lon2) -> float:
@@ -26,25 +22,12 @@ def sphere_km(lat1, lon1, lat2, lon2) -> float:
     return 2 * POSTGIS_SPHERE_RADIUS_M * math.asin(math.sqrt(h)) / 1000.0
 
 
-def nearest(client, **params):
-    response = client.get("/api/v1/nearest", query_string=params)
-    assert response.status_code == 200, response.json
-    return response.json
-
-
-def _random_points_in(engine, region: str, count: int, seed: int) -> list[tuple[float, float]]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(
-            "SELECT ST_Y(g.geom), ST_X(g.geom) FROM region r, ST_Dump(ST_GeneratePoints(r.boundary, :n, :seed)) g"
-            " WHERE r.code = :code"), {"n": count, "seed": seed, "code": region})]
-
-
 def test_matches_brute_force_geodesic_on_random_registries(client, registry, engine):
     rng = random.Random(20261123)
     points = {}
     # Central Russia, and the far east (Primorsky), where longitudes and the spheroid differ most from Moscow.
     for region, count in (("RU-MOS", 120), ("RU-TUL", 60), ("RU-TVE", 60), ("RU-PRI", 120)):
-        for lat, lon in _random_points_in(engine, region, count, seed=len(points) + 1):
+        for lat, lon in random_points_in(engine, region, count, seed=len(points) + 1):
             kind = rng.choice(["early_help", "rehabilitation", "legal_help"])
             ids = add_service(registry, lat, lon, kind)
             points[ids["location_id"]] = (lat, lon, kind)
@@ -71,11 +54,11 @@ def test_matches_brute_force_in_the_arctic_and_across_the_antimeridian(client, r
     rng = random.Random(71)
     points = {}
     for region, count in (("RU-KYA", 25), ("RU-CHU", 25), ("RU-ARK", 15), ("RU-SAK", 10)):
-        for lat, lon in _random_points_in(engine, region, count, seed=100 + len(points)):
+        for lat, lon in random_points_in(engine, region, count, seed=100 + len(points)):
             ids = add_service(registry, lat, lon, "early_help")
             points[ids["location_id"]] = (lat, lon)
     registry.commit()
-    origins = _random_points_in(engine, "RU-CHU", 6, seed=7) + _random_points_in(engine, "RU-KYA", 6, seed=8)
+    origins = random_points_in(engine, "RU-CHU", 6, seed=7) + random_points_in(engine, "RU-KYA", 6, seed=8)
     origins += [(80.6, 58.0), (79.5, 100.0), (66.0, 179.99), (66.0, -179.99), (rng.uniform(64, 70), -172.0)]
     for lat, lon in origins:
         expected = sorted((geodesic_km(lat, lon, p[0], p[1]), loc_id) for loc_id, p in points.items())[:10]

@@ -17,6 +17,7 @@ from resourcemap import create_app
 from resourcemap.registry.demo import load_demo_registry
 from tests.conftest import app_settings
 from tests.factories import add_service
+from tests.staff import search
 
 ROOT = Path(__file__).resolve().parent.parent
 GEOD = Geod(ellps="WGS84")
@@ -132,32 +133,17 @@ def test_the_public_page_has_no_nothing_near_box_when_help_is_near(client, demo)
     assert "такой помощи нет" not in html and 'id="result-list"' in html and 'id="helpline-list"' not in html
 
 
-def test_the_console_says_nothing_near_per_kind_offers_helplines_and_logs_the_request_as_unmet(app, demo, engine):
-    from sqlalchemy.orm import Session
-
-    from tests.test_dispatch import LOG_TABLES, csrf_from, search, sign_in
-
-    from resourcemap.auth.accounts import create_account
-    from tests.conftest import ACCOUNT_TABLES
-
-    with Session(engine) as session:
-        create_account(session, "dispatch.far@example.org", "correct horse battery", "dispatcher", [])
-        session.commit()
-    try:
-        client = app.test_client()
-        sign_in(client, "dispatch.far@example.org")
-        token = csrf_from(client.get("/dispatch").get_data(as_text=True))
-        tarbagatai = settlement(demo, "Тарбагатай", "RU-BU")
-        body = search(client, token, settlement=tarbagatai["id"], kinds=["early_help"]).json
-        (group,) = body["groups"]
-        assert group["nothing_near"] is True and group["far_km"] == 100
-        assert 1 <= len(group["results"]) <= 3 and all(r["far"] for r in group["results"])
-        assert "+78002000122" in [p["number"] for line in body["helplines"] for p in line["phones"]]
-        with engine.connect() as conn:
-            logged = conn.execute(text("SELECT within_100_km FROM request_log_kind WHERE type_code = 'early_help'")).all()
-        assert logged == [(0,)]  # unmet: the gaps report counts it
-        near = search(client, token, settlement=settlement(demo, "Электросталь", "RU-MOS")["id"], kinds=["early_help"]).json
-        assert near["groups"][0]["nothing_near"] is False and near["helplines"] == []
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {ACCOUNT_TABLES}, {LOG_TABLES} RESTART IDENTITY CASCADE"))
+def test_the_console_says_nothing_near_per_kind_offers_helplines_and_logs_the_request_as_unmet(app, demo, engine,
+                                                                                              console):
+    client, token = console
+    tarbagatai = settlement(demo, "Тарбагатай", "RU-BU")
+    body = search(client, token, settlement=tarbagatai["id"], kinds=["early_help"]).json
+    (group,) = body["groups"]
+    assert group["nothing_near"] is True and group["far_km"] == 100
+    assert 1 <= len(group["results"]) <= 3 and all(r["far"] for r in group["results"])
+    assert "+78002000122" in [p["number"] for line in body["helplines"] for p in line["phones"]]
+    with engine.connect() as conn:
+        logged = conn.execute(text("SELECT within_100_km FROM request_log_kind WHERE type_code = 'early_help'")).all()
+    assert logged == [(0,)]  # unmet: the gaps report counts it
+    near = search(client, token, settlement=settlement(demo, "Электросталь", "RU-MOS")["id"], kinds=["early_help"]).json
+    assert near["groups"][0]["nothing_near"] is False and near["helplines"] == []

@@ -14,34 +14,14 @@ import re
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from resourcemap import create_app
-from resourcemap.auth.accounts import create_account, issue_token
 from resourcemap.extensions import limiter
-from tests.conftest import ACCOUNT_TABLES, app_settings
-from tests.factories import add_service
-from tests.test_edit import new_document
+from tests.conftest import app_settings
+from tests.factories import add_service, new_document
+from tests.staff import ACCOUNTS, bearer, client_as
 
-PASSWORD = "probe fixes password"
-ACCOUNTS = {
-    "admin": ("probe.admin@example.org", "admin", []),
-    "dispatcher": ("probe.dispatcher@example.org", "dispatcher", []),
-    "curator_mos": ("probe.curator@example.org", "curator", ["RU-MOS"]),
-}
 SECRET_ADDRESS = "ул. Неназываемая, 7"
-
-
-@pytest.fixture(scope="module")
-def tokens(engine):
-    """An API token per account, for the whole module (argon2 hashing is slow on purpose)."""
-    with Session(engine) as session:
-        plain = {who: issue_token(session, create_account(session, email, PASSWORD, role, regions), "probe")[1]
-                 for who, (email, role, regions) in ACCOUNTS.items()}
-        session.commit()
-    yield plain
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {ACCOUNT_TABLES} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture
@@ -52,19 +32,6 @@ def orgs(tokens, registry):
     registry.commit()
     return {"secret": secret["organization_id"], "secret_location": secret["location_id"],
             "open": open_["organization_id"]}
-
-
-def bearer(tokens, who: str) -> dict:
-    return {"Authorization": f"Bearer {tokens[who]}"}
-
-
-def signed_in(app, who: str):
-    client = app.test_client()
-    html = client.get("/signin").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    response = client.post("/signin", data={"email": ACCOUNTS[who][0], "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 302
-    return client
 
 
 def last_audit_event(engine) -> int:
@@ -92,7 +59,7 @@ STAFF_VIEWS = [
 
 @pytest.mark.parametrize("who, how, template", STAFF_VIEWS)
 def test_a_staff_view_of_a_confidential_place_is_audited(app, engine, tokens, orgs, who, how, template):
-    client, headers = (signed_in(app, who), {}) if how == "session" else (app.test_client(), bearer(tokens, who))
+    client, headers = (client_as(app, who), {}) if how == "session" else (app.test_client(), bearer(tokens, who))
     path, before = template.format(org=orgs["secret"]), last_audit_event(engine)
     response = client.get(path, headers=headers)
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
@@ -265,7 +232,7 @@ EXPORTS = [
 
 @pytest.mark.parametrize("path, content_type", EXPORTS)
 def test_each_export_has_its_exact_content_type(app, orgs, path, content_type):
-    response = signed_in(app, "curator_mos").get(path)
+    response = client_as(app, "curator_mos").get(path)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == content_type
     assert response.headers["Content-Disposition"].startswith("attachment;")

@@ -11,11 +11,9 @@ from sqlalchemy import text
 
 from resourcemap.registry.demo import load_demo_registry
 from resourcemap.search.views import snap_point
-from tests.factories import add_service
+from tests.factories import SECRET_LAT, SECRET_LON, add_crisis_apartment, add_service
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_ADDRESS = "ул. Тайная, д. 7, кв. 12"
-SECRET_LAT, SECRET_LON = 55.80123, 38.43987
 
 
 @pytest.fixture
@@ -194,10 +192,7 @@ def test_a_wide_view_gets_grid_counts_when_there_are_many_points(app, client, re
 
 @pytest.fixture
 def apartment(registry):
-    ids = add_service(registry, SECRET_LAT, SECRET_LON, "crisis_apartment", name="Кризисная квартира «Тест»",
-                      confidential=True, address=SECRET_ADDRESS,
-                      phones=[{"number": "+7 496 570-11-22", "kind": "intake", "location": 0},
-                              {"number": "+7 496 570-33-44", "kind": "main", "location": 0}])
+    ids = add_crisis_apartment(registry)
     registry.commit()
     return ids
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from resourcemap import create_app
 from tests.conftest import app_settings
-from tests.test_curate_pages import client_as, csrf_from, world  # noqa: F401  (the fixture)
+from tests.staff import client_as, form_token
 
 
 def report_form(client, org_id: int) -> str:
@@ -31,7 +31,7 @@ def stored_reports(engine) -> list[dict]:
         return [dict(r) for r in conn.execute(text("SELECT * FROM problem_report ORDER BY id")).mappings()]
 
 
-def test_a_report_is_stored_with_the_text_only(app, engine, world):  # noqa: F811
+def test_a_report_is_stored_with_the_text_only(app, engine, world):
     client = app.test_client()
     response = file(client, world["mos"], kind="no_answer", body="  Звонили три дня, никто не берёт трубку.  ")
     assert response.status_code == 200 and "Спасибо" in response.get_data(as_text=True)
@@ -48,19 +48,19 @@ def test_a_report_is_stored_with_the_text_only(app, engine, world):  # noqa: F81
     ({"kind": "gone", "body": ""}, "Выберите, что не так"),
     ({"body": "нет вида"}, "Выберите, что не так"),
 ])
-def test_bad_reports_are_refused_with_a_message(app, engine, world, data, message):  # noqa: F811
+def test_bad_reports_are_refused_with_a_message(app, engine, world, data, message):
     response = file(app.test_client(), world["mos"], **data)
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert stored_reports(engine) == []
 
 
-def test_the_honeypot_looks_taken_and_stores_nothing(app, engine, world):  # noqa: F811
+def test_the_honeypot_looks_taken_and_stores_nothing(app, engine, world):
     response = file(app.test_client(), world["mos"], kind="closed", body="", website="http://spam.example")
     assert response.status_code == 200 and "Спасибо" in response.get_data(as_text=True)
     assert stored_reports(engine) == []
 
 
-def test_no_report_about_an_unknown_or_unpublished_organization(app, engine, world):  # noqa: F811
+def test_no_report_about_an_unknown_or_unpublished_organization(app, engine, world):
     assert app.test_client().get("/org/999999/report").status_code == 404
     assert app.test_client().get("/org/abc/report").status_code == 404
     with engine.begin() as conn:
@@ -68,12 +68,12 @@ def test_no_report_about_an_unknown_or_unpublished_organization(app, engine, wor
     assert app.test_client().get(f"/org/{world['smo']}/report").status_code == 404
 
 
-def test_reports_without_a_csrf_token_are_refused(app, engine, world):  # noqa: F811
+def test_reports_without_a_csrf_token_are_refused(app, engine, world):
     response = app.test_client().post(f"/org/{world['mos']}/report", data={"kind": "closed"})
     assert response.status_code == 400 and stored_reports(engine) == []
 
 
-def test_reports_are_rate_limited_per_address(database_url, engine, world):  # noqa: F811
+def test_reports_are_rate_limited_per_address(database_url, engine, world):
     limited = create_app(app_settings(database_url, REPORT_RATE_LIMIT="2 per hour"))
     client = limited.test_client()
     assert file(client, world["mos"], kind="closed").status_code == 200
@@ -85,7 +85,7 @@ def test_reports_are_rate_limited_per_address(database_url, engine, world):  # n
     limited.extensions["resourcemap.engine"].dispose()
 
 
-def test_the_regions_curator_resolves_and_the_record_shows_the_recheck_mark(app, engine, world):  # noqa: F811
+def test_the_regions_curator_resolves_and_the_record_shows_the_recheck_mark(app, engine, world):
     file(app.test_client(), world["mos"], kind="no_answer", body="Не отвечает")
     [report] = stored_reports(engine)
     mos, smo, admin = client_as(app, "curator_mos"), client_as(app, "curator_smo"), client_as(app, "admin")
@@ -95,7 +95,7 @@ def test_the_regions_curator_resolves_and_the_record_shows_the_recheck_mark(app,
     assert "Сообщения семей об ошибках" not in smo.get("/curate").get_data(as_text=True)
     assert "Не отвечает" in admin.get("/curate/reports").get_data(as_text=True)
 
-    token = csrf_from(smo.get(f"/curate/org/{world['smo']}").get_data(as_text=True))
+    token = form_token(smo.get(f"/curate/org/{world['smo']}").get_data(as_text=True))
     refused = smo.post(f"/curate/reports/{report['id']}/resolve",
                        data={"csrf_token": token, "resolution": "confirmed", "note": "чужой"})
     assert refused.status_code == 403 and stored_reports(engine)[0]["resolution"] is None

@@ -17,10 +17,11 @@ from resourcemap import create_app
 from resourcemap.auth import accounts
 from resourcemap.auth.accounts import create_account
 from resourcemap.auth.signin_limits import DEVICE_COOKIE
-from tests.conftest import ACCOUNT_TABLES, app_settings
+from tests.conftest import app_settings, empty_account_tables
+from tests.staff import PASSWORD
+from tests.staff import sign_in as staff_sign_in
 
 OWNER = "owner@example.org"
-PASSWORD = "correct horse battery"
 WRONG = "not the password"
 TOO_MANY = "Слишком много неудачных попыток входа"
 
@@ -34,11 +35,6 @@ def owner(engine):
         session.commit()
     yield OWNER
     empty_account_tables(engine)
-
-
-def empty_account_tables(engine):
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {ACCOUNT_TABLES} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture
@@ -57,9 +53,8 @@ def client_at(app, address="127.0.0.1"):
 
 
 def sign_in(client, email=OWNER, password=PASSWORD):
-    html = client.get("/signin").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    return client.post("/signin", data={"email": email, "password": password, "csrf_token": token})
+    """Sign in as the owner unless told otherwise."""
+    return staff_sign_in(client, email, password)
 
 
 def with_device_cookie(client, value):

@@ -14,7 +14,6 @@ import re
 import pytest
 
 from resourcemap.search.settlements import parse_query
-from tests.test_dispatch import console, staff  # noqa: F401  (fixtures)
 
 
 def nearest(client, q: str, **params):
@@ -195,7 +194,7 @@ def test_page_in_english(client):
 
 
 # --- the dispatch console's suggestions ---------------------------------------------------------------------
-def test_console_suggestions_say_found_several_or_only_look_alikes(console):  # noqa: F811
+def test_console_suggestions_say_found_several_or_only_look_alikes(console):
     client, _ = console
 
     def suggest(q):

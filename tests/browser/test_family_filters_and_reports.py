@@ -15,11 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from resourcemap.auth.accounts import create_account
-from tests.browser.conftest import DESKTOP, OUTPUT, new_context
-from tests.browser.test_public_map import ZOLOTOY, first_card, settlement_id
+from tests.browser.conftest import DESKTOP, OUTPUT, ZOLOTOY, first_card, new_context, settlement_id, signed_in_page
 from tests.conftest import ACCOUNT_TABLES
+from tests.staff import PASSWORD
 
-PASSWORD = "correct horse battery"
 CURATORS = {"RU-MOS": "mos.curator@example.org", "RU-SMO": "smo.curator@example.org"}
 SHOTS = [OUTPUT] + ([Path(os.environ["RESOURCEMAP_SHOTS"])] if os.environ.get("RESOURCEMAP_SHOTS") else [])
 
@@ -43,13 +42,7 @@ def curators(engine, demo_registry):
 
 def signed_in(browser, live_server, app, region: str):
     context = new_context(browser, live_server, app, DESKTOP)
-    page = context.new_page()
-    page.goto(f"{live_server}/signin?next=/curate")
-    page.fill("input[name=email]", CURATORS[region])
-    page.fill("input[name=password]", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server}/curate")
-    return context, page
+    return context, signed_in_page(context, live_server, "/curate", CURATORS[region], PASSWORD)
 
 
 def test_a_parent_filters_by_condition_and_by_free(phone_page, live_server, engine):

@@ -8,21 +8,8 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import text
 
-from tests.browser.conftest import ELEKTROSTAL, OUTPUT, PHONE, new_context
-
-ZOLOTOY = "Золотой ключик"
-
-
-def first_card(page):
-    return page.locator("#result-list > li").first
-
-
-def settlement_id(engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT id FROM settlement WHERE name_ru = 'Электросталь'"
-                                 " ORDER BY population DESC NULLS LAST LIMIT 1")).scalar()
+from tests.browser.conftest import ELEKTROSTAL, OUTPUT, PHONE, ZOLOTOY, first_card, new_context, settlement_id
 
 
 def test_search_the_town_choose_early_help_and_open_the_page(phone_page, live_server):

@@ -3,39 +3,31 @@
 Moscow oblast. Map tiles get an empty PNG; any other request leaving the test server is refused and recorded."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from resourcemap.auth.accounts import create_account
-from resourcemap.registry.demo import load_demo_registry
-from tests.browser.conftest import DESKTOP, new_context
-from tests.conftest import ACCOUNT_TABLES, REGISTRY_TABLES, ROOT
+from tests.browser.conftest import DESKTOP, load_fresh_demo, new_context, signed_in_page, truncate_registry
+from tests.conftest import ACCOUNT_TABLES, ROOT
+from tests.staff import PASSWORD
 
 OUTPUT = ROOT / "test-output"
-PASSWORD = "correct horse battery"
 CURATORS = {"anna": "anna.curator@example.org", "boris": "boris.curator@example.org"}
 
 
-def _empty(engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {REGISTRY_TABLES}, {ACCOUNT_TABLES}, change RESTART IDENTITY CASCADE"))
+STAFF_TABLES = f"{ACCOUNT_TABLES}, change"
 
 
 @pytest.fixture(scope="module")
 def curate_world(app, engine):
     """The demo registry and two curators of RU-MOS; emptied again after the module."""
-    _empty(engine)
-    load_demo_registry(engine, Path(app.config["DEMO_REGISTRY"]))
-    app.extensions.pop("resourcemap.map_grid", None)
+    load_fresh_demo(app, engine, STAFF_TABLES)
     with Session(engine) as session:
         for email in CURATORS.values():
             create_account(session, email, PASSWORD, "curator", ["RU-MOS"])
         session.commit()
     yield
-    _empty(engine)
+    truncate_registry(engine, STAFF_TABLES)
     app.extensions.pop("resourcemap.map_grid", None)
 
 
@@ -48,18 +40,7 @@ def curator_page(browser, live_server, app, curate_world):
     def sign_in(who: str = "anna"):
         context = new_context(browser, live_server, app, DESKTOP)
         contexts.append(context)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.js_errors = errors
-        page.base = live_server
-        page.goto(f"{live_server}/signin?next=/curate")
-        page.fill("input[name=email]", CURATORS[who])
-        page.fill("input[name=password]", PASSWORD)
-        page.keyboard.press("Enter")
-        page.wait_for_url(f"{live_server}/curate")
-        return page
+        return signed_in_page(context, live_server, "/curate", CURATORS[who], PASSWORD)
 
     yield sign_in
     for context in contexts:

@@ -39,6 +39,18 @@ def mercator_y(lat: float) -> float:
 def test_a_new_organization_placed_dragged_published_and_found_on_the_map(curator_page, engine):
     page = curator_page("anna")
     town = kolomna(engine)
+    _open_a_new_organization(page)
+    lat0, lon0 = _place_it_by_the_settlement(page, town)
+    lat1, lon1 = _drag_the_marker(page, lat0, lon0)
+    _add_two_services(page)
+    _add_a_phone(page)
+    _publish_and_find_it_saved_where_the_marker_was(page, engine, town, lat1, lon1)
+    _find_it_on_the_parents_map(page, town)
+    assert page.js_errors == [], page.js_errors
+
+
+def _open_a_new_organization(page) -> None:
+    """The list shows the region's demo registry; "new" opens the editor; a name and a description."""
     expect(page.locator("table.list")).to_contain_text("Золотой ключик")  # the demo registry of the region
     page.screenshot(path=str(OUTPUT / "curate-list.png"), full_page=True)
     page.click("#new-org")
@@ -46,7 +58,10 @@ def test_a_new_organization_placed_dragged_published_and_found_on_the_map(curato
     page.fill("#f-name", NAME)
     page.fill("#f-description", "Консультации психолога и помощь семьям с детьми")
 
-    # Place it by the settlement: suggestions from /api/v1/settlements; the marker lands on the town.
+
+def _place_it_by_the_settlement(page, town) -> tuple[float, float]:
+    """Place it by the settlement: suggestions from /api/v1/settlements; the marker lands on the town (its point,
+    returned)."""
     page.locator("#f-locations-0-settlement_label").press_sequentially("Коломна", delay=30)
     option = page.locator("#f-locations-0-suggest li.opt").first
     expect(option).to_contain_text("Коломна")
@@ -56,8 +71,11 @@ def test_a_new_organization_placed_dragged_published_and_found_on_the_map(curato
     lat0, lon0 = float(page.input_value("#f-locations-0-lat")), float(page.input_value("#f-locations-0-lon"))
     assert abs(lat0 - town["lat"]) < 1e-6 and abs(lon0 - town["lon"]) < 1e-6
     assert page.input_value("input[name='locations[0].settlement_id']") == str(town["id"])
+    return lat0, lon0
 
-    # Drag the marker 140 px right and 70 px down: the fields follow the marker.
+
+def _drag_the_marker(page, lat0: float, lon0: float) -> tuple[float, float]:
+    """Drag the marker 140 px right and 70 px down: the fields follow the marker. The new point."""
     marker = page.locator("#f-locations-0 .leaflet-marker-icon")
     expect(marker).to_be_visible()
     marker.scroll_into_view_if_needed()
@@ -79,8 +97,11 @@ def test_a_new_organization_placed_dragged_published_and_found_on_the_map(curato
     assert abs((lon1 - lon0) / pixel - DRAG[0]) <= 2, (lon1 - lon0) / pixel
     dy = (mercator_y(lat0) - mercator_y(lat1)) * 256 * 2 ** zoom / (2 * math.pi)
     assert abs(dy - DRAG[1]) <= 2, dy
+    return lat1, lon1
 
-    # Two services: family support with hours, and psychological help online.
+
+def _add_two_services(page) -> None:
+    """Two services: family support with hours, and psychological help online."""
     page.select_option("#f-services-0-type", "family_support")
     page.fill("#f-services-0-age_max_months", "7")
     page.fill("#f-services-0-hours-1-opens", "09:00")
@@ -96,12 +117,17 @@ def test_a_new_organization_placed_dragged_published_and_found_on_the_map(curato
     expect(page.locator("#f-services-0 .radius")).to_be_visible()
     page.fill("#f-services-0-outreach_radius_km", "20")
 
-    # A phone, checked and shown as it will be dialled.
+
+def _add_a_phone(page) -> None:
+    """A phone, checked and shown as it will be dialled."""
     page.fill("#f-phones-0-number", "8 496 612 00 00")
     page.keyboard.press("Tab")
     expect(page.locator("#f-phones-0 .phone-check")).to_have_text("✓ 8 (496) 612-00-00")
     page.screenshot(path=str(OUTPUT / "curate-editor.png"), full_page=True)
 
+
+def _publish_and_find_it_saved_where_the_marker_was(page, engine, town, lat1: float, lon1: float) -> None:
+    """Publish; the stored document has the marker's point, the town, both services and the phone."""
     page.click("#publish")
     page.wait_for_url(re.compile(r"/curate/org/\d+$"))
     expect(page.locator(".flash.ok")).to_contain_text("опубликована")
@@ -121,12 +147,13 @@ def test_a_new_organization_placed_dragged_published_and_found_on_the_map(curato
     lat2, lon2, _ = marker_position(page)
     assert abs(lat2 - loc["lat"]) < 1e-6 and abs(lon2 - loc["lon"]) < 1e-6
 
-    # The parents' map: search near Коломна for family support; the new centre is among the nearest.
+
+def _find_it_on_the_parents_map(page, town) -> None:
+    """The parents' map: search near Коломна for family support; the new centre is among the nearest."""
     page.goto(f"{page.base}/?settlement={town['id']}&service=family_support")
     card = page.locator("#result-list > li", has_text="Берег")
     expect(card).to_be_visible()
     expect(card.locator(".distance")).to_have_text(re.compile(r"^\d+(,\d)? к?м$"))
-    assert page.js_errors == [], page.js_errors
 
 
 def a_demo_organization(engine, skip: int = 0) -> tuple[int, str]:

@@ -3,35 +3,28 @@ served by werkzeug in a thread, on the test database with the demo registry and 
 an empty PNG (no internet here); any other request leaving the test server is refused and recorded."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from resourcemap.auth.accounts import create_account
-from resourcemap.registry.demo import load_demo_registry
-from tests.browser.conftest import DESKTOP, new_context
-from tests.conftest import ACCOUNT_TABLES, REGISTRY_TABLES, ROOT
+from tests.browser.conftest import DESKTOP, load_fresh_demo, new_context, signed_in_page, truncate_registry
+from tests.conftest import ACCOUNT_TABLES, LOG_TABLES, ROOT
+from tests.staff import ACCOUNTS, PASSWORD
 
 OUTPUT = ROOT / "test-output"
-DISPATCHER = ("dispatcher@example.org", "correct horse battery")
+DISPATCHER = (ACCOUNTS["dispatcher"][0], PASSWORD)
+STAFF_TABLES = f"{ACCOUNT_TABLES}, {LOG_TABLES}"
 
 
 @pytest.fixture(scope="module")
 def demo_world(app, engine):
     """The demo registry and a dispatcher account; emptied again after the module."""
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {REGISTRY_TABLES}, {ACCOUNT_TABLES}, request_log_kind, request_log"
-                          " RESTART IDENTITY CASCADE"))
-    load_demo_registry(engine, Path(app.config["DEMO_REGISTRY"]))
+    load_fresh_demo(app, engine, STAFF_TABLES)
     with Session(engine) as session:
         create_account(session, DISPATCHER[0], DISPATCHER[1], "dispatcher", [])
         session.commit()
     yield
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {REGISTRY_TABLES}, {ACCOUNT_TABLES}, request_log_kind, request_log"
-                          " RESTART IDENTITY CASCADE"))
+    truncate_registry(engine, STAFF_TABLES)
 
 
 @pytest.fixture
@@ -52,17 +45,7 @@ def dispatcher_page(chromium, dispatch_server, app, demo_world):
     context = new_context(chromium, dispatch_server, app, DESKTOP,
                           permissions=["clipboard-read", "clipboard-write"])
     outside = context.outside.urls
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.js_errors = errors
-    page.base = dispatch_server
-    page.goto(f"{dispatch_server}/signin?next=/dispatch")
-    page.fill("input[name=email]", DISPATCHER[0])
-    page.fill("input[name=password]", DISPATCHER[1])
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{dispatch_server}/dispatch")
+    page = signed_in_page(context, dispatch_server, "/dispatch", *DISPATCHER)
     yield page
     context.close()
     assert outside == [], outside

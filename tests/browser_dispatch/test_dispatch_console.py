@@ -15,7 +15,22 @@ def test_a_call_from_kratovo_keyboard_only(dispatcher_page):
     page = dispatcher_page
     kb = page.keyboard
     assert page.evaluate("document.activeElement.id") == "where"  # the cursor starts in "where is the family"
+    _find_kratovo(page)
+    _choose_early_help_and_rehabilitation(page)
+    early_phone, kovcheg_phone = _copy_a_phone_and_pick_two_services(page)
+    _build_and_copy_the_referral(page, early_phone, kovcheg_phone)
+    _print_the_card_on_a5(page, early_phone, kovcheg_phone)
+    # Escape closes the card; N starts a new call with the cursor back in "where".
+    kb.press("Escape")
+    kb.press("n")
+    assert page.evaluate("document.activeElement.id") == "where"
+    assert page.locator(".card").count() == 0
+    assert page.js_errors == [], page.js_errors
 
+
+def _find_kratovo(page) -> None:
+    """Type the village's name; the first suggestion is Кратово of Moscow oblast; Enter takes it."""
+    kb = page.keyboard
     kb.type("Кратово", delay=30)
     first = page.locator("#where-list li.opt").first
     first.wait_for()
@@ -24,6 +39,10 @@ def test_a_call_from_kratovo_keyboard_only(dispatcher_page):
     kb.press("Enter")
     page.wait_for_function("document.getElementById('origin').textContent.includes('Кратово')")
 
+
+def _choose_early_help_and_rehabilitation(page) -> None:
+    """Keys 1 and 2 choose the kinds; the results come in two groups with distances, hours and checks."""
+    kb = page.keyboard
     kb.press("1")  # early help
     kb.press("2")  # rehabilitation
     page.locator(".group").nth(1).wait_for()
@@ -41,7 +60,11 @@ def test_a_call_from_kratovo_keyboard_only(dispatcher_page):
     assert "проверк" in first_card.locator(".card-meta").inner_text().lower()  # demo data: no check date
     page.screenshot(path=str(OUTPUT / "dispatch-2-results.png"))
 
-    # The first card: copy its phone (C), pick it for the referral (Space).
+
+def _copy_a_phone_and_pick_two_services(page) -> tuple[str, str]:
+    """The first card: copy its phone (C), pick it for the referral (Space); then «Ковчег» too. The two services'
+    main phones."""
+    kb = page.keyboard
     kb.press("ArrowDown")
     assert "kb-early_help" in focused_class(page)
     early_phone = page.evaluate("document.activeElement.querySelector('.phone.main').textContent")
@@ -59,8 +82,12 @@ def test_a_call_from_kratovo_keyboard_only(dispatcher_page):
     kb.press("Space")
     assert page.locator("#chosen li").count() == 2
     page.screenshot(path=str(OUTPUT / "dispatch-3-chosen.png"))
+    return early_phone, kovcheg_phone
 
-    # The referral card (R): the chosen services with their phones; copy it (C).
+
+def _build_and_copy_the_referral(page, early_phone: str, kovcheg_phone: str) -> None:
+    """The referral card (R): the chosen services with their phones; copy it (C)."""
+    kb = page.keyboard
     kb.press("r")
     page.locator("#referral[open]").wait_for()
     card = page.input_value("#referral-text")
@@ -70,7 +97,10 @@ def test_a_call_from_kratovo_keyboard_only(dispatcher_page):
     page.wait_for_function("navigator.clipboard.readText().then(t => t.includes('Ковчег'))")
     assert page.evaluate("navigator.clipboard.readText()") == card
 
-    # Print (P): the A5 card opens in a new tab; print it to PDF.
+
+def _print_the_card_on_a5(page, early_phone: str, kovcheg_phone: str) -> None:
+    """Print (P): the A5 card opens in a new tab; print it to PDF."""
+    kb = page.keyboard
     with page.context.expect_page() as opened:
         kb.press("p")
     printable = opened.value
@@ -83,13 +113,6 @@ def test_a_call_from_kratovo_keyboard_only(dispatcher_page):
     assert pdf.startswith(b"%PDF")
     media = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
     assert media and abs(float(media.group(1)) - 419.5) < 2 and abs(float(media.group(2)) - 595.3) < 2  # A5 in pt
-
-    # Escape closes the card; N starts a new call with the cursor back in "where".
-    kb.press("Escape")
-    kb.press("n")
-    assert page.evaluate("document.activeElement.id") == "where"
-    assert page.locator(".card").count() == 0
-    assert page.js_errors == [], page.js_errors
 
 
 def test_pasted_coordinates_and_the_map(dispatcher_page):
