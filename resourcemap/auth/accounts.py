@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Account, AccountRegion, ApiToken, Region
-from ..models.accounts import ROLES
+from .policy import ROLES, role_needs_regions
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _hasher.hash("no such account")  # equalizes timing for unknown e-mails
@@ -40,7 +40,7 @@ def _check_regions(session: Session, role: str, regions: list[str]) -> list[str]
     unknown = [c for c in codes if c not in known]
     if unknown:
         raise AccountError(f"unknown region: {', '.join(unknown)}")
-    if role == "curator" and not codes:
+    if role_needs_regions(role) and not codes:
         raise AccountError("a curator needs at least one region (--region CODE)")
     return codes
 

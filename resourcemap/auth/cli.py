@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from ..db import get_session
 from ..models import Account, ApiToken
-from ..models.accounts import ROLES
 from . import audit
 from .accounts import AccountError, create_account, find_account, issue_token, revoke_token, rotate_session, set_role
+from .policy import ROLES
 
 
 def _read_password() -> str:

@@ -21,7 +21,8 @@ from flask_login import current_user
 from ..errors import ApiError
 from ..models.accounts import Account
 
-STAFF = ("admin", "curator", "dispatcher")
+ROLES = ("admin", "curator", "dispatcher")  # the staff roles an account may have (account.role)
+STAFF = ROLES
 EDITOR_ROLES = ("admin", "curator")  # keep the registry (edit, import, export): admins all, curators their regions
 READ_ALL_ROLES = ("admin", "dispatcher")  # read every region's registry (drafts, history, exact data)
 
@@ -165,9 +166,19 @@ def may_edit_region(actor, region_code: str) -> bool:
     return viewer_from(actor).may_edit_region(region_code)
 
 
+def may_edit_every_region(actor) -> bool:
+    """Whether the actor edits every region's registry (admins), rather than a list of their own."""
+    return viewer_from(actor).role == "admin"
+
+
+def role_needs_regions(role: str) -> bool:
+    """Whether an account of this role must be given regions (a curator keeps only theirs)."""
+    return role == "curator"
+
+
 def may_export_all(actor) -> bool:
     """Whether the actor may export every region at once (admins)."""
-    return viewer_from(actor).role == "admin"
+    return may_edit_every_region(actor)
 
 
 def readable_regions(actor) -> list[str] | None:

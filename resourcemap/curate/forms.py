@@ -301,69 +301,80 @@ def document_from_editor(editor: Editor) -> tuple[dict, list[FieldProblem]]:
         "status": o.get("status") or "draft",
         **{f: o.get(f, "") for f in ("name", "legal_form", "description", "website", "email", "source")},
         "external_id": o.get("external_id") or None, "region_code": o.get("region_code") or None,
-        "locations": [], "services": [], "phones": [],
     }
-    for i, row in enumerate(editor.locations):
-        p = f"locations[{i}]"
-        lat, lon = _coordinates(r, p, row)
-        doc["locations"].append({
-            "id": r.integer(f"{p}.id", row.get("id", "")), "external_id": row.get("external_id") or None,
-            "name": row.get("name", ""), "address": row.get("address", ""),
-            "settlement_id": r.integer(f"{p}.settlement_id", row.get("settlement_id", "")),
-            "lat": lat, "lon": lon, "confidential": row.get("confidential") == "1",
-            "approximate": row.get("approximate") == "1", "accessibility": row.get("accessibility", ""),
-            "timezone": row.get("timezone") or None, "active": row.get("active") == "1",
-        })
+    doc["locations"] = [_location(r, f"locations[{i}]", row) for i, row in enumerate(editor.locations)]
     editor.schedule_alias = {}
-    for i, row in enumerate(editor.services):
-        p = f"services[{i}]"
-        schedule = []
-        for day, _name in WEEKDAYS:
-            hours = row["hours"][day]
-            for suffix in ("", "2"):
-                opens = r.time(f"{p}.hours[{day}].opens{suffix}", hours[f"opens{suffix}"])
-                closes = r.time(f"{p}.hours[{day}].closes{suffix}", hours[f"closes{suffix}"])
-                if hours[f"opens{suffix}"] and hours[f"closes{suffix}"] and opens and closes:
-                    editor.schedule_alias[f"{p}.schedule[{len(schedule)}]"] = f"{p}.hours[{day}]" + (
-                        "#2" if suffix else "")
-                    schedule.append({"weekday": day, "opens": opens, "closes": closes})
-                elif bool(hours[f"opens{suffix}"]) != bool(hours[f"closes{suffix}"]):
-                    missing = "closes" if hours[f"opens{suffix}"] else "opens"
-                    r.bad(f"{p}.hours[{day}].{missing}{suffix}", _("Укажите и начало, и конец работы."))
-        area = row.get("area_geojson") or None
-        if area:
-            try:
-                area = json.loads(area)
-            except ValueError:
-                area = r.bad(f"{p}.area_geojson", _("Зона выезда повреждена: нарисуйте её заново или укажите радиус."))
-        doc["services"].append({
-            "id": r.integer(f"{p}.id", row.get("id", "")), "external_id": row.get("external_id") or None,
-            "type": row.get("type", ""), "name": row.get("name", ""), "description": row.get("description", ""),
-            "age_min_months": r.age(f"{p}.age_min_months", row.get("age_min_months", "")),
-            "age_max_months": r.age(f"{p}.age_max_months", row.get("age_max_months", "")),
-            "eligibility": row.get("eligibility", ""), "delivery": row.get("delivery") or "on_site",
-            "outreach_radius_km": r.decimal(f"{p}.outreach_radius_km", row.get("outreach_radius_km", ""), 0, 5000,
-                                            N_("Радиус выезда")),
-            "area_geojson": area,
-            "regions": [c for c in (row.get("regions") or "").split(",") if c.strip()],
-            "conditions": [c for c in (row.get("conditions") or "").split(",") if c.strip()],
-            "cost": row.get("cost") or None,
-            "cost_basis": [c for c in (row.get("cost_basis") or "").split(",") if c.strip()],
-            "capacity_total": r.integer(f"{p}.capacity_total", row.get("capacity_total", ""), 0, 100000),
-            "capacity_free": r.integer(f"{p}.capacity_free", row.get("capacity_free", ""), 0, 100000),
-            "active": row.get("active") == "1", "schedule": schedule,
-            "location": r.integer(f"{p}.location", row.get("location", ""), 0, MAX_ROWS),
-        })
-    editor.phone_rows = []
-    for i, row in enumerate(editor.phones):
-        p = f"phones[{i}]"
-        if row.get("delete") == "1":
-            continue
-        editor.phone_rows.append(i)
-        doc["phones"].append({
-            "id": r.integer(f"{p}.id", row.get("id", "")), "number": row.get("number", ""),
-            "extension": row.get("extension", ""), "kind": row.get("kind") or "main", "note": row.get("note", ""),
-            "location": r.integer(f"{p}.location", row.get("location", ""), 0, MAX_ROWS),
-            "service": r.integer(f"{p}.service", row.get("service", ""), 0, MAX_ROWS),
-        })
+    doc["services"] = [_service(r, f"services[{i}]", row, editor.schedule_alias)
+                       for i, row in enumerate(editor.services)]
+    editor.phone_rows = [i for i, row in enumerate(editor.phones) if row.get("delete") != "1"]
+    doc["phones"] = [_phone(r, f"phones[{i}]", editor.phones[i]) for i in editor.phone_rows]
     return doc, r.problems
+
+
+def _location(r: _Reader, p: str, row: dict) -> dict:
+    lat, lon = _coordinates(r, p, row)
+    return {
+        "id": r.integer(f"{p}.id", row.get("id", "")), "external_id": row.get("external_id") or None,
+        "name": row.get("name", ""), "address": row.get("address", ""),
+        "settlement_id": r.integer(f"{p}.settlement_id", row.get("settlement_id", "")),
+        "lat": lat, "lon": lon, "confidential": row.get("confidential") == "1",
+        "approximate": row.get("approximate") == "1", "accessibility": row.get("accessibility", ""),
+        "timezone": row.get("timezone") or None, "active": row.get("active") == "1",
+    }
+
+
+def _schedule(r: _Reader, p: str, row: dict, alias: dict[str, str]) -> list[dict]:
+    """The service's opening hours (two intervals a day at most); `alias` learns which editor field each
+    schedule entry came from, so that a problem found later is shown beside that field."""
+    schedule = []
+    for day, _name in WEEKDAYS:
+        hours = row["hours"][day]
+        for suffix in ("", "2"):
+            opens = r.time(f"{p}.hours[{day}].opens{suffix}", hours[f"opens{suffix}"])
+            closes = r.time(f"{p}.hours[{day}].closes{suffix}", hours[f"closes{suffix}"])
+            if hours[f"opens{suffix}"] and hours[f"closes{suffix}"] and opens and closes:
+                alias[f"{p}.schedule[{len(schedule)}]"] = f"{p}.hours[{day}]" + ("#2" if suffix else "")
+                schedule.append({"weekday": day, "opens": opens, "closes": closes})
+            elif bool(hours[f"opens{suffix}"]) != bool(hours[f"closes{suffix}"]):
+                missing = "closes" if hours[f"opens{suffix}"] else "opens"
+                r.bad(f"{p}.hours[{day}].{missing}{suffix}", _("Укажите и начало, и конец работы."))
+    return schedule
+
+
+def _codes(value: str | None) -> list[str]:
+    return [c for c in (value or "").split(",") if c.strip()]
+
+
+def _service(r: _Reader, p: str, row: dict, alias: dict[str, str]) -> dict:
+    schedule = _schedule(r, p, row, alias)
+    area = row.get("area_geojson") or None
+    if area:
+        try:
+            area = json.loads(area)
+        except ValueError:
+            area = r.bad(f"{p}.area_geojson", _("Зона выезда повреждена: нарисуйте её заново или укажите радиус."))
+    return {
+        "id": r.integer(f"{p}.id", row.get("id", "")), "external_id": row.get("external_id") or None,
+        "type": row.get("type", ""), "name": row.get("name", ""), "description": row.get("description", ""),
+        "age_min_months": r.age(f"{p}.age_min_months", row.get("age_min_months", "")),
+        "age_max_months": r.age(f"{p}.age_max_months", row.get("age_max_months", "")),
+        "eligibility": row.get("eligibility", ""), "delivery": row.get("delivery") or "on_site",
+        "outreach_radius_km": r.decimal(f"{p}.outreach_radius_km", row.get("outreach_radius_km", ""), 0, 5000,
+                                        N_("Радиус выезда")),
+        "area_geojson": area,
+        "regions": _codes(row.get("regions")), "conditions": _codes(row.get("conditions")),
+        "cost": row.get("cost") or None, "cost_basis": _codes(row.get("cost_basis")),
+        "capacity_total": r.integer(f"{p}.capacity_total", row.get("capacity_total", ""), 0, 100000),
+        "capacity_free": r.integer(f"{p}.capacity_free", row.get("capacity_free", ""), 0, 100000),
+        "active": row.get("active") == "1", "schedule": schedule,
+        "location": r.integer(f"{p}.location", row.get("location", ""), 0, MAX_ROWS),
+    }
+
+
+def _phone(r: _Reader, p: str, row: dict) -> dict:
+    return {
+        "id": r.integer(f"{p}.id", row.get("id", "")), "number": row.get("number", ""),
+        "extension": row.get("extension", ""), "kind": row.get("kind") or "main", "note": row.get("note", ""),
+        "location": r.integer(f"{p}.location", row.get("location", ""), 0, MAX_ROWS),
+        "service": r.integer(f"{p}.service", row.get("service", ""), 0, MAX_ROWS),
+    }

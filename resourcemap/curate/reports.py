@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..auth.policy import current_viewer, staff_page
+from ..auth.policy import current_viewer, may_edit_every_region, staff_page
 from ..db import get_session
 from ..registry import reports as registry_reports
 from . import bp
@@ -21,7 +21,7 @@ def report_kind_names() -> dict[str, str]:
 def viewer_regions() -> list[str] | None:
     """The regions whose reports the viewer sees: every region for an admin (None), a curator's own."""
     viewer = current_viewer()
-    return None if viewer.role == "admin" else [r["code"] for r in editable_regions(viewer)]
+    return None if may_edit_every_region(viewer) else [r["code"] for r in editable_regions(viewer)]
 
 
 @bp.get("/reports")

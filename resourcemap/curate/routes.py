@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from ..api.staff import audit_document_view
-from ..auth.policy import EDITOR_ROLES, Viewer, current_viewer, staff_page
+from ..auth.policy import EDITOR_ROLES, Viewer, current_viewer, may_edit_every_region, staff_page
 from ..db import get_session
 from ..errors import ApiError
 from ..public.i18n import kind_display, region_display_name
@@ -146,7 +146,7 @@ def index():
     regions = editable_regions(viewer)
     codes = [r["code"] for r in regions]
     f = _list_filter(request.args, codes)
-    rows, total = registry_page(get_session(), f, None if viewer.role == "admin" else codes)
+    rows, total = registry_page(get_session(), f, None if may_edit_every_region(viewer) else codes)
     pages = max(1, math.ceil(total / PER_PAGE))
     args = {"q": f.q or None, "region": f.region, "kind": f.kind, "status": f.status, "stale": "1" if f.stale else None}
     args = {k: v for k, v in args.items() if v}

@@ -9,9 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
 
-ROLES = ("admin", "curator", "dispatcher")
-
-
 class Account(Base):
     __tablename__ = "account"
 
