@@ -8,7 +8,7 @@ hid the point in the answer: an anonymous caller recovered a crisis apartment's 
 statements keep the exact point.
 
 - `service_at_location.confidential`: a copy of the location's flag, kept like the other copies (the fill of
-  0008, the location refresh of 0014, and bulk writers that supply the copies, registry/write.py SAL_WITH_COPIES).
+  0008, the location refresh of 0014, and bulk writers that supply the copies, data/bulk.py _INSERT_SERVICE_AT_LOCATION).
 - `service_at_location.public_geog`: for a confidential row its public point, generated from the copied point
   (NULL for every other row: their public point is their point).
 - The per-kind planar indexes `ix_sal_knn_<code>` (0007) now hold the other rows only (`NOT confidential`), and the

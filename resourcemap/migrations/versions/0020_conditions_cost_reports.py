@@ -4,7 +4,7 @@
   empty: not stated), `service.cost` (free, partly_paid, paid; NULL: not stated) and `service.cost_basis` (text[]:
   state_programme, referral). The codes are registry/vocabulary.py's, kept here by CHECK constraints.
 - service_at_location copies `conditions` and `cost`, kept like the other copies (rm_sal_fill, the service refresh
-  of 0014, and the bulk writers' SAL_WITH_COPIES), so that the nearest-help KNN scans filter on them in their own
+  of 0014, and the bulk writer's _INSERT_SERVICE_AT_LOCATION in data/bulk.py), so that the nearest-help KNN scans filter on them in their own
   WHERE clause: the index order scan then goes on until enough rows match, and the answer stays the true nearest
   matching services (search/nearest.py), with no join before the LIMIT.
 - `problem_report`: what a family reported about an organization (the phone does not answer, the address is wrong,
