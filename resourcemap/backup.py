@@ -26,6 +26,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from .data.maintenance import server_facts
+
 OLDEST_SUPPORTED_MAJOR = 15  # README: PostgreSQL 15+ with PostGIS 3
 COUNTED_TABLES = ("organization", "location", "service", "phone", "change", "account", "settlement")
 
@@ -86,17 +88,7 @@ def _server_facts(database_url: str) -> dict:
     except psycopg.OperationalError as exc:
         raise BackupError(f"cannot connect to the database: {str(exc).splitlines()[0]}") from None
     with conn:
-        facts = {"server_major": int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000,
-                 "database": conn.execute("SELECT current_database()").fetchone()[0]}
-        has_alembic = conn.execute("SELECT to_regclass('public.alembic_version') IS NOT NULL").fetchone()[0]
-        facts["revision"] = (conn.execute("SELECT string_agg(version_num, ',') FROM alembic_version").fetchone()[0]
-                             if has_alembic else None)
-        counts = {}
-        for table in COUNTED_TABLES:
-            if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{table}",)).fetchone()[0]:
-                counts[table] = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-        facts["counts"] = counts
-    return facts
+        return server_facts(conn, COUNTED_TABLES)
 
 
 def _scripts():

@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import text
 
 from . import create_app
 from .config import load_config
+from .data.maintenance import active_admins, gazetteer_loaded
 from .db_embedded import Cluster, EmbeddedDatabaseError, is_running, start, stop
 
 
@@ -164,8 +164,7 @@ def bootstrap(engine, settings: dict, echo=click.echo) -> None:
 
     upgrade(engine)
     with engine.connect() as conn:
-        regions, census_rows = conn.execute(text(
-            "SELECT (SELECT count(*) FROM region), (SELECT count(*) FROM settlement WHERE census_id IS NOT NULL)")).one()
+        regions, census_rows = gazetteer_loaded(conn)
     wheel = census_table.find_wheel(settings["VAR_DIR"])
     if not regions or (wheel and not census_rows):
         what = "the census' settlements" if regions else "regions, districts and settlements"
@@ -247,10 +246,8 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         bootstrap(app.extensions["resourcemap.engine"], app.config)
     click.echo(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
     with app.app_context():
-        from sqlalchemy import text as sql
-
         with app.extensions["resourcemap.engine"].connect() as conn:
-            admins = conn.execute(sql("SELECT count(*) FROM account WHERE role = 'admin' AND active")).scalar()
+            admins = active_admins(conn)
     if not admins:
         click.echo("no admin yet; create the first one with:\n"
                    "  .venv/bin/resourcemap users add you@example.org --role admin")

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .data.maintenance import ping
 from .db_embedded import ensure_url
 
 _log = logging.getLogger(__name__)
@@ -47,8 +48,7 @@ def _check_connection(dbapi_connection, connection_record, connection_proxy) -> 
     try:
         readable, _, _ = select.select([pgconn.socket], [], [], 0)
         if readable:
-            dbapi_connection.execute("SELECT 1")
-            dbapi_connection.rollback()
+            ping(dbapi_connection)
     except Exception as exc:  # any failure here means: do not use this connection
         raise DisconnectionError(str(exc)) from exc
 

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .data.maintenance import create_database
+
 PORT = 54329
 DB_NAME = "resourcemap"
 SUPERUSER = "resourcemap"
@@ -182,9 +184,7 @@ def _create_database(cluster: Cluster) -> None:
                 raise
             time.sleep(0.2)
     with conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        create_database(conn, DB_NAME)
 
 
 def stop(cluster: Cluster) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from .load import SYNC_NAMES_SQL
+from ..data import gazetteer
 
 DUPLICATE_RADIUS_M = 5000
 _CYRILLIC = re.compile(r"^[А-Яа-яЁё0-9 .\-–—()']+$")
@@ -108,70 +108,21 @@ def _read_csv(path: Path):
                    int(population) if population.isdigit() else None, lat, lon, "", "osm", source_id)
 
 
-_PLACE_SQL = """
-UPDATE tmp_place t SET region_code = rm_region_at(ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326), 5000);
-UPDATE tmp_place t SET district_id = rm_district_at(ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326), t.region_code)
-  WHERE t.region_code IS NOT NULL;
-UPDATE tmp_place t SET timezone = r.timezone FROM region r WHERE r.code = t.region_code AND t.timezone = '';
-UPDATE tmp_place t SET already = true FROM settlement s WHERE s.ext_id = t.ext_id;
-UPDATE tmp_place t SET duplicate = true
-  WHERE NOT t.already AND EXISTS (
-    SELECT 1 FROM settlement s JOIN settlement_name sn ON sn.settlement_id = s.id
-    WHERE ST_DWithin(s.geog, CAST(ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) AS geography), %(radius)s)
-      AND sn.name_norm = rm_name_norm(t.name_ru));
-"""
-
-_INSERT_SQL = """
-INSERT INTO settlement (ext_id, name_ru, name_kk, alt_names, kind, region_code, district_id, population, geog,
-                        timezone, source, source_id)
-SELECT DISTINCT ON (rm_name_norm(name_ru), round(lat::numeric, 2), round(lon::numeric, 2))
-       ext_id, name_ru, name_kk, alt_names, kind, region_code, district_id, population,
-       CAST(ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geography), timezone, source, source_id
-FROM tmp_place
-WHERE region_code IS NOT NULL AND NOT already AND NOT duplicate
-  AND (CAST(%(region)s AS text) IS NULL OR region_code = %(region)s)
-ORDER BY rm_name_norm(name_ru), round(lat::numeric, 2), round(lon::numeric, 2), population DESC NULLS LAST, ext_id
-ON CONFLICT (ext_id) DO NOTHING
-"""
-
-
 def import_gazetteer(engine: Engine, path: Path, fmt: str, region: str | None = None) -> ImportReport:
     """Add the places of `path` that the database lacks, in one transaction; returns the counts."""
     rows = _read_geonames(path) if fmt == "geonames" else _read_csv(path)
     report = ImportReport()
-    raw = engine.raw_connection()
-    try:
-        conn = raw.driver_connection
-        with conn.cursor() as cur:
-            cur.execute("SET LOCAL statement_timeout = 0")  # a bulk import is not a web request
-            if region and not cur.execute("SELECT 1 FROM region WHERE code = %s", (region.upper(),)).fetchone():
-                raise GazetteerError(f"unknown region: {region}")
-            region = region.upper() if region else None
-            cur.execute("""CREATE TEMP TABLE tmp_place (ext_id text, name_ru text, name_kk text, alt_names text[],
-                kind text, population int, lat float8, lon float8, timezone text, source text, source_id text,
-                region_code text, district_id int, already bool DEFAULT false, duplicate bool DEFAULT false)
-                ON COMMIT DROP""")
-            with cur.copy("COPY tmp_place (ext_id, name_ru, name_kk, alt_names, kind, population, lat, lon, timezone,"
-                          " source, source_id) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    report.read += 1
-            for statement in _PLACE_SQL.split(";\n"):
-                if statement.strip():
-                    cur.execute(statement, {"radius": DUPLICATE_RADIUS_M} if "%(radius)s" in statement else None)
-            scope = "(CAST(%(region)s AS text) IS NULL OR region_code = %(region)s)"
-            report.outside = cur.execute(
-                f"SELECT count(*) FROM tmp_place WHERE region_code IS NULL OR NOT {scope}", {"region": region}).fetchone()[0]
-            report.already = cur.execute(
-                f"SELECT count(*) FROM tmp_place WHERE already AND {scope}", {"region": region}).fetchone()[0]
-            report.added = cur.execute(_INSERT_SQL, {"region": region}).rowcount
-            in_scope = report.read - report.outside - report.already
-            report.duplicates = in_scope - report.added
-            cur.execute(SYNC_NAMES_SQL.format(source="tmp_place"))
-        conn.commit()
-    except Exception:
-        raw.driver_connection.rollback()
-        raise
-    finally:
-        raw.close()
+    with gazetteer.bulk_transaction(engine) as cur:
+        gazetteer.no_statement_timeout(cur)  # a bulk import is not a web request
+        if region and not gazetteer.region_exists(cur, region.upper()):
+            raise GazetteerError(f"unknown region: {region}")
+        region = region.upper() if region else None
+        report.read = gazetteer.stage_places(cur, rows)
+        gazetteer.place_places(cur, DUPLICATE_RADIUS_M)
+        report.outside = gazetteer.places_outside(cur, region)
+        report.already = gazetteer.places_imported_before(cur, region)
+        report.added = gazetteer.add_places(cur, region)
+        in_scope = report.read - report.outside - report.already
+        report.duplicates = in_scope - report.added
+        gazetteer.sync_names(cur, "tmp_place")
     return report

@@ -48,8 +48,8 @@ $$;
 """
 
 
-# The spellings of the settlements with a Kazakh letter in any name, normalized again (as load.py's SYNC_NAMES_SQL
-# makes them): the only ones the Kazakh folding changes.
+# The spellings of the settlements with a Kazakh letter in any name, normalized again (as
+# data/gazetteer.py's SYNC_NAMES_SQL makes them): the only ones the Kazakh folding changes.
 RENORMALIZE = """
 CREATE TEMP TABLE tmp_kazakh ON COMMIT DROP AS
   SELECT s.id FROM settlement s
