@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import get_read_session, get_session
 from ..errors import ApiError
+from ..limits import MAX_ID
 from ..registry.vocabulary import CONDITIONS, COSTS, BadCode, read_codes
 from ..search import reference
 from ..search.map import BadBox, Box, parse_bbox
@@ -270,7 +271,7 @@ def organizations(query):
 @bp.output(s.OrganizationOut)
 @bp.doc(responses=ERRORS)
 def organization(org_id: int):
-    if org_id > 2**31 - 1:
+    if org_id > MAX_ID:
         raise ApiError("No organization with this id.", "id", code="not_found", status=404)
     org = organization_by_id(get_session(), org_id)
     if org is None:

@@ -7,6 +7,7 @@ from flask import jsonify
 from ..auth.policy import EDITOR_ROLES, Viewer, current_viewer, readable_regions, require_region_access, staff_api
 from ..db import get_session
 from ..errors import ApiError
+from ..limits import MAX_ID
 from ..registry import edit
 from ..registry.history import change_by_id, history
 from ..registry.validate import WRONG_TYPE
@@ -42,7 +43,7 @@ def registry_organizations(query):
 @staff_api()
 def registry_organization(org_id: int):
     """One organization of any status, exact, for staff allowed to see its region."""
-    org = organization_by_id(get_session(), org_id, published_only=False) if org_id <= 2**31 - 1 else None
+    org = organization_by_id(get_session(), org_id, published_only=False) if org_id <= MAX_ID else None
     if org is None:
         raise ApiError("No organization with this id.", "id", code="not_found", status=404)
     viewer = current_viewer()
@@ -90,7 +91,7 @@ def _document_answer(session, org_id: int, status: int = 200):
 
 
 def _org_id_or_404(org_id: int) -> int:
-    if org_id > 2**31 - 1:
+    if org_id > MAX_ID:
         raise ApiError("No organization with this id.", "id", code="not_found", status=404)
     return org_id
 

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from ..errors import N_
+from ..limits import MAX_AGE_MONTHS, MAX_ID, MAX_NOTE
 
 WEEKDAYS = [(1, N_("Понедельник")), (2, N_("Вторник")), (3, N_("Среда")), (4, N_("Четверг")), (5, N_("Пятница")),
             (6, N_("Суббота")), (7, N_("Воскресенье"))]  # names translated where shown
@@ -193,8 +194,8 @@ def editor_from_form(form) -> Editor:
     for row in ordered["services"] + ordered["phones"]:
         row["location"] = position.get(row.get("location", ""), "")
     return Editor(org=org, locations=ordered["locations"], services=ordered["services"], phones=ordered["phones"],
-                  reason=(form.get("region_exception_reason") or "").strip()[:2000],
-                  note=(form.get("change_note") or "").strip()[:2000])
+                  reason=(form.get("region_exception_reason") or "").strip()[:MAX_NOTE],
+                  note=(form.get("change_note") or "").strip()[:MAX_NOTE])
 
 
 def _blank_location(row: dict) -> bool:
@@ -235,7 +236,7 @@ class _Reader:
         self.problems.append(FieldProblem(name, "unreadable", message))
         return None
 
-    def integer(self, name: str, raw: str, low: int = 0, high: int = 2**31 - 1):
+    def integer(self, name: str, raw: str, low: int = 0, high: int = MAX_ID):
         if not raw:
             return None
         if not re.fullmatch(r"\d{1,9}", raw.replace(" ", "")):
@@ -266,7 +267,7 @@ class _Reader:
             if not m:
                 return self.bad(name, _("Возраст: число лет (3 или 1,5) или месяцев (8 мес)."))
             months = round(float(m.group(1).replace(",", ".")) * 12)
-        return months if months <= 216 else self.bad(name, _("Возраст: не больше 18 лет."))
+        return months if months <= MAX_AGE_MONTHS else self.bad(name, _("Возраст: не больше 18 лет."))
 
     def time(self, name: str, raw: str):
         if not raw:

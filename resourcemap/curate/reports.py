@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 
 from ..auth.policy import current_viewer, staff_page
 from ..db import get_session
+from ..limits import MAX_ID
 from ..registry import reports as registry_reports
 from . import bp
 from .forms import ActionForm
-from .routes import CURATORS, MAX_ID, editable_regions, region_names
+from .routes import CURATORS, editable_regions, region_names
 
 
 def report_kind_names() -> dict[str, str]:

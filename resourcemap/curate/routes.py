@@ -15,6 +15,7 @@ from ..api.staff import audit_document_view
 from ..auth.policy import EDITOR_ROLES, Viewer, current_viewer, staff_page
 from ..db import get_session
 from ..errors import ApiError
+from ..limits import MAX_ID, is_id
 from ..public.i18n import kind_display, region_display_name
 from ..registry import edit, reports
 from ..search import reference
@@ -25,7 +26,6 @@ from .listing import PER_PAGE, STALE_AFTER_DAYS, ListFilter, registry_page
 from .present import STATUS_NAMES, history_rows, translated
 
 CURATORS = EDITOR_ROLES
-MAX_ID = 2**31 - 1
 
 
 # --- errors are pages ------------------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def revert(org_id: int, change_id: int):
     if change_id > 2**62 or change_id not in {c["id"] for c in edit.history(session, org_id)}:
         abort(404, _("Такого изменения нет в истории этой организации."))
     version = request.form.get("version", "")
-    expected = int(version) if version.isdecimal() and len(version) <= 10 and int(version) <= MAX_ID else doc["version"]
+    expected = int(version) if is_id(version) else doc["version"]
     try:
         edit.revert_change(session, change_id, expected, viewer)
         session.commit()

@@ -19,6 +19,7 @@ from ..auth.policy import current_viewer, staff_api, staff_page
 from ..db import get_session
 from ..errors import N_, ApiError
 from ..extensions import csrf
+from ..limits import MAX_AGE_MONTHS, MAX_ID, is_id
 from ..public.i18n import LANGUAGES, kind_display, place_label, place_name, region_display_name
 from ..registry.vocabulary import CONDITIONS, COSTS, BadCode, choices, read_codes
 from ..search import reference
@@ -128,7 +129,7 @@ def _origin(args) -> dict:
     s = get_session()
     raw_origin = args.get("origin")
     if args.get("settlement") not in (None, ""):
-        settlement = settlement_by_id(s, _int(args.get("settlement"), "settlement", 1, 2**31 - 1))
+        settlement = settlement_by_id(s, _int(args.get("settlement"), "settlement", 1, MAX_ID))
         if settlement is None:
             raise ApiError(_("Такого населённого пункта нет в справочнике."), "settlement", code="not_found",
                            status=404)
@@ -164,7 +165,7 @@ def _sal_param(raw: str | None) -> list[int]:
     parts = [p.strip() for p in (raw or "").split(",") if p.strip()]
     if not parts:
         raise ApiError(_("Выберите хотя бы одну службу."), "sal")
-    if len(parts) > MAX_REFERRAL or not all(p.isdecimal() and len(p) <= 10 and int(p) <= 2**31 - 1 for p in parts):
+    if len(parts) > MAX_REFERRAL or not all(is_id(p) for p in parts):
         raise ApiError(_("Неверный список служб."), "sal")
     return [int(p) for p in parts]
 
@@ -241,7 +242,7 @@ def api_search():
     if not types:
         raise ApiError(_("Выберите хотя бы один вид помощи."), "kinds")
     age = body.get("age_months")
-    age = None if age in (None, "") else _int(age, "age_months", 0, 216)
+    age = None if age in (None, "") else _int(age, "age_months", 0, MAX_AGE_MONTHS)
     conditions, costs = _needs_param(body, "conditions", CONDITIONS), _needs_param(body, "costs", COSTS)
     origin = _origin(body)
     db = get_session()

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from ..db import get_session
 from ..extensions import limiter
+from ..limits import is_id
 from ..registry.reports import MAX_TEXT, BadReport, file_report
 from ..search.organizations import organization_by_id
 from . import bp
@@ -22,7 +23,7 @@ def problem_kinds() -> list[tuple[str, str]]:
 
 
 def _organization(org_id: str) -> dict | None:
-    if not (org_id.isdecimal() and len(org_id) <= 10 and int(org_id) <= 2**31 - 1):
+    if not is_id(org_id):
         return None
     return organization_by_id(get_session(), int(org_id))
 

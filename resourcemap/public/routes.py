@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from .. import maps
 from ..api.routes import ALTERNATIVES, PLACE_CANDIDATES, organization_view, settlement_view
 from ..db import get_read_session, get_session
+from ..limits import MAX_AGE_MONTHS, is_id
 from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS, BadCode, choices, read_codes
 from ..registry.vocabulary import label as vocabulary_label
 from ..search import reference
@@ -102,7 +103,7 @@ def parse_search(args, known_kinds: set[str]) -> Search:
     s = Search()
     raw_settlement = (args.get("settlement") or "").strip()
     if raw_settlement:
-        if not (raw_settlement.isdecimal() and len(raw_settlement) <= 10) or int(raw_settlement) > 2**31 - 1:
+        if not is_id(raw_settlement):
             raise BadInput(_("Не удалось понять, какой населённый пункт выбран. Найдите его по названию."))
         s.settlement_id = int(raw_settlement)
     s.q = (args.get("q") or "").strip()[:100]
@@ -120,7 +121,7 @@ def parse_search(args, known_kinds: set[str]) -> Search:
     s.services = list(dict.fromkeys(codes))
     raw_age = (args.get("age_months") or "").strip()
     if raw_age:
-        if not (raw_age.isdecimal() and len(raw_age) <= 3) or int(raw_age) > 216:
+        if not (raw_age.isdecimal() and len(raw_age) <= 3) or int(raw_age) > MAX_AGE_MONTHS:
             raise BadInput(_("Возраст ребёнка: выберите из списка (от 0 до 18 лет)."))
         s.age_months = int(raw_age)
     s.open_now = (args.get("open_now") or "").lower() in ("1", "on", "true", "yes")
@@ -259,7 +260,7 @@ def _schedule_lines(schedule: list[dict]) -> list[tuple[str, str]]:
 @bp.get("/org/<org_id>")
 def organization(org_id: str):
     org = None
-    if org_id.isdecimal() and len(org_id) <= 10 and int(org_id) <= 2**31 - 1:
+    if is_id(org_id):
         org = organization_by_id(get_session(), int(org_id))
     if org is None:
         return render_template("error.html", status=404, synthetic=False,
