@@ -12,6 +12,7 @@ SHORT_TEXT, LONG_TEXT = 1000, 20000  # characters of a short field (an address) 
 MAX_NOTE = 2000  # characters of a change's note or a reason given for it
 MAX_PAGE_SIZE = 500  # organizations in one page of the API's lists
 MAX_OFFSET = 10_000_000  # how far the API's lists page on
+STALE_AFTER_DAYS = 180  # a record not checked for longer is stale
 
 
 def is_id(raw: str) -> bool:

@@ -6,7 +6,7 @@ from marshmallow import EXCLUDE, INCLUDE, ValidationError, pre_load, validates_s
 
 from ..config import PROJECT_ROOT
 from ..gazetteer.load import read_index
-from ..limits import MAX_AGE_MONTHS, MAX_ID, MAX_NOTE, MAX_OFFSET, MAX_PAGE_SIZE, MAX_VERSION
+from ..limits import MAX_AGE_MONTHS, MAX_ID, MAX_NOTE, MAX_OFFSET, MAX_PAGE_SIZE, MAX_VERSION, STALE_AFTER_DAYS
 from ..registry.vocabulary import CONDITION_CODES, COST_CODES
 
 # What the server checks beyond a field's type is declared too, so that a request valid by the document is taken:
@@ -376,7 +376,7 @@ class HistoryQuery(_Query):
 
 class StaleQuery(_Query):
     region = _region()
-    days = Integer(load_default=180, validate=Range(1, 3650))
+    days = Integer(load_default=STALE_AFTER_DAYS, validate=Range(1, 3650))
 
 
 class ProblemOut(Schema):

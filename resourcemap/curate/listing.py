@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ..limits import is_id
+from ..limits import STALE_AFTER_DAYS, is_id
 
-STALE_AFTER_DAYS = 180
 PER_PAGE = 25
 
 _LIST_SQL = """

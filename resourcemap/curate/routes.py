@@ -15,14 +15,14 @@ from ..api.staff import audit_document_view
 from ..auth.policy import EDITOR_ROLES, Viewer, current_viewer, staff_page
 from ..db import get_session
 from ..errors import ApiError
-from ..limits import MAX_ID, is_id
+from ..limits import MAX_ID, STALE_AFTER_DAYS, is_id
 from ..public.i18n import kind_display, region_display_name
 from ..registry import edit, reports
 from ..search import reference
 from ..search.views import national_format
 from . import bp
 from .forms import ActionForm
-from .listing import PER_PAGE, STALE_AFTER_DAYS, ListFilter, registry_page
+from .listing import PER_PAGE, ListFilter, registry_page
 from .present import STATUS_NAMES, history_rows, translated
 
 CURATORS = EDITOR_ROLES

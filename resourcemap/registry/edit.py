@@ -31,7 +31,7 @@ from ..auth.policy import Forbidden, Refused, require_editor, require_region_edi
 from ..data import documents, writes
 from ..data.history import service_of_record
 from ..data.validation import area_as_stored
-from ..limits import MAX_ID, MAX_NOTE, MIN_INTEGER
+from ..limits import MAX_ID, MAX_NOTE, MIN_INTEGER, STALE_AFTER_DAYS
 from . import hours, write
 from .history import as_actor, change_by_id, history, set_note  # noqa: F401  (history is part of this module's contract)
 from .revert import NotRevertable, apply_inverse
@@ -363,7 +363,7 @@ def mark_verified(session: Session, org_id: int, actor) -> None:
         writes.mark_verified(session, org_id)
 
 
-def stale_organizations(session: Session, region_codes, days: int = 180) -> list[dict]:
+def stale_organizations(session: Session, region_codes, days: int = STALE_AFTER_DAYS) -> list[dict]:
     """Organizations (published or draft) of these regions (all when None) not checked for `days` days or never, or
     marked for re-checking (a confirmed problem report), those first, then the longest unchecked: {"id", "name",
     "region_code", "status", "verified_at", "days_since_check", "recheck_since"}."""
