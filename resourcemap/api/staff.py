@@ -6,7 +6,7 @@ from flask import jsonify
 
 from ..auth.policy import EDITOR_ROLES, Viewer, current_viewer, readable_regions, require_region_access, staff_api
 from ..db import get_session
-from ..errors import ApiError
+from ..errors import ApiError, error_body
 from ..limits import MAX_ID
 from ..registry import edit
 from ..registry.history import change_by_id, history
@@ -66,14 +66,12 @@ def _edit_failure(error: edit.EditError):
         raise ApiError(error.message, None, code="forbidden", status=403)
     if isinstance(error, edit.Conflict):
         audit_document_view(current_viewer(), error.current)
-        return _json({"error": {"code": "conflict", "field": "version",
-                                "message": "Запись уже изменил другой пользователь: сравните версии и сохраните снова."},
-                      "current": error.current}, 409)
+        return _json({**error_body("conflict", "Запись уже изменил другой пользователь: сравните версии и сохраните "
+                                               "снова.", "version"), "current": error.current}, 409)
     problems = [p.to_dict() for p in error.problems]
     malformed = [p for p in problems if p["code"] == WRONG_TYPE]
     first = (malformed or problems or [{"field": None, "message": "Invalid document."}])[0]
-    return _json({"error": {"code": "invalid", "field": first["field"], "message": first["message"],
-                            "problems": problems}}, 400 if malformed else 422)
+    return _json(error_body("invalid", first["message"], first["field"], problems=problems), 400 if malformed else 422)
 
 
 def _json(body: dict, status: int):

@@ -16,7 +16,7 @@ from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS
 from ..api.staff import audit_document_view
 from ..auth.policy import current_viewer, staff_page
 from ..db import get_session
-from ..errors import N_
+from ..errors import N_, render_error
 from ..limits import is_id
 from ..public.i18n import place_label
 from ..registry import edit
@@ -277,10 +277,9 @@ def check_point():
     try:
         lat, lon = float(request.args.get("lat", "")), float(request.args.get("lon", ""))
     except ValueError:
-        return jsonify({"error": {"code": "invalid", "message": _("Нужны широта и долгота."), "field": "lat"}}), 400
+        return render_error(400, "invalid", _("Нужны широта и долгота."), "lat", json=True)
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
-        return jsonify({"error": {"code": "invalid", "message": _("Координаты вне допустимого диапазона."),
-                                  "field": "lat"}}), 400
+        return render_error(400, "invalid", _("Координаты вне допустимого диапазона."), "lat", json=True)
     region, settlement = place_of_point(get_session(), lat, lon)
     viewer = current_viewer()
     names = region_names()

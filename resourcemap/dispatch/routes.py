@@ -17,7 +17,7 @@ from .. import clock, maps
 from ..api.routes import audit_confidential_views, settlement_match_view, settlement_view
 from ..auth.policy import current_viewer, staff_api, staff_page
 from ..db import get_session
-from ..errors import N_, ApiError
+from ..errors import N_, ApiError, render_error, stale_form_handler
 from ..extensions import csrf
 from ..limits import MAX_AGE_MONTHS, MAX_ID, is_id
 from ..public.i18n import LANGUAGES, kind_display, place_label, place_name, region_display_name
@@ -43,23 +43,9 @@ SUGGESTIONS = 8         # places listed under "where is the family"
 GAP_PERIODS = (30, 90, 365)
 
 
-# --- errors of the JSON calls are JSON -------------------------------------------------------------------------
-def _json_error(status: int, code: str, message: str, field: str | None = None):
-    return jsonify({"error": {"code": code, "message": message, "field": field}}), status
-
-
-@bp.errorhandler(ApiError)
-def _api_error(error: ApiError):
-    if request.path.startswith("/dispatch/api/"):
-        return _json_error(error.status, error.code, error.message, error.field)
-    return render_template("error.html", status=error.status, message=error.message), error.status
-
-
-@bp.errorhandler(CSRFError)
-def _csrf_error(error: CSRFError):
-    if request.path.startswith("/dispatch/api/"):
-        return _json_error(400, "csrf", _("Страница устарела: обновите её (F5)."))
-    return render_template("error.html", status=400, message=_("Форма устарела: обновите страницу.")), 400
+# --- errors: JSON for the console's calls, a page otherwise (errors.render_error; ApiError: the app's handler) ---
+STALE_PAGE = N_("Страница устарела: обновите её (F5).")
+bp.register_error_handler(CSRFError, stale_form_handler(N_("Форма устарела: обновите страницу."), STALE_PAGE))
 
 
 # --- parsing ---------------------------------------------------------------------------------------------------
@@ -233,7 +219,7 @@ def api_search():
     try:
         validate_csrf(request.headers.get("X-CSRFToken"))
     except ValidationError:
-        return _json_error(400, "csrf", _("Страница устарела: обновите её (F5)."))
+        return render_error(400, "csrf", _(STALE_PAGE))
     started = time.perf_counter()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -334,8 +320,8 @@ def referral():
     with force_locale(lang) if lang else nullcontext():
         try:
             origin, items, text, date = _referral(request.args)
-        except ApiError as error:
-            return render_template("error.html", status=error.status, message=error.message), error.status
+        except ApiError as error:  # the page in the card's language
+            return render_error(error.status, error.code, error.message, translate=False)
         return render_template("dispatch/referral.html", origin=origin, items=items, text=text, today=date)
 
 

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from .. import maps
 from ..api.routes import ALTERNATIVES, PLACE_CANDIDATES, organization_view, settlement_view
 from ..db import get_read_session, get_session
+from ..errors import render_error
 from ..limits import MAX_AGE_MONTHS, is_id
 from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS, BadCode, choices, read_codes
 from ..registry.vocabulary import label as vocabulary_label
@@ -263,8 +264,8 @@ def organization(org_id: str):
     if is_id(org_id):
         org = organization_by_id(get_session(), int(org_id))
     if org is None:
-        return render_template("error.html", status=404, synthetic=False,
-                               message=_("Такой организации нет в реестре. Возможно, ссылка устарела.")), 404
+        return render_error(404, "not_found", _("Такой организации нет в реестре. Возможно, ссылка устарела."),
+                            translate=False)
     view = organization_view(org, PUBLIC)
     extras = organization_extras(get_session(), org["id"])
     kind_list = kinds()
@@ -282,12 +283,11 @@ def map_data_locations():
     try:
         bbox = parse_bbox(request.args.get("bbox", ""))
     except BadBox as bad:
-        return jsonify({"error": {"code": "invalid", "message": str(bad), "field": "bbox"}}), 400
+        return render_error(400, "invalid", str(bad), "bbox", json=True)
     codes = {k["code"] for k in kinds()}
     services = [c for c in (request.args.get("service") or "").split(",") if c]
     if any(c not in codes for c in services):
-        return jsonify({"error": {"code": "invalid", "message": "service: unknown kind of help",
-                                  "field": "service"}}), 400
+        return render_error(400, "invalid", "service: unknown kind of help", "service", json=True)
     view = map_view(get_session(), bbox, services, points_limit=MAP_POINTS_LIMIT, cells_across=MAP_GRID_CELLS,
                     wide_grid_deg=MAP_WIDE_GRID_DEG)
     if view["mode"] == "points":
