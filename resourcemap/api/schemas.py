@@ -47,7 +47,9 @@ class SettlementsQuery(_Query):
     limit = Integer(load_default=10, validate=Range(1, 50))
 
 
-class NearestQuery(_Query):
+class NearestArgs(_Query):
+    """The query of /api/v1/nearest as the document declares it; question.parse_nearest reads its meaning."""
+
     # Where the family is: lat and lon together, settlement, or q (a typed place); exactly one (400 otherwise).
     lat = Float(validate=Range(-90, 90), metadata={
         "description": "Latitude of the family (WGS84). Required with lon unless settlement is given; "

@@ -2,10 +2,9 @@
 present.py, render. The SQL lives in resourcemap/search/."""
 from __future__ import annotations
 
-import math
-from contextlib import nullcontext
-import re
 import time
+from contextlib import nullcontext
+from dataclasses import replace
 
 from flask import Response, current_app, jsonify, render_template, request, session, url_for
 from flask_babel import force_locale, get_locale
@@ -19,20 +18,20 @@ from ..auth.policy import current_viewer, staff_api, staff_page
 from ..db import get_session
 from ..errors import N_, ApiError, render_error, stale_form_handler
 from ..extensions import csrf
-from ..limits import MAX_AGE_MONTHS, MAX_ID, is_id
-from ..public.i18n import LANGUAGES, kind_display, place_label, place_name, region_display_name
-from ..registry.vocabulary import CONDITIONS, COSTS, BadCode, choices, read_codes
+from ..limits import is_id
+from ..public.i18n import LANGUAGES, MAIN_KINDS, place_label, place_name, region_display_name
+from ..public.i18n import kinds as page_kinds
+from ..question import Question, Wording, parse_coordinates, parse_nearest
+from ..registry.vocabulary import CONDITIONS, COSTS, choices
 from ..search import reference
 from ..search.dispatch import log_place, nearest_by_kind, referral_services, schedules
 from ..search.gaps import DISTANCES_KM, GapsQuery, count_within, gaps_csv, gaps_report, record_request
-from ..search.nearest import NearestQuery, far_limits, helplines, mark_far_rows
+from ..search.nearest import far_limits, helplines, mark_far_rows
 from ..search.settlements import AMBIGUOUS, FOUND, find_place, place_of_point, settlement_by_id
 from . import bp
 from .present import card_date, console_result, referral_item, referral_text
 from .sms import sms
 
-MAIN_KINDS = ("early_help", "rehabilitation", "family_support", "crisis_apartment", "rental_point",
-              "psychological_help")
 # Keys that toggle kinds of help (KeyboardEvent.code, so the keyboard layout does not matter) and their labels.
 KIND_KEYS = [(f"Digit{d}", str(d)) for d in (1, 2, 3, 4, 5, 6, 7, 8, 9, 0)] + \
             [(f"Key{c}", c) for c in "QWETYU"]
@@ -49,73 +48,52 @@ bp.register_error_handler(CSRFError, stale_form_handler(N_("Форма уста�
 
 
 # --- parsing ---------------------------------------------------------------------------------------------------
+def _unreadable(**_v) -> str:
+    return _("Неверное значение.")
+
+
+def _out_of_range(**_v) -> str:
+    return _("Значение вне допустимого диапазона.")
+
+
+def _unknown_filter(name, **_v) -> str:
+    return _("Неизвестное значение фильтра: %(name)s.", name=name)
+
+
+# The console's words for a question it cannot take (question.py): JSON errors naming the field.
+CONSOLE = Wording(says={
+    "kinds.type": lambda **_v: _("Виды помощи: список кодов."),
+    "kinds.unknown": lambda code, **_v: _("Неизвестный вид помощи: %(c)s.", c=code[:40]),
+    "kinds.none": lambda **_v: _("Выберите хотя бы один вид помощи."),
+    "age_months.invalid": _unreadable, "age_months.range": _out_of_range,
+    "needs.unknown": _unknown_filter,
+    "settlement.invalid": _unreadable, "settlement.range": _out_of_range,
+    "origin.invalid": lambda **_v: _("Координаты: широта, долгота (например 55.78, 38.45)."),
+    "point.invalid": lambda **_v: _("Нужно число."), "point.range": _out_of_range,
+    "origin.none": lambda **_v: _("Укажите, где семья: населённый пункт или координаты."),
+}, kinds="kinds", conditions="conditions", costs="costs", order=("kinds", "age", "needs", "origin"),
+    codes={"kinds.unknown": "unknown_service"}, one_origin=True, origin_text=True)
+WHERE = replace(CONSOLE, order=("origin",))  # the family's place alone (the referral card)
+
+
 def kinds() -> list[dict]:
     """Kinds of help in console order (the main ones first), each with its toggle key and colour."""
-    types = reference.service_types(get_session())
-    ordered = [t for code in MAIN_KINDS for t in types if t["code"] == code] + \
-              [t for t in types if t["code"] not in MAIN_KINDS]
-    return [{"code": t["code"], "name": kind_display(t)[0], "key": KIND_KEYS[i][1] if i < len(KIND_KEYS) else "",
-             "key_code": KIND_KEYS[i][0] if i < len(KIND_KEYS) else "", **maps.kind_style(t["code"])}
-            for i, t in enumerate(ordered)]
-
-
-_NUM = r"[-+]?\d{1,3}(?:[.,]\d+)?"
-_COORDS = [re.compile(rf"^\s*({_NUM.replace('[.,]', '[.]')})\s*[,;\s]\s*({_NUM.replace('[.,]', '[.]')})\s*$"),
-           re.compile(rf"^\s*({_NUM.replace('[.,]', ',')})\s*[;\s]\s*({_NUM.replace('[.,]', ',')})\s*$"),
-           re.compile(rf"^\s*({_NUM.replace('[.,]', ',')}),\s+({_NUM.replace('[.,]', ',')})\s*$")]
-
-
-def parse_coordinates(raw: str) -> tuple[float, float] | None:
-    """"55.78, 38.45", "55.78 38.45", "55,78 38,45", "55,78; 38,45" -> (lat, lon); None if not coordinates."""
-    for pattern in _COORDS:
-        m = pattern.match(raw or "")
-        if m:
-            lat, lon = (float(g.replace(",", ".")) for g in m.groups())
-            if -90 <= lat <= 90 and -180 <= lon <= 180:
-                return lat, lon
-    return None
-
-
-def _int(value, field: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdecimal() \
-            or len(str(value).strip()) > 10:
-        raise ApiError(_("Неверное значение."), field)
-    n = int(str(value).strip())
-    if not low <= n <= high:
-        raise ApiError(_("Значение вне допустимого диапазона."), field)
-    return n
-
-
-def _float(value, field: str, low: float, high: float) -> float:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise ApiError(_("Нужно число."), field) from None
-    if not math.isfinite(f) or not low <= f <= high:
-        raise ApiError(_("Значение вне допустимого диапазона."), field)
-    return f
-
-
-def _kinds_param(codes) -> list[str]:
-    if isinstance(codes, str):
-        codes = [c for c in codes.split(",") if c.strip()]
-    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-        raise ApiError(_("Виды помощи: список кодов."), "kinds")
-    known = {t["code"] for t in reference.service_types(get_session())}
-    codes = list(dict.fromkeys(c.strip() for c in codes))
-    unknown = [c for c in codes if c not in known]
-    if unknown:
-        raise ApiError(_("Неизвестный вид помощи: %(c)s.", c=unknown[0][:40]), "kinds", code="unknown_service")
-    return codes
+    every = page_kinds()
+    ordered = [k for code in MAIN_KINDS for k in every if k["code"] == code] + [k for k in every if not k["main"]]
+    return [{**k, "key": KIND_KEYS[i][1] if i < len(KIND_KEYS) else "",
+             "key_code": KIND_KEYS[i][0] if i < len(KIND_KEYS) else ""} for i, k in enumerate(ordered)]
 
 
 def _origin(args) -> dict:
     """Where the family is: {"settlement": id} or {"lat", "lon"} (also "origin=lat,lon") -> the origin with its
     label, region and settlement."""
+    return _located(parse_nearest(args, WHERE, ()))
+
+
+def _located(asked: Question) -> dict:
     s = get_session()
-    raw_origin = args.get("origin")
-    if args.get("settlement") not in (None, ""):
-        settlement = settlement_by_id(s, _int(args.get("settlement"), "settlement", 1, MAX_ID))
+    if asked.settlement_id is not None:
+        settlement = settlement_by_id(s, asked.settlement_id)
         if settlement is None:
             raise ApiError(_("Такого населённого пункта нет в справочнике."), "settlement", code="not_found",
                            status=404)
@@ -123,15 +101,7 @@ def _origin(args) -> dict:
         return {"lat": settlement["lat"], "lon": settlement["lon"], "region": settlement["region_code"],
                 "settlement": view, "by_point": False, "label": place_label(view), "short": place_name(view),
                 "timezone": settlement["timezone"]}
-    if raw_origin:
-        coords = parse_coordinates(str(raw_origin))
-        if coords is None:
-            raise ApiError(_("Координаты: широта, долгота (например 55.78, 38.45)."), "origin")
-        lat, lon = coords
-    elif args.get("lat") not in (None, "") or args.get("lon") not in (None, ""):
-        lat, lon = _float(args.get("lat"), "lat", -90, 90), _float(args.get("lon"), "lon", -180, 180)
-    else:
-        raise ApiError(_("Укажите, где семья: населённый пункт или координаты."), "settlement")
+    lat, lon = asked.lat, asked.lon
     region, settlement = place_of_point(s, lat, lon)
     view = settlement_view(settlement) if settlement else None
     point = f"{lat:.5f}, {lon:.5f}"
@@ -199,17 +169,6 @@ def api_settlements():
     return jsonify({"point": None, "place": {"status": place.status, "message": message}, "results": results})
 
 
-def _needs_param(body: dict, name: str, vocabulary) -> tuple[str, ...]:
-    """The child's conditions or the costs asked for: a list of codes of the vocabulary (400 naming the field)."""
-    value = body.get(name) or []
-    try:
-        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
-            raise BadCode("")
-        return read_codes(value, vocabulary)
-    except BadCode:
-        raise ApiError(_("Неизвестное значение фильтра: %(name)s.", name=name), name) from None
-
-
 @bp.post("/api/search")
 @csrf.exempt  # checked below, after the sign-in check, so that the public gets 401 rather than a CSRF error
 @staff_api()
@@ -224,16 +183,12 @@ def api_search():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(_("Нужен JSON-объект."), None)
-    types = _kinds_param(body.get("kinds") or [])
-    if not types:
-        raise ApiError(_("Выберите хотя бы один вид помощи."), "kinds")
-    age = body.get("age_months")
-    age = None if age in (None, "") else _int(age, "age_months", 0, MAX_AGE_MONTHS)
-    conditions, costs = _needs_param(body, "conditions", CONDITIONS), _needs_param(body, "costs", COSTS)
-    origin = _origin(body)
+    asked = parse_nearest(body, CONSOLE, {t["code"] for t in reference.service_types(get_session())})
+    types, age = list(asked.kinds), asked.age_months
+    origin = _located(asked)
     db = get_session()
-    q = NearestQuery(lat=origin["lat"], lon=origin["lon"], service_types=tuple(types), age_months=age,
-                     conditions=conditions, costs=costs, limit=PER_KIND, outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
+    q = asked.query(origin["lat"], origin["lon"], limit=PER_KIND,
+                    outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
     answer = nearest_by_kind(db, q, origin["region"])
     limits = far_limits(types, current_app.config["FAR_KM"], current_app.config["FAR_KM_BY_KIND"])
     nothing_near = {kind: mark_far_rows(answer.by_kind[kind], limits) for kind in types}
