@@ -20,7 +20,7 @@ from ..errors import N_, ApiError, render_error, stale_form_handler
 from ..extensions import csrf
 from ..limits import is_id
 from ..public.i18n import LANGUAGES, MAIN_KINDS, place_label, place_name, region_display_name
-from ..public.i18n import kinds as page_kinds
+from ..public.i18n import kinds
 from ..question import Question, Wording, parse_coordinates, parse_nearest
 from ..registry.vocabulary import CONDITIONS, COSTS, choices
 from ..search import reference
@@ -76,9 +76,9 @@ CONSOLE = Wording(says={
 WHERE = replace(CONSOLE, order=("origin",))  # the family's place alone (the referral card)
 
 
-def kinds() -> list[dict]:
+def console_kinds() -> list[dict]:
     """Kinds of help in console order (the main ones first), each with its toggle key and colour."""
-    every = page_kinds()
+    every = kinds()
     ordered = [k for code in MAIN_KINDS for k in every if k["code"] == code] + [k for k in every if not k["main"]]
     return [{**k, "key": KIND_KEYS[i][1] if i < len(KIND_KEYS) else "",
              "key_code": KIND_KEYS[i][0] if i < len(KIND_KEYS) else ""} for i, k in enumerate(ordered)]
@@ -131,7 +131,7 @@ def _sal_param(raw: str | None) -> list[int]:
 @staff_page()
 def console():
     viewer = current_viewer()
-    return render_template("dispatch/console.html", kinds=kinds(), tile_url=current_app.config["TILE_URL"],
+    return render_template("dispatch/console.html", kinds=console_kinds(), tile_url=current_app.config["TILE_URL"],
                            conditions=choices(CONDITIONS, str(get_locale())), costs=choices(COSTS, str(get_locale())),
                            attribution=maps.attribution(), viewer=viewer,
                            leaflet=(current_app.static_folder and _has_leaflet()))
@@ -184,7 +184,7 @@ def api_search():
     if not isinstance(body, dict):
         raise ApiError(_("Нужен JSON-объект."), None)
     asked = parse_nearest(body, CONSOLE, {t["code"] for t in reference.service_types(get_session())})
-    types, age = list(asked.kinds), asked.age_months
+    types = list(asked.kinds)
     origin = _located(asked)
     db = get_session()
     q = asked.query(origin["lat"], origin["lon"], limit=PER_KIND,
@@ -200,18 +200,10 @@ def api_search():
     viewer = current_viewer()
 
     found = {kind: count_within(answer.by_kind[kind]) for kind in types}
-    place = log_place(db, settlement_id=origin["settlement"]["id"] if not origin["by_point"] else None,
-                      lat=origin["lat"], lon=origin["lon"])
-    call = str(body.get("call") or "")[:64]
-    previous = session.get("dispatch_call") or {}
-    log_id = record_request(db, origin="point" if origin["by_point"] else "settlement", place=place,
-                            age_months=age, found=found,
-                            continue_id=previous.get("log") if call and previous.get("call") == call else None)
-    db.commit()
-    session["dispatch_call"] = {"call": call, "log": log_id}
+    _log_consultation(db, str(body.get("call") or "")[:64], origin, asked.age_months, found)
     audit_confidential_views(viewer, {r["location_id"] for r in rows if r["confidential"]})
 
-    names = {k["code"]: k for k in kinds()}
+    names = {k["code"]: k for k in console_kinds()}
     return jsonify({
         "origin": {"lat": origin["lat"], "lon": origin["lon"], "label": origin["label"], "short": origin["short"],
                    "region": origin["region"], "settlement": origin["settlement"], "by_point": origin["by_point"],
@@ -225,6 +217,19 @@ def api_search():
         "helplines": [console_result(r, viewer, hours.get(r["service_id"], []), now) for r in lines],
         "took_ms": round((time.perf_counter() - started) * 1000, 1),
     })
+
+
+def _log_consultation(db, call: str, origin: dict, age: int | None, found: dict) -> None:
+    """The anonymous request log row of a search: one per consultation (`call` is the console's id of the current
+    call: a search in the same call updates its row)."""
+    place = log_place(db, settlement_id=origin["settlement"]["id"] if not origin["by_point"] else None,
+                      lat=origin["lat"], lon=origin["lon"])
+    previous = session.get("dispatch_call") or {}
+    log_id = record_request(db, origin="point" if origin["by_point"] else "settlement", place=place,
+                            age_months=age, found=found,
+                            continue_id=previous.get("log") if call and previous.get("call") == call else None)
+    db.commit()
+    session["dispatch_call"] = {"call": call, "log": log_id}
 
 
 def _shown(rows: list[dict]) -> list[dict]:
@@ -243,7 +248,7 @@ def _referral(args) -> tuple[dict, list[dict], str, str]:
         raise ApiError(_("Выбранные службы не найдены в реестре."), "sal", code="not_found", status=404)
     hours = schedules(db, {r["service_id"] for r in rows})
     now = clock.utc_now()
-    names = {k["code"]: k["name"] for k in kinds()}
+    names = {k["code"]: k["name"] for k in console_kinds()}
     items = [referral_item(r, hours.get(r["service_id"], []), names, now) for r in rows]
     date = card_date(now, origin["timezone"], rows[0]["timezone"])
     return origin, items, referral_text(items, origin["short"], date), date
@@ -311,7 +316,7 @@ def gaps():
         regions_out[-1]["districts"].append(r)
     args = {"km": q.within_km, "days": q.days or "all", "region": q.region_code or "", "service": q.service_type or ""}
     return render_template("dispatch/gaps.html", q=q, regions=regions_out, periods=GAP_PERIODS,
-                           distances=DISTANCES_KM, all_regions=reference.regions(get_session()), kinds=kinds(),
+                           distances=DISTANCES_KM, all_regions=reference.regions(get_session()), kinds=console_kinds(),
                            csv_url=url_for("dispatch.gaps_csv_export", **{k: v for k, v in args.items() if v}))
 
 
