@@ -51,10 +51,11 @@ class Wording:
     """How one surface names the question's parts, in which order it reads them, and what it says of a bad one.
 
     `says` maps a reason to its message, called with the reason's values at the request (so that it is in the
-    request's language). The reasons: settlement.invalid / .range, place.bad, origin.invalid, point.invalid /
-    .range (name), kinds.type, kinds.unknown (code), age_months.invalid / .range, needs.unknown (name, what, code,
-    known); and those a surface checks only if it words them: kinds.none (the kinds are required), point.half (lat
-    and lon come together), origin.none (where the family is is required), needs.empty. A reason a surface cannot
+    request's language). The reasons: settlement.invalid / .range, origin.invalid, point.invalid / .range (name),
+    kinds.type, kinds.unknown (code), age_months.invalid / .range, needs.unknown (name, what, code, known); and
+    those a surface checks only if it words them: place.bad (a typed place is read at all), kinds.none (the kinds
+    are required), point.half (lat and lon come together), origin.none (where the family is is required),
+    needs.empty (an empty filter value is told apart from an unknown one). A reason a surface cannot
     meet is left out (the API's schema has typed its values). `codes`: the reasons whose error code is not
     "invalid" (formatted with the reason's values)."""
 
