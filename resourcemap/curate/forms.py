@@ -292,6 +292,24 @@ def _coordinates(reader: _Reader, prefix: str, row: dict):
     return lat, lon
 
 
+def _schedule(r: _Reader, p: str, hours_by_day: dict, alias: dict) -> list[dict]:
+    """A service's weekly hours from the editor's rows (two spans a day at most); `alias` learns which editor row
+    each schedule entry came from, for the problems the document's checks name."""
+    schedule = []
+    for day, _name in WEEKDAYS:
+        hours = hours_by_day[day]
+        for suffix in ("", "2"):
+            opens = r.time(f"{p}.hours[{day}].opens{suffix}", hours[f"opens{suffix}"])
+            closes = r.time(f"{p}.hours[{day}].closes{suffix}", hours[f"closes{suffix}"])
+            if hours[f"opens{suffix}"] and hours[f"closes{suffix}"] and opens and closes:
+                alias[f"{p}.schedule[{len(schedule)}]"] = f"{p}.hours[{day}]" + ("#2" if suffix else "")
+                schedule.append({"weekday": day, "opens": opens, "closes": closes})
+            elif bool(hours[f"opens{suffix}"]) != bool(hours[f"closes{suffix}"]):
+                missing = "closes" if hours[f"opens{suffix}"] else "opens"
+                r.bad(f"{p}.hours[{day}].{missing}{suffix}", _("Укажите и начало, и конец работы."))
+    return schedule
+
+
 def document_from_editor(editor: Editor) -> tuple[dict, list[FieldProblem]]:
     """The document to validate and save, and the problems of values that could not be read at all.
     Call on a compacted editor: document rows then have the editor's indices."""
@@ -318,19 +336,7 @@ def document_from_editor(editor: Editor) -> tuple[dict, list[FieldProblem]]:
     editor.schedule_alias = {}
     for i, row in enumerate(editor.services):
         p = f"services[{i}]"
-        schedule = []
-        for day, _name in WEEKDAYS:
-            hours = row["hours"][day]
-            for suffix in ("", "2"):
-                opens = r.time(f"{p}.hours[{day}].opens{suffix}", hours[f"opens{suffix}"])
-                closes = r.time(f"{p}.hours[{day}].closes{suffix}", hours[f"closes{suffix}"])
-                if hours[f"opens{suffix}"] and hours[f"closes{suffix}"] and opens and closes:
-                    editor.schedule_alias[f"{p}.schedule[{len(schedule)}]"] = f"{p}.hours[{day}]" + (
-                        "#2" if suffix else "")
-                    schedule.append({"weekday": day, "opens": opens, "closes": closes})
-                elif bool(hours[f"opens{suffix}"]) != bool(hours[f"closes{suffix}"]):
-                    missing = "closes" if hours[f"opens{suffix}"] else "opens"
-                    r.bad(f"{p}.hours[{day}].{missing}{suffix}", _("Укажите и начало, и конец работы."))
+        schedule = _schedule(r, p, row["hours"], editor.schedule_alias)
         area = row.get("area_geojson") or None
         if area:
             try:
@@ -355,16 +361,22 @@ def document_from_editor(editor: Editor) -> tuple[dict, list[FieldProblem]]:
             "active": row.get("active") == "1", "schedule": schedule,
             "location": r.integer(f"{p}.location", row.get("location", ""), 0, MAX_ROWS),
         })
-    editor.phone_rows = []
+    doc["phones"] = _phones(r, editor)
+    return doc, r.problems
+
+
+def _phones(r: _Reader, editor: Editor) -> list[dict]:
+    """The phones kept (not marked for deletion); `editor.phone_rows` learns the editor row of each."""
+    editor.phone_rows, phones = [], []
     for i, row in enumerate(editor.phones):
         p = f"phones[{i}]"
         if row.get("delete") == "1":
             continue
         editor.phone_rows.append(i)
-        doc["phones"].append({
+        phones.append({
             "id": r.integer(f"{p}.id", row.get("id", "")), "number": row.get("number", ""),
             "extension": row.get("extension", ""), "kind": row.get("kind") or "main", "note": row.get("note", ""),
             "location": r.integer(f"{p}.location", row.get("location", ""), 0, MAX_ROWS),
             "service": r.integer(f"{p}.service", row.get("service", ""), 0, MAX_ROWS),
         })
-    return doc, r.problems
+    return phones
