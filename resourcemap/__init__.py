@@ -7,18 +7,17 @@ import logging
 
 import psycopg
 from apiflask import APIFlask
-from flask import render_template, request
 from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from . import assets, db, ratelimit, security
 from .config import PROJECT_ROOT, load_config, secret_key
-from .errors import N_, ApiError, database_failure, input_failure
+from .errors import N_, ApiError, database_failure, input_failure, render_error, wants_json
 
 log = logging.getLogger(__name__)
 
-ERROR_SCHEMA = {  # OpenAPI form of errors.ApiError.to_dict()
+ERROR_SCHEMA = {  # OpenAPI form of errors.error_body()
     "type": "object", "required": ["error"],
     "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
         "code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string", "nullable": True}}}},
@@ -103,10 +102,6 @@ def _init_auth(app: APIFlask) -> None:
     signin_limits.check_settings(app)
 
 
-def _wants_json() -> bool:
-    return "/api/" in request.path  # /api/v1/... and the consoles' JSON calls (/dispatch/api/...)
-
-
 # What an error page says where the exception's own description is werkzeug's English.
 PAGE_MESSAGES = {
     404: N_("Такой страницы нет. Проверьте адрес или начните поиск заново."),
@@ -116,44 +111,34 @@ PAGE_MESSAGES = {
 }
 
 
-def _error_response(status: int, code: str, message: str, field: str | None = None, headers=None):
-    if _wants_json():
-        return {"error": {"code": code, "message": message, "field": field}}, status, headers or {}
-    # A page's message is a Russian msgid (marked with N_ or _ where it is made): shown in the page's language.
-    return render_template("error.html", status=status, message=gettext(message) if message else message), \
-        status, headers or {}
-
-
 def _register_error_handlers(app: APIFlask) -> None:
     @app.error_processor
     def http_error(error):  # APIFlask HTTPError, incl. request validation errors
         field, message = _first_validation_problem(error.detail) if error.detail else (None, error.message)
         code = "invalid" if error.status_code in (400, 422) else _status_code_name(error.status_code)
-        return _error_response(error.status_code, code, message or error.message, field, error.headers)
+        return render_error(error.status_code, code, message or error.message, field, headers=error.headers)
 
     @app.errorhandler(ApiError)
-    def api_error(error: ApiError):
-        if _wants_json():
-            return error.to_dict(), error.status  # with its details (a typed place's candidates)
-        return _error_response(error.status, error.code, error.message, error.field)
+    def api_error(error: ApiError):  # with its details (a typed place's candidates)
+        return render_error(error.status, error.code, error.message, error.field, details=error.details)
 
     @app.errorhandler(HTTPException)
     def http_exception(error: HTTPException):
         message = error.description or ""
-        if error.code == 413 and not _wants_json():
+        if error.code == 413 and not wants_json():
             message = gettext("Файл или форма слишком велики: не больше %(mb)s МБ.",
                               mb=app.config["MAX_CONTENT_LENGTH"] // 2**20)
-        elif error.code in PAGE_MESSAGES and not _wants_json() and message == type(error).description:
+        elif error.code in PAGE_MESSAGES and not wants_json() and message == type(error).description:
             message = PAGE_MESSAGES[error.code]
         # The exception's own headers go with the answer (a 405's Allow, RFC 9110), all but its Content-Type.
         headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
-        return _error_response(error.code or 500, _status_code_name(error.code or 500), message, headers=headers)
+        return render_error(error.code or 500, _status_code_name(error.code or 500), message, headers=headers)
 
     def refused_input(error):
         bad = input_failure(error)
         if bad is not None:
             log.warning("refused input: %s", str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
-            return _error_response(bad.status, bad.code, bad.message if _wants_json() else bad.page_message)
+            return render_error(bad.status, bad.code, bad.message if wants_json() else bad.page_message)
         return None
 
     @app.errorhandler(SQLAlchemyError)
@@ -165,11 +150,11 @@ def _register_error_handlers(app: APIFlask) -> None:
         failure = database_failure(error)
         if failure is None:
             log.exception("database error")
-            return _error_response(500, "internal", "Something went wrong on our side." if _wants_json()
+            return render_error(500, "internal", "Something went wrong on our side." if wants_json()
                                    else PAGE_MESSAGES[500])
         detail = (str(getattr(error, "orig", error)).strip().splitlines() or [""])[0]
         log.error("database %s: %s", failure.code, detail[:200])
-        return _error_response(503, failure.code, failure.message if _wants_json() else failure.page_message,
+        return render_error(503, failure.code, failure.message if wants_json() else failure.page_message,
                                headers={"Retry-After": str(failure.retry_after_s)})
 
     @app.errorhandler(Exception)
@@ -177,7 +162,7 @@ def _register_error_handlers(app: APIFlask) -> None:
         if (answer := refused_input(error)) is not None:  # JSON nested too deeply for the parser
             return answer
         log.exception("unexpected error")
-        return _error_response(500, "internal", "Something went wrong on our side." if _wants_json()
+        return render_error(500, "internal", "Something went wrong on our side." if wants_json()
                                else PAGE_MESSAGES[500])
 
 

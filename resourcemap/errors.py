@@ -1,4 +1,5 @@
-"""Errors as values: a code, a message and the field at fault, rendered as JSON for the API."""
+"""Errors as values: a code, a message and the field at fault; rendered in one place (render_error) as JSON for
+the API and the consoles' scripts, as a readable page for everyone else."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,9 +21,6 @@ class ApiError(Exception):
     code: str = "invalid"
     status: int = 400
     details: dict | None = None
-
-    def to_dict(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message, "field": self.field, **(self.details or {})}}
 
 
 @dataclass(frozen=True)
@@ -93,3 +91,45 @@ def input_failure(error: BaseException) -> InputFailure | None:
             return InputFailure("The JSON is nested too deeply or holds a number too long to read.",
                                 N_("Данные запроса вложены слишком глубоко или содержат слишком длинное число."))
     return None
+
+
+# --- rendering ---------------------------------------------------------------------------------------------------
+def wants_json() -> bool:
+    """Whether this request's client reads JSON: the API (/api/v1/...) and the consoles' JSON calls
+    (/dispatch/api/...)."""
+    from flask import request
+
+    return "/api/" in request.path
+
+
+def error_body(code: str, message: str, field: str | None = None, **details) -> dict:
+    """The JSON of an error: `{"error": {"code", "message", "field", **details}}`."""
+    return {"error": {"code": code, "message": message, "field": field, **details}}
+
+
+def render_error(status: int, code: str, message: str, field: str | None = None, *, details: dict | None = None,
+                 headers: dict | None = None, json: bool | None = None, template: str = "error.html",
+                 translate: bool = True, **context):
+    """The one answer to an error: `{"error": {"code", "message", "field", **details}}` for a client that reads JSON
+    (wants_json(), or `json` where the caller knows), else the error page `template` showing `message`: a Russian
+    msgid shown in the page's language, or (translate=False) a text the caller has already translated."""
+    from flask import render_template
+    from flask_babel import gettext
+
+    if wants_json() if json is None else json:
+        return error_body(code, message, field, **(details or {})), status, headers or {}
+    shown = gettext(message) if message and translate else message
+    return render_template(template, status=status, message=shown, **context), status, headers or {}
+
+
+def stale_form_handler(page_message: str, json_message: str | None = None, template: str = "error.html"):
+    """A blueprint's answer to Flask-WTF's CSRFError (a form or a console's page gone stale): 400, code csrf, with
+    its own words (N_-marked msgids) on the page and, if it has JSON calls, in their JSON."""
+    def stale_form(error):
+        from flask_babel import gettext
+
+        to_json = json_message is not None and wants_json()
+        return render_error(400, "csrf", gettext(json_message if to_json else page_message), json=to_json,
+                            template=template, translate=False)
+
+    return stale_form

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from resourcemap.dispatch.routes import parse_coordinates
+from resourcemap.question import parse_coordinates
 from resourcemap.search.dispatch import Slot, opening
 from resourcemap.search.gaps import GapsQuery, csv_cell, gaps_csv, gaps_report
 from tests.factories import add_service, settlement_id

@@ -1,6 +1,7 @@
 """API v1 views: parse, call one function from search/, shape the answer for the viewer."""
 from __future__ import annotations
 
+from dataclasses import replace
 
 from flask import current_app, jsonify, request, url_for
 from sqlalchemy import text
@@ -8,10 +9,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import get_read_session, get_session
 from ..errors import ApiError
-from ..registry.vocabulary import CONDITIONS, COSTS, BadCode, read_codes
+from ..limits import MAX_ID
+from ..question import Wording, parse_nearest
 from ..search import reference
 from ..search.map import BadBox, Box, parse_bbox
-from ..search.nearest import NearestQuery, far_limits, helplines, mark_far, nearest_services
+from ..search.nearest import far_limits, helplines, mark_far, nearest_services
 from ..search.organizations import find_organizations, organization_by_id
 from ..gazetteer.place_types import type_name
 from ..search.settlements import AMBIGUOUS, FOUND, PlaceMatch, find_place, search_settlements
@@ -42,30 +44,31 @@ def audit_confidential_views(viewer: Viewer, location_ids: set[int]) -> None:
         session.commit()
 
 
-def _service_types_param(raw: str | None, required: bool) -> list[str]:
-    codes = [c.strip() for c in (raw or "").split(",") if c.strip()]
-    if not codes:
-        if required:
-            raise ApiError("Choose at least one kind of help.", "service")
-        return []
-    known = {t["code"] for t in reference.service_types(get_session())}
-    unknown = [c for c in codes if c not in known]
-    if unknown:
-        raise ApiError(f"Unknown kind of help: {unknown[0][:50]}. See /api/v1/service-types.", "service",
-                       code="unknown_service")
-    return list(dict.fromkeys(codes))
+def _known_codes(vocabulary) -> str:
+    return ", ".join(t.code for t in vocabulary)
 
 
-def codes_param(values: list[str] | None, vocabulary, name: str, what: str) -> tuple[str, ...]:
-    """A condition or cost filter (vocabulary.read_codes); an ApiError naming the field for an empty or unknown one."""
-    known = ", ".join(t.code for t in vocabulary)
-    try:
-        return read_codes(values, vocabulary)
-    except BadCode as bad:
-        if not bad.code:
-            raise ApiError(f"{name}: empty value; give one of: {known}.", name, code="empty_filter") from None
-        shown = "".join(ch if ch.isprintable() else "?" for ch in bad.code[:50])
-        raise ApiError(f"Unknown {what}: {shown}; give one of: {known}.", name, code=f"unknown_{name}") from None
+def _printable(code: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in code[:50])
+
+
+WHAT = {"condition": "condition of the child", "cost": "cost"}
+# The API's words for a question it cannot take (question.py); what the schema (schemas.NearestArgs) checks first
+# (types, ranges, where the family is) it words itself.
+API = Wording(says={
+    "kinds.unknown": lambda code, **_v: f"Unknown kind of help: {code[:50]}. See /api/v1/service-types.",
+    "kinds.none": lambda **_v: "Choose at least one kind of help.",
+    "needs.empty": lambda name, known, **_v: f"{name}: empty value; give one of: {_known_codes(known)}.",
+    "needs.unknown": lambda what, code, known, **_v: (f"Unknown {WHAT[what]}: {_printable(code)}; give one of: "
+                                                      f"{_known_codes(known)}."),
+    "place.bad": lambda **_v: "Type at least one letter of the place name.",
+}, codes={"kinds.unknown": "unknown_service", "needs.empty": "empty_filter", "needs.unknown": "unknown_{name}"},
+    options=("open_now", "limit", "within_km", "abroad"))
+KINDS_FILTER = replace(API, order=("kinds",), says={k: v for k, v in API.says.items() if k != "kinds.none"})
+
+
+def _known_kinds() -> set[str]:
+    return {t["code"] for t in reference.service_types(get_session())}
 
 
 def _region_param(raw: str | None, field: str = "region") -> str | None:
@@ -118,8 +121,6 @@ def place_error(place: PlaceMatch) -> ApiError:
 def _typed_place(raw: str) -> tuple[int, list[dict]]:
     """The settlement a typed place names, and the other places it may have meant; an ApiError unless it names
     exactly one."""
-    if not raw.strip():
-        raise ApiError("Type at least one letter of the place name.", "q")
     place = find_place(get_read_session(), raw, None, PLACE_CANDIDATES)
     if place.status != FOUND:
         raise place_error(place)
@@ -168,20 +169,16 @@ def settlements(query):
 
 
 @bp.get("/nearest")
-@bp.input(s.NearestQuery, location="query", arg_name="query")
+@bp.input(s.NearestArgs, location="query", arg_name="query")
 @bp.output(s.NearestOut)
 @bp.doc(responses=PLACE_ERRORS)
 def nearest(query):
-    types = _service_types_param(query["service"], required=True)
-    conditions = codes_param(query.get("condition"), CONDITIONS, "condition", "condition of the child")
-    costs = codes_param(query.get("cost"), COSTS, "cost", "cost")
-    settlement_id, alternatives = query.get("settlement"), []
-    if "q" in query:
-        settlement_id, alternatives = _typed_place(query["q"])
-    q = NearestQuery(lat=query.get("lat", 0.0), lon=query.get("lon", 0.0), service_types=tuple(types),
-                     age_months=query.get("age_months"), open_now=query["open_now"], limit=query["limit"],
-                     within_km=query.get("within_km"), abroad=query["abroad"], conditions=conditions, costs=costs,
-                     outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
+    asked = parse_nearest(query, API, _known_kinds())
+    types, settlement_id, alternatives = asked.kinds, asked.settlement_id, []
+    if asked.place is not None:
+        settlement_id, alternatives = _typed_place(asked.place)
+    q = asked.query(asked.lat or 0.0, asked.lon or 0.0,
+                    outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
     viewer = current_viewer()
     session = get_read_session()
     answer = nearest_services(session, q, locate=True, settlement_id=settlement_id, exact=viewer.sees_confidential)
@@ -244,7 +241,7 @@ def _feature(org: dict, viewer: Viewer) -> dict:
 @bp.doc(responses=ERRORS)
 def organizations(query):
     session = get_session()
-    types = _service_types_param(query.get("service"), required=False)
+    types = list(parse_nearest(query, KINDS_FILTER, _known_kinds()).kinds)
     region = _region_param(query.get("region"))
     bbox = _bbox_param(query.get("bbox"))
     limit, offset = query["limit"], query["offset"]
@@ -270,7 +267,7 @@ def organizations(query):
 @bp.output(s.OrganizationOut)
 @bp.doc(responses=ERRORS)
 def organization(org_id: int):
-    if org_id > 2**31 - 1:
+    if org_id > MAX_ID:
         raise ApiError("No organization with this id.", "id", code="not_found", status=404)
     org = organization_by_id(get_session(), org_id)
     if org is None:

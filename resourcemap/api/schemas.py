@@ -6,13 +6,13 @@ from marshmallow import EXCLUDE, INCLUDE, ValidationError, pre_load, validates_s
 
 from ..config import PROJECT_ROOT
 from ..gazetteer.load import read_index
+from ..limits import MAX_AGE_MONTHS, MAX_ID, MAX_NOTE, MAX_OFFSET, MAX_PAGE_SIZE, MAX_VERSION, STALE_AFTER_DAYS
 from ..registry.vocabulary import CONDITION_CODES, COST_CODES
 
 # What the server checks beyond a field's type is declared too, so that a request valid by the document is taken:
 # a region code is one of data/regions/index.csv (what `resourcemap load-regions` loads; /api/v1/regions lists the
 # loaded ones); a version is one the organization's row can still move on from (registry/edit.py).
 REGION_CODES = [row["code"] for row in read_index(PROJECT_ROOT / "data" / "regions")]
-MAX_VERSION = 2**31 - 2
 
 
 def _region(description: str = "ISO 3166-2 code of a region (see /api/v1/regions), e.g. RU-SMO", **kwargs) -> String:
@@ -47,7 +47,9 @@ class SettlementsQuery(_Query):
     limit = Integer(load_default=10, validate=Range(1, 50))
 
 
-class NearestQuery(_Query):
+class NearestArgs(_Query):
+    """The query of /api/v1/nearest as the document declares it; question.parse_nearest reads its meaning."""
+
     # Where the family is: lat and lon together, settlement, or q (a typed place); exactly one (400 otherwise).
     lat = Float(validate=Range(-90, 90), metadata={
         "description": "Latitude of the family (WGS84). Required with lon unless settlement is given; "
@@ -55,7 +57,7 @@ class NearestQuery(_Query):
     lon = Float(validate=Range(-180, 180), metadata={
         "description": "Longitude of the family (WGS84). Required with lat unless settlement is given; "
                        "not together with settlement"})
-    settlement = Integer(validate=Range(1, 2**31 - 1), metadata={
+    settlement = Integer(validate=Range(1, MAX_ID), metadata={
         "description": "Settlement id (/api/v1/settlements) instead of lat and lon: required unless lat and lon "
                        "are given, not together with them"})
     q = String(validate=Length(1, 100), metadata={
@@ -66,7 +68,7 @@ class NearestQuery(_Query):
                        "`candidates` in the error: ask again with settlement=<id> of the one meant"})
     service = String(required=True, validate=Length(1, 400),
                      metadata={"description": "Kinds of help, comma-separated codes: early_help,rehabilitation"})
-    age_months = Integer(validate=Range(0, 216), metadata={"description": "The child's age in months"})
+    age_months = Integer(validate=Range(0, MAX_AGE_MONTHS), metadata={"description": "The child's age in months"})
     condition = List(String(metadata={"enum": list(CONDITION_CODES)}), metadata={
         "description": "The child's condition, repeatable or comma-separated (condition=hearing&condition=motor): "
                        "only services that state they work with every condition given. Codes: "
@@ -97,8 +99,8 @@ class OrganizationsQuery(_Query):
     region = _region()
     service = String(validate=Length(1, 400))
     bbox = String(validate=Length(7, 200), metadata={"description": "minlon,minlat,maxlon,maxlat"})
-    limit = Integer(load_default=100, validate=Range(1, 500))
-    offset = Integer(load_default=0, validate=Range(0, 10_000_000))
+    limit = Integer(load_default=100, validate=Range(1, MAX_PAGE_SIZE))
+    offset = Integer(load_default=0, validate=Range(0, MAX_OFFSET))
 
 
 class ErrorBody(Schema):
@@ -290,8 +292,8 @@ class OrganizationOut(Schema):
 
 class RegistryQuery(_Query):
     region = _region()
-    limit = Integer(load_default=100, validate=Range(1, 500))
-    offset = Integer(load_default=0, validate=Range(0, 10_000_000))
+    limit = Integer(load_default=100, validate=Range(1, MAX_PAGE_SIZE))
+    offset = Integer(load_default=0, validate=Range(0, MAX_OFFSET))
 
 
 class RegistryOrganizationOut(OrganizationOut):
@@ -336,9 +338,9 @@ class OrganizationDocumentIn(Schema):
     locations = List(Dict())
     services = List(Dict())
     phones = List(Dict())
-    region_exception_reason = String(validate=Length(0, 2000), metadata={
+    region_exception_reason = String(validate=Length(0, MAX_NOTE), metadata={
         "description": "Why a location lies outside the curator's regions (written to the history)"})
-    change_note = String(validate=Length(0, 2000))
+    change_note = String(validate=Length(0, MAX_NOTE))
 
 
 class SavedDocumentIn(OrganizationDocumentIn):
@@ -376,7 +378,7 @@ class HistoryQuery(_Query):
 
 class StaleQuery(_Query):
     region = _region()
-    days = Integer(load_default=180, validate=Range(1, 3650))
+    days = Integer(load_default=STALE_AFTER_DAYS, validate=Range(1, 3650))
 
 
 class ProblemOut(Schema):

@@ -6,7 +6,8 @@ from flask import jsonify
 
 from ..auth.policy import EDITOR_ROLES, Viewer, current_viewer, readable_regions, require_region_access, staff_api
 from ..db import get_session
-from ..errors import ApiError
+from ..errors import ApiError, error_body
+from ..limits import MAX_ID
 from ..registry import edit
 from ..registry.history import change_by_id, history
 from ..registry.validate import WRONG_TYPE
@@ -42,7 +43,7 @@ def registry_organizations(query):
 @staff_api()
 def registry_organization(org_id: int):
     """One organization of any status, exact, for staff allowed to see its region."""
-    org = organization_by_id(get_session(), org_id, published_only=False) if org_id <= 2**31 - 1 else None
+    org = organization_by_id(get_session(), org_id, published_only=False) if org_id <= MAX_ID else None
     if org is None:
         raise ApiError("No organization with this id.", "id", code="not_found", status=404)
     viewer = current_viewer()
@@ -65,14 +66,12 @@ def _edit_failure(error: edit.EditError):
         raise ApiError(error.message, None, code="forbidden", status=403)
     if isinstance(error, edit.Conflict):
         audit_document_view(current_viewer(), error.current)
-        return _json({"error": {"code": "conflict", "field": "version",
-                                "message": "Запись уже изменил другой пользователь: сравните версии и сохраните снова."},
-                      "current": error.current}, 409)
+        return _json({**error_body("conflict", "Запись уже изменил другой пользователь: сравните версии и сохраните "
+                                               "снова.", "version"), "current": error.current}, 409)
     problems = [p.to_dict() for p in error.problems]
     malformed = [p for p in problems if p["code"] == WRONG_TYPE]
     first = (malformed or problems or [{"field": None, "message": "Invalid document."}])[0]
-    return _json({"error": {"code": "invalid", "field": first["field"], "message": first["message"],
-                            "problems": problems}}, 400 if malformed else 422)
+    return _json(error_body("invalid", first["message"], first["field"], problems=problems), 400 if malformed else 422)
 
 
 def _json(body: dict, status: int):
@@ -90,7 +89,7 @@ def _document_answer(session, org_id: int, status: int = 200):
 
 
 def _org_id_or_404(org_id: int) -> int:
-    if org_id > 2**31 - 1:
+    if org_id > MAX_ID:
         raise ApiError("No organization with this id.", "id", code="not_found", status=404)
     return org_id
 

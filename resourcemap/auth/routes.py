@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..db import get_session
+from ..errors import render_error
 from ..models import Account
 from . import audit, bp, signin_limits
 from .accounts import rotate_session, verify_password
@@ -81,7 +82,7 @@ def _too_many_attempts(db, form: SignInForm, attempt: signin_limits.Attempt, ref
 def signout():
     form = SignOutForm()
     if not form.validate_on_submit():
-        return render_template("error.html", status=400, message=_("Форма устарела: обновите страницу.")), 400
+        return render_error(400, "csrf", _("Форма устарела: обновите страницу."), json=False, translate=False)
     if current_user.is_authenticated:
         db = get_session()
         account = db.get(Account, current_user.account_id)

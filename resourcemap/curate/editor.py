@@ -16,7 +16,8 @@ from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS
 from ..api.staff import audit_document_view
 from ..auth.policy import current_viewer, staff_page
 from ..db import get_session
-from ..errors import N_
+from ..errors import N_, render_error
+from ..limits import is_id
 from ..public.i18n import place_label
 from ..registry import edit
 from ..registry.phones import BadPhone, to_e164
@@ -28,7 +29,7 @@ from .forms import (WEEKDAYS, ActionForm, Editor, FieldProblem, blank_location, 
 from .listing import region_center
 from .merge import merge
 from .present import DELIVERY_NAMES, PHONE_KINDS, STATUS_NAMES, conflict_sections, moscow_time, translated
-from .routes import CURATORS, MAX_ID, editable_document, editable_regions, kind_list, kind_names, region_names
+from .routes import CURATORS, editable_document, editable_regions, kind_list, kind_names, region_names
 
 STATUS_ACTIONS = {"publish": "published", "draft": "draft", "deactivate": "inactive"}
 ADD_ROW = {"add_location": ("locations", blank_location), "add_service": ("services", blank_service),
@@ -47,7 +48,7 @@ def _settlement_labels(editor: Editor) -> None:
     """The settlement's "name — district, region" beside each location that has one."""
     for row in editor.locations:
         sid = row.get("settlement_id", "")
-        if sid.isdecimal() and len(sid) <= 10 and int(sid) <= MAX_ID and not row.get("settlement_label"):
+        if is_id(sid) and not row.get("settlement_label"):
             settlement = settlement_by_id(get_session(), int(sid))
             row["settlement_label"] = place_label(settlement_view(settlement)) if settlement else ""
 
@@ -276,10 +277,9 @@ def check_point():
     try:
         lat, lon = float(request.args.get("lat", "")), float(request.args.get("lon", ""))
     except ValueError:
-        return jsonify({"error": {"code": "invalid", "message": _("Нужны широта и долгота."), "field": "lat"}}), 400
+        return render_error(400, "invalid", _("Нужны широта и долгота."), "lat", json=True)
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
-        return jsonify({"error": {"code": "invalid", "message": _("Координаты вне допустимого диапазона."),
-                                  "field": "lat"}}), 400
+        return render_error(400, "invalid", _("Координаты вне допустимого диапазона."), "lat", json=True)
     region, settlement = place_of_point(get_session(), lat, lon)
     viewer = current_viewer()
     names = region_names()

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from ..errors import N_
+from ..limits import MAX_AGE_MONTHS, MAX_ID, MAX_NOTE
 
 WEEKDAYS = [(1, N_("Понедельник")), (2, N_("Вторник")), (3, N_("Среда")), (4, N_("Четверг")), (5, N_("Пятница")),
             (6, N_("Суббота")), (7, N_("Воскресенье"))]  # names translated where shown
@@ -193,8 +194,8 @@ def editor_from_form(form) -> Editor:
     for row in ordered["services"] + ordered["phones"]:
         row["location"] = position.get(row.get("location", ""), "")
     return Editor(org=org, locations=ordered["locations"], services=ordered["services"], phones=ordered["phones"],
-                  reason=(form.get("region_exception_reason") or "").strip()[:2000],
-                  note=(form.get("change_note") or "").strip()[:2000])
+                  reason=(form.get("region_exception_reason") or "").strip()[:MAX_NOTE],
+                  note=(form.get("change_note") or "").strip()[:MAX_NOTE])
 
 
 def _blank_location(row: dict) -> bool:
@@ -235,7 +236,7 @@ class _Reader:
         self.problems.append(FieldProblem(name, "unreadable", message))
         return None
 
-    def integer(self, name: str, raw: str, low: int = 0, high: int = 2**31 - 1):
+    def integer(self, name: str, raw: str, low: int = 0, high: int = MAX_ID):
         if not raw:
             return None
         if not re.fullmatch(r"\d{1,9}", raw.replace(" ", "")):
@@ -266,7 +267,7 @@ class _Reader:
             if not m:
                 return self.bad(name, _("Возраст: число лет (3 или 1,5) или месяцев (8 мес)."))
             months = round(float(m.group(1).replace(",", ".")) * 12)
-        return months if months <= 216 else self.bad(name, _("Возраст: не больше 18 лет."))
+        return months if months <= MAX_AGE_MONTHS else self.bad(name, _("Возраст: не больше 18 лет."))
 
     def time(self, name: str, raw: str):
         if not raw:
@@ -289,6 +290,24 @@ def _coordinates(reader: _Reader, prefix: str, row: dict):
     if bool(lat_raw) != bool(lon_raw):
         reader.bad(f"{prefix}.lon" if lat_raw else f"{prefix}.lat", _("Нужны обе координаты: широта и долгота."))
     return lat, lon
+
+
+def _schedule(r: _Reader, p: str, hours_by_day: dict, alias: dict) -> list[dict]:
+    """A service's weekly hours from the editor's rows (two spans a day at most); `alias` learns which editor row
+    each schedule entry came from, for the problems the document's checks name."""
+    schedule = []
+    for day, _name in WEEKDAYS:
+        hours = hours_by_day[day]
+        for suffix in ("", "2"):
+            opens = r.time(f"{p}.hours[{day}].opens{suffix}", hours[f"opens{suffix}"])
+            closes = r.time(f"{p}.hours[{day}].closes{suffix}", hours[f"closes{suffix}"])
+            if hours[f"opens{suffix}"] and hours[f"closes{suffix}"] and opens and closes:
+                alias[f"{p}.schedule[{len(schedule)}]"] = f"{p}.hours[{day}]" + ("#2" if suffix else "")
+                schedule.append({"weekday": day, "opens": opens, "closes": closes})
+            elif bool(hours[f"opens{suffix}"]) != bool(hours[f"closes{suffix}"]):
+                missing = "closes" if hours[f"opens{suffix}"] else "opens"
+                r.bad(f"{p}.hours[{day}].{missing}{suffix}", _("Укажите и начало, и конец работы."))
+    return schedule
 
 
 def document_from_editor(editor: Editor) -> tuple[dict, list[FieldProblem]]:
@@ -323,30 +342,12 @@ def _location(r: _Reader, p: str, row: dict) -> dict:
     }
 
 
-def _schedule(r: _Reader, p: str, row: dict, alias: dict[str, str]) -> list[dict]:
-    """The service's opening hours (two intervals a day at most); `alias` learns which editor field each
-    schedule entry came from, so that a problem found later is shown beside that field."""
-    schedule = []
-    for day, _name in WEEKDAYS:
-        hours = row["hours"][day]
-        for suffix in ("", "2"):
-            opens = r.time(f"{p}.hours[{day}].opens{suffix}", hours[f"opens{suffix}"])
-            closes = r.time(f"{p}.hours[{day}].closes{suffix}", hours[f"closes{suffix}"])
-            if hours[f"opens{suffix}"] and hours[f"closes{suffix}"] and opens and closes:
-                alias[f"{p}.schedule[{len(schedule)}]"] = f"{p}.hours[{day}]" + ("#2" if suffix else "")
-                schedule.append({"weekday": day, "opens": opens, "closes": closes})
-            elif bool(hours[f"opens{suffix}"]) != bool(hours[f"closes{suffix}"]):
-                missing = "closes" if hours[f"opens{suffix}"] else "opens"
-                r.bad(f"{p}.hours[{day}].{missing}{suffix}", _("Укажите и начало, и конец работы."))
-    return schedule
-
-
 def _codes(value: str | None) -> list[str]:
     return [c for c in (value or "").split(",") if c.strip()]
 
 
 def _service(r: _Reader, p: str, row: dict, alias: dict[str, str]) -> dict:
-    schedule = _schedule(r, p, row, alias)
+    schedule = _schedule(r, p, row["hours"], alias)
     area = row.get("area_geojson") or None
     if area:
         try:

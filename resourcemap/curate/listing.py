@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-STALE_AFTER_DAYS = 180
+from ..limits import STALE_AFTER_DAYS, is_id
+
 PER_PAGE = 25
 
 _LIST_SQL = """
@@ -57,7 +58,7 @@ def registry_page(session: Session, f: ListFilter, regions: list[str] | None,
         params["region"] = f.region
     if f.q:
         q = f.q.strip()
-        if q.isdecimal() and len(q) <= 10 and int(q) <= 2**31 - 1:
+        if is_id(q):
             where.append("(o.id = CAST(:q AS int) OR o.external_id = :q)")
         else:
             where.append("(strpos(rm_name_norm(o.name), rm_name_norm(:q)) > 0 OR o.external_id = :q)")

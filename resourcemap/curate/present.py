@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
+from .. import clock
 from ..dispatch.present import hours_lines
 from ..errors import N_
 from ..registry import vocabulary
@@ -39,7 +40,7 @@ FIELD_NAMES = {
     "conditions": N_("С какими детьми работают"), "cost": N_("Стоимость"), "cost_basis": N_("Основание оплаты"),
     "recheck_since": N_("Перепроверить с"),
 }
-MOSCOW = ZoneInfo("Europe/Moscow")
+MOSCOW = ZoneInfo(clock.MOSCOW)
 WEEKDAY_SHORT = {1: N_("Пн"), 2: N_("Вт"), 3: N_("Ср"), 4: N_("Чт"), 5: N_("Пт"), 6: N_("Сб"), 7: N_("Вс")}
 
 

@@ -7,10 +7,12 @@ from flask_babel import gettext as _
 
 from ..auth.policy import current_viewer, may_edit_every_region, staff_page
 from ..db import get_session
+from ..errors import render_error
+from ..limits import MAX_ID
 from ..registry import reports as registry_reports
 from . import bp
 from .forms import ActionForm
-from .routes import CURATORS, MAX_ID, editable_regions, region_names
+from .routes import CURATORS, editable_regions, region_names
 
 
 def report_kind_names() -> dict[str, str]:
@@ -38,7 +40,8 @@ def resolve_report(report_id: int):
     """Resolve one report (the CSRF token is checked before, app-wide; another region's report: 403)."""
     session = get_session()
     if report_id > MAX_ID:
-        return render_template("curate/error.html", status=404, message=_("Такого сообщения нет.")), 404
+        return render_error(404, "not_found", _("Такого сообщения нет."), json=False, template="curate/error.html",
+                            translate=False)
     try:
         done = registry_reports.resolve_report(session, report_id, request.form.get("resolution", ""),
                                                request.form.get("note", ""), current_viewer())

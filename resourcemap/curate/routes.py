@@ -14,61 +14,60 @@ from flask_wtf.csrf import CSRFError
 from ..api.staff import audit_document_view
 from ..auth.policy import EDITOR_ROLES, Viewer, current_viewer, may_edit_every_region, staff_page
 from ..db import get_session
-from ..errors import ApiError
+from ..errors import N_, ApiError, render_error, stale_form_handler
+from ..limits import MAX_ID, STALE_AFTER_DAYS, is_id
 from ..public.i18n import kind_display, region_display_name
 from ..registry import edit, reports
 from ..search import reference
 from ..search.views import national_format
 from . import bp
 from .forms import ActionForm
-from .listing import PER_PAGE, STALE_AFTER_DAYS, ListFilter, registry_page
+from .listing import PER_PAGE, ListFilter, registry_page
 from .present import STATUS_NAMES, history_rows, translated
 
 CURATORS = EDITOR_ROLES
-MAX_ID = 2**31 - 1
 
 
-# --- errors are pages ------------------------------------------------------------------------------------------
-@bp.errorhandler(CSRFError)
-def _csrf_error(error: CSRFError):
-    return render_template("curate/error.html", status=400,
-                           message=_("Форма устарела или открыта в другом окне входа: обновите страницу и "
-                                     "повторите. Введённые данные не сохранены.")), 400
+# --- errors are pages (errors.render_error) -----------------------------------------------------------------------
+PAGE = "curate/error.html"
+bp.register_error_handler(CSRFError, stale_form_handler(
+    N_("Форма устарела или открыта в другом окне входа: обновите страницу и повторите. Введённые данные не сохранены."),
+    template=PAGE))
+
+
+def _page(status: int, message: str):
+    return render_error(status, "error", message, json=False, template=PAGE, translate=False)
 
 
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError):
     message = _("Эта запись относится к региону, который вам не назначен.") if error.status == 403 else error.message
-    return render_template("curate/error.html", status=error.status, message=message), error.status
+    return _page(error.status, message)
 
 
 @bp.errorhandler(edit.Forbidden)
 def _forbidden(error):
-    return render_template("curate/error.html", status=403,
-                           message=_("Этот регион вам не назначен: изменять его записи нельзя.")), 403
+    return _page(403, _("Этот регион вам не назначен: изменять его записи нельзя."))
 
 
 @bp.errorhandler(edit.NotFound)
 def _not_found(error):
-    return render_template("curate/error.html", status=404, message=str(error) or _("Такой записи нет.")), 404
+    return _page(404, str(error) or _("Такой записи нет."))
 
 
 @bp.errorhandler(403)
 def _role_forbidden(error):
-    return render_template("curate/error.html", status=403,
-                           message=_("Реестр ведут кураторы регионов и администраторы; вашей роли он недоступен.")), 403
+    return _page(403, _("Реестр ведут кураторы регионов и администраторы; вашей роли он недоступен."))
 
 
 @bp.errorhandler(404)
 def _page_not_found(error):
-    return render_template("curate/error.html", status=404,
-                           message=getattr(error, "description", "") or _("Такой страницы нет.")), 404
+    return _page(404, getattr(error, "description", "") or _("Такой страницы нет."))
 
 
 @bp.errorhandler(413)
 def _too_large(error):
-    return render_template("curate/error.html", status=413,
-                           message=_("Файл слишком большой. Разделите таблицу на части.")), 413
+    return _page(413, _("Файл слишком большой. Разделите таблицу на части."))
 
 
 @bp.app_template_filter("curate_date")
@@ -195,7 +194,7 @@ def revert(org_id: int, change_id: int):
     if change_id > 2**62 or change_id not in {c["id"] for c in edit.history(session, org_id)}:
         abort(404, _("Такого изменения нет в истории этой организации."))
     version = request.form.get("version", "")
-    expected = int(version) if version.isdecimal() and len(version) <= 10 and int(version) <= MAX_ID else doc["version"]
+    expected = int(version) if is_id(version) else doc["version"]
     try:
         edit.revert_change(session, change_id, expected, viewer)
         session.commit()

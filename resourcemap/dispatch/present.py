@@ -12,7 +12,9 @@ from flask import g
 from flask_babel import get_locale, gettext
 
 from .. import clock
+from ..limits import STALE_AFTER_DAYS
 from ..registry import vocabulary
+from ..registry.hours import hhmm
 from ..auth.policy import Viewer
 from ..search.dispatch import Opening, Slot, opening
 from ..public.i18n import place_name
@@ -29,8 +31,7 @@ def _(message: str, **variables) -> str:
     return cache[message] % variables if variables else cache[message]
 
 
-STALE_AFTER_DAYS = 180
-CONSULTANT_TZ = "Europe/Moscow"  # times elsewhere are shown with their offset from Moscow (МСК+4)
+CONSULTANT_TZ = clock.MOSCOW  # times elsewhere are shown with their offset from Moscow (МСК+4)
 CAPACITY_KINDS = ("crisis_apartment", "rental_point")
 
 
@@ -38,16 +39,12 @@ def weekday_names() -> list[str]:
     return [_("Пн"), _("Вт"), _("Ср"), _("Чт"), _("Пт"), _("Сб"), _("Вс")]
 
 
-def _hhmm(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
 def hours_lines(slots: list[Slot]) -> list[str]:
     """Weekly hours, days with the same hours grouped: ["Пн–Пт 09:00–18:00", "Сб 10:00–14:00"]."""
     names = weekday_names()
     by_day: dict[int, str] = {}
     for s in slots:
-        span = f"{_hhmm(s.opens)}–{_hhmm(s.closes)}"
+        span = f"{hhmm(s.opens)}–{hhmm(s.closes)}"
         by_day[s.weekday] = f"{by_day[s.weekday]}, {span}" if s.weekday in by_day else span
     groups: list[tuple[list[int], str]] = []
     for day in range(1, 8):

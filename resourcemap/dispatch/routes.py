@@ -2,10 +2,9 @@
 present.py, render. The SQL lives in resourcemap/search/."""
 from __future__ import annotations
 
-import math
-from contextlib import nullcontext
-import re
 import time
+from contextlib import nullcontext
+from dataclasses import replace
 
 from flask import Response, current_app, jsonify, render_template, request, session, url_for
 from flask_babel import force_locale, get_locale
@@ -17,21 +16,22 @@ from .. import clock, maps
 from ..api.routes import audit_confidential_views, settlement_match_view, settlement_view
 from ..auth.policy import current_viewer, staff_api, staff_page
 from ..db import get_session
-from ..errors import N_, ApiError
+from ..errors import N_, ApiError, render_error, stale_form_handler
 from ..extensions import csrf
-from ..public.i18n import LANGUAGES, kind_display, place_label, place_name, region_display_name
-from ..registry.vocabulary import CONDITIONS, COSTS, BadCode, choices, read_codes
+from ..limits import is_id
+from ..public.i18n import LANGUAGES, MAIN_KINDS, place_label, place_name, region_display_name
+from ..public.i18n import kinds
+from ..question import Question, Wording, parse_coordinates, parse_nearest
+from ..registry.vocabulary import CONDITIONS, COSTS, choices
 from ..search import reference
 from ..search.dispatch import log_place, nearest_by_kind, referral_services, schedules
 from ..search.gaps import DISTANCES_KM, GapsQuery, count_within, gaps_csv, gaps_report, record_request
-from ..search.nearest import NearestQuery, far_limits, helplines, mark_far_rows
+from ..search.nearest import far_limits, helplines, mark_far_rows
 from ..search.settlements import AMBIGUOUS, FOUND, find_place, place_of_point, settlement_by_id
 from . import bp
 from .present import card_date, console_result, referral_item, referral_text
 from .sms import sms
 
-MAIN_KINDS = ("early_help", "rehabilitation", "family_support", "crisis_apartment", "rental_point",
-              "psychological_help")
 # Keys that toggle kinds of help (KeyboardEvent.code, so the keyboard layout does not matter) and their labels.
 KIND_KEYS = [(f"Digit{d}", str(d)) for d in (1, 2, 3, 4, 5, 6, 7, 8, 9, 0)] + \
             [(f"Key{c}", c) for c in "QWETYU"]
@@ -42,93 +42,58 @@ SUGGESTIONS = 8         # places listed under "where is the family"
 GAP_PERIODS = (30, 90, 365)
 
 
-# --- errors of the JSON calls are JSON -------------------------------------------------------------------------
-def _json_error(status: int, code: str, message: str, field: str | None = None):
-    return jsonify({"error": {"code": code, "message": message, "field": field}}), status
-
-
-@bp.errorhandler(ApiError)
-def _api_error(error: ApiError):
-    if request.path.startswith("/dispatch/api/"):
-        return _json_error(error.status, error.code, error.message, error.field)
-    return render_template("error.html", status=error.status, message=error.message), error.status
-
-
-@bp.errorhandler(CSRFError)
-def _csrf_error(error: CSRFError):
-    if request.path.startswith("/dispatch/api/"):
-        return _json_error(400, "csrf", _("Страница устарела: обновите её (F5)."))
-    return render_template("error.html", status=400, message=_("Форма устарела: обновите страницу.")), 400
+# --- errors: JSON for the console's calls, a page otherwise (errors.render_error; ApiError: the app's handler) ---
+STALE_PAGE = N_("Страница устарела: обновите её (F5).")
+bp.register_error_handler(CSRFError, stale_form_handler(N_("Форма устарела: обновите страницу."), STALE_PAGE))
 
 
 # --- parsing ---------------------------------------------------------------------------------------------------
-def kinds() -> list[dict]:
+def _unreadable(**_v) -> str:
+    return _("Неверное значение.")
+
+
+def _out_of_range(**_v) -> str:
+    return _("Значение вне допустимого диапазона.")
+
+
+def _unknown_filter(name, **_v) -> str:
+    return _("Неизвестное значение фильтра: %(name)s.", name=name)
+
+
+# The console's words for a question it cannot take (question.py): JSON errors naming the field.
+CONSOLE = Wording(says={
+    "kinds.type": lambda **_v: _("Виды помощи: список кодов."),
+    "kinds.unknown": lambda code, **_v: _("Неизвестный вид помощи: %(c)s.", c=code[:40]),
+    "kinds.none": lambda **_v: _("Выберите хотя бы один вид помощи."),
+    "age_months.invalid": _unreadable, "age_months.range": _out_of_range,
+    "needs.unknown": _unknown_filter,
+    "settlement.invalid": _unreadable, "settlement.range": _out_of_range,
+    "origin.invalid": lambda **_v: _("Координаты: широта, долгота (например 55.78, 38.45)."),
+    "point.invalid": lambda **_v: _("Нужно число."), "point.range": _out_of_range,
+    "origin.none": lambda **_v: _("Укажите, где семья: населённый пункт или координаты."),
+}, kinds="kinds", conditions="conditions", costs="costs", order=("kinds", "age", "needs", "origin"),
+    codes={"kinds.unknown": "unknown_service"}, one_origin=True, origin_text=True)
+WHERE = replace(CONSOLE, order=("origin",))  # the family's place alone (the referral card)
+
+
+def console_kinds() -> list[dict]:
     """Kinds of help in console order (the main ones first), each with its toggle key and colour."""
-    types = reference.service_types(get_session())
-    ordered = [t for code in MAIN_KINDS for t in types if t["code"] == code] + \
-              [t for t in types if t["code"] not in MAIN_KINDS]
-    return [{"code": t["code"], "name": kind_display(t)[0], "key": KIND_KEYS[i][1] if i < len(KIND_KEYS) else "",
-             "key_code": KIND_KEYS[i][0] if i < len(KIND_KEYS) else "", **maps.kind_style(t["code"])}
-            for i, t in enumerate(ordered)]
-
-
-_NUM = r"[-+]?\d{1,3}(?:[.,]\d+)?"
-_COORDS = [re.compile(rf"^\s*({_NUM.replace('[.,]', '[.]')})\s*[,;\s]\s*({_NUM.replace('[.,]', '[.]')})\s*$"),
-           re.compile(rf"^\s*({_NUM.replace('[.,]', ',')})\s*[;\s]\s*({_NUM.replace('[.,]', ',')})\s*$"),
-           re.compile(rf"^\s*({_NUM.replace('[.,]', ',')}),\s+({_NUM.replace('[.,]', ',')})\s*$")]
-
-
-def parse_coordinates(raw: str) -> tuple[float, float] | None:
-    """"55.78, 38.45", "55.78 38.45", "55,78 38,45", "55,78; 38,45" -> (lat, lon); None if not coordinates."""
-    for pattern in _COORDS:
-        m = pattern.match(raw or "")
-        if m:
-            lat, lon = (float(g.replace(",", ".")) for g in m.groups())
-            if -90 <= lat <= 90 and -180 <= lon <= 180:
-                return lat, lon
-    return None
-
-
-def _int(value, field: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdecimal() \
-            or len(str(value).strip()) > 10:
-        raise ApiError(_("Неверное значение."), field)
-    n = int(str(value).strip())
-    if not low <= n <= high:
-        raise ApiError(_("Значение вне допустимого диапазона."), field)
-    return n
-
-
-def _float(value, field: str, low: float, high: float) -> float:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise ApiError(_("Нужно число."), field) from None
-    if not math.isfinite(f) or not low <= f <= high:
-        raise ApiError(_("Значение вне допустимого диапазона."), field)
-    return f
-
-
-def _kinds_param(codes) -> list[str]:
-    if isinstance(codes, str):
-        codes = [c for c in codes.split(",") if c.strip()]
-    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-        raise ApiError(_("Виды помощи: список кодов."), "kinds")
-    known = {t["code"] for t in reference.service_types(get_session())}
-    codes = list(dict.fromkeys(c.strip() for c in codes))
-    unknown = [c for c in codes if c not in known]
-    if unknown:
-        raise ApiError(_("Неизвестный вид помощи: %(c)s.", c=unknown[0][:40]), "kinds", code="unknown_service")
-    return codes
+    every = kinds()
+    ordered = [k for code in MAIN_KINDS for k in every if k["code"] == code] + [k for k in every if not k["main"]]
+    return [{**k, "key": KIND_KEYS[i][1] if i < len(KIND_KEYS) else "",
+             "key_code": KIND_KEYS[i][0] if i < len(KIND_KEYS) else ""} for i, k in enumerate(ordered)]
 
 
 def _origin(args) -> dict:
     """Where the family is: {"settlement": id} or {"lat", "lon"} (also "origin=lat,lon") -> the origin with its
     label, region and settlement."""
+    return _located(parse_nearest(args, WHERE, ()))
+
+
+def _located(asked: Question) -> dict:
     s = get_session()
-    raw_origin = args.get("origin")
-    if args.get("settlement") not in (None, ""):
-        settlement = settlement_by_id(s, _int(args.get("settlement"), "settlement", 1, 2**31 - 1))
+    if asked.settlement_id is not None:
+        settlement = settlement_by_id(s, asked.settlement_id)
         if settlement is None:
             raise ApiError(_("Такого населённого пункта нет в справочнике."), "settlement", code="not_found",
                            status=404)
@@ -136,15 +101,7 @@ def _origin(args) -> dict:
         return {"lat": settlement["lat"], "lon": settlement["lon"], "region": settlement["region_code"],
                 "settlement": view, "by_point": False, "label": place_label(view), "short": place_name(view),
                 "timezone": settlement["timezone"]}
-    if raw_origin:
-        coords = parse_coordinates(str(raw_origin))
-        if coords is None:
-            raise ApiError(_("Координаты: широта, долгота (например 55.78, 38.45)."), "origin")
-        lat, lon = coords
-    elif args.get("lat") not in (None, "") or args.get("lon") not in (None, ""):
-        lat, lon = _float(args.get("lat"), "lat", -90, 90), _float(args.get("lon"), "lon", -180, 180)
-    else:
-        raise ApiError(_("Укажите, где семья: населённый пункт или координаты."), "settlement")
+    lat, lon = asked.lat, asked.lon
     region, settlement = place_of_point(s, lat, lon)
     view = settlement_view(settlement) if settlement else None
     point = f"{lat:.5f}, {lon:.5f}"
@@ -164,7 +121,7 @@ def _sal_param(raw: str | None) -> list[int]:
     parts = [p.strip() for p in (raw or "").split(",") if p.strip()]
     if not parts:
         raise ApiError(_("Выберите хотя бы одну службу."), "sal")
-    if len(parts) > MAX_REFERRAL or not all(p.isdecimal() and len(p) <= 10 and int(p) <= 2**31 - 1 for p in parts):
+    if len(parts) > MAX_REFERRAL or not all(is_id(p) for p in parts):
         raise ApiError(_("Неверный список служб."), "sal")
     return [int(p) for p in parts]
 
@@ -174,7 +131,7 @@ def _sal_param(raw: str | None) -> list[int]:
 @staff_page()
 def console():
     viewer = current_viewer()
-    return render_template("dispatch/console.html", kinds=kinds(), tile_url=current_app.config["TILE_URL"],
+    return render_template("dispatch/console.html", kinds=console_kinds(), tile_url=current_app.config["TILE_URL"],
                            conditions=choices(CONDITIONS, str(get_locale())), costs=choices(COSTS, str(get_locale())),
                            attribution=maps.attribution(), viewer=viewer,
                            leaflet=(current_app.static_folder and _has_leaflet()))
@@ -212,17 +169,6 @@ def api_settlements():
     return jsonify({"point": None, "place": {"status": place.status, "message": message}, "results": results})
 
 
-def _needs_param(body: dict, name: str, vocabulary) -> tuple[str, ...]:
-    """The child's conditions or the costs asked for: a list of codes of the vocabulary (400 naming the field)."""
-    value = body.get(name) or []
-    try:
-        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
-            raise BadCode("")
-        return read_codes(value, vocabulary)
-    except BadCode:
-        raise ApiError(_("Неизвестное значение фильтра: %(name)s.", name=name), name) from None
-
-
 @bp.post("/api/search")
 @csrf.exempt  # checked below, after the sign-in check, so that the public gets 401 rather than a CSRF error
 @staff_api()
@@ -232,21 +178,17 @@ def api_search():
     try:
         validate_csrf(request.headers.get("X-CSRFToken"))
     except ValidationError:
-        return _json_error(400, "csrf", _("Страница устарела: обновите её (F5)."))
+        return render_error(400, "csrf", _(STALE_PAGE))
     started = time.perf_counter()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(_("Нужен JSON-объект."), None)
-    types = _kinds_param(body.get("kinds") or [])
-    if not types:
-        raise ApiError(_("Выберите хотя бы один вид помощи."), "kinds")
-    age = body.get("age_months")
-    age = None if age in (None, "") else _int(age, "age_months", 0, 216)
-    conditions, costs = _needs_param(body, "conditions", CONDITIONS), _needs_param(body, "costs", COSTS)
-    origin = _origin(body)
+    asked = parse_nearest(body, CONSOLE, {t["code"] for t in reference.service_types(get_session())})
+    types = list(asked.kinds)
+    origin = _located(asked)
     db = get_session()
-    q = NearestQuery(lat=origin["lat"], lon=origin["lon"], service_types=tuple(types), age_months=age,
-                     conditions=conditions, costs=costs, limit=PER_KIND, outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
+    q = asked.query(origin["lat"], origin["lon"], limit=PER_KIND,
+                    outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
     answer = nearest_by_kind(db, q, origin["region"])
     limits = far_limits(types, current_app.config["FAR_KM"], current_app.config["FAR_KM_BY_KIND"])
     nothing_near = {kind: mark_far_rows(answer.by_kind[kind], limits) for kind in types}
@@ -258,18 +200,10 @@ def api_search():
     viewer = current_viewer()
 
     found = {kind: count_within(answer.by_kind[kind]) for kind in types}
-    place = log_place(db, settlement_id=origin["settlement"]["id"] if not origin["by_point"] else None,
-                      lat=origin["lat"], lon=origin["lon"])
-    call = str(body.get("call") or "")[:64]
-    previous = session.get("dispatch_call") or {}
-    log_id = record_request(db, origin="point" if origin["by_point"] else "settlement", place=place,
-                            age_months=age, found=found,
-                            continue_id=previous.get("log") if call and previous.get("call") == call else None)
-    db.commit()
-    session["dispatch_call"] = {"call": call, "log": log_id}
+    _log_consultation(db, str(body.get("call") or "")[:64], origin, asked.age_months, found)
     audit_confidential_views(viewer, {r["location_id"] for r in rows if r["confidential"]})
 
-    names = {k["code"]: k for k in kinds()}
+    names = {k["code"]: k for k in console_kinds()}
     return jsonify({
         "origin": {"lat": origin["lat"], "lon": origin["lon"], "label": origin["label"], "short": origin["short"],
                    "region": origin["region"], "settlement": origin["settlement"], "by_point": origin["by_point"],
@@ -283,6 +217,19 @@ def api_search():
         "helplines": [console_result(r, viewer, hours.get(r["service_id"], []), now) for r in lines],
         "took_ms": round((time.perf_counter() - started) * 1000, 1),
     })
+
+
+def _log_consultation(db, call: str, origin: dict, age: int | None, found: dict) -> None:
+    """The anonymous request log row of a search: one per consultation (`call` is the console's id of the current
+    call: a search in the same call updates its row)."""
+    place = log_place(db, settlement_id=origin["settlement"]["id"] if not origin["by_point"] else None,
+                      lat=origin["lat"], lon=origin["lon"])
+    previous = session.get("dispatch_call") or {}
+    log_id = record_request(db, origin="point" if origin["by_point"] else "settlement", place=place,
+                            age_months=age, found=found,
+                            continue_id=previous.get("log") if call and previous.get("call") == call else None)
+    db.commit()
+    session["dispatch_call"] = {"call": call, "log": log_id}
 
 
 def _shown(rows: list[dict]) -> list[dict]:
@@ -301,7 +248,7 @@ def _referral(args) -> tuple[dict, list[dict], str, str]:
         raise ApiError(_("Выбранные службы не найдены в реестре."), "sal", code="not_found", status=404)
     hours = schedules(db, {r["service_id"] for r in rows})
     now = clock.utc_now()
-    names = {k["code"]: k["name"] for k in kinds()}
+    names = {k["code"]: k["name"] for k in console_kinds()}
     items = [referral_item(r, hours.get(r["service_id"], []), names, now) for r in rows]
     date = card_date(now, origin["timezone"], rows[0]["timezone"])
     return origin, items, referral_text(items, origin["short"], date), date
@@ -333,8 +280,8 @@ def referral():
     with force_locale(lang) if lang else nullcontext():
         try:
             origin, items, text, date = _referral(request.args)
-        except ApiError as error:
-            return render_template("error.html", status=error.status, message=error.message), error.status
+        except ApiError as error:  # the page in the card's language
+            return render_error(error.status, error.code, error.message, translate=False)
         return render_template("dispatch/referral.html", origin=origin, items=items, text=text, today=date)
 
 
@@ -369,7 +316,7 @@ def gaps():
         regions_out[-1]["districts"].append(r)
     args = {"km": q.within_km, "days": q.days or "all", "region": q.region_code or "", "service": q.service_type or ""}
     return render_template("dispatch/gaps.html", q=q, regions=regions_out, periods=GAP_PERIODS,
-                           distances=DISTANCES_KM, all_regions=reference.regions(get_session()), kinds=kinds(),
+                           distances=DISTANCES_KM, all_regions=reference.regions(get_session()), kinds=console_kinds(),
                            csv_url=url_for("dispatch.gaps_csv_export", **{k: v for k, v in args.items() if v}))
 
 

@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import phonenumbers
 
+from ..registry.hours import hhmm
+
 
 @dataclass(frozen=True)
 class Column:
@@ -511,10 +513,6 @@ def read_hours(cell: str) -> tuple[tuple[Slot, ...], str | None]:
     return ordered, None
 
 
-def _hhmm(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
 def write_hours(slots) -> str:
     """The inverse of read_hours, in one canonical form: consecutive days with the same hours joined."""
     by_day = {d: tuple((o, c) for day, o, c in sorted(slots) if day == d) for d in range(1, 8)}
@@ -528,7 +526,7 @@ def write_hours(slots) -> str:
         while last + 1 <= 7 and by_day[last + 1] == ranges:
             last += 1
         days = DAY_LABELS[day - 1] if last == day else f"{DAY_LABELS[day - 1]}-{DAY_LABELS[last - 1]}"
-        segments.append(days + " " + ", ".join(f"{_hhmm(o)}-{_hhmm(c)}" for o, c in ranges))
+        segments.append(days + " " + ", ".join(f"{hhmm(o)}-{hhmm(c)}" for o, c in ranges))
         day = last + 1
     return "; ".join(segments)
 

@@ -20,6 +20,7 @@ import uuid
 import zipfile
 import zoneinfo
 
+from ..registry.hours import hhmm
 from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS, label
 from .exporting import neutralize
 from .lookup import export_key
@@ -39,10 +40,6 @@ PHONE_KIND_NAMES = {"main": "основной", "intake": "для записи",
 
 def hsds_id(kind: str, key) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{kind}/{key}"))
-
-
-def _hhmm(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 def _utc_offset(timezone: str) -> float:
@@ -195,8 +192,8 @@ def _service(row: dict, service_id: str, org_id: str, location_id: str, term_id:
     for (opens, closes), days in sorted(by_hours.items()):
         schedules.append({"id": hsds_id("schedule", f"{row['service_id']}/{opens}/{closes}"),
                           "service_id": service_id, "freq": "WEEKLY", "interval": 1,
-                          "byday": ",".join(DAYS[d - 1] for d in days), "opens_at": _hhmm(opens),
-                          "closes_at": _hhmm(closes), "timezone": offset})
+                          "byday": ",".join(DAYS[d - 1] for d in days), "opens_at": hhmm(opens),
+                          "closes_at": hhmm(closes), "timezone": offset})
     areas = []
     if row["delivery"] == "outreach" and row["radius_km"]:
         areas.append(_clean({"id": hsds_id("service_area", f"{row['service_id']}/radius"), "service_id": service_id,

@@ -8,11 +8,10 @@ import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ..limits import LONG_TEXT, MAX_AGE_MONTHS, MAX_RADIUS_KM, SHORT_TEXT
 from . import columns as c
 
-MAX_AGE_MONTHS = 216  # as the editor (registry/validate.py)
-MAX_RADIUS_KM = 500
-SHORT, LONG = 1000, 20000
+SHORT, LONG = SHORT_TEXT, LONG_TEXT
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _WEBSITE = re.compile(r"^(https?://)?[\w.-]+\.[\w-]{2,}(:\d+)?(/\S*)?$", re.IGNORECASE)
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_babel import Babel, get_locale
 
+from .. import maps
 from ..config import PROJECT_ROOT
+from ..db import get_session
+from ..search import reference
 from .kazakh import KIND_NAMES_KK, REGION_NAMES_KK
 
 LANGUAGES = ("ru", "kk", "en")
@@ -118,6 +121,19 @@ def kind_display(kind: dict, lang: str | None = None) -> tuple[str, str]:
     if lang == "kk" and kind["code"] in KIND_NAMES_KK:
         return KIND_NAMES_KK[kind["code"]]
     return kind["name_ru"], kind["description_ru"]
+
+
+# The kinds of help families ask for most: marked on the page, first in the console.
+MAIN_KINDS = ("early_help", "rehabilitation", "family_support", "crisis_apartment", "rental_point",
+              "psychological_help")
+
+
+def kinds() -> list[dict]:
+    """Every kind of help in the page's language, in the reference's order: {code, name, description, main} with
+    its icon and colour (maps.kind_style)."""
+    return [{"code": t["code"], "name": kind_display(t)[0], "description": kind_display(t)[1],
+             "main": t["code"] in MAIN_KINDS, **maps.kind_style(t["code"])}
+            for t in reference.service_types(get_session())]
 
 
 def init_babel(app: Flask) -> None:

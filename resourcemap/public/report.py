@@ -8,7 +8,9 @@ from flask import current_app, render_template, request
 from flask_babel import gettext as _
 
 from ..db import get_session
+from ..errors import render_error
 from ..extensions import limiter
+from ..limits import is_id
 from ..registry.reports import MAX_TEXT, BadReport, file_report
 from ..search.organizations import organization_by_id
 from . import bp
@@ -22,7 +24,7 @@ def problem_kinds() -> list[tuple[str, str]]:
 
 
 def _organization(org_id: str) -> dict | None:
-    if not (org_id.isdecimal() and len(org_id) <= 10 and int(org_id) <= 2**31 - 1):
+    if not is_id(org_id):
         return None
     return organization_by_id(get_session(), int(org_id))
 
@@ -48,8 +50,8 @@ def _organization_key() -> str:
 def report_problem(org_id: str):
     org = _organization(org_id)
     if org is None:
-        return render_template("error.html", status=404, synthetic=False,
-                               message=_("Такой организации нет в реестре. Возможно, ссылка устарела.")), 404
+        return render_error(404, "not_found", _("Такой организации нет в реестре. Возможно, ссылка устарела."),
+                            translate=False)
     if request.method == "GET":
         return _page(org, kind=request.args.get("kind", ""), body="")
     kind, body = request.form.get("kind", ""), request.form.get("body", "")
@@ -71,7 +73,7 @@ def report_problem(org_id: str):
 @bp.errorhandler(429)
 def _too_many(error):
     """Only the report form is limited among the public pages."""
-    return render_template("error.html", status=429, synthetic=False,
-                           message=_("Сообщений с этого адреса или об этой организации слишком много. "
-                                     "Попробуйте позже или позвоните на горячую линию региона.")), 429
+    return render_error(429, "too_many_requests", _("Сообщений с этого адреса или об этой организации слишком много. "
+                                                    "Попробуйте позже или позвоните на горячую линию региона."),
+                        translate=False)
 

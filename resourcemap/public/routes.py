@@ -6,7 +6,6 @@ Bad input gives a page with a plain message and the form, never a 500."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 
 from flask import current_app, jsonify, render_template, request, url_for
@@ -16,29 +15,48 @@ from flask_babel import gettext as _
 from .. import maps
 from ..api.routes import ALTERNATIVES, PLACE_CANDIDATES, organization_view, settlement_view
 from ..db import get_read_session, get_session
-from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS, BadCode, choices, read_codes
+from ..errors import ApiError, render_error
+from ..limits import is_id
+from ..question import Question, Wording, parse_nearest
+from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS, choices
 from ..registry.vocabulary import label as vocabulary_label
 from ..search import reference
 from ..search.map import BadBox, map_view, organization_extras, parse_bbox, registry_has_synthetic
-from ..search.nearest import NearestQuery, country_of, far_limits, helplines, mark_far, nearest_services
+from ..search.nearest import country_of, far_limits, helplines, mark_far, nearest_services
 from ..search.organizations import organization_by_id
 from ..search.settlements import AMBIGUOUS, FOUND, PlaceMatch, find_place
 from ..search.views import PUBLIC, location_view, nearest_result_view
 from . import bp
-from .i18n import LANGUAGE_NAMES, kind_display, page_lang, place_label, place_name, region_display_name
+from .i18n import LANGUAGE_NAMES, kinds, page_lang, place_label, place_name, region_display_name
 
 MAP_POINTS_LIMIT = 1500     # above this many locations in view, the map gets grid counts instead of points
 MAP_GRID_CELLS = 8          # grid cells across the wider side of the view in that case
 MAP_WIDE_GRID_DEG = 0.5     # views whose grid is this coarse get points only if the grid's whole cells hold few
 AGE_CHOICES = [None, 6] + [12 * y for y in range(1, 18)]
-MAIN_KINDS = ("early_help", "rehabilitation", "family_support", "crisis_apartment", "rental_point",
-              "psychological_help")
 
 
-class BadInput(Exception):
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message, self.status = message, status
+def _settlement_unclear(**_v) -> str:
+    return _("Не удалось понять, какой населённый пункт выбран. Найдите его по названию.")
+
+
+def _age_unclear(**_v) -> str:
+    return _("Возраст ребёнка: выберите из списка (от 0 до 18 лет).")
+
+
+# The page's words for a question it cannot take (question.py); shown above the form, as is every not found.
+PAGE = Wording(says={
+    "settlement.invalid": _settlement_unclear, "settlement.range": _settlement_unclear,
+    "place.bad": lambda **_v: _("Запрос содержит недопустимые символы или значения."),
+    "point.half": lambda **_v: _("Для поиска по месту нужны обе координаты: широта и долгота."),
+    "point.invalid": lambda name, **_v: _("Неверное значение %(name)s: нужна десятичная дробь.", name=name),
+    "point.range": lambda name, **_v: _("Неверное значение %(name)s: вне допустимого диапазона.", name=name),
+    "kinds.unknown": lambda code, **_v: _("Неизвестный вид помощи: %(code)s.", code=code[:40]),
+    "age_months.invalid": _age_unclear, "age_months.range": _age_unclear,
+    "needs.unknown": lambda what, code, **_v: (_("Неизвестное состояние ребёнка: %(code)s.", code=code[:40])
+                                               if what == "condition" else
+                                               _("Неизвестная стоимость: %(code)s.", code=code[:40])),
+}, order=("origin", "kinds", "age", "options", "needs"), options=("open_now",), blank_is_absent=True,
+    settlement_from=0, age_digits=3, skip_empty_codes=True)
 
 
 class PlaceChoice(Exception):
@@ -51,6 +69,8 @@ class PlaceChoice(Exception):
 
 @dataclass
 class Search:
+    """The page's search as its form shows it (the question as asked, the found place filled in)."""
+
     settlement_id: int | None = None
     q: str = ""
     lat: float | None = None
@@ -60,6 +80,12 @@ class Search:
     open_now: bool = False
     conditions: list[str] = field(default_factory=list)  # the child's condition (registry/vocabulary.py)
     costs: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, question: Question) -> Search:
+        return cls(settlement_id=question.settlement_id, q=question.place or "", lat=question.lat, lon=question.lon,
+                   services=list(question.kinds), age_months=question.age_months, open_now=question.open_now,
+                   conditions=list(question.conditions), costs=list(question.costs))
 
     @property
     def filtered(self) -> bool:
@@ -81,61 +107,9 @@ class Search:
         return {k: v for k, v in args.items() if v is not None}
 
 
-def kinds() -> list[dict]:
-    """Kinds of help in the page's language, with icon and colour."""
-    return [{"code": t["code"], "name": kind_display(t)[0], "description": kind_display(t)[1],
-             "main": t["code"] in MAIN_KINDS, **maps.kind_style(t["code"])}
-            for t in reference.service_types(get_session())]
-
-
-def _float(raw: str, name: str, low: float, high: float) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadInput(_("Неверное значение %(name)s: нужна десятичная дробь.", name=name)) from None
-    if not math.isfinite(value) or not low <= value <= high:
-        raise BadInput(_("Неверное значение %(name)s: вне допустимого диапазона.", name=name))
-    return value
-
-
 def parse_search(args, known_kinds: set[str]) -> Search:
-    s = Search()
-    raw_settlement = (args.get("settlement") or "").strip()
-    if raw_settlement:
-        if not (raw_settlement.isdecimal() and len(raw_settlement) <= 10) or int(raw_settlement) > 2**31 - 1:
-            raise BadInput(_("Не удалось понять, какой населённый пункт выбран. Найдите его по названию."))
-        s.settlement_id = int(raw_settlement)
-    s.q = (args.get("q") or "").strip()[:100]
-    if "\x00" in s.q:  # no place name holds one (the name search reads words only)
-        raise BadInput(_("Запрос содержит недопустимые символы или значения."))
-    lat, lon = (args.get("lat") or "").strip(), (args.get("lon") or "").strip()
-    if lat or lon:
-        if not (lat and lon):
-            raise BadInput(_("Для поиска по месту нужны обе координаты: широта и долгота."))
-        s.lat, s.lon = _float(lat, "lat", -90, 90), _float(lon, "lon", -180, 180)
-    codes = [c.strip() for raw in args.getlist("service") for c in raw.split(",") if c.strip()]
-    unknown = [c for c in codes if c not in known_kinds]
-    if unknown:
-        raise BadInput(_("Неизвестный вид помощи: %(code)s.", code=unknown[0][:40]))
-    s.services = list(dict.fromkeys(codes))
-    raw_age = (args.get("age_months") or "").strip()
-    if raw_age:
-        if not (raw_age.isdecimal() and len(raw_age) <= 3) or int(raw_age) > 216:
-            raise BadInput(_("Возраст ребёнка: выберите из списка (от 0 до 18 лет)."))
-        s.age_months = int(raw_age)
-    s.open_now = (args.get("open_now") or "").lower() in ("1", "on", "true", "yes")
-    s.conditions = _codes(args, "condition", CONDITIONS,
-                          lambda code: _("Неизвестное состояние ребёнка: %(code)s.", code=code))
-    s.costs = _codes(args, "cost", COSTS, lambda code: _("Неизвестная стоимость: %(code)s.", code=code))
-    return s
-
-
-def _codes(args, name: str, vocabulary, unknown_message) -> list[str]:
-    """A condition or cost filter of the page (an empty value is no filter: the form sends one)."""
-    try:
-        return list(read_codes(args.getlist(name), vocabulary, skip_empty=True))
-    except BadCode as bad:
-        raise BadInput(unknown_message(bad.code[:40])) from None
+    """The page's query (question.parse_nearest in the page's words); ApiError for a part it cannot take."""
+    return Search.of(parse_nearest(args, PAGE, known_kinds))
 
 
 def _nearest(search: Search, all_kinds: list[str]) -> dict:
@@ -146,18 +120,19 @@ def _nearest(search: Search, all_kinds: list[str]) -> dict:
     if settlement_id is None and lat is None:
         place = find_place(session, search.q, None, PLACE_CANDIDATES)
         if place.status != FOUND and not place.candidates:
-            raise BadInput(_("Не нашли «%(q)s». Проверьте название или напишите его иначе.", q=search.q), 404)
+            raise ApiError(_("Не нашли «%(q)s». Проверьте название или напишите его иначе.", q=search.q), "q",
+                           code="not_found", status=404)
         if place.status != FOUND:
             raise PlaceChoice(place)
         settlement_id = place.settlement["id"]
         found["alternatives"] = [settlement_view(r) for r in place.candidates[:ALTERNATIVES]]
-    q = NearestQuery(lat=lat or 0.0, lon=lon or 0.0, service_types=tuple(search.services or all_kinds),
-                     age_months=search.age_months, open_now=search.open_now, limit=10,
-                     conditions=tuple(search.conditions), costs=tuple(search.costs),
-                     outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
+    asked = Question(kinds=tuple(search.services or all_kinds), age_months=search.age_months,
+                     open_now=search.open_now, conditions=tuple(search.conditions), costs=tuple(search.costs))
+    q = asked.query(lat or 0.0, lon or 0.0, outreach_equivalent_km=current_app.config["OUTREACH_EQUIVALENT_KM"])
     answer = nearest_services(session, q, locate=True, settlement_id=settlement_id)
     if answer is None:
-        raise BadInput(_("Такого населённого пункта нет в справочнике. Найдите его по названию."), 404)
+        raise ApiError(_("Такого населённого пункта нет в справочнике. Найдите его по названию."), "settlement",
+                       code="not_found", status=404)
     config = current_app.config
     mark_far(answer, far_limits(q.service_types, config["FAR_KM"], config["FAR_KM_BY_KIND"]))
     lines = (helplines(session, q, answer.region_code, leave_out=frozenset(r["sal_id"] for r in answer.online))
@@ -201,7 +176,7 @@ def index():
             if search.settlement_id is None and search.lat is None and found["origin"]["settlement"]:
                 search.settlement_id = found["origin"]["settlement"]["id"]
                 search.q = place_name(found["origin"]["settlement"])
-    except BadInput as bad:
+    except ApiError as bad:  # the question or its place: said above the form
         error, status = bad.message, bad.status
     except PlaceChoice as asked:
         choice = place_choice(asked.place, search.q)
@@ -259,11 +234,11 @@ def _schedule_lines(schedule: list[dict]) -> list[tuple[str, str]]:
 @bp.get("/org/<org_id>")
 def organization(org_id: str):
     org = None
-    if org_id.isdecimal() and len(org_id) <= 10 and int(org_id) <= 2**31 - 1:
+    if is_id(org_id):
         org = organization_by_id(get_session(), int(org_id))
     if org is None:
-        return render_template("error.html", status=404, synthetic=False,
-                               message=_("Такой организации нет в реестре. Возможно, ссылка устарела.")), 404
+        return render_error(404, "not_found", _("Такой организации нет в реестре. Возможно, ссылка устарела."),
+                            translate=False)
     view = organization_view(org, PUBLIC)
     extras = organization_extras(get_session(), org["id"])
     kind_list = kinds()
@@ -281,12 +256,11 @@ def map_data_locations():
     try:
         bbox = parse_bbox(request.args.get("bbox", ""))
     except BadBox as bad:
-        return jsonify({"error": {"code": "invalid", "message": str(bad), "field": "bbox"}}), 400
+        return render_error(400, "invalid", str(bad), "bbox", json=True)
     codes = {k["code"] for k in kinds()}
     services = [c for c in (request.args.get("service") or "").split(",") if c]
     if any(c not in codes for c in services):
-        return jsonify({"error": {"code": "invalid", "message": "service: unknown kind of help",
-                                  "field": "service"}}), 400
+        return render_error(400, "invalid", "service: unknown kind of help", "service", json=True)
     view = map_view(get_session(), bbox, services, points_limit=MAP_POINTS_LIMIT, cells_across=MAP_GRID_CELLS,
                     wide_grid_deg=MAP_WIDE_GRID_DEG)
     if view["mode"] == "points":

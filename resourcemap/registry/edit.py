@@ -31,6 +31,7 @@ from ..auth.policy import Forbidden, Refused, require_editor, require_region_edi
 from ..data import documents, writes
 from ..data.history import service_of_record
 from ..data.validation import area_as_stored
+from ..limits import MAX_ID, MAX_NOTE, MIN_INTEGER, STALE_AFTER_DAYS
 from . import hours, write
 from .history import as_actor, change_by_id, history, set_note  # noqa: F401  (history is part of this module's contract)
 from .revert import NotRevertable, apply_inverse
@@ -65,7 +66,7 @@ class InvalidDocument(EditError):
 def organization_document(session: Session, org_id: int) -> dict | None:
     """The organization with all its locations, services (active or not) and phones, as one document; None when
     there is no such organization. References between parts are indexes into the document's lists."""
-    if not isinstance(org_id, int) or not 0 < org_id <= 2**31 - 1:
+    if not isinstance(org_id, int) or not 0 < org_id <= MAX_ID:
         return None
     org = documents.organization(session, org_id)
     if org is None:
@@ -121,7 +122,7 @@ def _note(change_note: str, reason: str | None, exceptions: list[str]) -> str:
     parts = [change_note.strip()] if change_note and change_note.strip() else []
     if reason and reason.strip() and exceptions:
         parts.append(f"Исключение из правила региона ({', '.join(exceptions)}): {reason.strip()}")
-    return "; ".join(parts)[:2000]
+    return "; ".join(parts)[:MAX_NOTE]
 
 
 def _stored_or_404(session: Session, org_id: int) -> dict:
@@ -136,7 +137,7 @@ def _bump_version(session: Session, org_id: int, expected_version, yours) -> int
     if isinstance(expected_version, str) and expected_version.strip().isdigit():
         expected_version = int(expected_version)
     if isinstance(expected_version, bool) or not isinstance(expected_version, int) \
-            or not -2**31 <= expected_version < 2**31 - 1:
+            or not MIN_INTEGER <= expected_version < MAX_ID:
         raise InvalidDocument([Problem("version", "required", "Не указана версия записи.")])
     moved = writes.bump_versions(session, [org_id], expected=expected_version)
     if not moved:
@@ -362,7 +363,7 @@ def mark_verified(session: Session, org_id: int, actor) -> None:
         writes.mark_verified(session, org_id)
 
 
-def stale_organizations(session: Session, region_codes, days: int = 180) -> list[dict]:
+def stale_organizations(session: Session, region_codes, days: int = STALE_AFTER_DAYS) -> list[dict]:
     """Organizations (published or draft) of these regions (all when None) not checked for `days` days or never, or
     marked for re-checking (a confirmed problem report), those first, then the longest unchecked: {"id", "name",
     "region_code", "status", "verified_at", "days_since_check", "recheck_since"}."""

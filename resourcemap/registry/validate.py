@@ -18,13 +18,12 @@ from sqlalchemy.orm import Session
 from ..auth.policy import may_edit_region
 from ..data import validation as data
 from ..data.validation import region_of_point, settlement_near
+from ..limits import LONG_TEXT, MAX_AGE_MONTHS, MAX_ID, MAX_RADIUS_KM, SHORT_TEXT
 from ..models.registry import DELIVERIES, ORG_STATUSES, PHONE_KINDS
 from .phones import BadPhone, to_e164
 from .vocabulary import CONDITION_CODES, CONDITIONS, COST_BASES, COST_BASIS_CODES, COST_CODES, ordered
 
-MAX_AGE_MONTHS = 216  # 18 years
-MAX_RADIUS_KM = 500
-SHORT, LONG = 1000, 20000
+SHORT, LONG = SHORT_TEXT, LONG_TEXT
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _WEBSITE = re.compile(r"^(https?://)?[\w.-]+\.[\w-]{2,}(:\d+)?(/\S*)?$", re.IGNORECASE)
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -296,7 +295,7 @@ def _location(session: Session, r: _Reader, loc: dict, path: str, actor, reason:
         "external_id": r.optional_id(loc, "external_id", f"{path}.external_id"),
         "name": r.text(loc, "name", f"{path}.name", label="Название места"),
         "address": r.text(loc, "address", f"{path}.address", label="Адрес"),
-        "settlement_id": r.integer(loc, "settlement_id", f"{path}.settlement_id", 1, 2**31 - 1,
+        "settlement_id": r.integer(loc, "settlement_id", f"{path}.settlement_id", 1, MAX_ID,
                                    "Населённый пункт не найден."),
         "lat": lat, "lon": lon,
         "confidential": r.boolean(loc, "confidential", f"{path}.confidential", False),
