@@ -10,7 +10,7 @@ from ..errors import ApiError
 from ..registry import edit
 from ..registry.history import change_by_id, history
 from ..registry.validate import WRONG_TYPE
-from ..search.organizations import find_organizations, organization_by_id
+from ..data.organizations import find_organizations, organization_by_id
 from . import bp
 from . import schemas as s
 from .routes import _region_param, audit_confidential_views, organization_view

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from ..db import get_session
 from ..extensions import limiter
 from ..registry.reports import MAX_TEXT, BadReport, file_report
-from ..search.organizations import organization_by_id
+from ..data.organizations import organization_by_id
 from . import bp
 
 HONEYPOT = "website"  # a field people do not see; a bot that fills every field fills it
