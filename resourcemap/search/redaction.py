@@ -101,7 +101,8 @@ def organization_phones(org: dict, viewer: Viewer) -> list[dict]:
 def export_row(row: dict, viewer: Viewer) -> dict:
     """An export row (exchange/exporting.py) as `viewer` may get it, in place: for a hidden place (row["hidden"])
     the point snapped, no place name, address, accessibility note or drawn area, and of its phones and the
-    organization's only the intake phone (or the first)."""
+    organization's only the intake phone (or the first). The HSDS export (exchange/hsds.py) reads the mark:
+    no outreach circle drawn around a hidden place, and a note that its address is withheld."""
     row["hidden"] = hidden(row, viewer)
     if row["hidden"]:
         row["lat"], row["lon"] = snap_point(row["lat"], row["lon"])
