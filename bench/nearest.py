@@ -7,7 +7,7 @@ holds exactly that many synthetic locations. Then, over one fixed list of reques
 weighted by population; one kind of help per request, rotating), sequential single requests are timed for:
 
   raw SQL KNN          psycopg 3, prepared: the bare `ORDER BY geog <-> o LIMIT 10` on ix_sal_type_geog (the floor)
-  nearest SQL          psycopg 3, prepared: the SQL text of resourcemap.search.nearest (KNN + exact spheroid
+  nearest SQL          psycopg 3, prepared: the SQL text of resourcemap.data.nearest (KNN + exact spheroid
                        re-ranking + outreach + details), without SQLAlchemy
   nearest_services()   the search function itself through SQLAlchemy, one app context per request
   API in-process       GET /api/v1/nearest through Flask's test client (view, validation, JSON; no HTTP)
@@ -56,7 +56,7 @@ BENCH_DB_PREFIX = "resourcemap_bench_"
 READY_MARK = "resourcemap bench database"
 KINDS = ("early_help", "rehabilitation", "family_support", "crisis_apartment")
 MULTI_KINDS = ("early_help", "rehabilitation", "family_support")
-CONFIDENTIAL_KINDS = {"crisis_apartment"}  # their public distance is rounded to whole km (search/views.py)
+CONFIDENTIAL_KINDS = {"crisis_apartment"}  # their public distance is rounded to whole km (search/redaction.py)
 
 RAW = "raw SQL KNN (psycopg)"
 FULL = "nearest SQL (psycopg)"
@@ -284,7 +284,7 @@ def make_requests(origins: list[dict], n: int, multi: bool, offset: int = 0) -> 
 def _nearest_sql_and_params(req: dict) -> tuple[str, dict]:
     """The statement nearest_services() runs for this request (as the API asks: from a point, locating it), for
     psycopg."""
-    from resourcemap.search import nearest as n
+    from resourcemap.data import nearest as n
 
     q = n.NearestQuery(lat=req["lat"], lon=req["lon"], service_types=tuple(req["types"]), limit=10)
     sql = n._statement("point", q.service_types, n._filters(q), True)

@@ -88,7 +88,7 @@ def test_the_snapped_point_does_not_depend_on_where_the_family_is(client, apartm
 def test_consultant_view_from_the_same_query_is_exact(app, registry, apartment):
     from resourcemap.search.nearest import NearestQuery, nearest_services
     from resourcemap.auth.policy import PUBLIC, Viewer
-    from resourcemap.search.views import nearest_result_view, snap_point
+    from resourcemap.search.redaction import nearest_result_view, snap_point
 
     CONSULTANT = Viewer(role="dispatcher", account_id=1, email="d@example.org")
 

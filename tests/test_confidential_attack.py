@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from resourcemap.auth.accounts import create_account, issue_token
-from resourcemap.search.views import snap_point
+from resourcemap.search.redaction import snap_point
 from tests import attacker
 from tests.conftest import ACCOUNT_TABLES
 from tests.factories import add_service

@@ -79,7 +79,7 @@ def test_filters_in_the_index_scan_not_after_it(engine, registry):
     names the copies (no sort of all rows, no join before the LIMIT)."""
     add_service(registry, 55.7, 37.6, "early_help", conditions=["hearing"], cost="free")
     registry.commit()
-    from resourcemap.search.nearest import NearestQuery, _filters, _params, _statement
+    from resourcemap.data.nearest import NearestQuery, _filters, _params, _statement
 
     q = NearestQuery(lat=55.75, lon=37.62, service_types=("early_help",), conditions=("hearing",), costs=("free",))
     sql = _statement("point", q.service_types, _filters(q), True)

@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from resourcemap.registry.demo import delete_synthetic, generate_synthetic
 from resourcemap.registry.write import create_organization
+from resourcemap.data import map as data_map
 from resourcemap.search import map as search_map
-from resourcemap.search.views import snap_point
+from resourcemap.search.redaction import snap_point
 
 KINDS = ("early_help", "rehabilitation", "crisis_apartment", "family_support", "psychological_help")
 FILTERS = (None, ["early_help"], ["crisis_apartment"], ["early_help", "crisis_apartment"],
@@ -156,9 +157,9 @@ def check_tables(conn, points: dict) -> None:
 def check_clusters(session: Session, points: dict) -> None:
     """search.map.map_clusters at every grid size, for every view and filter (means to 2e-9 degrees: the sums
     are kept in nanodegrees)."""
-    for bbox, kinds, cell in itertools.product(VIEWS, FILTERS, search_map.CELL_SIZES):
+    for bbox, kinds, cell in itertools.product(VIEWS, FILTERS, data_map.CELL_SIZES):
         want = cells(chosen(points, kinds), bbox, cell)
-        got = {(c["cx"], c["cy"]): c for c in search_map.map_clusters(session, bbox, kinds, cell)}
+        got = {(c["cx"], c["cy"]): c for c in data_map.map_clusters(session, bbox, kinds, cell)}
         assert set(got) == set(want), (bbox, kinds, cell)
         for key, (n, lat, lon) in want.items():
             c = got[key]
@@ -260,9 +261,9 @@ def test_grid_sizes_are_precomputed(engine):
     picks only those."""
     with engine.connect() as conn:
         stored = sorted(conn.execute(text("SELECT cell_deg FROM map_grid_level")).scalars())
-    assert stored == sorted(search_map.STORED_SIZES)
-    assert all(c in stored or c / 2 in stored for c in search_map.CELL_SIZES)
-    levels = search_map.CELL_SIZES
+    assert stored == sorted(data_map.STORED_SIZES)
+    assert all(c in stored or c / 2 in stored for c in data_map.CELL_SIZES)
+    levels = data_map.CELL_SIZES
     rng = random.Random(3)
     for _ in range(2000):
         lon, lat = rng.uniform(-180, 180), rng.uniform(-80, 80)

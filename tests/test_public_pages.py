@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from resourcemap.registry.demo import load_demo_registry
-from resourcemap.search.views import snap_point
+from resourcemap.search.redaction import snap_point
 from tests.factories import SECRET_LAT, SECRET_LON, add_crisis_apartment, add_service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,7 +210,7 @@ def test_the_bbox_filters_a_confidential_place_by_its_public_point(client, apart
 
 
 def test_sql_snapping_agrees_with_views_snap_point(engine):
-    from resourcemap.search.map import _PUBLIC_POINT, _params
+    from resourcemap.data.map import _PUBLIC_POINT, _params
     params, _ = _params((0, 0, 1, 1), None)
     points = [(55.80123, 38.43987), (43.2389, 76.8897), (69.3498, 88.2010), (-33.9, 18.4), (51.1694, 71.4491),
               (64.5401, 40.5433), (55.7558, 37.6173), (77.7, 104.3)]

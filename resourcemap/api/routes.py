@@ -4,9 +4,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from flask import current_app, jsonify, request, url_for
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..data.health import ping
+from ..data.organizations import find_organizations, organization_by_id
 from ..db import get_read_session, get_session
 from ..errors import ApiError
 from ..limits import MAX_ID
@@ -14,12 +15,12 @@ from ..question import Wording, parse_nearest
 from ..search import reference
 from ..search.map import BadBox, Box, parse_bbox
 from ..search.nearest import far_limits, helplines, mark_far, nearest_services
-from ..search.organizations import find_organizations, organization_by_id
 from ..gazetteer.place_types import type_name
 from ..search.settlements import AMBIGUOUS, FOUND, PlaceMatch, find_place, search_settlements
 from ..auth import audit
 from ..auth.policy import Viewer, current_viewer
-from ..search.views import location_view, nearest_result_view, phone_view
+from ..search.phones import phone_view
+from ..search.redaction import location_view, nearest_result_view, organization_phones
 from . import bp
 from . import schemas as s
 
@@ -132,7 +133,7 @@ def _typed_place(raw: str) -> tuple[int, list[dict]]:
 @bp.doc(responses={503: "The database is unreachable"})
 def health():
     try:
-        get_session().execute(text("SELECT 1"))
+        ping(get_session())
     except SQLAlchemyError as error:
         from ..errors import DATABASE_UNAVAILABLE, database_failure
 
@@ -202,9 +203,7 @@ def nearest(query):
 
 def organization_view(org: dict, viewer: Viewer) -> dict:
     """An organization with its locations (redacted for the viewer), services and phones."""
-    hidden = {loc["location_id"] for loc in org["locations"] if loc["confidential"] and not viewer.sees_confidential}
-    # Of a confidential place the public gets only the intake phone.
-    phones = [p for p in org["phones"] if p["location_id"] not in hidden or p["kind"] == "intake"]
+    phones = organization_phones(org, viewer)
     return {
         "id": org["id"], "name": org["name"], "legal_form": org["legal_form"], "description": org["description"],
         "website": org["website"], "email": org["email"],

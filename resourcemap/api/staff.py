@@ -11,7 +11,7 @@ from ..limits import MAX_ID
 from ..registry import edit
 from ..registry.history import change_by_id, history
 from ..registry.validate import WRONG_TYPE
-from ..search.organizations import find_organizations, organization_by_id
+from ..data.organizations import find_organizations, organization_by_id
 from . import bp
 from . import schemas as s
 from .routes import _region_param, audit_confidential_views, organization_view

@@ -22,11 +22,11 @@ from ..public.i18n import place_label
 from ..registry import edit
 from ..registry.phones import BadPhone, to_e164
 from ..search.settlements import place_of_point, search_settlements, settlement_by_id
-from ..search.views import national_format
+from ..search.phones import national_format
 from . import bp
 from .forms import (WEEKDAYS, ActionForm, Editor, FieldProblem, blank_location, blank_phone, blank_service, compact,
                     document_from_editor, editor_from_document, editor_from_form, new_editor)
-from .listing import region_center
+from ..data.listing import region_center
 from .merge import merge
 from .present import DELIVERY_NAMES, PHONE_KINDS, STATUS_NAMES, conflict_sections, moscow_time, translated
 from .routes import CURATORS, editable_document, editable_regions, kind_list, kind_names, region_names

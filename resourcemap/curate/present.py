@@ -14,7 +14,7 @@ from ..errors import N_
 from ..registry import vocabulary
 from ..registry import hours
 from ..search.dispatch import Slot
-from ..search.views import national_format
+from ..search.phones import national_format
 from .forms import age_text
 
 STATUS_NAMES = {"published": N_("Опубликована"), "draft": N_("Черновик"), "inactive": N_("Не действует")}

@@ -1,6 +1,6 @@
 """Views of the curators' registry: who may see what, the list of organizations, the stale list, the history
 with one-click revert; the pages' error handlers. The editor is in editor.py, import and export in spreadsheets.py.
-Thin: parse, call registry/edit.py or listing.py, show (present.py). One transaction per user action."""
+Thin: parse, call registry/edit.py or data/listing.py, show (present.py). One transaction per user action."""
 from __future__ import annotations
 
 import datetime as dt
@@ -19,10 +19,10 @@ from ..limits import MAX_ID, STALE_AFTER_DAYS, is_id
 from ..public.i18n import kind_display, region_display_name
 from ..registry import edit, reports
 from ..search import reference
-from ..search.views import national_format
+from ..search.phones import national_format
 from . import bp
 from .forms import ActionForm
-from .listing import PER_PAGE, ListFilter, registry_page
+from ..data.listing import PER_PAGE, ListFilter, registry_page
 from .present import STATUS_NAMES, history_rows, translated
 
 CURATORS = EDITOR_ROLES

@@ -1,6 +1,6 @@
 """How the console shows a service to the consultant, and the referral card for the family.
 
-The console is for staff: exact data, confidential addresses included (search/views.py with the staff viewer).
+The console is for staff: exact data, confidential addresses included (search/redaction.py with the staff viewer).
 The referral card goes to the family (read out, SMS, print), so a confidential place's address is never on it:
 "адрес сообщается по телефону", and only its intake phone."""
 from __future__ import annotations
@@ -18,7 +18,8 @@ from ..registry.hours import hhmm
 from ..auth.policy import Viewer
 from ..search.dispatch import Opening, Slot, opening
 from ..public.i18n import place_name
-from ..search.views import nearest_result_view
+from ..search.phones import phone_view
+from ..search.redaction import card_hides, card_phones, nearest_result_view, public_km
 
 
 
@@ -210,20 +211,15 @@ def age_text(lo: int | None, hi: int | None) -> str:
 # --- the referral card ----------------------------------------------------------------------------------------
 def family_phones(row: dict) -> list[str]:
     """The phones the family gets: of a confidential place only the intake line (or the first phone)."""
-    from ..search.views import phone_view
-
-    phones = row["phones"]
-    if row["confidential"]:
-        phones = [p for p in phones if p.get("kind") == "intake"] or phones[:1]
-    return [phone_view(p)["display"] for p in phones]
+    return [phone_view(p)["display"] for p in card_phones(row)]
 
 
 def referral_item(row: dict, slots: list[Slot], kind_names: dict[str, str], now: dt.datetime) -> dict:
     km = row["distance_m"] / 1000.0
     settlement = ({"name": row["settlement_name"], "name_kk": row.get("settlement_name_kk")}
                   if row["settlement_name"] else None)
-    if row["confidential"]:
-        km = float(round(km))
+    if card_hides(row):
+        km = public_km(km)
         address = short_address = _("адрес сообщается по телефону")
     else:
         address = address_text({"settlement": settlement, "address": row["address"], "name": row["location_name"]})

@@ -13,6 +13,7 @@ import re
 from flask_babel import gettext
 
 from ..errors import N_
+from ..search.redaction import card_hides
 
 GSM_BASIC = ("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
              "abcdefghijklmnopqrstuvwxyzäöñüà")
@@ -68,7 +69,7 @@ def _line(item: dict, room: int, short_name: bool) -> str:
     """One service in at most `room` units: its name (the part in «» when asked or when the whole does not fit),
     its first phone whole, its address (cut when needed)."""
     phone = (item["phones"] or [gettext(NO_PHONE)])[0]
-    address = gettext(ADDRESS_BY_PHONE) if item["confidential"] or not item["short_address"] else item["short_address"]
+    address = gettext(ADDRESS_BY_PHONE) if card_hides(item) or not item["short_address"] else item["short_address"]
     name = _proper_name(item["name"]) if short_name else item["name"]
     if _units(f"{name}: {phone}, {address}") > room:
         name = _proper_name(name)

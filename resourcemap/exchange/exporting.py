@@ -1,7 +1,7 @@
 """Exporting a region's registry (or every region's, for admins): the spreadsheet format as CSV or GeoJSON, and
 Open Referral HSDS 3.0 as JSON or as a CSV datapackage (exchange/hsds.py).
 
-Who sees what follows the public views (search/views.py): a viewer who may see confidential places gets their
+Who sees what is search/redaction.py's: a viewer who may see confidential places gets their
 exact points, addresses and phones; anyone else gets published, active entries only, confidential places snapped to
 the 5 km grid without address or place name, and only their intake phone. Staff exports hold drafts and
 deactivated entries too, so that an export imports back onto the registry unchanged.
@@ -18,14 +18,15 @@ import json
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from .. import clock
 from ..auth.policy import require_export_rights
-from ..search.views import snap_point
+from ..data import export as queries
+from ..data.reference import region_timezones
+from ..search.redaction import export_row
 from . import columns as c
-from .lookup import FIRST_PLACE, export_key, taxonomy
+from .lookup import export_key, region_names, taxonomy
 
 FORMATS = ("csv", "geojson", "hsds-json", "hsds-csv")
 MIMETYPES = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json",
@@ -37,45 +38,6 @@ class ExportError(ValueError):
     """The export cannot be made as asked (an unknown region or format); the message is Russian."""
 
 
-# One pass over the regions' phones (phone has no index on location_id: a subquery per location would scan it
-# for every row).
-_ROWS = text(f"""
-WITH org AS (SELECT * FROM organization o
-             WHERE CAST(:regions AS text[]) IS NULL OR o.region_code = ANY(CAST(:regions AS text[]))),
-     phones AS (SELECT p.organization_id, p.location_id,
-                       array_agg(array[p.number, p.kind, p.extension, p.note, p.id::text] ORDER BY p.id) AS list
-                FROM phone p WHERE p.organization_id IN (SELECT id FROM org) AND p.service_id IS NULL
-                GROUP BY p.organization_id, p.location_id)
-SELECT s.id AS service_id, s.external_id AS service_external_id, s.type_code, s.name AS service_name,
-       s.description, s.eligibility, s.age_min_months, s.age_max_months, s.delivery, s.capacity_total,
-       s.capacity_free, s.active AS service_active, s.conditions, s.cost, s.cost_basis,
-       coalesce((SELECT array_agg(array[sc.weekday, sc.opens_minute, sc.closes_minute]
-                                  ORDER BY sc.weekday, sc.opens_minute, sc.closes_minute)
-                 FROM schedule sc WHERE sc.service_id = s.id), '{{}}') AS slots,
-       (SELECT min(a.radius_km) FROM service_area a WHERE a.service_id = s.id AND a.radius_km IS NOT NULL)
-         AS radius_km,
-       (SELECT ST_AsGeoJSON((array_agg(a.area ORDER BY a.id))[1], 6) FROM service_area a
-         WHERE a.service_id = s.id AND a.radius_km IS NULL AND a.area IS NOT NULL) AS drawn_area,
-       coalesce((SELECT array_agg(a.region_code ORDER BY a.region_code) FROM service_area a
-                 WHERE a.service_id = s.id AND a.region_code IS NOT NULL), '{{}}') AS area_regions,
-       l.id AS location_id, l.external_id AS location_external_id, l.name AS location_name, l.address,
-       st.name_ru AS settlement, ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon, l.confidential,
-       l.accessibility, l.active AS location_active, l.region_code AS location_region, l.timezone,
-       coalesce(location_phones.list, '{{}}') AS location_phones,
-       o.id AS organization_id, o.external_id AS organization_external_id, o.name AS organization,
-       o.legal_form, o.description AS organization_description, o.website, o.email, o.status, o.verified_at,
-       o.region_code,
-       coalesce(organization_phones.list, '{{}}') AS organization_phones
-FROM org o
-JOIN service s ON s.organization_id = o.id
-JOIN location l ON l.id = {FIRST_PLACE.format(service="s.id")}
-LEFT JOIN settlement st ON st.id = l.settlement_id
-LEFT JOIN phones location_phones ON location_phones.location_id = l.id
-LEFT JOIN phones organization_phones
-  ON organization_phones.organization_id = o.id AND organization_phones.location_id IS NULL
-WHERE :everything OR (o.status = 'published' AND s.active AND l.active)
-ORDER BY o.id, l.id, s.id
-""")
 
 
 @dataclass(frozen=True)
@@ -93,20 +55,11 @@ def registry_rows(session: Session, region_codes: list[str] | None, viewer) -> l
     viewers who may not see them, drafts and deactivated entries for staff only."""
     everything = bool(getattr(viewer, "is_staff", False))
     rows = []
-    for record in session.execute(_ROWS, {"regions": region_codes, "everything": everything}).mappings():
-        row = dict(record)
+    for row in queries.registry_rows(session, region_codes, everything):
         row["location_phones"] = _phones(row["location_phones"])
         row["organization_phones"] = _phones(row["organization_phones"])
         row["hours"] = tuple(tuple(s) for s in row.pop("slots"))
-        row["hidden"] = row["confidential"] and not viewer.sees_confidential
-        if row["hidden"]:
-            row["lat"], row["lon"] = snap_point(row["lat"], row["lon"])
-            row["location_name"] = row["address"] = row["accessibility"] = ""
-            both = row["location_phones"] + row["organization_phones"]
-            row["location_phones"] = [p for p in both if p.kind == "intake"] or both[:1]
-            row["organization_phones"] = []
-            row["drawn_area"] = None
-        rows.append(row)
+        rows.append(export_row(row, viewer))
     return rows
 
 
@@ -119,8 +72,7 @@ def export_region(session: Session, region_codes: list[str] | None, fmt: str, vi
     zones = {}
     if region_codes is not None:
         region_codes = sorted(set(region_codes))
-        zones = dict(session.execute(text("SELECT code, timezone FROM region WHERE code = ANY(CAST(:c AS text[]))"),
-                                     {"c": region_codes}).all())
+        zones = region_timezones(session, region_codes)
         unknown = [code for code in region_codes if code not in zones]
         if unknown or not region_codes:
             raise ExportError(f"Неизвестный регион: {', '.join(unknown)[:60] or 'не указан'}.")
@@ -134,7 +86,7 @@ def export_region(session: Session, region_codes: list[str] | None, fmt: str, vi
     else:
         from . import hsds
 
-        regions = dict(session.execute(text("SELECT code, name_ru FROM region")).all())
+        regions = region_names(session)
         data = hsds.to_json(rows, terms, regions) if fmt == "hsds-json" else hsds.to_datapackage(rows, terms, regions)
     scope = "all" if region_codes is None else ("-".join(region_codes) if len(region_codes) <= 3 else "regions")
     prefix = "hsds-" if fmt.startswith("hsds") else "registry-"

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from ..data import import_lookup as data
 from ..data.arrays import float_array, int_array, records, text_array  # noqa: F401  (used through this module)
 from ..data.import_lookup import EXPORT_PREFIX, region, region_names, taxonomy  # noqa: F401  (part of the contract)
-from ..data.writes import FIRST_PLACE  # noqa: F401  (exchange/exporting.py reads it here)
 from .columns import Phone
 
 

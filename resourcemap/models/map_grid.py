@@ -21,7 +21,7 @@ class MapGridLevel(Base):
 
 class MapPoint(Base):
     """A published location as the public map places it: the exact point, or for a confidential location the
-    centre of its 5 km cell (views.snap_point); the sorted kinds of help of its searchable services; and copies of
+    centre of its 5 km cell (search/redaction.py snap_point); the sorted kinds of help of its searchable services; and copies of
     what the map shows of it (organization name, town, flags)."""
 
     __tablename__ = "map_point"

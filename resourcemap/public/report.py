@@ -12,7 +12,7 @@ from ..errors import render_error
 from ..extensions import limiter
 from ..limits import is_id
 from ..registry.reports import MAX_TEXT, BadReport, file_report
-from ..search.organizations import organization_by_id
+from ..data.organizations import organization_by_id
 from . import bp
 
 HONEYPOT = "website"  # a field people do not see; a bot that fills every field fills it

@@ -1,7 +1,7 @@
 """The public pages for parents: the map with the nearest-help list (`/`), a page per organization
 (`/org/<id>`), and the map's data for the visible area (`/map-data/locations`).
 
-Views stay thin: parse the query, call a search/ function, show it through search/views (PUBLIC viewer), render.
+Views stay thin: parse the query, call a search/ function, show it through search/redaction (PUBLIC viewer), render.
 Bad input gives a page with a plain message and the form, never a 500."""
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 
 from .. import maps
 from ..api.routes import ALTERNATIVES, PLACE_CANDIDATES, organization_view, settlement_view
+from ..data.map import organization_extras, registry_has_synthetic
+from ..data.organizations import organization_by_id
 from ..db import get_read_session, get_session
 from ..errors import ApiError, render_error
 from ..limits import is_id
@@ -21,11 +23,10 @@ from ..question import Question, Wording, parse_nearest
 from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS, choices
 from ..registry.vocabulary import label as vocabulary_label
 from ..search import reference
-from ..search.map import BadBox, map_view, organization_extras, parse_bbox, registry_has_synthetic
+from ..search.map import BadBox, map_view, parse_bbox
 from ..search.nearest import country_of, far_limits, helplines, mark_far, nearest_services
-from ..search.organizations import organization_by_id
 from ..search.settlements import AMBIGUOUS, FOUND, PlaceMatch, find_place
-from ..search.views import PUBLIC, location_view, nearest_result_view
+from ..search.redaction import PUBLIC, location_view, nearest_result_view
 from . import bp
 from .i18n import LANGUAGE_NAMES, kinds, page_lang, place_label, place_name, region_display_name
 
@@ -250,7 +251,7 @@ def organization(org_id: str):
 
 @bp.get("/map-data/locations")
 def map_data_locations():
-    """The published locations in the visible area, as the public sees them (views.location_view):
+    """The published locations in the visible area, as the public sees them (redaction.location_view):
     {"mode": "points", "items": [{id, org, name, lat, lon, types, place, approximate, synthetic}]} or, when
     there are more than MAP_POINTS_LIMIT, {"mode": "clusters", "items": [{lat, lon, count}]}."""
     try:

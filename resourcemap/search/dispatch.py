@@ -13,9 +13,10 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ..data.nearest import referral_rows, schedule_rows
+from ..data import request_log
 from . import nearest
 from .nearest import NearestQuery, nearest_services
 
@@ -49,14 +50,6 @@ def online_services(session: Session, q: NearestQuery, region_code: str, per_kin
 
 
 # --- hours ------------------------------------------------------------------------------------------------
-SCHEDULES_SQL = text("""
-SELECT sc.service_id, sc.weekday, sc.opens_minute, sc.closes_minute
-FROM schedule sc
-WHERE sc.service_id = ANY(CAST(:ids AS integer[]))
-ORDER BY sc.service_id, sc.weekday, sc.opens_minute
-""")
-
-
 @dataclass(frozen=True)
 class Slot:
     weekday: int  # ISO: 1 Monday .. 7 Sunday
@@ -69,8 +62,8 @@ def schedules(session: Session, service_ids: list[int] | set[int]) -> dict[int, 
     out: dict[int, list[Slot]] = {}
     if not service_ids:
         return out
-    for r in session.execute(SCHEDULES_SQL, {"ids": sorted(set(service_ids))}).mappings():
-        out.setdefault(r["service_id"], []).append(Slot(r["weekday"], r["opens_minute"], r["closes_minute"]))
+    for service_id, weekday, opens, closes in schedule_rows(session, sorted(set(service_ids))):
+        out.setdefault(service_id, []).append(Slot(weekday, opens, closes))
     return out
 
 
@@ -115,61 +108,23 @@ def opening(slots: list[Slot], timezone: str, now: dt.datetime) -> Opening:
 
 
 # --- the services of a referral card ------------------------------------------------------------------------
-# The chosen service_at_location rows with their distance from the family and whether they come to the family;
-# details as nearest.py gives them (phones, organization, location, open now).
-_REFERRAL_SQL = """
-WITH origin AS (
-  SELECT CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography) AS g
-),
-ranked AS (
-  SELECT sal.id AS sal_id, sal.service_id, sal.location_id, ST_Distance(sal.geog, origin.g) AS d,
-         (sal.delivery = 'outreach' AND EXISTS (
-            SELECT 1 FROM service_area a WHERE a.service_id = sal.service_id AND ST_Intersects(a.area, origin.g)))
-           AS reaches,
-         array_position(CAST(:ids AS integer[]), sal.id) AS rank_m
-  FROM origin, service_at_location sal
-  WHERE sal.id = ANY(CAST(:ids AS integer[])) AND sal.searchable
-),
-chosen AS (SELECT 'near' AS section, * FROM ranked)
-""" + nearest.details_sql(exact=True) + "ORDER BY r.rank_m"
-
-
 def referral_services(session: Session, sal_ids: list[int], lat: float, lon: float) -> list[dict]:
     """The published services at these service_at_location ids, in the order given, with the geodesic
     distance from (lat, lon) and `reaches_you`. Unknown or unpublished ids are left out."""
     if not sal_ids:
         return []
-    params = {"lat": lat, "lon": lon, "ids": list(dict.fromkeys(sal_ids)),
-              "at": dt.datetime.now(dt.timezone.utc)}
-    rows = [dict(r) for r in session.execute(text(_REFERRAL_SQL), params).mappings()]
+    rows = referral_rows(session, list(dict.fromkeys(sal_ids)), lat, lon, dt.datetime.now(dt.timezone.utc))
     for row in rows:
         row["beyond_radius"] = False
     return rows
 
 
 # --- where a search came from (for the request log) ----------------------------------------------------------
-PLACE_OF_SETTLEMENT_SQL = text("""
-SELECT s.id AS settlement_id, s.district_id, s.region_code FROM settlement s WHERE s.id = :id
-""")
-
-# A point: its region, the district that holds it, and the nearest settlement within 30 km (as place_of_point).
-PLACE_OF_POINT_SQL = text("""
-WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom),
-r AS (SELECT rm_region_at(p.geom, 20000) AS region_code, p.geom FROM p)
-SELECT r.region_code,
-       CASE WHEN r.region_code IS NOT NULL THEN rm_district_at(r.geom, r.region_code) END AS district_id,
-       (SELECT s.id FROM settlement s
-         WHERE ST_DWithin(s.geog, r.geom::geography, 30000)
-         ORDER BY s.geog <-> r.geom::geography LIMIT 1) AS settlement_id
-FROM r
-""")
-
-
 def log_place(session: Session, *, settlement_id: int | None = None, lat: float | None = None,
               lon: float | None = None) -> dict:
     """{settlement_id, district_id, region_code} of a settlement, or of a point (its district, the nearest
     settlement within 30 km). The point itself is never kept."""
     if settlement_id is not None:
-        row = session.execute(PLACE_OF_SETTLEMENT_SQL, {"id": settlement_id}).mappings().first()
-        return dict(row) if row else {"settlement_id": None, "district_id": None, "region_code": None}
-    return dict(session.execute(PLACE_OF_POINT_SQL, {"lat": lat, "lon": lon}).mappings().one())
+        row = request_log.place_of_settlement(session, settlement_id)
+        return row if row else {"settlement_id": None, "district_id": None, "region_code": None}
+    return request_log.place_of_point(session, lat, lon)

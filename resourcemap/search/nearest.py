@@ -1,62 +1,17 @@
-"""Nearest help: which services of these kinds are nearest to this family.
+"""Nearest help: which services of these kinds are nearest to this family, with the OUTREACH RULE (a service that
+comes to the family counts as if it stood `outreach_equivalent_km` away, or at its true distance if nearer); the
+online services of the family's region listed apart; services in another country only when asked for or when the
+family's own has none; the helplines when nothing is near. One statement answers each request
+(data/nearest.py, where the ranking on the spheroid and the confidential places' public points are explained).
 
-The ranking distance is the geodesic on the WGS84 spheroid (`ST_Distance(geography, geography)`):
-
-1. per kind of help, a KNN scan (`<->`) of that kind's small planar index `ix_sal_knn_<code>` (migration 0007)
-   picks k candidates near the family: cheap, and any k candidates will do for step 2;
-2. the k-th smallest spheroidal distance among them is an upper bound of the true k-th; widened by SPHERE_SLACK
-   (sphere and spheroid distances differ by well under 1 %), it bounds an `ST_DWithin(..., use_spheroid =>
-   false)` that collects every service that could rank, found per kind in the same planar index through a
-   longitude/latitude box that holds the whole geodesic circle (the full width of longitudes when the circle
-   reaches a pole or the antimeridian);
-3. those are ranked exactly by `ST_Distance` on the spheroid. The planar order of step 1 never decides the answer,
-   so near-ties, high latitudes and the antimeridian come out right.
-
-Outreach services that reach the family join the candidates with `reaches_you`: those whose radius (a geodesic
-distance from their location) holds the family, found per kind with `ix_sal_outreach_type_geog`, and those whose
-drawn area covers it (`ix_service_area_drawn`). They are ranked by the OUTREACH RULE: a service that comes to the
-family counts as if it stood `outreach_equivalent_km` away (15 km by default) or at its true distance if nearer. So a team that travels to
-the family beats a site 60 km away, but a site in the family's own town still comes first.
-
-The search is never bounded by region. Online services are listed apart: those serving the family's region.
-
-Confidential places (crisis apartments) are measured from their exact point only in the statements for staff
-(`exact=True`). For everyone else they are found, filtered, measured and ranked by their PUBLIC point
-(`service_at_location.public_geog`, the centre of their 5 km cell, migration 0015) and every row of the answer
-carries that point: what the public may learn of such a place is its published approximation, through any
-distance, `within_km`, `reaches_you` or order. Each scan below is written once and run over "points": the
-points of the other rows, and the exact (staff) or public points of the confidential ones (`_POINTS`).
-"""
+Rows are unredacted: the caller shows them through search/redaction.py."""
 from __future__ import annotations
 
-import datetime as dt
-import functools
-import re
 from dataclasses import dataclass, field, replace
 
-import psycopg
-from psycopg.rows import dict_row
-from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.orm import Session
 
-SPHERE_SLACK = 1.01  # sphere/spheroid distance ratio stays within 0.995..1.005 on WGS84
-
-
-@dataclass(frozen=True)
-class NearestQuery:
-    lat: float
-    lon: float
-    service_types: tuple[str, ...]
-    age_months: int | None = None
-    open_now: bool = False
-    limit: int = 10
-    within_km: float | None = None
-    at: dt.datetime | None = None  # the instant "now" means; None is the database's now()
-    outreach_equivalent_km: float = 15.0
-    abroad: bool = False  # also services in another country than the family's (else only when there are none)
-    conditions: tuple[str, ...] = ()  # the child's conditions: services that state they work with all of them
-    costs: tuple[str, ...] = ()       # what the family can pay: services whose cost is one of these
+from ..data.nearest import NearestQuery, nearest_rows, online_rows
 
 
 @dataclass
@@ -73,11 +28,6 @@ class NearestAnswer:
 
 
 DEFAULT_FAR_KM = 100.0
-
-# The family's country (the first three letters of its region's code: 'RU-', 'KZ-'): services elsewhere are left
-# out unless asked for (q.abroad). No region known (at sea, beyond the map): no such condition.
-_SAME_COUNTRY = ("EXISTS (SELECT 1 FROM location l_c, place WHERE l_c.id = sal.location_id"
-                 " AND (place.region_code IS NULL OR left(l_c.region_code, 3) = left(place.region_code, 3)))")
 
 
 def country_of(region_code: str | None) -> str | None:
@@ -105,301 +55,6 @@ def mark_far(answer: NearestAnswer, limits: dict[str, float]) -> NearestAnswer:
         row["far"] = False
     answer.nothing_near = mark_far_rows(answer.results, limits)
     return answer
-
-
-def _filters(q: NearestQuery) -> str:
-    """SQL conditions on service_at_location `sal` for the optional filters (only those asked for). They read the
-    row's own copies (of the service's ages, conditions and cost, migrations 0001, 0020) and so are written into
-    each KNN scan's WHERE: an index order scan goes on past the rows that do not match until it has k that do,
-    and the answer is the true nearest matching services, not a filtered few of the nearest."""
-    parts = []
-    if q.conditions:
-        parts.append("sal.conditions @> CAST(:conditions AS text[])")
-    if q.costs:
-        parts.append("sal.cost = ANY(CAST(:costs AS text[]))")
-    if q.age_months is not None:
-        parts.append("(sal.age_min_months IS NULL OR sal.age_min_months <= :age)"
-                     " AND (sal.age_max_months IS NULL OR :age <= sal.age_max_months)")
-    if q.open_now:
-        parts.append("rm_open_at(sal.service_id, sal.timezone, CAST(:at AS timestamptz)) IS TRUE")
-    if not q.abroad:
-        parts.append(_SAME_COUNTRY)
-    return " AND ".join(parts) or "true"
-
-
-# Details of the chosen rows (`chosen`: section 'near' or 'online'), one round trip: service, organization,
-# location, settlement, phones, open-now.
-_DETAILS = """
-SELECT r.section, r.sal_id, r.d AS distance_m, r.reaches AS reaches_you, r.rank_m,
-       s.id AS service_id, s.type_code, s.name AS service_name, s.delivery, s.age_min_months, s.age_max_months,
-       s.capacity_total, s.capacity_free, s.capacity_updated_at, s.conditions, s.cost, s.cost_basis,
-       rm_open_at(s.id, l.timezone, CAST(:at AS timestamptz)) AS open_now,
-       o.id AS organization_id, o.name AS organization_name, o.verified_at, o.is_synthetic,
-       l.id AS location_id, l.name AS location_name, l.address, l.confidential, l.approximate, l.timezone,
-       {lat} AS lat, {lon} AS lon, l.region_code,
-       st.id AS settlement_id, st.name_ru AS settlement_name, st.name_kk AS settlement_name_kk,
-       (SELECT coalesce(json_agg(json_build_object('number', p.number, 'kind', p.kind, 'note', p.note)
-                                 ORDER BY p.kind <> 'intake', p.id), '[]')
-          FROM phone p
-         WHERE p.organization_id = o.id AND (p.service_id IS NULL OR p.service_id = s.id)
-           AND (p.location_id IS NULL OR p.location_id = l.id)) AS phones
-FROM chosen r
-JOIN service s ON s.id = r.service_id
-JOIN organization o ON o.id = s.organization_id
-JOIN location l ON l.id = r.location_id
-LEFT JOIN settlement st ON st.id = l.settlement_id
-"""
-
-# Where the family is. From a point: its region (rm_region_at: the boundary that covers it, or the nearest within
-# 20 km, since boundaries are simplified along coasts) and the nearest settlement within 30 km. From a settlement:
-# that settlement and its region. Or only the region the caller names (no settlement).
-_ORIGIN_OF = {
-    "point": """
-origin AS (
-  SELECT CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography) AS g
-),
-place AS (
-  SELECT rm_region_at(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 20000) AS region_code,
-         (SELECT s.id FROM origin, settlement s WHERE ST_DWithin(s.geog, origin.g, 30000)
-           ORDER BY s.geog <-> origin.g LIMIT 1) AS settlement_id
-)""",
-    "settlement": """
-origin AS (
-  SELECT s.geog AS g FROM settlement s WHERE s.id = :settlement_id
-),
-place AS (
-  SELECT s.region_code, s.id AS settlement_id FROM settlement s WHERE s.id = :settlement_id
-)""",
-    "region": """
-origin AS (
-  SELECT CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography) AS g
-),
-place AS (
-  SELECT CAST(:region AS text) AS region_code, CAST(NULL AS integer) AS settlement_id
-)""",
-}
-
-_NEAREST_SQL = """
-WITH {origin},
-knn AS (
-{knn}
-),
-bound AS (
-  SELECT r, CASE
-      WHEN abs(lat) + degrees(delta) >= 89.9 OR sin(delta) >= cos(radians(lat)) THEN
-        ST_MakeEnvelope(-180, -90, 180, 90, 4326)
-      WHEN abs(lon) + degrees(asin(sin(delta) / cos(radians(lat)))) > 180 THEN
-        ST_MakeEnvelope(-180, lat - degrees(delta), 180, lat + degrees(delta), 4326)
-      ELSE ST_Expand(CAST(origin.g AS geometry), degrees(asin(sin(delta) / cos(radians(lat)))), degrees(delta))
-    END AS box
-  FROM origin, (SELECT r, r * 1.01 / 6356752.0 AS delta, ST_Y(CAST(origin.g AS geometry)) AS lat,
-                       ST_X(CAST(origin.g AS geometry)) AS lon
-                  FROM origin, (SELECT coalesce(max(d) * :slack + 1.0, 0) AS r
-                                  FROM (SELECT d FROM knn ORDER BY d LIMIT :k) top_k) kth) b
-),
-candidates AS (
-{within}
-  UNION ALL
-{reach}
-  UNION ALL
-  -- outreach whose drawn area covers the family (ix_service_area_drawn)
-  SELECT sal.id, sal.service_id, sal.location_id, ST_Distance({shown}, origin.g), true
-  FROM origin, service_area a
-  JOIN service_at_location sal ON sal.service_id = a.service_id
-  WHERE a.radius_km IS NULL AND a.area IS NOT NULL AND ST_Intersects(a.area, origin.g)
-    AND sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = ANY(CAST(:types AS text[])) AND {filters}
-),
-ranked AS (
-  SELECT sal_id, service_id, location_id, d, reaches,
-         CASE WHEN reaches THEN least(d, :outreach_m) ELSE d END AS rank_m
-  FROM (SELECT DISTINCT ON (sal_id) * FROM candidates ORDER BY sal_id, reaches DESC) uniq
-  ORDER BY rank_m, d, sal_id
-  LIMIT :k
-),
-{online}
-chosen AS (
-  SELECT 'near' AS section, * FROM ranked
-  {online_union}
-)
-SELECT {place_columns} found.*
-FROM place
-{place_joins}
-LEFT JOIN ({details}) found ON true
-ORDER BY found.section DESC, found.rank_m, found.distance_m, found.sal_id
-"""
-
-# The online services that serve the family's region: those whose service area names the region (the write path
-# gives every online service its regions, by default the region of its location). Per kind, an index scan of
-# ix_service_area_region_type (region_code, type_code, service_id; migration 0013) that stops after :per_kind
-# matches.
-_ONLINE_PART = """online AS (
-  SELECT o.id AS sal_id, o.service_id, o.location_id, ST_Distance(o.point, origin.g) AS d,
-         false AS reaches, CAST(0 AS float8) AS rank_m
-  FROM origin, place, unnest(CAST(:types AS text[])) AS t(code)
-  CROSS JOIN LATERAL (
-    SELECT sal.id, sal.service_id, sal.location_id, {shown} AS point
-    FROM service_area a
-    JOIN service_at_location sal ON sal.service_id = a.service_id
-    WHERE a.region_code = place.region_code AND a.type_code = t.code AND sal.searchable
-      AND sal.delivery = 'online' AND sal.type_code = t.code AND {filters}
-    ORDER BY a.service_id
-    LIMIT :per_kind
-  ) o
-),"""
-
-# The family's settlement, for the answer's origin (as settlements.settlement_by_id shows it).
-_PLACE_COLUMNS = """place.region_code AS place_region_code, ST_Y(origin.g::geometry) AS origin_lat,
-       ST_X(origin.g::geometry) AS origin_lon,
-       ps.id AS ps_id, ps.name_ru AS ps_name, ps.name_kk AS ps_name_kk, ps.kind AS ps_kind,
-       ps.population AS ps_population, ps.timezone AS ps_timezone,
-       ST_Y(ps.geog::geometry) AS ps_lat, ST_X(ps.geog::geometry) AS ps_lon,
-       pd.name_ru AS ps_district, pr.code AS ps_region_code, pr.name_ru AS ps_region_name,"""
-_PLACE_JOINS = """CROSS JOIN origin
-LEFT JOIN settlement ps ON ps.id = place.settlement_id
-LEFT JOIN region pr ON pr.code = ps.region_code
-LEFT JOIN district pd ON pd.id = ps.district_id"""
-
-
-_TYPE_CODE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-
-@dataclass(frozen=True)
-class _Points:
-    """Rows of service_at_location `sal` and the point each is measured from, with how a scan finds them."""
-    rows: str        # SQL condition on sal: which rows
-    point: str       # the point a row is measured from
-    knn_order: str   # the KNN order (an index's), nearest first
-    prefilter: str   # an index condition that must hold within the bound (step 2), or ''
-
-
-# The rows that are not confidential, at their point, through the per-kind planar indexes (0007, 0015).
-_OPEN = _Points("NOT sal.confidential", "sal.geog",
-                "CAST(sal.geog AS geometry) <-> (SELECT CAST(g AS geometry) FROM origin)",
-                "CAST(sal.geog AS geometry) && (SELECT box FROM bound) AND ")
-_POINTS = {
-    # staff: and the confidential rows at their exact point (ix_sal_confidential_geog)
-    True: (_OPEN, _Points("sal.confidential", "sal.geog", "sal.geog <-> (SELECT g FROM origin)", "")),
-    # the public: and the confidential rows at their public point (ix_sal_public_geog)
-    False: (_OPEN, _Points("sal.confidential", "sal.public_geog", "sal.public_geog <-> (SELECT g FROM origin)", "")),
-}
-# The point a row of the answer is shown at and measured from (drawn areas, online services), and its lat/lon.
-_SHOWN = {True: "sal.geog", False: "coalesce(sal.public_geog, sal.geog)"}
-_SHOWN_LAT_LON = {True: ("ST_Y(l.geog::geometry)", "ST_X(l.geog::geometry)"),
-                  False: ("rm_public_lat(ST_Y(l.geog::geometry), l.confidential)",
-                          "rm_public_lon(ST_Y(l.geog::geometry), ST_X(l.geog::geometry), l.confidential)")}
-
-_TYPE_CODE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-
-# Per kind of help, k candidates in KNN order: of the open rows from that kind's partial index ix_sal_knn_<code>
-# (migrations 0007, 0015; the code is written into the SQL, as the planner needs a constant to choose a partial
-# index; it comes from the taxonomy and is checked against _TYPE_CODE), of the confidential rows from their own.
-_KNN_PART = """  (SELECT ST_Distance({p.point}, origin.g) AS d FROM origin, service_at_location sal
-   WHERE sal.searchable AND sal.type_code = '{code}' AND {p.rows} AND sal.delivery <> 'online' AND {filters}
-   ORDER BY {p.knn_order}
-   LIMIT :k)"""
-
-
-# Per kind, every service within the bound (step 2), through the same index (and for planar ones the bound's box).
-_WITHIN_PART = """  SELECT sal.id AS sal_id, sal.service_id, sal.location_id, ST_Distance({p.point}, origin.g) AS d,
-         false AS reaches
-  FROM origin, bound, service_at_location sal
-  WHERE sal.searchable AND sal.type_code = '{code}' AND {p.rows} AND sal.delivery <> 'online' AND {filters}
-    AND {p.prefilter}ST_DWithin({p.point}, origin.g, bound.r, false)"""
-
-# Outreach within its radius (a geodesic distance) of the family. Among services that reach the family the rule
-# ranks by distance, so per kind only the nearest few can make the list: a KNN scan (of ix_sal_outreach_type_geog
-# for exact points) bounded by the largest radius there is, keeping those whose radius holds the family.
-_REACH_PART = """  SELECT o.id, o.service_id, o.location_id, ST_Distance(o.point, origin.g), true
-  FROM origin, unnest(CAST(:types AS text[])) AS t(code)
-  CROSS JOIN LATERAL (
-    SELECT sal.id, sal.service_id, sal.location_id, {p.point} AS point FROM service_at_location sal
-    WHERE sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = t.code AND {p.rows} AND {filters}
-      AND ST_DWithin({p.point}, origin.g,
-                     (SELECT coalesce(max(radius_km), 0) * 1000.0 * :slack FROM service_area
-                       WHERE radius_km IS NOT NULL), false)
-      AND EXISTS (SELECT 1 FROM service_area a
-                   WHERE a.service_id = sal.service_id AND a.radius_km IS NOT NULL
-                     AND ST_DWithin({p.point}, origin.g, a.radius_km * 1000.0))
-    ORDER BY {p.point} <-> origin.g
-    LIMIT :k_reach
-  ) o"""
-
-
-def details_sql(exact: bool) -> str:
-    """The details of the rows of a CTE `chosen`, confidential places at their exact or their public point."""
-    lat, lon = _SHOWN_LAT_LON[exact]
-    return _DETAILS.format(lat=lat, lon=lon)
-
-
-@functools.lru_cache(maxsize=1024)
-def _statement(origin: str, types: tuple[str, ...], filters: str, online: bool, near: bool = True,
-               exact: bool = False) -> str:
-    """The one statement that answers a request of this shape, in psycopg's parameter style (cached; run by
-    `_run` as a prepared statement, so it is planned once per connection). `exact`: confidential places at
-    their exact point (staff); else at their public point."""
-    for code in types:
-        if not _TYPE_CODE.match(code):
-            raise ValueError(f"not a service type code: {code!r}")
-    details = details_sql(exact)
-    online_part = _ONLINE_PART.format(filters=filters, shown=_SHOWN[exact]) if online else ""
-    if not near:
-        sql = (f"WITH {_ORIGIN_OF[origin]},\n{online_part}\nchosen AS (SELECT 'online' AS section, * FROM online)\n"
-               f"SELECT found.* FROM place LEFT JOIN ({details}) found ON true\n"
-               "ORDER BY found.rank_m, found.distance_m, found.sal_id")
-        return _pyformat(sql)
-    points = _POINTS[exact]
-
-    def parts(template: str, per_kind: bool) -> str:
-        return "\n  UNION ALL\n".join(template.format(p=p, code=code, filters=filters)
-                                       for p in points for code in (types if per_kind else ("",)))
-
-    with_place = origin != "region"
-    return _pyformat(_NEAREST_SQL.format(
-        origin=_ORIGIN_OF[origin], knn=parts(_KNN_PART, True), within=parts(_WITHIN_PART, True),
-        reach=parts(_REACH_PART, False), shown=_SHOWN[exact], filters=filters, online=online_part,
-        online_union="UNION ALL SELECT 'online', * FROM online" if online else "",
-        place_columns=_PLACE_COLUMNS if with_place else "", place_joins=_PLACE_JOINS if with_place else "",
-        details=details))
-
-
-def _pyformat(sql: str) -> str:
-    return str(text(sql).compile(dialect=psycopg_dialect.dialect()))
-
-
-_PLACEHOLDER = re.compile(r"%\(([A-Za-z_][A-Za-z0-9_]*)\)s|%%")
-
-
-@functools.lru_cache(maxsize=1024)
-def _server_form(sql: str) -> tuple[str, tuple[str, ...]]:
-    """A statement with %(name)s placeholders in PostgreSQL's own $1, $2 ... form, with the parameter names in
-    order: psycopg converts a statement this long (> 4 kB) again on every execution, ~0.3 ms of a request."""
-    names: list[str] = []
-
-    def number(match: re.Match) -> str:
-        if match.group(0) == "%%":
-            return "%"
-        if match.group(1) not in names:
-            names.append(match.group(1))
-        return f"${names.index(match.group(1)) + 1}"
-
-    return _PLACEHOLDER.sub(number, sql), tuple(names)
-
-
-def _run(session: Session, sql: str, params: dict) -> list[dict]:
-    """Run a nearest-help statement on the session's connection through psycopg itself: prepared on the
-    server at once, rows as dicts (SQLAlchemy's result machinery costs more than the rows here)."""
-    raw, names = _server_form(sql)
-    driver = session.connection().connection.driver_connection
-    with psycopg.RawCursor(driver, row_factory=dict_row) as cur:
-        return cur.execute(raw, [params[name] for name in names], prepare=True).fetchall()
-
-
-def _params(q: NearestQuery) -> dict:
-    return {"lat": q.lat, "lon": q.lon, "types": list(q.service_types), "k": q.limit, "slack": SPHERE_SLACK,
-            # reaching services are taken nearest-first on the sphere: a margin keeps spheroid near-ties in
-            "k_reach": 2 * q.limit + 5,
-            "age": q.age_months, "conditions": list(q.conditions), "costs": list(q.costs),
-            "at": q.at or dt.datetime.now(dt.timezone.utc),
-            "outreach_m": q.outreach_equivalent_km * 1000.0}
 
 
 _ROW_KEYS = ("section", "sal_id", "distance_m", "reaches_you", "rank_m", "service_id", "type_code", "service_name",
@@ -435,9 +90,7 @@ def online_services(session: Session, q: NearestQuery, region_code: str, per_kin
                     exact: bool = False) -> list[dict]:
     """Online services of the kinds in `q` that serve `region_code`, at most `per_kind` of each kind (oldest
     entries first). `exact`: confidential places at their exact point (for staff), else at their public one."""
-    params = {**_params(q), "region": region_code, "per_kind": per_kind}
-    rows = _run(session, _statement("region", q.service_types, _filters(q), True, near=False, exact=exact), params)
-    return _found(rows)[1]
+    return _found(online_rows(session, q, region_code, per_kind, exact=exact))[1]
 
 
 HOTLINE = "hotline"
@@ -469,16 +122,16 @@ def nearest_services(session: Session, q: NearestQuery, region_code: str | None 
 
     With `exact` (staff only), confidential places are found, measured and ranked by their exact point; without
     it by their public point, which is also the point their rows carry. Rows are otherwise unredacted: the caller
-    shows them through search/views.py. With `within_km`, only services inside the radius are returned; when none
+    shows them through search/redaction.py. With `within_km`, only services inside the radius are returned; when none
     is, the nearest are returned with `beyond_radius`.
 
     Only services in the family's country are ranked unless `q.abroad`; when that country has none at all, the
     nearest abroad are returned with `answer.abroad`.
     """
     origin = "settlement" if settlement_id is not None else "point" if locate else "region"
-    params = {**_params(q), "region": region_code, "settlement_id": settlement_id, "per_kind": 5}
     online = with_online and (origin != "region" or region_code is not None)
-    rows = _run(session, _statement(origin, q.service_types, _filters(q), online, exact=exact), params)
+    rows = nearest_rows(session, q, origin, region_code=region_code, settlement_id=settlement_id, online=online,
+                        exact=exact)
     if not rows:
         return None  # no such settlement
     if not q.abroad and all(row["section"] != "near" for row in rows):

@@ -1,6 +1,7 @@
-"""The curators' list of organizations: search by name, filters, one page at a time.
+"""The curators' list of organizations (/curate): search by name, filters, one page at a time; and where the
+editor's map opens for a place not placed yet.
 
-Read-only SQL for the /curate list (the organization documents themselves come from registry/edit.py). The name
+Read-only (the organization documents themselves come from registry/edit.py). The name
 filter is a substring match on `rm_name_norm` (ё/е, case), cheap enough for a region's registry; the region filter
 uses `ix_organization_region_code`."""
 from __future__ import annotations
@@ -80,9 +81,10 @@ def registry_page(session: Session, f: ListFilter, regions: list[str] | None,
 
 def _count(session: Session, where: list[str], params: dict) -> int:
     """The total when the page is empty (a page past the end)."""
-    return session.execute(text(f"SELECT count(*) FROM organization o WHERE {' AND '.join(where)}"),
-                           params).scalar_one()
+    return session.execute(text(_COUNT_SQL.format(where=" AND ".join(where))), params).scalar_one()
 
+
+_COUNT_SQL = "SELECT count(*) FROM organization o WHERE {where}"
 
 _REGION_VIEW_SQL = text("""
 SELECT ST_YMin(b) AS south, ST_XMin(b) AS west, ST_YMax(b) AS north, ST_XMax(b) AS east

@@ -1,7 +1,7 @@
 """Published organizations for the map and the organization page: by region, kind of help and bounding box.
 Deactivated locations and services are left out (curators see them in their editor).
 
-The bbox filter (search/map.py's box rule) reads the public points of map_point (migration 0009), so a confidential
+The bbox filter (data/map.py's in_box) reads the public points of map_point (migration 0009), so a confidential
 place is found in a box only by its public point; for staff (`exact`) confidential places are found by their exact
 point (ix_location_confidential_geom, migration 0015)."""
 from __future__ import annotations
