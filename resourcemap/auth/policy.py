@@ -166,6 +166,11 @@ def may_edit_region(actor, region_code: str) -> bool:
     return viewer_from(actor).may_edit_region(region_code)
 
 
+def sees_unpublished(actor) -> bool:
+    """Whether the actor sees drafts and deactivated entries (staff), not only what is published."""
+    return viewer_from(actor).is_staff
+
+
 def may_edit_every_region(actor) -> bool:
     """Whether the actor edits every region's registry (admins), rather than a list of their own."""
     return viewer_from(actor).role == "admin"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..auth.policy import require_export_rights
+from ..auth.policy import require_export_rights, sees_unpublished
 from ..data import export as queries
 from ..data.reference import region_timezones
 from ..search.redaction import export_row
@@ -53,7 +53,7 @@ def _phones(rows) -> list[ExportPhone]:
 def registry_rows(session: Session, region_codes: list[str] | None, viewer) -> list[dict]:
     """One row per service at its (first) location, as the viewer may see it: confidential places redacted for
     viewers who may not see them, drafts and deactivated entries for staff only."""
-    everything = bool(getattr(viewer, "is_staff", False))
+    everything = sees_unpublished(viewer)
     rows = []
     for row in queries.registry_rows(session, region_codes, everything):
         row["location_phones"] = _phones(row["location_phones"])
