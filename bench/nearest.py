@@ -95,18 +95,21 @@ LIMIT 10
 # The public's view of the same: confidential places at their public point (migration 0015), the anonymous API's
 # rule; each part in KNN order of its own index, merged in sphere order.
 RAW_KNN_CHECK_SQL = """
-WITH o AS (SELECT CAST(ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326) AS geography) AS g)
+WITH o AS (SELECT CAST(ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326) AS geography) AS g),
+place AS (SELECT rm_region_at(ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326), 20000) AS region_code)
 SELECT * FROM (
   (SELECT sal.id, sal.service_id, sal.location_id, sal.delivery, ST_Distance(sal.geog, o.g) AS d,
           ST_Distance(sal.geog, o.g, false) AS d_sphere
    FROM o, service_at_location sal
-   WHERE sal.searchable AND sal.type_code = %(type)s AND NOT sal.confidential
+   WHERE sal.searchable AND sal.type_code = %(type)s AND NOT sal.confidential AND (NOT %(same_country)s OR EXISTS (SELECT 1 FROM location l, place WHERE l.id = sal.location_id
+        AND (place.region_code IS NULL OR left(l.region_code, 3) = left(place.region_code, 3))))
    ORDER BY sal.geog <-> o.g LIMIT 10)
   UNION ALL
   (SELECT sal.id, sal.service_id, sal.location_id, sal.delivery, ST_Distance(sal.public_geog, o.g) AS d,
           ST_Distance(sal.public_geog, o.g, false) AS d_sphere
    FROM o, service_at_location sal
-   WHERE sal.searchable AND sal.type_code = %(type)s AND sal.confidential
+   WHERE sal.searchable AND sal.type_code = %(type)s AND sal.confidential AND (NOT %(same_country)s OR EXISTS (SELECT 1 FROM location l, place WHERE l.id = sal.location_id
+        AND (place.region_code IS NULL OR left(l.region_code, 3) = left(place.region_code, 3))))
    ORDER BY sal.public_geog <-> o.g LIMIT 10)
 ) c
 ORDER BY d_sphere
@@ -508,7 +511,8 @@ def check_agreement(dsn: str, port: int, reqs: list[dict], outreach_m: float) ->
     row need not be the spheroid-nearest of the ten: we take the minimum spheroid distance among them (and count
     how often the orders differ). The service ranks only located services (online ones are listed apart), so
     online candidates are left out. The API must list a service at that distance: exactly (its distances are
-    rounded to 1 m), or to 500 m when the place is confidential (the public sees whole kilometres). The one
+    rounded to 1 m), or to 500 m when the place is confidential (the public sees whole kilometres). Like the service,
+    the candidates are those of the family's country (the region of the point), or abroad when it has none. The one
     legitimate exception is the outreach rule: a service that comes to the family ranks as if it stood at most
     15 km away, so ten of them can push a farther site out of the list; then every result must rank nearer."""
     client = HttpClient(port)
@@ -521,7 +525,10 @@ def check_agreement(dsn: str, port: int, reqs: list[dict], outreach_m: float) ->
                 status, data = client.get(_path(req))
                 assert status == 200, data[:300]
                 results = json.loads(data)["results"]
-                cands = conn.execute(RAW_KNN_CHECK_SQL, {"lat": req["lat"], "lon": req["lon"], "type": kind}).fetchall()
+                origin = {"lat": req["lat"], "lon": req["lon"], "type": kind}
+                cands = conn.execute(RAW_KNN_CHECK_SQL, {**origin, "same_country": True}).fetchall()
+                if not any(c[3] != "online" for c in cands):  # none in the family's country: the nearest abroad
+                    cands = conn.execute(RAW_KNN_CHECK_SQL, {**origin, "same_country": False}).fetchall()
                 out["online_in_knn"] += any(c[3] == "online" for c in cands)
                 out["sphere_order_differs"] += [c[0] for c in cands] != [c[0] for c in sorted(cands, key=lambda c: c[4])]
                 located = [c for c in cands if c[3] != "online"]
