@@ -209,3 +209,160 @@ def test_help_abroad_does_not_count(world, engine):
         nearer_abroad += min(foreign) < expected[i]
     assert nearer_abroad > 0
     assert_agrees(engine, "early_help")
+
+
+# --- the figures ----------------------------------------------------------------------------------------------------
+def _percentile(d: np.ndarray, ids: np.ndarray, children: np.ndarray, num: int, den: int):
+    """The smallest distance within which at least num/den of the children live (inf: beyond any help; None: no
+    children)."""
+    total = int(children.sum())
+    if total == 0:
+        return None
+    order = np.lexsort((ids, d))
+    cum = np.cumsum(children[order])
+    return float(d[order][np.argmax(cum * den >= total * num)])
+
+
+def brute_groups(st: dict, dist: np.ndarray, level: str) -> dict[tuple, dict]:
+    keys = {"country": lambda i: (st["region"][i][:2],),
+            "region": lambda i: (st["region"][i][:2], st["region"][i]),
+            "district": lambda i: (st["region"][i][:2], st["region"][i], st["district"][i])}[level]
+    members: dict[tuple, list[int]] = {}
+    for i in range(len(st["id"])):
+        members.setdefault(keys(i), []).append(i)
+    out = {}
+    for key, idx in members.items():
+        idx = np.array(idx)
+        d, kids = dist[idx], st["children"][idx]
+        out[key] = {"settlements": len(idx), "people": int(st["people"][idx].sum()), "children": int(kids.sum()),
+                    "without_any": int(np.isinf(d).sum()),
+                    "median_m": _percentile(d, st["id"][idx], kids, 1, 2),
+                    "p90_m": _percentile(d, st["id"][idx], kids, 9, 10),
+                    "beyond": {t: (int((d > t).sum()), int(st["people"][idx][d > t].sum()), int(kids[d > t].sum()))
+                               for t in THRESHOLDS_M}}
+    return out
+
+
+def _close(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (np.isinf(a) and np.isinf(b)) or abs(a - b) < 0.5
+
+
+@pytest.mark.parametrize("level", ["country", "region", "district"])
+def test_figures_agree_with_the_brute_force(world, engine, level):
+    st, dist, _reached = brute_force(engine, "early_help")
+    expected = brute_groups(st, dist, level)
+    with engine.connect() as conn:
+        totals = data.totals(conn, "early_help", level)
+        beyond = data.beyond(conn, "early_help", level, THRESHOLDS_M)
+    names = data.LEVELS[level].split(", ")
+    assert {tuple(row[k] for k in names) for row in totals} == set(expected)
+    for row in totals:
+        want = expected[tuple(row[k] for k in names)]
+        assert {k: row[k] for k in ("settlements", "people", "children", "without_any")} == \
+            {k: want[k] for k in ("settlements", "people", "children", "without_any")}
+        assert _close(row["median_m"], want["median_m"]) and _close(row["p90_m"], want["p90_m"]), (row, want)
+    got_beyond = {(tuple(r[k] for k in names), r["threshold_m"]): (r["settlements"], r["people"], r["children"])
+                  for r in beyond}
+    want_beyond = {(key, t): counts for key, g in expected.items() for t, counts in g["beyond"].items()
+                   if counts[0]}
+    assert got_beyond == want_beyond
+
+
+def test_a_district_across_a_region_border_is_counted_in_each_region(world, engine):
+    """The district given a Moscow settlement is a group in each region; each region's districts add up to it."""
+    sid, district, _before = world["crossed"]
+    out = coverage.figures(engine, "early_help")
+    parts = [g for g in out.districts if g["district_id"] == district]
+    assert {g["region_code"] for g in parts} == {"RU-MOS", "RU-MOW"}
+    for region in out.regions:
+        own = [g for g in out.districts if g["region_code"] == region["region_code"]]
+        for key in ("settlements", "people", "children"):
+            assert sum(g[key] for g in own) == region[key]
+        for t in ("30", "60", "100"):
+            assert sum(g["beyond"][t]["children"] for g in own) == region["beyond"][t]["children"]
+    assert sum(r["children"] for r in out.regions) == sum(c["children"] for c in out.country)
+
+
+def test_the_public_sees_aggregates_with_rounded_distances(world, engine):
+    staff = coverage.figures(engine, "crisis_apartment", "RU-MOS")
+    public = coverage.figures(engine, "crisis_apartment", "RU-MOS", public=True)
+    assert staff.unserved and not public.unserved  # no settlement's own distance for the public
+    for group in public.country + public.regions + public.districts:
+        for value in (group["median_km"], group["p90_km"]):
+            assert value in (None, "none") or value % coverage.PUBLIC_ROUND_KM == 0
+    assert "distance_m" not in json.dumps(public.as_dict(), default=str)
+    assert [g["children"] for g in public.districts] == [g["children"] for g in staff.districts]
+
+
+# --- kept fresh after edits -----------------------------------------------------------------------------------------
+def _edit(engine, made: dict) -> None:
+    """Edits of every sort that can change a figure, each in its own transaction as editors make them."""
+    moved, unpublished, deleted = made["RU-MOS-site-0"], made["RU-TUL-site-1"], made["RU-ORE-site-2"]
+    statements = [
+        ("UPDATE location SET geog = ST_Project(geog, 30000, radians(45)) WHERE id = :id",
+         {"id": moved["location_id"]}),
+        ("UPDATE organization SET status = 'draft' WHERE id = :id", {"id": unpublished["organization_id"]}),
+        ("DELETE FROM service WHERE id = :id", {"id": deleted["service_id"]}),
+        ("DELETE FROM service_area WHERE service_id IN (SELECT id FROM service WHERE organization_id = :org)",
+         {"org": made["drawn"]["organization_id"]}),
+        ("UPDATE service_area SET radius_km = radius_km * 2 WHERE id = (SELECT min(id) FROM service_area"
+         " WHERE radius_km IS NOT NULL)", {}),
+        ("UPDATE location SET confidential = false WHERE id = (SELECT min(id) FROM location WHERE confidential)", {}),
+    ]
+    for sql, params in statements:
+        with engine.begin() as conn:
+            assert conn.execute(text(sql), params).rowcount == 1
+    with Session(engine) as session:
+        add_service(session, 50.9, 57.6, "early_help")        # Актобе's side of the border
+        add_service(session, 51.75, 55.1, "crisis_apartment")  # Оренбург
+        session.commit()
+
+
+def test_edits_are_noted_and_applied_only_where_they_matter(world, engine):
+    before = {code: stored(engine, code) for code in KINDS}
+    _edit(engine, world["made"])
+    assert {code: stored(engine, code) for code in KINDS} == before  # an edit's transaction computes nothing
+    with engine.connect() as conn:
+        assert {s["type_code"]: s["pending"] for s in data.state(conn)}["early_help"] > 0
+    drained = coverage.bring_up_to_date(engine, KINDS)
+    assert drained["full"] == [] and set(drained["measured"]) == set(KINDS)
+    assert 0 < drained["measured"]["early_help"] < len(before["early_help"]) / 10
+    incremental = {code: stored(engine, code) for code in KINDS}
+    assert incremental != before
+    for code in KINDS:
+        assert_agrees(engine, code)
+    coverage.refresh(engine, KINDS)
+    assert {code: stored(engine, code) for code in KINDS} == incremental  # the same as computed in full
+    with engine.connect() as conn:
+        assert all(s["pending"] == 0 for s in data.state(conn) if s["type_code"] in KINDS)
+
+
+def test_a_truncated_registry_is_computed_again_in_full(engine, registry):
+    """(The registry fixture empties the registry afterwards: every kind is then noted whole.)"""
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {REGISTRY_TABLES} RESTART IDENTITY CASCADE"))
+    drained = coverage.bring_up_to_date(engine, ["crisis_apartment"])
+    assert drained["full"] == ["crisis_apartment"]
+    assert set(v[0] for v in stored(engine, "crisis_apartment").values()) == {None}
+
+
+def test_the_command_refreshes_and_reports(engine, runner, registry):
+    add_service(registry, 55.0794, 38.7783, "early_help")
+    registry.commit()
+    result = runner.invoke(args=["coverage", "refresh", "--service", "early_help"])
+    assert result.exit_code == 0, result.output
+    assert "early_help:" in result.output and "settlements measured" in result.output
+    result = runner.invoke(args=["coverage", "refresh"])
+    assert result.exit_code == 0 and "edits noted" in result.output, result.output
+    result = runner.invoke(args=["coverage", "report", "--service", "early_help", "--region", "ru-mos", "--json",
+                                 "--threshold", "45"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["region"] == "RU-MOS" and out["thresholds_km"] == [45.0]
+    assert [g["region_code"] for g in out["regions"]] == ["RU-MOS"] and out["districts"] and out["unserved"]
+    result = runner.invoke(args=["coverage", "report", "--service", "early_help", "--region", "RU-MOS"])
+    assert result.exit_code == 0 and "Московская область" in result.output, result.output
+    result = runner.invoke(args=["coverage", "report", "--service", "no_such_kind"])
+    assert result.exit_code != 0 and "not a kind of help" in result.output
