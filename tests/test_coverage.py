@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import numpy as np
 import pytest
@@ -366,3 +367,21 @@ def test_the_command_refreshes_and_reports(engine, runner, registry):
     assert result.exit_code == 0 and "Московская область" in result.output, result.output
     result = runner.invoke(args=["coverage", "report", "--service", "no_such_kind"])
     assert result.exit_code != 0 and "not a kind of help" in result.output
+
+
+def test_the_watcher_applies_an_edit_within_seconds_of_its_commit(engine, registry):
+    import threading
+
+    coverage.refresh(engine, ["rental_point"])
+    watcher = threading.Thread(target=coverage.watch, args=(engine, ["rental_point"]),
+                               kwargs={"rounds": 2, "idle_s": 30.0})
+    watcher.start()
+    time.sleep(1.0)  # its first round has applied what was waiting; it listens
+    committed = time.perf_counter()
+    add_service(registry, 54.78, 32.05, "rental_point")
+    registry.commit()
+    watcher.join(timeout=30)
+    assert not watcher.is_alive()
+    assert time.perf_counter() - committed < 5.0
+    smolensk = stored(engine, "rental_point")
+    assert min(v[0] for v in smolensk.values() if v[0] is not None) < 5000.0

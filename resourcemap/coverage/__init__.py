@@ -13,6 +13,7 @@ distances to 0.1 km and the worst-served settlements.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -42,6 +43,30 @@ def bring_up_to_date(engine: Engine, kinds: list[str] | None = None, wait: bool 
     (None without `wait` when another one is at it)."""
     with engine.begin() as conn:
         return data.refresh_pending(conn, kinds=kinds, wait=wait)
+
+
+def watch(engine: Engine, kinds: list[str] | None = None, *, rounds: int | None = None, idle_s: float = 60.0,
+          settle_s: float = 0.2, echo=None) -> None:
+    """Keep the figures (of `kinds` only, when given) fresh: apply what is waiting, then again after each commit
+    that noted edits (the triggers' NOTIFY, delivered at commit; a burst of edits is applied together after
+    `settle_s`), and every `idle_s` in any case. `rounds`: stop after that many (None: never)."""
+    listener = data.listen(engine)
+    try:
+        done = 0
+        while rounds is None or done < rounds:
+            drained = bring_up_to_date(engine, kinds)
+            done += 1
+            if echo and drained["notes"]:
+                echo(f"{drained['notes']} edits applied; in full: {', '.join(drained['full']) or 'none'}; "
+                     f"settlements measured again: {sum(drained['measured'].values())}")
+            if rounds is not None and done >= rounds:
+                break
+            for _ in listener.notifies(timeout=idle_s, stop_after=1):
+                time.sleep(settle_s)
+            for _ in listener.notifies(timeout=0.001):
+                pass  # the burst's other notifications: this round applies their edits too
+    finally:
+        listener.close()
 
 
 def _km(metres: float | None, step_km: float) -> float | str | None:
@@ -94,10 +119,13 @@ def _groups(conn, code: str, level: str, region: str | None, thresholds_km, step
 
 
 def figures(engine: Engine, code: str, region: str | None = None, thresholds_km=DEFAULT_THRESHOLDS_KM, *,
-            public: bool = False, unserved_limit: int = 20) -> Figures:
+            public: bool = False, unserved_limit: int = 20, fresh: bool = False) -> Figures:
     """The figures of kind `code`: the whole country's (every country's), and those of `region` and its districts
-    (every region's and district's when None). `public`: see the module's docstring."""
+    (every region's and district's when None). `public`: see the module's docstring. `fresh`: first apply the
+    kind's waiting edits (unless another transaction is applying them)."""
     step = PUBLIC_ROUND_KM if public else STAFF_ROUND_KM
+    if fresh:
+        bring_up_to_date(engine, [code], wait=False)
     thresholds = sorted(float(t) for t in thresholds_km)
     out = Figures(service=code, region=region, thresholds_km=thresholds, public=public)
     with engine.connect() as conn:

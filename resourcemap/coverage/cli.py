@@ -1,6 +1,6 @@
 """`resourcemap coverage refresh [--service KIND]... [--region CODE] [--full]` and
 `resourcemap coverage report --service KIND [--region CODE] [--threshold KM]... [--public] [--json]`: the coverage
-figures for scripts (issue 21)."""
+figures for scripts (issue 21); `resourcemap coverage watch` keeps them fresh after every commit."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import DEFAULT_THRESHOLDS_KM, UNSERVED_KM, bring_up_to_date, figures, refresh
+from . import DEFAULT_THRESHOLDS_KM, UNSERVED_KM, bring_up_to_date, figures, refresh, watch
 
 
 def _engine():
@@ -41,6 +41,15 @@ def refresh_command(services: tuple[str, ...], region: str | None, full: bool) -
         for code, count in drained["measured"].items():
             click.echo(f"{code}: {count} settlements measured again")
     click.echo(f"done in {time.perf_counter() - started:.1f} s")
+
+
+@coverage_group.command("watch")
+@with_appcontext
+@click.option("--idle", "idle_s", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Also apply what is waiting after this many seconds without a notification.")
+def watch_command(idle_s: float) -> None:
+    """Keep the figures fresh: apply the edits within a moment of each commit (run it beside `resourcemap serve`)."""
+    watch(_engine(), idle_s=idle_s, echo=click.echo)
 
 
 def _row(label: str, group: dict, thresholds: list[float]) -> str:
@@ -74,7 +83,8 @@ def _echo_text(out) -> None:
 @click.option("--service", required=True, help="The kind of help (code, e.g. early_help).")
 @click.option("--region", default=None, help="This region and its districts (ISO 3166-2 code); else every one.")
 @click.option("--threshold", "thresholds", type=click.FloatRange(min=0, min_open=True), multiple=True,
-              help=f"A distance in km to count beyond (repeatable; default {', '.join(map(str, DEFAULT_THRESHOLDS_KM))}).")
+              help="A distance in km to count beyond (repeatable; default "
+                   f"{', '.join(f'{t:g}' for t in DEFAULT_THRESHOLDS_KM)}).")
 @click.option("--public", is_flag=True, help="Only what the public may see (aggregates, rounded distances).")
 @click.option("--json", "as_json", is_flag=True, help="The figures as JSON.")
 def report_command(service: str, region: str | None, thresholds: tuple[float, ...], public: bool,
@@ -83,7 +93,7 @@ def report_command(service: str, region: str | None, thresholds: tuple[float, ..
     and children beyond each threshold, the median and 90th-percentile distance per child, the worst served."""
     try:
         out = figures(_engine(), service, region.upper() if region else None,
-                      thresholds or DEFAULT_THRESHOLDS_KM, public=public)
+                      thresholds or DEFAULT_THRESHOLDS_KM, public=public, fresh=True)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

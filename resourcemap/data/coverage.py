@@ -33,6 +33,7 @@ import functools
 import re
 from typing import TypedDict
 
+import psycopg
 from sqlalchemy import Connection, text
 
 SPHERE_SLACK = 1.01  # sphere/spheroid distance ratio stays within 0.995..1.005 on WGS84 (search/nearest.py)
@@ -209,7 +210,8 @@ INSERT INTO coverage_taken SELECT * FROM taken
 # The kinds to compute in full: noted whole, noted too often, or never computed.
 _WHOLE_KINDS = text(f"""
 SELECT t.code FROM taxonomy_term t
-WHERE {_ONLY.format(column="t.code")} AND (EXISTS (SELECT 1 FROM coverage_taken e WHERE e.type_code = t.code AND e.whole)
+WHERE {_ONLY.format(column="t.code")}
+  AND (EXISTS (SELECT 1 FROM coverage_taken e WHERE e.type_code = t.code AND e.whole)
    OR (SELECT count(*) FROM coverage_taken e WHERE e.type_code = t.code) > :full_above
    OR NOT EXISTS (SELECT 1 FROM coverage_state st WHERE st.type_code = t.code AND st.refreshed_at IS NOT NULL))
 ORDER BY t.position, t.code
@@ -419,3 +421,17 @@ def district_names(conn: Connection, ids: list[int]) -> dict[int, str]:
 
 def region_names(conn: Connection) -> dict[str, str]:
     return dict(conn.execute(_REGION_NAMES).all())
+
+
+# --- waiting for edits ----------------------------------------------------------------------------------------------
+CHANNEL = "resourcemap_coverage"  # the triggers of migration 0021 NOTIFY it (delivered at the edit's commit)
+_LISTEN = f"LISTEN {CHANNEL}"
+
+
+def listen(engine) -> psycopg.Connection:
+    """A connection of its own (autocommit, no statement timeout) listening for the edits' notifications; the
+    caller waits on `conn.notifies(...)` and closes it."""
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = psycopg.connect(url, autocommit=True)
+    conn.execute(_LISTEN)
+    return conn
