@@ -14,6 +14,7 @@ synthetic locations at real settlements), for each size:
 
     .venv/bin/python bench/coverage.py                       # 10k and 100k, 10 edits each
     .venv/bin/python bench/coverage.py --sizes 10000 --edits 5
+    .venv/bin/python bench/coverage.py --sizes 100000 --census   # the 2021 census' 155,921 Russian settlements
 
 Timings are only printed, never asserted.
 """
@@ -43,6 +44,7 @@ from resourcemap.data import coverage as data  # noqa: E402
 # databases that other benchmarks reuse with another tree.
 common.nearest_bench.BENCH_DB_PREFIX = "resourcemap_bench_coverage_"
 BACKEND_PID = text("SELECT pg_backend_pid()")
+SETTLEMENTS = text("SELECT count(*) FROM settlement")
 SIZES = text("SELECT pg_size_pretty(pg_total_relation_size('coverage')), (SELECT count(*) FROM coverage)")
 # Edits and their undoing: (what an editor does, what undoes it), on a published on-site row of the kind.
 EDITS = {
@@ -69,6 +71,23 @@ def peak_memory_mib(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def with_census(engine) -> int:
+    """Merge the census' settlements into the database once (load-regions --census); the settlements there are."""
+    from resourcemap.config import load_config
+    from resourcemap.gazetteer.census import find_wheel
+    from resourcemap.gazetteer.load import load_regions
+
+    with engine.connect() as conn:
+        count = conn.execute(SETTLEMENTS).scalar_one()
+    if count < 100_000:
+        t0 = time.perf_counter()
+        load_regions(engine, BENCH.parent / "data" / "regions", census=find_wheel(load_config()["VAR_DIR"]))
+        with engine.connect() as conn:
+            count = conn.execute(SETTLEMENTS).scalar_one()
+        log(f"census merged in {time.perf_counter() - t0:.0f} s: {count} settlements")
+    return count
 
 
 def full_refresh(engine) -> dict:
@@ -127,15 +146,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--edits", type=int, default=10, help="edits of each sort timed per size")
     p.add_argument("--kind", default="early_help", help="the kind of help of the edited rows")
     p.add_argument("--seed", type=float, default=0.42, help="seed of the synthetic registry")
+    p.add_argument("--census", action="store_true",
+                   help="with the 2021 census' settlements (var/cache/census/; databases of their own)")
     p.add_argument("--edits-only", action="store_true", help="only the edits (the figures computed already)")
     p.add_argument("--output", type=Path, help="write the results as JSON here")
     args = p.parse_args(argv)
     server = server_url()
     results = {"machine": machine(), "sizes": []}
+    if args.census:
+        common.nearest_bench.BENCH_DB_PREFIX = "resourcemap_bench_coverage_census_"
     for size in [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]:
         info = ensure_database(server, size, args.seed)
         engine = create_engine(sa_url(server, info["database"]))
         try:
+            if args.census:
+                info["counts"]["settlements"] = with_census(engine)
             full = {"seconds": None, "backend_peak_mib": None, "coverage_size": None}
             if not args.edits_only:
                 log(f"[{info['database']}] {info['counts']}: computing every kind in full")

@@ -37,7 +37,7 @@ import psycopg
 from sqlalchemy import Connection, text
 
 SPHERE_SLACK = 1.01  # sphere/spheroid distance ratio stays within 0.995..1.005 on WGS84 (search/nearest.py)
-KNN_CANDIDATES = 2   # per planar index, the candidates whose spheroid distance bounds the exact scan
+KNN_CANDIDATES = 1   # per planar index, the candidates whose spheroid distance bounds the exact scan
 FULL_ABOVE = 2000    # a kind with more notes than this is computed in full rather than settlement by settlement
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('resourcemap.coverage'))")
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext('resourcemap.coverage'))")
