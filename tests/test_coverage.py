@@ -334,7 +334,7 @@ def test_edits_are_noted_and_applied_only_where_they_matter(world, engine):
     assert incremental != before
     for code in KINDS:
         assert_agrees(engine, code)
-    coverage.refresh(engine, KINDS)
+    coverage.refresh(engine, KINDS, workers=2)
     assert {code: stored(engine, code) for code in KINDS} == incremental  # the same as computed in full
     with engine.connect() as conn:
         assert all(s["pending"] == 0 for s in data.state(conn) if s["type_code"] in KINDS)

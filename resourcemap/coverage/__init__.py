@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -26,16 +27,19 @@ PUBLIC_ROUND_KM = 5.0     # the public's distances per child: to this step (the 
 STAFF_ROUND_KM = 0.1
 
 
-def refresh(engine: Engine, kinds: list[str] | None = None, region: str | None = None) -> dict[str, int]:
+def refresh(engine: Engine, kinds: list[str] | None = None, region: str | None = None,
+            workers: int = 1) -> dict[str, int]:
     """Compute the kinds (all when None) for every settlement (of `region` only when given), each kind in a
-    transaction of its own; the settlements measured per kind."""
+    transaction of its own, `workers` kinds at a time; the settlements measured per kind."""
     with engine.connect() as conn:
         codes = kinds or data.kinds(conn)
-    measured = {}
-    for code in codes:
+
+    def one(code: str) -> int:
         with engine.begin() as conn:
-            measured[code] = data.refresh_kind(conn, code, region)
-    return measured
+            return data.refresh_kind(conn, code, region)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return dict(zip(codes, pool.map(one, codes)))
 
 
 def bring_up_to_date(engine: Engine, kinds: list[str] | None = None, wait: bool = True) -> data.Drained | None:

@@ -27,12 +27,14 @@ def coverage_group() -> None:
 @click.option("--service", "services", multiple=True, help="Only this kind of help (code; repeatable).")
 @click.option("--region", default=None, help="Only the settlements of this region (ISO 3166-2 code).")
 @click.option("--full", is_flag=True, help="Compute in full, rather than apply the edits noted since the last time.")
-def refresh_command(services: tuple[str, ...], region: str | None, full: bool) -> None:
+@click.option("--workers", type=click.IntRange(1, 4), default=1, show_default=True,
+              help="Kinds computed side by side (database connections) when computing in full.")
+def refresh_command(services: tuple[str, ...], region: str | None, full: bool, workers: int) -> None:
     """Bring the distances up to date: apply the edits noted since the last refresh (kinds never computed, or
     changed wholesale, are computed in full), or with --full / --service / --region compute them again."""
     started = time.perf_counter()
     if full or services or region:
-        measured = refresh(_engine(), list(services) or None, region.upper() if region else None)
+        measured = refresh(_engine(), list(services) or None, region.upper() if region else None, workers)
         for code, count in measured.items():
             click.echo(f"{code}: {count} settlements measured")
     else:

@@ -8,7 +8,8 @@ that the planner uses the kind's partial indexes):
 1. an outreach service of the kind whose radius (geodesic, from its location) or drawn area holds the settlement
    reaches it: distance 0 (`reached`);
 2. else a KNN scan of the kind's planar indexes (`ix_sal_knn_<code>` for the open rows, `ix_sal_knnc_<code>` for
-   the confidential ones, at their exact point) gives a few candidates; the smallest of their spheroid distances,
+   the confidential ones, at their exact point) gives the first of each in planar order; the smaller of their
+   spheroid distances,
    widened by SPHERE_SLACK, bounds an index box scan of both (rm_geodesic_box) that finds every service that
    could be nearer; the nearest of those on the spheroid is the answer. The planar order never decides it.
 Published is `service_at_location.searchable` (service active, organization published, location active); online
@@ -22,10 +23,14 @@ after commit, in its own transaction, under one advisory lock: the settlements w
 deleted row (`nearest_sal_id`), those whose circle through their nearest (`reach_box`, a GiST index) holds a new
 point and are farther from their nearest than from it, and those inside a new or old outreach area are measured
 again; a kind with more notes than FULL_ABOVE, or noted whole (TRUNCATE of the registry, settlements loaded, a new
-kind), is computed in full. So an edit's own transaction stays as fast as before, and whoever drains — the
-`resourcemap coverage` commands, a process listening for the notification, or a reader before it reads — brings
-the figures up to date in milliseconds for one edit. Not followed: a location moved to another country without
-moving (its region code alone changed): the next full refresh corrects it.
+kind), is computed in full. Why after commit, not in the edit's transaction (as the map's flush at commit does,
+migration 0009) nor from the writers: an edit's commit would otherwise wait on the coverage lock behind a running
+computation in full (minutes), an import's commit would pay for whole kinds, and the writers are not the only
+way rows change (an organization's status reaches the rows through the copies' triggers). So an edit's own
+transaction only inserts its notes, and whoever drains — `resourcemap coverage watch` listening for the
+notification, the `refresh` and `report` commands, or any reader before it reads — brings the figures up to date
+in tens of milliseconds for one edit. Not followed: a location whose region code alone changes to another
+country's (the point unmoved): the next computation in full corrects it.
 """
 from __future__ import annotations
 
@@ -39,6 +44,10 @@ from sqlalchemy import Connection, text
 SPHERE_SLACK = 1.01  # sphere/spheroid distance ratio stays within 0.995..1.005 on WGS84 (search/nearest.py)
 KNN_CANDIDATES = 1   # per planar index, the candidates whose spheroid distance bounds the exact scan
 FULL_ABOVE = 2000    # a kind with more notes than this is computed in full rather than settlement by settlement
+# Locks, held to the end of the transaction: one per kind, taken by whatever measures the kind (so that a drain and
+# a computation in full of the same kind never interleave, and kinds can be computed side by side), and the drains'
+# own (one drain at a time takes the notes).
+_KIND_LOCK = text("SELECT pg_advisory_xact_lock(21, hashtext(:code))")
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('resourcemap.coverage'))")
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext('resourcemap.coverage'))")
 _NO_TIMEOUT = text("SET LOCAL statement_timeout = 0")
@@ -63,16 +72,19 @@ _WITHIN_PART = """SELECT sal.id, ST_Distance(sal.geog, s.geog) AS d, sal.confide
         AND CAST(sal.geog AS geometry) && rm_geodesic_box(s.geog, bound.r)
         AND ST_DWithin(sal.geog, s.geog, bound.r, false)"""
 
-# An outreach row of the kind that comes to the settlement: by radius (ix_sal_outreach_type_geog, bounded by the
-# largest radius there is), or by drawn area (ix_service_area_drawn).
+# An outreach row of the kind that comes to the settlement: by radius (the kind's outreach rows in
+# ix_sal_reach_<code> within a box holding the largest radius there is, nearest first in planar order: the first
+# that reaches is taken; each radius checked on the sphere, then on the spheroid), or by drawn area
+# (ix_service_area_drawn).
 _REACH = """SELECT x.id, x.confidential FROM (
     (SELECT sal.id, sal.confidential FROM service_at_location sal
       WHERE sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = '{code}'{country}
-        AND ST_DWithin(sal.geog, s.geog, (SELECT coalesce(max(radius_km), 0) * 1000.0 * {slack} FROM service_area
-                                           WHERE radius_km IS NOT NULL), false)
+        AND CAST(sal.geog AS geometry) && rm_geodesic_box(s.geog, (
+              SELECT coalesce(max(radius_km), 0) * 1000.0 FROM service_area WHERE radius_km IS NOT NULL))
         AND EXISTS (SELECT 1 FROM service_area a WHERE a.service_id = sal.service_id AND a.radius_km IS NOT NULL
+                      AND ST_DWithin(sal.geog, s.geog, a.radius_km * 1000.0 * {slack}, false)
                       AND ST_DWithin(sal.geog, s.geog, a.radius_km * 1000.0))
-      ORDER BY sal.geog <-> s.geog LIMIT 1)
+      ORDER BY CAST(sal.geog AS geometry) <-> CAST(s.geog AS geometry) LIMIT 1)
     UNION ALL
     (SELECT sal.id, sal.confidential FROM service_area a JOIN service_at_location sal ON sal.service_id = a.service_id
       WHERE a.radius_km IS NULL AND a.area IS NOT NULL AND ST_Intersects(a.area, s.geog)
@@ -183,10 +195,10 @@ def _measure_target(conn: Connection, code: str) -> int:
 
 def refresh_kind(conn: Connection, code: str, region: str | None = None) -> int:
     """Compute kind `code` for every settlement (of `region` only, when given), in the caller's transaction, under
-    the coverage lock; the number of settlements measured. A computation of every settlement forgets the kind's
+    the kind's lock; the number of settlements measured. A computation of every settlement forgets the kind's
     notes made before it (it sees their changes)."""
     conn.execute(_NO_TIMEOUT)
-    conn.execute(_LOCK)
+    conn.execute(_KIND_LOCK, {"code": code})
     if region is None:
         conn.execute(_FORGET_NOTES, {"code": code})
     conn.execute(_TARGET)
@@ -268,6 +280,7 @@ def refresh_pending(conn: Connection, *, kinds: list[str] | None = None, wait: b
     conn.execute(_TODO, {"slack": SPHERE_SLACK})
     measured = {}
     for code, _count in conn.execute(_TODO_KINDS, {"whole": whole}).all():
+        conn.execute(_KIND_LOCK, {"code": code})
         conn.execute(_TARGET)
         conn.execute(_TARGET_EMPTY)
         conn.execute(_TARGET_TODO, {"code": code})

@@ -162,6 +162,8 @@ BEGIN
                  ' WHERE searchable AND type_code = %L AND NOT confidential', 'ix_sal_knn_' || code, code);
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
                  ' WHERE searchable AND type_code = %L AND confidential', 'ix_sal_knnc_' || code, code);
+  EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
+                 ' WHERE searchable AND type_code = %L AND delivery = ''outreach''', 'ix_sal_reach_' || code, code);
 END $function$;
 
 -- rm_district_at(p geometry, region text)
