@@ -7,9 +7,8 @@ settlements at once (the temporary table coverage_target), one kind per statemen
 that the planner uses the kind's partial indexes):
 1. an outreach service of the kind whose radius (geodesic, from its location) or drawn area holds the settlement
    reaches it: distance 0 (`reached`);
-2. else a KNN scan of the kind's planar indexes (`ix_sal_knn_<code>` for the open rows, `ix_sal_knnc_<code>` for
-   the confidential ones, at their exact point) gives the first of each in planar order; the smaller of their
-   spheroid distances,
+2. else a KNN scan of the kind's planar index (`ix_sal_cov_<code>`: its published rows that are not online,
+   confidential ones at their exact point) gives the first in planar order; its spheroid distance,
    widened by SPHERE_SLACK, bounds an index box scan of both (rm_geodesic_box) that finds every service that
    could be nearer; the nearest of those on the spheroid is the answer. The planar order never decides it.
 Published is `service_at_location.searchable` (service active, organization published, location active); online
@@ -42,7 +41,7 @@ import psycopg
 from sqlalchemy import Connection, text
 
 SPHERE_SLACK = 1.01  # sphere/spheroid distance ratio stays within 0.995..1.005 on WGS84 (search/nearest.py)
-KNN_CANDIDATES = 1   # per planar index, the candidates whose spheroid distance bounds the exact scan
+KNN_CANDIDATES = 1   # the candidates (in planar order) whose spheroid distance bounds the exact scan
 FULL_ABOVE = 2000    # a kind with more notes than this is computed in full rather than settlement by settlement
 # Locks, held to the end of the transaction: one per kind, taken by whatever measures the kind (so that a drain and
 # a computation in full of the same kind never interleave, and kinds can be computed side by side), and the drains'
@@ -60,17 +59,8 @@ _SAME_COUNTRY = (" AND (SELECT left(l_c.region_code, 3) FROM location l_c WHERE 
 # the condition above would walk the kind's whole index).
 _HAS_HELP = " AND left(s.region_code, 3) = ANY(CAST(:countries AS text[]))"
 
-_OPEN, _SECRET = "NOT sal.confidential", "sal.confidential"
-_KIND = "sal.searchable AND sal.type_code = '{code}' AND {rows} AND sal.delivery <> 'online'{country}"
-
-_KNN_PART = """(SELECT ST_Distance(sal.geog, s.geog) AS d FROM service_at_location sal
-      WHERE {kind}
-      ORDER BY CAST(sal.geog AS geometry) <-> CAST(s.geog AS geometry) LIMIT {k})"""
-
-_WITHIN_PART = """SELECT sal.id, ST_Distance(sal.geog, s.geog) AS d, sal.confidential FROM service_at_location sal
-      WHERE {kind}
-        AND CAST(sal.geog AS geometry) && rm_geodesic_box(s.geog, bound.r)
-        AND ST_DWithin(sal.geog, s.geog, bound.r, false)"""
+# The rows that count, in the kind's index ix_sal_cov_<code> (migration 0021).
+_KIND = "sal.searchable AND sal.type_code = '{code}' AND sal.delivery <> 'online'{country}"
 
 # An outreach row of the kind that comes to the settlement: by radius (the kind's outreach rows in
 # ix_sal_reach_<code> within a box holding the largest radius there is, nearest first in planar order: the first
@@ -102,18 +92,16 @@ JOIN settlement s ON s.id = t.settlement_id
 LEFT JOIN LATERAL ({reach}) reach ON true
 LEFT JOIN LATERAL (
   SELECT min(k.d) * {slack} + 1.0 AS r FROM (
-    {knn_open}
-    UNION ALL
-    {knn_secret}) k
-  WHERE reach.id IS NULL
+    SELECT ST_Distance(sal.geog, s.geog) AS d FROM service_at_location sal
+    WHERE {kind} AND reach.id IS NULL
+    ORDER BY CAST(sal.geog AS geometry) <-> CAST(s.geog AS geometry) LIMIT {k}) k
 ) bound ON true
 LEFT JOIN LATERAL (
-  SELECT w.id, w.d, w.confidential FROM (
-    {within_open}
-    UNION ALL
-    {within_secret}) w
-  WHERE bound.r IS NOT NULL
-  ORDER BY w.d, w.id LIMIT 1
+  SELECT sal.id, ST_Distance(sal.geog, s.geog) AS d, sal.confidential FROM service_at_location sal
+  WHERE {kind} AND bound.r IS NOT NULL
+    AND CAST(sal.geog AS geometry) && rm_geodesic_box(s.geog, bound.r)
+    AND ST_DWithin(sal.geog, s.geog, bound.r, false)
+  ORDER BY 2, 1 LIMIT 1
 ) near ON true
 ON CONFLICT (type_code, settlement_id) DO UPDATE
   SET distance_m = EXCLUDED.distance_m, nearest_sal_id = EXCLUDED.nearest_sal_id,
@@ -128,15 +116,9 @@ def _measure_sql(code: str, same_country: bool) -> str:
     if not _TYPE_CODE.match(code):
         raise ValueError(f"not a service type code: {code!r}")
     country = _SAME_COUNTRY + _HAS_HELP if same_country else ""
-
-    def kind(rows: str) -> str:
-        return _KIND.format(code=code, rows=rows, country=country)
-
     return _MEASURE.format(
         code=code, slack=SPHERE_SLACK, reach=_REACH.format(code=code, country=country, slack=SPHERE_SLACK),
-        knn_open=_KNN_PART.format(kind=kind(_OPEN), k=KNN_CANDIDATES),
-        knn_secret=_KNN_PART.format(kind=kind(_SECRET), k=KNN_CANDIDATES),
-        within_open=_WITHIN_PART.format(kind=kind(_OPEN)), within_secret=_WITHIN_PART.format(kind=kind(_SECRET)))
+        kind=_KIND.format(code=code, country=country), k=KNN_CANDIDATES)
 
 
 _TARGET = text("CREATE TEMP TABLE IF NOT EXISTS coverage_target (settlement_id integer PRIMARY KEY) ON COMMIT DROP")

@@ -16,11 +16,12 @@
   `resourcemap_coverage` (delivered at commit) for a process that keeps the figures fresh.
 - `coverage_state`: per kind, when the figures were last computed in full and last brought up to date.
 - `rm_geodesic_box(g, r)`: the box of nearest help's bound (search/nearest.py), as a function.
-- `rm_create_knn_index(code)` also makes `ix_sal_knnc_<code>`, the kind's confidential rows in a planar index
-  (coverage's KNN takes candidates from both: the confidential rows' own geography index holds every kind, and a
-  KNN scan for a kind with none there would walk all of it), and `ix_sal_reach_<code>`, the kind's outreach rows
-  (whether one comes to a settlement: the (type_code, geog) index of 0006 prunes poorly by kind; measured with the
-  census' 167k settlements and 100k synthetic locations, ~140 us a settlement).
+- `rm_create_knn_index(code)` also makes two planar indexes of the kind for coverage: `ix_sal_cov_<code>`, its
+  published rows that are not online, confidential ones included (nearest help's `ix_sal_knn_<code>` holds the
+  online rows and not the confidential ones: a KNN scan of it for a kind that is mostly online, such as the
+  hotlines, walked thousands of online rows per settlement), and `ix_sal_reach_<code>`, its outreach rows (whether
+  one comes to a settlement: the (type_code, geog) index of 0006 prunes poorly by kind; measured with the census'
+  167k settlements and 100k synthetic locations, ~140 us a settlement, half with this index).
 
 Revision ID: 0021
 Revises: 0020
@@ -47,7 +48,7 @@ BEGIN
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
                  ' WHERE searchable AND type_code = %L AND NOT confidential', 'ix_sal_knn_' || code, code);
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
-                 ' WHERE searchable AND type_code = %L AND confidential', 'ix_sal_knnc_' || code, code);
+                 ' WHERE searchable AND type_code = %L AND delivery <> ''online''', 'ix_sal_cov_' || code, code);
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
                  ' WHERE searchable AND type_code = %L AND delivery = ''outreach''', 'ix_sal_reach_' || code, code);
 END $$;
@@ -194,7 +195,7 @@ ANALYZE service_at_location;
 DOWNGRADE = r"""
 DO $$ DECLARE c text; BEGIN
   FOR c IN SELECT code FROM taxonomy_term LOOP
-    EXECUTE format('DROP INDEX IF EXISTS %I, %I', 'ix_sal_knnc_' || c, 'ix_sal_reach_' || c);
+    EXECUTE format('DROP INDEX IF EXISTS %I, %I', 'ix_sal_cov_' || c, 'ix_sal_reach_' || c);
   END LOOP; END $$;
 """ + _KNN_0015 + r"""
 DROP TRIGGER sal_coverage_insert ON service_at_location;
