@@ -385,3 +385,14 @@ def test_the_watcher_applies_an_edit_within_seconds_of_its_commit(engine, regist
     assert time.perf_counter() - committed < 5.0
     smolensk = stored(engine, "rental_point")
     assert min(v[0] for v in smolensk.values() if v[0] is not None) < 5000.0
+
+
+def test_every_kind_of_help_has_its_coverage_indexes(engine):
+    """data/coverage.py relies on ix_sal_cov_<code> and ix_sal_reach_<code> (rm_create_knn_index, migration 0021)."""
+    with engine.connect() as conn:
+        missing = conn.execute(text(
+            "SELECT t.code || ':' || p.prefix"
+            " FROM taxonomy_term t, unnest(ARRAY['ix_sal_cov_', 'ix_sal_reach_']) p(prefix)"
+            " WHERE NOT EXISTS (SELECT 1 FROM pg_indexes WHERE tablename = 'service_at_location'"
+            " AND indexname = p.prefix || t.code)")).scalars().all()
+    assert missing == []
