@@ -59,8 +59,9 @@ _SAME_COUNTRY = (" AND (SELECT left(l_c.region_code, 3) FROM location l_c WHERE 
 # the condition above would walk the kind's whole index).
 _HAS_HELP = " AND left(s.region_code, 3) = ANY(CAST(:countries AS text[]))"
 
-# The rows that count, in the kind's index ix_sal_cov_<code> (migration 0021).
-_KIND = "sal.searchable AND sal.type_code = '{code}' AND sal.delivery <> 'online'{country}"
+# The rows that count (not online), in the kind's index ix_sal_cov_<code> (migration 0021: its condition, written
+# as nearest help does not write it).
+_KIND = "sal.searchable AND sal.type_code = '{code}' AND sal.delivery IN ('on_site', 'outreach'){country}"
 
 # An outreach row of the kind that comes to the settlement: by radius (the kind's outreach rows in
 # ix_sal_reach_<code> within a box holding the largest radius there is, nearest first in planar order: the first

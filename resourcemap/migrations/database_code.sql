@@ -161,7 +161,8 @@ BEGIN
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
                  ' WHERE searchable AND type_code = %L AND NOT confidential', 'ix_sal_knn_' || code, code);
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
-                 ' WHERE searchable AND type_code = %L AND delivery <> ''online''', 'ix_sal_cov_' || code, code);
+                 ' WHERE searchable AND type_code = %L AND delivery IN (''on_site'', ''outreach'')',
+                 'ix_sal_cov_' || code, code);
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
                  ' WHERE searchable AND type_code = %L AND delivery = ''outreach''', 'ix_sal_reach_' || code, code);
 END $function$;

@@ -19,9 +19,11 @@
 - `rm_create_knn_index(code)` also makes two planar indexes of the kind for coverage: `ix_sal_cov_<code>`, its
   published rows that are not online, confidential ones included (nearest help's `ix_sal_knn_<code>` holds the
   online rows and not the confidential ones: a KNN scan of it for a kind that is mostly online, such as the
-  hotlines, walked thousands of online rows per settlement), and `ix_sal_reach_<code>`, its outreach rows (whether
-  one comes to a settlement: the (type_code, geog) index of 0006 prunes poorly by kind; measured with the census'
-  167k settlements and 100k synthetic locations, ~140 us a settlement, half with this index).
+  hotlines, walked thousands of online rows per settlement; its condition is written `delivery IN ('on_site',
+  'outreach')` so that nearest help's statements, which say `delivery <> 'online'`, keep their own indexes), and
+  `ix_sal_reach_<code>`, its outreach rows (whether one comes to a settlement: the (type_code, geog) index of 0006
+  prunes poorly by kind; measured with the census' 167k settlements and 100k synthetic locations, ~140 us a
+  settlement, half with this index).
 
 Revision ID: 0021
 Revises: 0020
@@ -48,7 +50,8 @@ BEGIN
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
                  ' WHERE searchable AND type_code = %L AND NOT confidential', 'ix_sal_knn_' || code, code);
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
-                 ' WHERE searchable AND type_code = %L AND delivery <> ''online''', 'ix_sal_cov_' || code, code);
+                 ' WHERE searchable AND type_code = %L AND delivery IN (''on_site'', ''outreach'')',
+                 'ix_sal_cov_' || code, code);
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
                  ' WHERE searchable AND type_code = %L AND delivery = ''outreach''', 'ix_sal_reach_' || code, code);
 END $$;
