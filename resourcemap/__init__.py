@@ -81,6 +81,8 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     from .cli import register as register_commands
 
     register_commands(app)
+    from .coverage.cli import coverage_group  # `resourcemap coverage` (issue 21)
+    app.cli.add_command(coverage_group)
     return app
 
 
