@@ -11,26 +11,37 @@ SIMPLIFY_DEG = 0.005  # about 500 m: enough for a choropleth, a fraction of the 
 
 
 class DistrictShape(TypedDict):
-    district_id: int
+    district_id: int | None  # None: the part of the region outside its known districts (the whole region if none)
     region_code: str
     name: str
     geojson: str  # a GeoJSON geometry (MultiPolygon / Polygon), coordinates to 4 decimals
 
 
 # The outlines of a region's districts, and of districts of other regions that hold some of its settlements (a
-# district crossed by a region border, counted in each region it lies in).
+# district crossed by a region border, counted in each region it lies in); then the rest of the region, outside
+# its known districts (where settlements without a district lie; the whole region when it has no districts).
 _SHAPES = text("""
-SELECT d.id AS district_id, d.region_code, d.name_ru AS name,
-       ST_AsGeoJSON(ST_SimplifyPreserveTopology(d.boundary, :tolerance), 4) AS geojson
-FROM district d
-WHERE d.region_code = :region
-   OR d.id IN (SELECT s.district_id FROM settlement s WHERE s.region_code = :region AND s.district_id IS NOT NULL)
-ORDER BY d.id
+WITH shown AS (
+  SELECT d.id, d.region_code, d.name_ru, ST_SimplifyPreserveTopology(d.boundary, :tolerance) AS geom
+  FROM district d
+  WHERE d.region_code = :region
+     OR d.id IN (SELECT s.district_id FROM settlement s WHERE s.region_code = :region AND s.district_id IS NOT NULL)
+), rest AS (
+  SELECT NULL::integer AS id, r.code AS region_code, r.name_ru,
+         ST_CollectionExtract(ST_Difference(ST_SimplifyPreserveTopology(r.boundary, :tolerance),
+           coalesce((SELECT ST_Union(ST_Buffer(geom, 0)) FROM shown WHERE shown.region_code = r.code),
+                    'SRID=4326;POLYGON EMPTY'::geometry)), 3) AS geom
+  FROM region r WHERE r.code = :region
+)
+SELECT id AS district_id, region_code, name_ru AS name, ST_AsGeoJSON(geom, 4) AS geojson
+FROM (SELECT * FROM shown UNION ALL SELECT * FROM rest) x
+WHERE NOT ST_IsEmpty(geom)
+ORDER BY id NULLS LAST
 """)
 
 
 def district_shapes(conn: Connection, region: str, tolerance_deg: float = SIMPLIFY_DEG) -> list[DistrictShape]:
-    """The outlines of the districts whose figures a region's page shows."""
+    """The outlines of the districts whose figures a region's page shows, and of the rest of the region."""
     return [DistrictShape(**row) for row in conn.execute(
         _SHAPES, {"region": region, "tolerance": tolerance_deg}).mappings()]
 
