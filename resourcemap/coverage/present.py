@@ -11,7 +11,7 @@ import re
 import folium
 from markupsafe import escape
 
-from ..maps import ATTRIBUTION, LEAFLET_CSS, LEAFLET_JS
+from ..maps import ATTRIBUTION, LEAFLET_CSS, LEAFLET_JS, SCALE
 
 MAP_ID = "coverage"  # folium names the map `map_coverage`: the page's <div id="map_coverage">
 # Shares of a district's children beyond the chosen distance, and their colours (light to dark; colour-blind safe,
@@ -96,7 +96,7 @@ def _bounds(collection: dict) -> list[list[float]] | None:
 def map_script(rows: list[dict], shapes: list[dict], km: float, tile_url: str, attribution: str = ATTRIBUTION) -> str:
     """The map's JavaScript (folium): the tiles, the districts coloured by the share of children beyond `km`,
     a tooltip in words; no URL but the tiles'. Put it in a <script nonce=...> after the static Leaflet script."""
-    m = folium.Map(location=(60.0, 90.0), zoom_start=3, tiles=None, control_scale=True, min_zoom=2, max_zoom=14)
+    m = folium.Map(location=(60.0, 90.0), zoom_start=3, tiles=None, control_scale=False, min_zoom=2, max_zoom=14)
     m._id = MAP_ID
     m.default_js, m.default_css = LEAFLET_JS, LEAFLET_CSS
     folium.TileLayer(tiles=tile_url, attr=attribution, name="tiles", max_zoom=18).add_to(m)
@@ -118,7 +118,7 @@ def _finish(m: folium.Map, tile_url: str, attribution: str) -> str:
     """The map's script, checked to name no URL but the tiles'."""
     figure = m.get_root()
     figure.render()
-    script = figure.script.render()
+    script = figure.script.render() + SCALE.format(map=f"map_{MAP_ID}")  # metric, under the zoom buttons
     linked = script
     for url in re.findall(r'href="([^"]+)"', attribution):
         linked = linked.replace(url, "")
