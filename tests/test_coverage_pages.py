@@ -132,3 +132,10 @@ def test_where_the_figures_and_the_request_log_both_say_missing(as_who, engine):
     html = admin.get(f"{PAGE}?service={KIND}&region=RU-MOS&threshold_km=30").get_data(as_text=True)
     both = html[html.index('id="both"'):html.index('id="map_coverage"')]
     assert far["district_name"] in both and "обращений без помощи в радиусе 30 км: 1" in both
+
+
+def test_the_page_speaks_english_on_request(as_who):
+    html = as_who("dispatcher").get(f"{PAGE}?service={KIND}&region=RU-MOS&threshold_km=60&lang=en").get_data(
+        as_text=True)
+    assert "Coverage of help by district" in html and "no children farther than 60 km" in html
+    assert "Охват помощи по районам" not in html

@@ -9,7 +9,10 @@ import json
 import re
 
 import folium
+from flask_babel import gettext
 from markupsafe import escape
+
+from ..errors import N_
 
 from ..maps import ATTRIBUTION, LEAFLET_CSS, LEAFLET_JS, SCALE
 
@@ -17,13 +20,13 @@ MAP_ID = "coverage"  # folium names the map `map_coverage`: the page's <div id="
 # Shares of a district's children beyond the chosen distance, and their colours (light to dark; colour-blind safe,
 # told apart by lightness): (upper bound of the share, class, colour, the legend's words).
 BANDS = [
-    (0.0, "c0", "#fef0d9", "нет детей дальше {km} км"),
-    (0.10, "c1", "#fdcc8a", "дальше {km} км — до 10% детей"),
-    (0.25, "c2", "#fc8d59", "дальше {km} км — от 10 до 25% детей"),
-    (0.50, "c3", "#e34a33", "дальше {km} км — от 25 до 50% детей"),
-    (1.0, "c4", "#b30000", "дальше {km} км — больше половины детей"),
+    (0.0, "c0", "#fef0d9", N_("нет детей дальше %(km)s км")),
+    (0.10, "c1", "#fdcc8a", N_("дальше %(km)s км — до 10%% детей")),
+    (0.25, "c2", "#fc8d59", N_("дальше %(km)s км — от 10 до 25%% детей")),
+    (0.50, "c3", "#e34a33", N_("дальше %(km)s км — от 25 до 50%% детей")),
+    (1.0, "c4", "#b30000", N_("дальше %(km)s км — больше половины детей")),
 ]
-NO_CHILDREN = ("cx", "#bdbdbd", "детей не учтено")
+NO_CHILDREN = ("cx", "#bdbdbd", N_("детей не учтено"))
 
 
 def band(share: float | None) -> tuple[str, str]:
@@ -38,8 +41,8 @@ def band(share: float | None) -> tuple[str, str]:
 
 def legend(km: float) -> list[dict]:
     """The map's legend in words, with the classes of its swatches."""
-    return ([{"css": css, "words": words.format(km=f"{km:g}")} for _u, css, _c, words in BANDS]
-            + [{"css": NO_CHILDREN[0], "words": NO_CHILDREN[2]}])
+    return ([{"css": css, "words": gettext(words, km=format(km, "g"))} for _u, css, _c, words in BANDS]
+            + [{"css": NO_CHILDREN[0], "words": gettext(NO_CHILDREN[2])}])
 
 
 def district_rows(body: dict, km: float, unmet: list[dict]) -> list[dict]:
@@ -57,9 +60,10 @@ def district_rows(body: dict, km: float, unmet: list[dict]) -> list[dict]:
 
 
 def _label(row: dict, km: float) -> str:
-    name = row["district_name"] or "вне известных районов"
-    children = f"дети дальше {km:g} км: {row['far']['children']} из {row['children']}"
-    return str(escape(f"{name}: {children}; обращений без помощи: {row['unmet']}"))
+    name = row["district_name"] or gettext("вне известных районов")
+    return str(escape(gettext("%(name)s: дети дальше %(km)s км: %(far)s из %(children)s; обращений без помощи: "
+                              "%(unmet)s", name=name, km=format(km, "g"), far=row["far"]["children"],
+                              children=row["children"], unmet=row["unmet"])))
 
 
 def features(rows: list[dict], shapes: list[dict], km: float, *, label: bool = False) -> dict:

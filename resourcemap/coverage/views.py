@@ -9,10 +9,13 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
+from flask_babel import gettext
+
 from .. import clock
 from ..auth.policy import coverage_regions, current_viewer, may_study_coverage_of, staff_page
 from ..data.coverage_views import district_shapes, unmet_requests
 from ..db import get_session
+from ..errors import N_
 from ..maps import attribution, static_assets
 from ..search import reference
 from . import DEFAULT_THRESHOLDS_KM, UNSERVED_KM
@@ -53,15 +56,15 @@ def _choice(args) -> Choice:
     study."""
     service = (args.get("service") or DEFAULT_KIND).strip()
     if service not in {t["code"] for t in reference.service_types(get_session())}:
-        raise BadChoice("Такого вида помощи нет.")
+        raise BadChoice(N_("Такого вида помощи нет."))
     region = (args.get("region") or "").strip().upper() or None
     if region and region not in {r["code"] for r in reference.regions(get_session())}:
-        raise BadChoice("Такого региона нет.")
+        raise BadChoice(N_("Такого региона нет."))
     if region and not may_study_coverage_of(current_viewer(), region):
         abort(403)
     km = (args.get("threshold_km") or str(DEFAULT_KM)).strip()
     if not km.isdecimal() or not 1 <= int(km) <= MAX_KM:
-        raise BadChoice(f"Расстояние — целое число километров от 1 до {MAX_KM}.")
+        raise BadChoice(N_("Расстояние — целое число километров от 1 до 1000."))
     return Choice(service, region, int(km))
 
 
@@ -85,7 +88,7 @@ def _args(choice: Choice) -> dict:
 
 
 def _bad(error: BadChoice):
-    return render_template("error.html", status=400, message=str(error)), 400
+    return render_template("error.html", status=400, message=gettext(str(error))), 400
 
 
 @bp.get("")
@@ -119,7 +122,7 @@ def _download():
     """(choice, rows) of a download; BadChoice without a region."""
     choice = _choice(request.args)
     if choice.region is None:
-        raise BadChoice("Выберите регион.")
+        raise BadChoice(N_("Выберите регион."))
     return choice, _district_rows(choice)[1]
 
 
