@@ -7,6 +7,7 @@ from apiflask import Schema
 from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, Raw, String
 from apiflask.validators import Length, Range
 from flask import current_app, jsonify
+from marshmallow import ValidationError, missing, pre_load
 
 from ..auth.policy import current_viewer
 from ..coverage import DEFAULT_THRESHOLDS_KM, UNSERVED_KM
@@ -31,6 +32,21 @@ class CoverageQuery(_Query):
     threshold_km = List(Float(validate=Range(1, MAX_THRESHOLD_KM)), metadata={
         "description": "A distance in km to count beyond (repeatable, at most 5; default "
                        + ", ".join(f"{t:g}" for t in DEFAULT_THRESHOLDS_KM) + ")"})
+
+    @pre_load
+    def _thresholds(self, data, **kwargs):
+        """A threshold that is not a number of km in range is an error of `threshold_km` itself (not of an item)."""
+        values = data.get("threshold_km")
+        if values is missing or values is None:
+            return data
+        for value in values if isinstance(values, list) else [values]:
+            try:
+                km = float(value)
+            except (TypeError, ValueError):
+                km = None
+            if km is None or not 1 <= km <= MAX_THRESHOLD_KM:
+                raise ValidationError(f"A number of km from 1 to {MAX_THRESHOLD_KM:g}.", "threshold_km")
+        return data
 
 
 class BeyondOut(Schema):
