@@ -61,9 +61,10 @@ def test_coverage_of_early_help_in_a_region(admin_page, region):
     page.fill("#threshold", "60")
     page.focus("#threshold")
     page.keyboard.press("Enter")  # the form is sent from the keyboard
-    page.locator("#districts").wait_for()
+    page.wait_for_url(f"**/coverage?*region={region}*")
+    page.wait_for_load_state("load")
+    page.locator("#map_coverage path.leaflet-interactive").first.wait_for()  # the districts drawn
     assert REGIONS[region] in page.inner_text("#summary")
-    assert page.locator("#map_coverage path.leaflet-interactive").count() >= 1
     assert "дальше 60 км" in page.inner_text(".legend")
     page.screenshot(path=str(OUTPUT / f"coverage-{region}.png"), full_page=True)
 
@@ -88,6 +89,7 @@ def test_coverage_of_early_help_in_a_region(admin_page, region):
 def test_the_table_sorts_by_a_column(admin_page):
     page = admin_page
     page.goto(f"{page.base}/coverage?service={KIND}&region=RU-MOS&threshold_km=60")
+    page.wait_for_load_state("load")
     header = page.locator("#districts thead th[data-km='60'] button")
     header.focus()
     page.keyboard.press("Enter")
