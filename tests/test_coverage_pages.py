@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from sqlalchemy import text
@@ -52,6 +53,7 @@ def test_a_curator_studies_only_their_regions(as_who):
     curator = as_who("curator_mos")
     html = curator.get(PAGE).get_data(as_text=True)
     assert "Московская область" in html and "Смоленская область" not in html and "Якутия" not in html
+    assert html.count("<tr data-region=") == 1 and 'data-region="RU-MOS"' in html
     assert curator.get(f"{PAGE}?region=RU-SA").status_code == 403
     assert curator.get(f"{PAGE}/districts.csv?region=RU-SA").status_code == 403
     page = curator.get(f"{PAGE}?region=RU-MOS&service={KIND}&threshold_km=30")
@@ -61,8 +63,9 @@ def test_a_curator_studies_only_their_regions(as_who):
 
 @pytest.mark.parametrize("who", ["admin", "dispatcher"])
 def test_admins_and_dispatchers_study_every_region(as_who, who):
-    html = as_who(who).get(PAGE).get_data(as_text=True)
+    html = as_who(who).get(f"{PAGE}?service={KIND}&threshold_km=60").get_data(as_text=True)
     assert "Московская область" in html and "Смоленская область" in html
+    assert 'data-region="RU-SA"' in html and 'data-region="RU-SMO"' in html
     page = as_who(who).get(f"{PAGE}?region=RU-SA&service={KIND}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -139,3 +142,15 @@ def test_the_page_speaks_english_on_request(as_who):
         as_text=True)
     assert "Coverage of help by district" in html and "no children farther than 60 km" in html
     assert "Охват помощи по районам" not in html
+
+
+def test_the_overview_of_regions_carries_the_apis_numbers(as_who):
+    admin = as_who("admin")
+    html = admin.get(f"{PAGE}?service={KIND}&threshold_km=60").get_data(as_text=True)
+    region = admin.get("/api/v1/coverage", query_string={"service": KIND, "region": "RU-SA",
+                                                        "threshold_km": 60}).get_json()["regions"][0]
+    row = html[html.index('<tr data-region="RU-SA">'):]
+    row = row[:row.index("</tr>")]
+    values = re.findall(r'data-v="([^"]*)"', row)
+    assert values[1:4] == [str(region["settlements"]), str(region["children"]),
+                           str(region["beyond"]["60"]["children"])]

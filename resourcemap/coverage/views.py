@@ -78,6 +78,19 @@ def _district_rows(choice: Choice) -> tuple[dict, list[dict]]:
     return body, district_rows(body, float(choice.km), unmet)
 
 
+def _overview(choice: Choice) -> list[dict]:
+    """The regions the viewer studies, with their children beyond the distance (no region chosen yet)."""
+    allowed = {r["code"] for r in _regions()}
+    body = for_viewer(_engine(), current_viewer(), choice.service, None, [float(choice.km)])
+    rows = []
+    for group in body["regions"]:
+        if group["region_code"] in allowed:
+            far = group["beyond"][f"{float(choice.km):g}"]
+            rows.append({**group, "far": far, "share": far["children"] / group["children"] if group["children"]
+                         else None})
+    return rows
+
+
 def log_km(km: int) -> int:
     """The distance of the request log (30 or 100 km) that answers for `km`."""
     return 30 if km <= 30 else 100
@@ -103,7 +116,7 @@ def index():
             "kind_name": next(t["name_ru"] for t in kinds if t["code"] == choice.service),
             "log_km": log_km(choice.km), "log_days": LOG_DAYS, "legend": legend(choice.km)}
     if choice.region is None:
-        return render_template("coverage/index.html", **page, body=None, rows=[])
+        return render_template("coverage/index.html", **page, body=None, rows=[], overview=_overview(choice))
     body, rows = _district_rows(choice)
     with _engine().connect() as conn:
         shapes = district_shapes(conn, choice.region)
