@@ -109,7 +109,7 @@ def map_script(rows: list[dict], shapes: list[dict], km: float, tile_url: str, a
         return _finish(m, tile_url, attribution)
     layer = folium.GeoJson(collection, name="districts", tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
                            style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#333",
-                                                     "weight": 1, "fillOpacity": 0.75})
+                                                     "weight": 1, "fillOpacity": 0.9})
     layer._id = MAP_ID
     layer.add_to(m)
     bounds = _bounds(collection)

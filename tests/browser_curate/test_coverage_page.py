@@ -1,6 +1,6 @@
 """/coverage in a real browser (issue 21), as a new user would try it: an admin chooses early help, a region and
 60 km with the keyboard, for Московская область and Республика Саха (Якутия); the map is drawn, the table sorts, and
-its figures, the CSV's and the API's agree. Screenshots: test-output/coverage-RU-MOS.png, coverage-RU-SA.png."""
+its figures, the CSV's and the API's agree. Screenshots: test-output/coverage-RU-MOS.png, coverage-RU-SA.png (and -map.png: the map and its legend)."""
 from __future__ import annotations
 
 import csv
@@ -67,6 +67,7 @@ def test_coverage_of_early_help_in_a_region(admin_page, region):
     assert REGIONS[region] in page.inner_text("#summary")
     assert "дальше 60 км" in page.inner_text(".legend")
     page.screenshot(path=str(OUTPUT / f"coverage-{region}.png"), full_page=True)
+    page.locator(".map-wrap").screenshot(path=str(OUTPUT / f"coverage-{region}-map.png"))
 
     api = page.request.get(f"{page.base}/api/v1/coverage?service={KIND}&region={region}"
                            + "".join(f"&threshold_km={t}" for t in THRESHOLDS)).json()
