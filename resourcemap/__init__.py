@@ -76,6 +76,8 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     app.register_blueprint(public_bp)
     app.register_blueprint(dispatch_bp)
     app.register_blueprint(curate_bp)
+    from .coverage.views import bp as coverage_bp  # /coverage (issue 21)
+    app.register_blueprint(coverage_bp)
     _register_error_handlers(app)
 
     from .cli import register as register_commands
