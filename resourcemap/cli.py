@@ -32,6 +32,9 @@ def register(app) -> None:
         app.cli.add_command(command)
     for command in (backup_command, restore_command):
         app.cli.add_command(command)
+    from .coverage.cli import coverage_group  # coverage refresh | report | watch (issue 21)
+
+    app.cli.add_command(coverage_group)
 
 
 def _engine():
