@@ -711,8 +711,8 @@ EN = {
                               "farther than %(km)s km from such help: %(far)s.",
     "Для этого региона нет расчёта: в нём нет населённых пунктов или расчёт ещё не сделан.":
         "No figures for this region: it has no settlements, or they have not been computed yet.",
-    "Помощи не хватает — это видно и по расчёту, и по обращениям":
-        "Help is missing — both the figures and the requests say so",
+    "Где помощи нет и по расчёту, и по обращениям":
+        "Where both the figures and the requests say help is missing",
     "дети дальше %(km)s км: %(c)s; обращений без помощи в радиусе %(lkm)s км: %(u)s":
         "children farther than %(km)s km: %(c)s; requests with no help within %(lkm)s km: %(u)s",
     "Нет районов, где и расчёт, и журнал обращений пульта (за %(days)s дн., радиус %(lkm)s км) говорят, что такой "
