@@ -102,11 +102,13 @@ def world(engine):
 # --- the brute force ------------------------------------------------------------------------------------------------
 def _settlements(conn) -> dict:
     rows = conn.execute(text("SELECT id, ST_Y(geog::geometry), ST_X(geog::geometry), region_code, district_id,"
-                             " coalesce(population, 0), coalesce(children, 0) FROM settlement ORDER BY id")).all()
+                             " coalesce(population, 0), coalesce(children, 0),"
+                             " CASE WHEN district_id IS NULL THEN municipality END FROM settlement ORDER BY id")).all()
     cols = list(zip(*rows))
     return {"id": np.array(cols[0]), "lat": np.array(cols[1]), "lon": np.array(cols[2]),
             "region": np.array(cols[3]), "country": np.array([r[:3] for r in cols[3]]),
-            "district": list(cols[4]), "people": np.array(cols[5]), "children": np.array(cols[6])}
+            "district": list(cols[4]), "people": np.array(cols[5]), "children": np.array(cols[6]),
+            "municipality": list(cols[7])}
 
 
 def _services(conn, code: str) -> list[dict]:
@@ -227,7 +229,8 @@ def _percentile(d: np.ndarray, ids: np.ndarray, children: np.ndarray, num: int, 
 def brute_groups(st: dict, dist: np.ndarray, level: str) -> dict[tuple, dict]:
     keys = {"country": lambda i: (st["region"][i][:2],),
             "region": lambda i: (st["region"][i][:2], st["region"][i]),
-            "district": lambda i: (st["region"][i][:2], st["region"][i], st["district"][i])}[level]
+            "district": lambda i: (st["region"][i][:2], st["region"][i], st["district"][i], st["municipality"][i])
+            }[level]
     members: dict[tuple, list[int]] = {}
     for i in range(len(st["id"])):
         members.setdefault(keys(i), []).append(i)
