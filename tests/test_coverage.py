@@ -24,8 +24,10 @@ from tests.factories import GEOD, add_service, random_points_in
 KINDS = ["early_help", "crisis_apartment"]
 REGIONS = ["RU-MOS", "RU-MOW", "RU-TUL", "RU-ORE", "KZ-15"]
 THRESHOLDS_M = [30000.0, 60000.0, 100000.0]
-# A square drawn area (lon/lat degrees) around Тула's region: settlements inside it are reached.
-BOX = (36.95, 53.75, 37.76, 54.09)  # no settlement within 0.012° of its edges
+# A drawn area: a box (lon/lat degrees) in Тульская область, 0.3° by 0.2°, chosen with no settlement within EDGE
+# of its edges (the area's edges are great circles: the parallels bulge by under 0.0001° over 0.3°), so that
+# whether a settlement lies inside needs no spherical geometry in the brute force.
+EDGE = 0.001
 
 
 def _children(engine) -> list[int]:
@@ -47,9 +49,27 @@ def _cross_a_border(engine) -> tuple[int, int, int | None]:
     return sid, district, before
 
 
-def _drawn(session, lat: float, lon: float) -> dict:
-    """An outreach early-help service at (lat, lon) whose drawn area is BOX."""
-    w, s, e, n = BOX
+def _box(engine) -> tuple[float, float, float, float]:
+    """The first box (west, south, east, north) of a grid near Тула with settlements inside, none near its edges."""
+    with engine.connect() as conn:
+        points = np.array(conn.execute(text("SELECT ST_X(geog::geometry), ST_Y(geog::geometry) FROM settlement"
+                                            " WHERE ST_Y(geog::geometry) BETWEEN 53.4 AND 54.6"
+                                            " AND ST_X(geog::geometry) BETWEEN 36.4 AND 38.6")).all())
+    lon, lat = points[:, 0], points[:, 1]
+    for w in np.arange(36.5, 38.2, 0.037):
+        for s in np.arange(53.5, 54.3, 0.029):
+            e, n = w + 0.3, s + 0.2
+
+            def inside(m: float):
+                return (lon > w - m) & (lon < e + m) & (lat > s - m) & (lat < n + m)
+            if inside(0).sum() >= 3 and not (inside(EDGE) & ~inside(-EDGE)).any():
+                return float(w), float(s), float(e), float(n)
+    raise AssertionError("no box without a settlement on its edges")
+
+
+def _drawn(session, engine, lat: float, lon: float) -> dict:
+    """An outreach early-help service at (lat, lon) whose drawn area is _box()."""
+    w, s, e, n = _box(engine)
     area = {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
     org = create_organization(session, {
         "name": "Выездная служба (область)", "status": "published",
@@ -77,7 +97,7 @@ def _registry(session, engine, rng: random.Random) -> dict:
         lat, lon = points[14]
         add_service(session, lat, lon, "early_help", status="draft")
         add_service(session, *points[15], "crisis_apartment")
-    made["drawn"] = _drawn(session, 53.2, 36.4)  # the base stands far from its area
+    made["drawn"] = _drawn(session, engine, 53.2, 36.4)  # the base stands far from its area
     session.commit()
     return made
 
@@ -102,11 +122,13 @@ def world(engine):
 # --- the brute force ------------------------------------------------------------------------------------------------
 def _settlements(conn) -> dict:
     rows = conn.execute(text("SELECT id, ST_Y(geog::geometry), ST_X(geog::geometry), region_code, district_id,"
-                             " coalesce(population, 0), coalesce(children, 0) FROM settlement ORDER BY id")).all()
+                             " coalesce(population, 0), coalesce(children, 0),"
+                             " CASE WHEN district_id IS NULL THEN municipality END FROM settlement ORDER BY id")).all()
     cols = list(zip(*rows))
     return {"id": np.array(cols[0]), "lat": np.array(cols[1]), "lon": np.array(cols[2]),
             "region": np.array(cols[3]), "country": np.array([r[:3] for r in cols[3]]),
-            "district": list(cols[4]), "people": np.array(cols[5]), "children": np.array(cols[6])}
+            "district": list(cols[4]), "people": np.array(cols[5]), "children": np.array(cols[6]),
+            "municipality": list(cols[7])}
 
 
 def _services(conn, code: str) -> list[dict]:
@@ -132,8 +154,7 @@ def _in_box(st: dict, wkt: str) -> np.ndarray:
     def inside(m: float) -> np.ndarray:
         return (st["lon"] > w - m) & (st["lon"] < e + m) & (st["lat"] > s - m) & (st["lat"] < n + m)
 
-    # (the area's edges are great circles: within 0.01° of the box a point could be on either side)
-    assert not (inside(0.01) & ~inside(-0.01)).any(), "a settlement lies on a drawn area's edge: choose another box"
+    assert not (inside(EDGE) & ~inside(-EDGE)).any(), "a settlement lies on a drawn area's edge"
     return inside(0.0)
 
 
@@ -227,7 +248,8 @@ def _percentile(d: np.ndarray, ids: np.ndarray, children: np.ndarray, num: int, 
 def brute_groups(st: dict, dist: np.ndarray, level: str) -> dict[tuple, dict]:
     keys = {"country": lambda i: (st["region"][i][:2],),
             "region": lambda i: (st["region"][i][:2], st["region"][i]),
-            "district": lambda i: (st["region"][i][:2], st["region"][i], st["district"][i])}[level]
+            "district": lambda i: (st["region"][i][:2], st["region"][i], st["district"][i], st["municipality"][i])
+            }[level]
     members: dict[tuple, list[int]] = {}
     for i in range(len(st["id"])):
         members.setdefault(keys(i), []).append(i)
@@ -329,7 +351,7 @@ def test_edits_are_noted_and_applied_only_where_they_matter(world, engine):
         assert {s["type_code"]: s["pending"] for s in data.state(conn)}["early_help"] > 0
     drained = coverage.bring_up_to_date(engine, KINDS)
     assert drained["full"] == [] and set(drained["measured"]) == set(KINDS)
-    assert 0 < drained["measured"]["early_help"] < len(before["early_help"]) / 10
+    assert 0 < drained["measured"]["early_help"] < len(before["early_help"]) / 4  # not the country
     incremental = {code: stored(engine, code) for code in KINDS}
     assert incremental != before
     for code in KINDS:
@@ -372,19 +394,23 @@ def test_the_command_refreshes_and_reports(engine, runner, registry):
 def test_the_watcher_applies_an_edit_within_seconds_of_its_commit(engine, registry):
     import threading
 
+    for lat, lon in ((54.78, 32.05), (55.75, 37.62), (59.93, 30.31), (56.84, 60.6)):
+        add_service(registry, lat, lon, "rental_point")
+    registry.commit()
     coverage.refresh(engine, ["rental_point"])
     watcher = threading.Thread(target=coverage.watch, args=(engine, ["rental_point"]),
                                kwargs={"rounds": 2, "idle_s": 30.0})
     watcher.start()
     time.sleep(1.0)  # its first round has applied what was waiting; it listens
     committed = time.perf_counter()
-    add_service(registry, 54.78, 32.05, "rental_point")
+    add_service(registry, 54.70, 32.20, "rental_point")  # 12 km from Смоленск's: its own few settlements
     registry.commit()
     watcher.join(timeout=30)
     assert not watcher.is_alive()
     assert time.perf_counter() - committed < 5.0
-    smolensk = stored(engine, "rental_point")
-    assert min(v[0] for v in smolensk.values() if v[0] is not None) < 5000.0
+    with engine.connect() as conn:
+        new_sal = conn.execute(text("SELECT max(id) FROM service_at_location")).scalar_one()
+    assert any(v[3] == new_sal for v in stored(engine, "rental_point").values())
 
 
 def test_every_kind_of_help_has_its_coverage_indexes(engine):

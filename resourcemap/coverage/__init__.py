@@ -145,7 +145,7 @@ def figures(engine: Engine, code: str, region: str | None = None, thresholds_km=
         for group in out.regions + out.districts:
             group["region_name"] = names.get(group["region_code"], "")
         for group in out.districts:
-            group["district_name"] = districts.get(group["district_id"], "")
+            group["district_name"] = districts.get(group["district_id"]) or group["municipality"] or ""
         if not public:
             out.unserved = [_unserved(row) for row in data.unserved(conn, code, UNSERVED_KM * 1000.0, region,
                                                                     unserved_limit)]

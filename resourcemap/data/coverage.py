@@ -305,7 +305,8 @@ def state(conn: Connection) -> list[KindState]:
 # The settlements measured for a kind, in a region or everywhere, with what the figures weigh (unknown counts as 0).
 _BASE = """
 WITH base AS (
-  SELECT s.id, left(s.region_code, 2) AS country, s.region_code, s.district_id, c.distance_m AS d,
+  SELECT s.id, left(s.region_code, 2) AS country, s.region_code, s.district_id,
+         CASE WHEN s.district_id IS NULL THEN s.municipality END AS municipality, c.distance_m AS d,
          coalesce(s.population, 0)::bigint AS people, coalesce(s.children, 0)::bigint AS children,
          s.children IS NULL AS children_unknown
   FROM coverage c JOIN settlement s ON s.id = c.settlement_id
@@ -314,7 +315,9 @@ WITH base AS (
 
 # The groups of each level: a district crossed by a region border is one group per region it lies in, so that a
 # region's districts add up to the region.
-LEVELS = {"country": "country", "region": "country, region_code", "district": "country, region_code, district_id"}
+# Where a region has no district polygons (Якутия, Красноярский край), the census' municipality is the district.
+LEVELS = {"country": "country", "region": "country, region_code",
+          "district": "country, region_code, district_id, municipality"}
 
 # Per group: totals, and the median and 90th percentile of distance per child (weighted by children: the smallest
 # distance within which at least that share of the group's children live; 'Infinity' when that share has no such
@@ -326,7 +329,7 @@ ranked AS (
          sum(children) OVER (PARTITION BY {key}) AS total
   FROM base
 )
-SELECT {key}, count(*) AS settlements, sum(people) AS people, sum(children) AS children,
+SELECT {key}, count(*) AS settlements, sum(people)::bigint AS people, sum(children)::bigint AS children,
        count(*) FILTER (WHERE children_unknown) AS children_unknown,
        count(*) FILTER (WHERE d IS NULL) AS without_any,
        CASE WHEN max(total) > 0 THEN coalesce(min(d) FILTER (WHERE cum * 2 >= total), 'Infinity') END
@@ -338,7 +341,8 @@ FROM ranked GROUP BY {key} ORDER BY {key}
 
 # Per group and threshold: the settlements, people and children beyond it (or with no such help at all).
 _BEYOND = _BASE + """
-SELECT {key}, t.m AS threshold_m, count(*) AS settlements, sum(people) AS people, sum(children) AS children
+SELECT {key}, t.m AS threshold_m, count(*) AS settlements, sum(people)::bigint AS people,
+       sum(children)::bigint AS children
 FROM base CROSS JOIN unnest(CAST(:thresholds_m AS float8[])) AS t(m)
 WHERE d IS NULL OR d > t.m
 GROUP BY {key}, t.m ORDER BY {key}, t.m
@@ -346,11 +350,12 @@ GROUP BY {key}, t.m ORDER BY {key}, t.m
 
 
 class GroupTotals(TypedDict, total=False):
-    """One group's totals (its key columns: country, and region_code, district_id by level)."""
+    """One group's totals (its key columns: country, and region_code, district_id, municipality by level)."""
 
     country: str
     region_code: str
     district_id: int | None
+    municipality: str | None
     settlements: int
     people: int
     children: int
@@ -390,7 +395,8 @@ class Unserved(TypedDict):
 
 # The largest settlements with no such help within the distance (population, then children).
 _UNSERVED = text("""
-SELECT s.id AS settlement_id, s.name_ru AS name, s.region_code, s.district_id, d.name_ru AS district,
+SELECT s.id AS settlement_id, s.name_ru AS name, s.region_code, s.district_id,
+       coalesce(d.name_ru, s.municipality) AS district,
        s.population, s.children, c.distance_m, c.confidential
 FROM coverage c JOIN settlement s ON s.id = c.settlement_id LEFT JOIN district d ON d.id = s.district_id
 WHERE c.type_code = :code AND (c.distance_m IS NULL OR c.distance_m > :beyond_m)
