@@ -391,7 +391,9 @@ def test_the_command_refreshes_and_reports(engine, runner, registry):
     assert result.exit_code != 0 and "not a kind of help" in result.output
 
 
-def test_the_watcher_applies_an_edit_within_seconds_of_its_commit(engine, registry):
+def test_the_watcher_is_woken_by_an_edit_s_commit(engine, registry):
+    """The watcher applies an edit when its commit notifies it, not on its idle round (an hour away here): no
+    timing is asserted (the machine is shared); the time until fresh is measured by bench/coverage.py."""
     import threading
 
     for lat, lon in ((54.78, 32.05), (55.75, 37.62), (59.93, 30.31), (56.84, 60.6)):
@@ -399,15 +401,13 @@ def test_the_watcher_applies_an_edit_within_seconds_of_its_commit(engine, regist
     registry.commit()
     coverage.refresh(engine, ["rental_point"])
     watcher = threading.Thread(target=coverage.watch, args=(engine, ["rental_point"]),
-                               kwargs={"rounds": 2, "idle_s": 30.0})
+                               kwargs={"rounds": 2, "idle_s": 3600.0})
     watcher.start()
     time.sleep(1.0)  # its first round has applied what was waiting; it listens
-    committed = time.perf_counter()
     add_service(registry, 54.70, 32.20, "rental_point")  # 12 km from Смоленск's: its own few settlements
     registry.commit()
-    watcher.join(timeout=30)
-    assert not watcher.is_alive()
-    assert time.perf_counter() - committed < 5.0
+    watcher.join(timeout=600)
+    assert not watcher.is_alive(), "the commit's notification did not wake the watcher"
     with engine.connect() as conn:
         new_sal = conn.execute(text("SELECT max(id) FROM service_at_location")).scalar_one()
     assert any(v[3] == new_sal for v in stored(engine, "rental_point").values())
