@@ -53,7 +53,9 @@ def district_rows(body: dict, km: float, unmet: list[dict]) -> list[dict]:
     for group in body["districts"]:
         beyond = group["beyond"][f"{km:g}"]
         share = beyond["children"] / group["children"] if group["children"] else None
-        asked = log.get(group["district_id"], {"requests": 0, "unmet": 0})
+        # the request log knows districts, not the census' municipalities (regions without district outlines)
+        asked = {"requests": 0, "unmet": 0} if group.get("municipality") else log.get(
+            group["district_id"], {"requests": 0, "unmet": 0})
         rows.append({**group, "far": beyond, "share": share, "band": band(share)[0], "requests": asked["requests"],
                      "unmet": asked["unmet"], "missing": beyond["children"] > 0 and asked["unmet"] > 0})
     return rows
@@ -72,6 +74,13 @@ def features(rows: list[dict], shapes: list[dict], km: float, *, label: bool = F
     out = []
     for row in rows:
         shape = by_id.get(row["district_id"])
+        if row.get("municipality"):  # a census municipality of a region without district outlines: no shape
+            if not label:
+                out.append({"type": "Feature", "geometry": None, "properties": csv_record(row)})
+            elif shape is not None and not any(f.get("id") == 0 for f in out):  # the map: the region, uncoloured
+                out.append({"type": "Feature", "id": 0, "geometry": json.loads(shape["geojson"]),
+                            "properties": {"label": str(escape(row["region_name"])), "fill": band(None)[1]}})
+            continue
         if shape is None:
             continue
         properties = csv_record(row)
@@ -90,7 +99,7 @@ def features(rows: list[dict], shapes: list[dict], km: float, *, label: bool = F
 def _bounds(collection: dict) -> list[list[float]] | None:
     """[[south, west], [north, east]] of the features' coordinates."""
     numbers = re.findall(r"(-?\d+(?:\.\d+)?), (-?\d+(?:\.\d+)?)",
-                         json.dumps([f["geometry"]["coordinates"] for f in collection["features"]]))
+                         json.dumps([f["geometry"]["coordinates"] for f in collection["features"] if f["geometry"]]))
     if not numbers:
         return None
     lons, lats = [float(x) for x, _ in numbers], [float(y) for _, y in numbers]
