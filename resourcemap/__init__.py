@@ -63,9 +63,22 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     from .public.i18n import init_babel  # Flask-Babel: Russian pages, English on ?lang=en
     init_babel(app)
 
+    _register_blueprints(app)
+    _register_error_handlers(app)
+
+    from .cli import register as register_commands
+
+    register_commands(app)
+    return app
+
+
+def _register_blueprints(app: APIFlask) -> None:
+    """The API (/api/v1), sign-in, the parents' pages (/), the console (/dispatch), the registry (/curate) and
+    the coverage figures (/coverage)."""
     from .api import bp as api_bp
-    from .auth import bp as auth_bp
     from .api.schemas import require_bodies
+    from .auth import bp as auth_bp
+    from .coverage.views import bp as coverage_bp
     from .curate import bp as curate_bp
     from .dispatch import bp as dispatch_bp
     from .public import bp as public_bp
@@ -76,12 +89,7 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     app.register_blueprint(public_bp)
     app.register_blueprint(dispatch_bp)
     app.register_blueprint(curate_bp)
-    _register_error_handlers(app)
-
-    from .cli import register as register_commands
-
-    register_commands(app)
-    return app
+    app.register_blueprint(coverage_bp)
 
 
 def _init_auth(app: APIFlask) -> None:

@@ -1,7 +1,10 @@
 """The `resourcemap` command (Flask CLI): the embedded database, schema, gazetteer, demo data and serving."""
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,6 +35,9 @@ def register(app) -> None:
         app.cli.add_command(command)
     for command in (backup_command, restore_command):
         app.cli.add_command(command)
+    from .coverage.cli import coverage_group  # coverage refresh | report | watch (issue 21)
+
+    app.cli.add_command(coverage_group)
 
 
 def _engine():
@@ -251,9 +257,22 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     if not admins:
         click.echo("no admin yet; create the first one with:\n"
                    "  .venv/bin/resourcemap users add you@example.org --role admin")
+    start_coverage_watcher()
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
                                str(workers), "--threads", str(threads), "--access-logfile", "-",
                                "resourcemap.wsgi:app"])
+
+
+def _die_with_parent() -> None:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: stop when the server stops
+
+
+def start_coverage_watcher() -> subprocess.Popen:
+    """`resourcemap coverage watch` beside the web server (it becomes gunicorn by exec): the coverage figures are
+    applied within moments of each commit, and computed in the background on the first start (issue 21)."""
+    click.echo("coverage figures: kept fresh by `resourcemap coverage watch` (the first computation takes minutes)")
+    return subprocess.Popen([sys.executable, "-m", "resourcemap.cli", "coverage", "watch"],
+                            preexec_fn=_die_with_parent)
 
 
 if __name__ == "__main__":

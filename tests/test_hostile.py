@@ -226,7 +226,7 @@ def test_a_100_kb_string_in_every_api_parameter_is_a_400_naming_it(app, world):
     for path, name in params:
         url = path.replace("{org_id}", str(world["org"]))
         base = {"/api/v1/nearest": {"lat": "55.7", "lon": "37.6", "service": "early_help"},
-                "/api/v1/settlements": {"q": "Москва"}}.get(path, {})
+                "/api/v1/settlements": {"q": "Москва"}, "/api/v1/coverage": {"service": "early_help"}}.get(path, {})
         if name in ("lat", "lon") and path == "/api/v1/nearest":
             base = {"lat": "55.7", "lon": "37.6", "service": "early_help"}
         query = {**base, name: LONG}

@@ -21,10 +21,12 @@ SOURCES = [
     ("resourcemap/curate/*.py", "python"), ("resourcemap/maps.py", "python"),
     ("templates/*.html", "jinja2"), ("templates/auth/*.html", "jinja2"), ("templates/dispatch/*.html", "jinja2"),
     ("templates/curate/*.html", "jinja2"),
+    ("resourcemap/coverage/*.py", "python"), ("templates/coverage/*.html", "jinja2"),
 ]
 # Files only staff see: their messages need English, not Kazakh.
 STAFF_ONLY = ("resourcemap/curate/", "templates/curate/", "resourcemap/dispatch/routes.py",
-              "templates/dispatch/console.html", "templates/dispatch/gaps.html", "templates/dispatch/layout.html")
+              "templates/dispatch/console.html", "templates/dispatch/gaps.html", "templates/dispatch/layout.html",
+              "resourcemap/coverage/", "templates/coverage/")
 KEYWORDS = {"_": None, "gettext": None, "N_": None}
 LANGUAGES = ("en", "kk")
 

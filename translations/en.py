@@ -691,4 +691,59 @@ EN = {
     # the dispatch console (issue 22; extracted once the console is in babel.cfg)
     "Состояние": "Condition", "любое": "any", "любая": "any",
     "Неизвестное значение фильтра: %(name)s.": "Unknown filter value: %(name)s.",
+    # coverage by district (issue 21)
+    "Охват по районам": "Coverage by district", "Доля, %%": "Share, %%",
+    "Для этого вида помощи расчёта ещё нет.": "This kind of help has not been computed yet.", "Охват помощи по районам": "Coverage of help by district",
+    "Как далеко дети живут от ближайшей опубликованной помощи выбранного вида (по прямой, по поверхности Земли). "
+    "Выездная служба, в зону которой входит населённый пункт, считается расстоянием 0; онлайн-помощь не считается. "
+    "Конфиденциальные адреса учитываются, но не показываются.":
+        "How far children live from the nearest published help of the chosen kind (straight, over the Earth's "
+        "surface). An outreach service whose area holds the settlement counts as distance 0; online help does not "
+        "count. Confidential addresses count but are not shown.",
+    "Дальше, км": "Farther than, km", "— выберите регион —": "— choose a region —", "Выберите регион:": "Choose a region:",
+    "Выберите регион.": "Choose a region.", "Такого вида помощи нет.": "There is no such kind of help.",
+    "Такого региона нет.": "There is no such region.",
+    "Расстояние — целое число километров от 1 до 1000.": "The distance is a whole number of km from 1 to 1000.",
+    "Расчёт: полностью — %(full)s, обновлён — %(updated)s; правок ждут пересчёта: %(pending)s.":
+        "Computed in full: %(full)s, brought up to date: %(updated)s; edits waiting: %(pending)s.",
+    "%(region)s, %(kind)s: населённых пунктов %(s)s, жителей %(p)s, детей %(c)s; дальше %(km)s км от такой помощи "
+    "живут детей: %(far)s.": "%(region)s, %(kind)s: settlements %(s)s, people %(p)s, children %(c)s; children living "
+                              "farther than %(km)s km from such help: %(far)s.",
+    "Для этого региона нет расчёта: в нём нет населённых пунктов или расчёт ещё не сделан.":
+        "No figures for this region: it has no settlements, or they have not been computed yet.",
+    "Где помощи нет и по расчёту, и по обращениям":
+        "Where both the figures and the requests say help is missing",
+    "дети дальше %(km)s км: %(c)s; обращений без помощи в радиусе %(lkm)s км: %(u)s":
+        "children farther than %(km)s km: %(c)s; requests with no help within %(lkm)s km: %(u)s",
+    "Нет районов, где и расчёт, и журнал обращений пульта (за %(days)s дн., радиус %(lkm)s км) говорят, что такой "
+    "помощи нет.": "No district where both the figures and the console's request log (%(days)s days, %(lkm)s km) "
+                   "say such help is missing.",
+    "Карта районов: доля детей дальше %(km)s км от помощи": "Map of districts: share of children farther than %(km)s km from help",
+    "Легенда карты": "Map legend",
+    "В данных этого региона нет границ районов: регион показан и посчитан целиком.":
+        "The region's data has no district outlines: the region is shown and counted as a whole.",
+    "Таблица районов (CSV)": "District table (CSV)", "Районы с границами (GeoJSON)": "Districts with outlines (GeoJSON)",
+    "Районы: %(kind)s": "Districts: %(kind)s", "Нажмите на заголовок столбца, чтобы упорядочить.":
+        "Press a column's heading to sort by it.",
+    "Населённых пунктов": "Settlements", "Жителей": "People", "Детей": "Children",
+    "Детей дальше %(km)s км": "Children farther than %(km)s km", "Медиана на ребёнка, км": "Median per child, km",
+    "90%% детей ближе, км": "90%% of children within, km",
+    "Обращений без помощи (%(km)s км)": "Requests with no help (%(km)s km)", "вне известных районов": "outside known districts",
+    "нет в стране": "none in the country",
+    "Крупнейшие населённые пункты без такой помощи ближе %(km)s км":
+        "Largest settlements with no such help within %(km)s km",
+    "До помощи, км": "To help, km", "Обращений без помощи в районе": "Requests with no help in the district",
+    "Таких населённых пунктов нет.": "There are no such settlements.",
+    "Обращения к пульту без помощи в радиусе %(km)s км (за %(days)s дн.)":
+        "Console requests with no help within %(km)s km (%(days)s days)",
+    "Без помощи": "No help", "Обращений по этому виду помощи из районов региона в журнале нет.":
+        "The log has no requests for this kind of help from the region's districts.",
+    "нет детей дальше %(km)s км": "no children farther than %(km)s km",
+    "дальше %(km)s км — до 10%% детей": "farther than %(km)s km: up to 10%% of children",
+    "дальше %(km)s км — от 10 до 25%% детей": "farther than %(km)s km: 10 to 25%% of children",
+    "дальше %(km)s км — от 25 до 50%% детей": "farther than %(km)s km: 25 to 50%% of children",
+    "дальше %(km)s км — больше половины детей": "farther than %(km)s km: more than half of the children",
+    "детей не учтено": "no children counted",
+    "%(name)s: дети дальше %(km)s км: %(far)s из %(children)s; обращений без помощи: %(unmet)s":
+        "%(name)s: children farther than %(km)s km: %(far)s of %(children)s; requests with no help: %(unmet)s",
 }

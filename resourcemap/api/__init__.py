@@ -10,3 +10,4 @@ limiter.limit(lambda: current_app.config["API_RATE_LIMIT"],
               exempt_when=lambda: request.endpoint == "api.health")(bp)
 
 from . import routes, staff  # noqa: E402,F401  (routes register themselves on bp)
+from . import coverage  # noqa: E402,F401  (GET /api/v1/coverage, issue 21)

@@ -192,6 +192,21 @@ def readable_regions(actor) -> list[str] | None:
     return None if viewer.role in READ_ALL_ROLES else sorted(viewer.regions)
 
 
+def coverage_regions(actor) -> list[str] | None:
+    """The regions whose coverage the actor studies on /coverage, with the worst-served settlements named (issue 21):
+    None for every region (admins, dispatchers), a curator's own (sorted), none for the public (aggregates only)."""
+    viewer = viewer_from(actor)
+    if not viewer.is_staff:
+        return []
+    return None if viewer.role in READ_ALL_ROLES else sorted(viewer.regions)
+
+
+def may_study_coverage_of(actor, region_code: str) -> bool:
+    """Whether the actor sees a region's coverage in staff detail (coverage_regions)."""
+    regions = coverage_regions(actor)
+    return regions is None or region_code in regions
+
+
 def require_editor(actor) -> None:
     """Forbidden unless the actor's role edits the registry."""
     if not may_keep_registry(actor):

@@ -87,6 +87,71 @@ AS $function$
     ELSE rows || ' t LEFT JOIN service rm_org ON rm_org.id = t.service_id' END
 $function$;
 
+-- rm_coverage_mark_all()
+CREATE OR REPLACE FUNCTION public.rm_coverage_mark_all()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  INSERT INTO coverage_dirty (type_code, whole)
+    SELECT t.code, true FROM taxonomy_term t
+    WHERE NOT EXISTS (SELECT 1 FROM coverage_dirty d WHERE d.whole AND d.type_code = t.code);
+  PERFORM pg_notify('resourcemap_coverage', '');
+  RETURN NULL;
+END $function$;
+
+-- rm_coverage_mark_area()
+CREATE OR REPLACE FUNCTION public.rm_coverage_mark_area()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY CASE TG_OP WHEN 'INSERT' THEN ARRAY['new_rows'] WHEN 'DELETE' THEN ARRAY['old_rows']
+                                ELSE ARRAY['old_rows', 'new_rows'] END LOOP
+    EXECUTE format('INSERT INTO coverage_dirty (type_code, sal_id, point, reach_m, area)'
+                   ' SELECT sal.type_code, sal.id, sal.geog, a.radius_km * 1000.0,'
+                   '        CASE WHEN a.radius_km IS NULL THEN a.area END'
+                   ' FROM %I a JOIN service_at_location sal ON sal.service_id = a.service_id'
+                   ' WHERE sal.searchable AND sal.delivery = ''outreach'''
+                   '   AND (a.radius_km IS NOT NULL OR a.area IS NOT NULL)', t);
+  END LOOP;
+  PERFORM pg_notify('resourcemap_coverage', '');
+  RETURN NULL;
+END $function$;
+
+-- rm_coverage_mark_sal()
+CREATE OR REPLACE FUNCTION public.rm_coverage_mark_sal()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+  changed text := '';
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    changed := ' AND EXISTS (SELECT 1 FROM old_rows o2 JOIN new_rows n2 ON n2.id = o2.id WHERE o2.id = %s.id'
+               ' AND (o2.searchable, o2.type_code, o2.delivery, o2.geog::text, o2.confidential, o2.service_id)'
+               ' IS DISTINCT FROM (n2.searchable, n2.type_code, n2.delivery, n2.geog::text, n2.confidential,'
+               ' n2.service_id))';
+  END IF;
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    EXECUTE 'INSERT INTO coverage_dirty (type_code, sal_id) SELECT o.type_code, o.id FROM old_rows o'
+            ' WHERE o.searchable AND o.delivery <> ''online''' || format(changed, 'o');
+  END IF;
+  IF TG_OP IN ('UPDATE', 'INSERT') THEN
+    EXECUTE 'INSERT INTO coverage_dirty (type_code, sal_id, point) SELECT n.type_code, n.id, n.geog FROM new_rows n'
+            ' WHERE n.searchable AND n.delivery <> ''online''' || format(changed, 'n');
+    EXECUTE 'INSERT INTO coverage_dirty (type_code, sal_id, point, reach_m, area)'
+            ' SELECT n.type_code, n.id, n.geog, a.radius_km * 1000.0, CASE WHEN a.radius_km IS NULL THEN a.area END'
+            ' FROM new_rows n JOIN service_area a ON a.service_id = n.service_id'
+            ' WHERE n.searchable AND n.delivery = ''outreach'' AND (a.radius_km IS NOT NULL OR a.area IS NOT NULL)'
+            || format(changed, 'n');
+  END IF;
+  PERFORM pg_notify('resourcemap_coverage', '');
+  RETURN NULL;
+END $function$;
+
 -- rm_create_knn_index(code text)
 CREATE OR REPLACE FUNCTION public.rm_create_knn_index(code text)
  RETURNS void
@@ -95,6 +160,11 @@ AS $function$
 BEGIN
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
                  ' WHERE searchable AND type_code = %L AND NOT confidential', 'ix_sal_knn_' || code, code);
+  EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
+                 ' WHERE searchable AND type_code = %L AND delivery IN (''on_site'', ''outreach'')',
+                 'ix_sal_cov_' || code, code);
+  EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
+                 ' WHERE searchable AND type_code = %L AND delivery = ''outreach''', 'ix_sal_reach_' || code, code);
 END $function$;
 
 -- rm_district_at(p geometry, region text)
@@ -106,6 +176,26 @@ AS $function$
   SELECT dp.district_id FROM district_part dp JOIN district d ON d.id = dp.district_id
   WHERE ST_Intersects(dp.geom, p) AND d.region_code = region
   ORDER BY dp.district_id LIMIT 1
+$function$;
+
+-- rm_geodesic_box(g geography, r double precision)
+CREATE OR REPLACE FUNCTION public.rm_geodesic_box(g geography, r double precision)
+ RETURNS geometry
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  SELECT CASE
+      WHEN r IS NULL OR abs(ST_Y(CAST(g AS geometry))) + degrees(r * 1.01 / 6356752.0) >= 89.9
+           OR sin(r * 1.01 / 6356752.0) >= cos(radians(ST_Y(CAST(g AS geometry)))) THEN
+        ST_MakeEnvelope(-180, -90, 180, 90, 4326)
+      WHEN abs(ST_X(CAST(g AS geometry)))
+           + degrees(asin(sin(r * 1.01 / 6356752.0) / cos(radians(ST_Y(CAST(g AS geometry)))))) > 180 THEN
+        ST_MakeEnvelope(-180, ST_Y(CAST(g AS geometry)) - degrees(r * 1.01 / 6356752.0),
+                        180, ST_Y(CAST(g AS geometry)) + degrees(r * 1.01 / 6356752.0), 4326)
+      ELSE ST_Expand(CAST(g AS geometry),
+                     degrees(asin(sin(r * 1.01 / 6356752.0) / cos(radians(ST_Y(CAST(g AS geometry)))))),
+                     degrees(r * 1.01 / 6356752.0))
+    END
 $function$;
 
 -- rm_map_apply(ids integer[])
@@ -574,12 +664,19 @@ CREATE TRIGGER service_history_update AFTER UPDATE ON service REFERENCING OLD TA
 CREATE TRIGGER service_refresh_sal AFTER UPDATE ON service REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rm_sal_refresh_services();
 
 -- on service_area
+CREATE TRIGGER service_area_coverage_delete AFTER DELETE ON service_area REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION rm_coverage_mark_area();
+CREATE TRIGGER service_area_coverage_insert AFTER INSERT ON service_area REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rm_coverage_mark_area();
+CREATE TRIGGER service_area_coverage_update AFTER UPDATE ON service_area REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rm_coverage_mark_area();
 CREATE TRIGGER service_area_fill_kind BEFORE INSERT OR UPDATE OF service_id, region_code ON service_area FOR EACH ROW WHEN (new.region_code IS NOT NULL OR new.type_code IS NOT NULL) EXECUTE FUNCTION rm_area_fill_kind();
 CREATE TRIGGER service_area_history_delete AFTER DELETE ON service_area REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION rm_record_change();
 CREATE TRIGGER service_area_history_insert AFTER INSERT ON service_area REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rm_record_change();
 CREATE TRIGGER service_area_history_update AFTER UPDATE ON service_area REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rm_record_change();
 
 -- on service_at_location
+CREATE TRIGGER sal_coverage_delete AFTER DELETE ON service_at_location REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION rm_coverage_mark_sal();
+CREATE TRIGGER sal_coverage_insert AFTER INSERT ON service_at_location REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rm_coverage_mark_sal();
+CREATE TRIGGER sal_coverage_truncate AFTER TRUNCATE ON service_at_location FOR EACH STATEMENT EXECUTE FUNCTION rm_coverage_mark_all();
+CREATE TRIGGER sal_coverage_update AFTER UPDATE ON service_at_location REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rm_coverage_mark_sal();
 CREATE TRIGGER sal_fill_insert BEFORE INSERT ON service_at_location FOR EACH ROW WHEN (new.searchable IS NULL) EXECUTE FUNCTION rm_sal_fill();
 CREATE TRIGGER sal_fill_update BEFORE UPDATE ON service_at_location FOR EACH ROW EXECUTE FUNCTION rm_sal_fill();
 CREATE TRIGGER sal_map_delete AFTER DELETE ON service_at_location REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION rm_map_mark();
@@ -591,6 +688,7 @@ CREATE TRIGGER service_at_location_history_insert AFTER INSERT ON service_at_loc
 CREATE TRIGGER service_at_location_history_update AFTER UPDATE ON service_at_location REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rm_record_change();
 
 -- on settlement
+CREATE TRIGGER settlement_coverage AFTER INSERT OR DELETE OR UPDATE OF geog, region_code ON settlement FOR EACH STATEMENT EXECUTE FUNCTION rm_coverage_mark_all();
 CREATE TRIGGER settlement_map_update AFTER UPDATE ON settlement REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rm_map_mark();
 CREATE TRIGGER tr_settlement_name_refresh AFTER UPDATE ON settlement REFERENCING NEW TABLE AS new_settlements FOR EACH STATEMENT EXECUTE FUNCTION rm_settlement_name_refresh();
 
@@ -600,3 +698,6 @@ CREATE TRIGGER tr_place_name_insert AFTER INSERT ON settlement_name REFERENCING 
 CREATE TRIGGER tr_place_name_renamed AFTER UPDATE OF name_norm ON settlement_name FOR EACH ROW WHEN (old.name_norm IS DISTINCT FROM new.name_norm) EXECUTE FUNCTION rm_place_name_renamed();
 CREATE TRIGGER tr_settlement_name_copies BEFORE INSERT ON settlement_name FOR EACH ROW WHEN (new.region_code IS NULL) EXECUTE FUNCTION rm_settlement_name_copies();
 CREATE TRIGGER tr_settlement_name_moved BEFORE UPDATE OF settlement_id ON settlement_name FOR EACH ROW EXECUTE FUNCTION rm_settlement_name_copies();
+
+-- on taxonomy_term
+CREATE TRIGGER taxonomy_term_coverage AFTER INSERT ON taxonomy_term FOR EACH STATEMENT EXECUTE FUNCTION rm_coverage_mark_all();

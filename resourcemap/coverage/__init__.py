@@ -1,0 +1,159 @@
+"""Where help is missing: how far each settlement is from the nearest published help of each kind, and the figures
+per country, region and district counted in settlements, people and children (issue 21).
+
+The distances are kept by the database and data/coverage.py (migration 0021; how they are computed and kept fresh
+is written there). This module runs the refreshes and puts the figures together.
+
+What the public may be shown (`public=True`): aggregates per district, region and country only — never a
+settlement's distance, so never one to a confidential place — with the distances per child rounded to
+PUBLIC_ROUND_KM, the size of the cell a confidential place is published in (migration 0015): a median that rests
+on a crisis apartment's exact point then says no more of it than its published point does. Staff answers carry
+distances to 0.1 km and the worst-served settlements.
+"""
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from ..data import coverage as data
+
+DEFAULT_THRESHOLDS_KM = (30.0, 60.0, 100.0)
+UNSERVED_KM = 60.0        # the worst-served: the largest settlements with nothing within this distance
+PUBLIC_ROUND_KM = 5.0     # the public's distances per child: to this step (the confidential cell, 0015)
+STAFF_ROUND_KM = 0.1
+
+
+def refresh(engine: Engine, kinds: list[str] | None = None, region: str | None = None,
+            workers: int = 1) -> dict[str, int]:
+    """Compute the kinds (all when None) for every settlement (of `region` only when given), each kind in a
+    transaction of its own, `workers` kinds at a time; the settlements measured per kind."""
+    with engine.connect() as conn:
+        codes = kinds or data.kinds(conn)
+
+    def one(code: str) -> int:
+        with engine.begin() as conn:
+            return data.refresh_kind(conn, code, region)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return dict(zip(codes, pool.map(one, codes)))
+
+
+def bring_up_to_date(engine: Engine, kinds: list[str] | None = None, wait: bool = True) -> data.Drained | None:
+    """Apply the edits noted since the last refresh (to `kinds` only, when given), in a transaction of its own
+    (None without `wait` when another one is at it)."""
+    with engine.begin() as conn:
+        return data.refresh_pending(conn, kinds=kinds, wait=wait)
+
+
+def watch(engine: Engine, kinds: list[str] | None = None, *, rounds: int | None = None, idle_s: float = 60.0,
+          settle_s: float = 0.2, echo=None) -> None:
+    """Keep the figures (of `kinds` only, when given) fresh: apply what is waiting, then again after each commit
+    that noted edits (the triggers' NOTIFY, delivered at commit; a burst of edits is applied together after
+    `settle_s`), and every `idle_s` in any case. `rounds`: stop after that many (None: never)."""
+    listener = data.listen(engine)
+    try:
+        done = 0
+        while rounds is None or done < rounds:
+            drained = bring_up_to_date(engine, kinds)
+            done += 1
+            if echo and drained["notes"]:
+                echo(f"{drained['notes']} edits applied; in full: {', '.join(drained['full']) or 'none'}; "
+                     f"settlements measured again: {sum(drained['measured'].values())}")
+            if rounds is not None and done >= rounds:
+                break
+            for _ in listener.notifies(timeout=idle_s, stop_after=1):
+                time.sleep(settle_s)
+            for _ in listener.notifies(timeout=0.001):
+                pass  # the burst's other notifications: this round applies their edits too
+    finally:
+        listener.close()
+
+
+def _km(metres: float | None, step_km: float) -> float | str | None:
+    """A distance in km to `step_km`; 'none' for no such help in the country (Infinity); None for nothing."""
+    if metres is None:
+        return None
+    if math.isinf(metres):
+        return "none"
+    return round(round(metres / 1000.0 / step_km) * step_km, 1)
+
+
+@dataclass
+class Figures:
+    """The figures of one kind of help: per country, region and district (groups of data.LEVELS), with the
+    settlements, people and children beyond each threshold; the worst-served settlements (staff only); when the
+    figures were computed and how many edits wait."""
+
+    service: str
+    region: str | None
+    thresholds_km: list[float]
+    public: bool
+    country: list[dict] = field(default_factory=list)
+    regions: list[dict] = field(default_factory=list)
+    districts: list[dict] = field(default_factory=list)
+    unserved: list[dict] = field(default_factory=list)
+    state: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"service": self.service, "region": self.region, "thresholds_km": self.thresholds_km,
+                "public": self.public, "state": self.state, "country": self.country, "regions": self.regions,
+                "districts": self.districts, "unserved": self.unserved}
+
+
+def _groups(conn, code: str, level: str, region: str | None, thresholds_km, step_km: float) -> list[dict]:
+    """The groups of one level with their figures beyond each threshold, distances in km to `step_km`."""
+    rows = data.totals(conn, code, level, region)
+    beyond = {}
+    for row in data.beyond(conn, code, level, [t * 1000.0 for t in thresholds_km], region):
+        key = tuple(row[k] for k in data.LEVELS[level].split(", "))
+        beyond[key, row["threshold_m"]] = {k: row[k] for k in ("settlements", "people", "children")}
+    groups = []
+    for row in rows:
+        key = tuple(row[k] for k in data.LEVELS[level].split(", "))
+        group = dict(row)
+        group["median_km"], group["p90_km"] = _km(group.pop("median_m"), step_km), _km(group.pop("p90_m"), step_km)
+        group["beyond"] = {f"{t:g}": beyond.get((key, t * 1000.0), {"settlements": 0, "people": 0, "children": 0})
+                           for t in thresholds_km}
+        groups.append(group)
+    return groups
+
+
+def figures(engine: Engine, code: str, region: str | None = None, thresholds_km=DEFAULT_THRESHOLDS_KM, *,
+            public: bool = False, unserved_limit: int = 20, fresh: bool = False) -> Figures:
+    """The figures of kind `code`: the whole country's (every country's), and those of `region` and its districts
+    (every region's and district's when None). `public`: see the module's docstring. `fresh`: first apply the
+    kind's waiting edits (unless another transaction is applying them)."""
+    step = PUBLIC_ROUND_KM if public else STAFF_ROUND_KM
+    if fresh:
+        bring_up_to_date(engine, [code], wait=False)
+    thresholds = sorted(float(t) for t in thresholds_km)
+    out = Figures(service=code, region=region, thresholds_km=thresholds, public=public)
+    with engine.connect() as conn:
+        states = {s["type_code"]: s for s in data.state(conn)}
+        if code not in states:
+            raise ValueError(f"not a kind of help: {code!r}")
+        out.state = dict(states[code])
+        out.country = _groups(conn, code, "country", None, thresholds, step)
+        out.regions = _groups(conn, code, "region", region, thresholds, step)
+        out.districts = _groups(conn, code, "district", region, thresholds, step)
+        names = data.region_names(conn)
+        districts = data.district_names(conn, [g["district_id"] for g in out.districts if g["district_id"]])
+        for group in out.regions + out.districts:
+            group["region_name"] = names.get(group["region_code"], "")
+        for group in out.districts:
+            group["district_name"] = districts.get(group["district_id"]) or group["municipality"] or ""
+        if not public:
+            out.unserved = [_unserved(row) for row in data.unserved(conn, code, UNSERVED_KM * 1000.0, region,
+                                                                    unserved_limit)]
+    return out
+
+
+def _unserved(row: data.Unserved) -> dict:
+    out = dict(row)
+    metres = out.pop("distance_m")
+    out["distance_km"] = "none" if metres is None else _km(metres, STAFF_ROUND_KM)
+    return out

@@ -1,0 +1,39 @@
+"""The coverage figures as a viewer may have them (the API and the /coverage page): the public gets aggregates per
+district, region and country with the public rounding; staff get staff precision and, for the regions they study
+(auth/policy.py coverage_regions), the worst-served settlements."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import Engine
+
+from ..auth.policy import Viewer, coverage_regions
+from . import DEFAULT_THRESHOLDS_KM, figures
+
+MAX_THRESHOLDS = 5
+
+
+def _plain(value):
+    """A figure as JSON has it: sums come from PostgreSQL as Decimal (whole numbers), times as ISO 8601."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def for_viewer(engine: Engine, viewer: Viewer, service: str, region: str | None,
+               thresholds_km=DEFAULT_THRESHOLDS_KM) -> dict:
+    """The figures of kind `service` (in `region` and its districts, else everywhere) as `viewer` may see them.
+    ValueError for an unknown kind."""
+    staff = viewer.is_staff
+    out = figures(engine, service, region, thresholds_km, public=not staff)
+    body = out.as_dict()
+    allowed = coverage_regions(viewer)
+    if staff and region is None and allowed:  # a curator over every region: the worst served of their own
+        body["unserved"] = [row for code in allowed
+                            for row in figures(engine, service, code, thresholds_km, public=False).unserved]
+    body["unserved"] = [row for row in body["unserved"] if allowed is None or row["region_code"] in allowed]
+    return _plain(body)

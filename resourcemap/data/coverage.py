@@ -1,0 +1,439 @@
+"""Coverage's SQL (migration 0021): per settlement and kind of help, the geodesic distance to the nearest published
+help of that kind in the settlement's country, computed in full or for what edits changed, and the figures read
+from it per country, region and district.
+
+How a settlement is measured (`_measure_sql`), as nearest help measures a family (search/nearest.py), for a set of
+settlements at once (the temporary table coverage_target), one kind per statement (its code written into the SQL so
+that the planner uses the kind's partial indexes):
+1. an outreach service of the kind whose radius (geodesic, from its location) or drawn area holds the settlement
+   reaches it: distance 0 (`reached`);
+2. else a KNN scan of the kind's planar index (`ix_sal_cov_<code>`: its published rows that are not online,
+   confidential ones at their exact point) gives the first in planar order; its spheroid distance,
+   widened by SPHERE_SLACK, bounds an index box scan of both (rm_geodesic_box) that finds every service that
+   could be nearer; the nearest of those on the spheroid is the answer. The planar order never decides it.
+Published is `service_at_location.searchable` (service active, organization published, location active); online
+services never count. Only help in the settlement's own country counts (as nearest help ranks by default): the
+scans above ignore countries, and the few settlements whose nearest lies abroad (near a border) are measured again
+with the country condition (`_FOREIGN`) — the condition in every scan would cost a location look-up per candidate.
+
+Fresh after edits: statement triggers note what changed in `coverage_dirty` (an edit only inserts a few rows there;
+an import one set per statement) and NOTIFY `resourcemap_coverage` at commit. `refresh_pending` drains the queue
+after commit, in its own transaction, under one advisory lock: the settlements whose figure rests on a changed or
+deleted row (`nearest_sal_id`), those whose circle through their nearest (`reach_box`, a GiST index) holds a new
+point and are farther from their nearest than from it, and those inside a new or old outreach area are measured
+again; a kind with more notes than FULL_ABOVE, or noted whole (TRUNCATE of the registry, settlements loaded, a new
+kind), is computed in full. Why after commit, not in the edit's transaction (as the map's flush at commit does,
+migration 0009) nor from the writers: an edit's commit would otherwise wait on the coverage lock behind a running
+computation in full (minutes), an import's commit would pay for whole kinds, and the writers are not the only
+way rows change (an organization's status reaches the rows through the copies' triggers). So an edit's own
+transaction only inserts its notes, and whoever drains — `resourcemap coverage watch` listening for the
+notification, the `refresh` and `report` commands, or any reader before it reads — brings the figures up to date
+in tens of milliseconds for one edit. Not followed: a location whose region code alone changes to another
+country's (the point unmoved): the next computation in full corrects it.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from typing import TypedDict
+
+import psycopg
+from sqlalchemy import Connection, text
+
+SPHERE_SLACK = 1.01  # sphere/spheroid distance ratio stays within 0.995..1.005 on WGS84 (search/nearest.py)
+KNN_CANDIDATES = 1   # the candidates (in planar order) whose spheroid distance bounds the exact scan
+FULL_ABOVE = 2000    # a kind with more notes than this is computed in full rather than settlement by settlement
+# Locks, held to the end of the transaction: one per kind, taken by whatever measures the kind (so that a drain and
+# a computation in full of the same kind never interleave, and kinds can be computed side by side), and the drains'
+# own (one drain at a time takes the notes).
+_KIND_LOCK = text("SELECT pg_advisory_xact_lock(21, hashtext(:code))")
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('resourcemap.coverage'))")
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext('resourcemap.coverage'))")
+_NO_TIMEOUT = text("SET LOCAL statement_timeout = 0")
+_TYPE_CODE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+# (A scalar subquery, looked up per candidate row: written as EXISTS, the planner may join every location first.)
+_SAME_COUNTRY = (" AND (SELECT left(l_c.region_code, 3) FROM location l_c WHERE l_c.id = sal.location_id)"
+                 " = left(s.region_code, 3)")
+# In the country pass, the scans run only for settlements of a country that has such help (else a KNN scan with
+# the condition above would walk the kind's whole index).
+_HAS_HELP = " AND left(s.region_code, 3) = ANY(CAST(:countries AS text[]))"
+
+# The rows that count (not online), in the kind's index ix_sal_cov_<code> (migration 0021: its condition, written
+# as nearest help does not write it).
+_KIND = "sal.searchable AND sal.type_code = '{code}' AND sal.delivery IN ('on_site', 'outreach'){country}"
+
+# An outreach row of the kind that comes to the settlement: by radius (the kind's outreach rows in
+# ix_sal_reach_<code> within a box holding the largest radius there is, nearest first in planar order: the first
+# that reaches is taken; each radius checked on the sphere, then on the spheroid), or by drawn area
+# (ix_service_area_drawn).
+_REACH = """SELECT x.id, x.confidential FROM (
+    (SELECT sal.id, sal.confidential FROM service_at_location sal
+      WHERE sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = '{code}'{country}
+        AND CAST(sal.geog AS geometry) && rm_geodesic_box(s.geog, (
+              SELECT coalesce(max(radius_km), 0) * 1000.0 FROM service_area WHERE radius_km IS NOT NULL))
+        AND EXISTS (SELECT 1 FROM service_area a WHERE a.service_id = sal.service_id AND a.radius_km IS NOT NULL
+                      AND ST_DWithin(sal.geog, s.geog, a.radius_km * 1000.0 * {slack}, false)
+                      AND ST_DWithin(sal.geog, s.geog, a.radius_km * 1000.0))
+      ORDER BY CAST(sal.geog AS geometry) <-> CAST(s.geog AS geometry) LIMIT 1)
+    UNION ALL
+    (SELECT sal.id, sal.confidential FROM service_area a JOIN service_at_location sal ON sal.service_id = a.service_id
+      WHERE a.radius_km IS NULL AND a.area IS NOT NULL AND ST_Intersects(a.area, s.geog)
+        AND sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = '{code}'{country}
+      ORDER BY sal.id LIMIT 1)
+  ) x LIMIT 1"""
+
+_MEASURE = """
+INSERT INTO coverage AS c (type_code, settlement_id, distance_m, nearest_sal_id, confidential, reached, reach_box)
+SELECT '{code}', s.id, CASE WHEN reach.id IS NOT NULL THEN 0.0 ELSE near.d END, coalesce(reach.id, near.id),
+       coalesce(reach.confidential, near.confidential, false), reach.id IS NOT NULL,
+       CASE WHEN reach.id IS NULL THEN rm_geodesic_box(s.geog, near.d) END
+FROM coverage_target t
+JOIN settlement s ON s.id = t.settlement_id
+LEFT JOIN LATERAL ({reach}) reach ON true
+LEFT JOIN LATERAL (
+  SELECT min(k.d) * {slack} + 1.0 AS r FROM (
+    SELECT ST_Distance(sal.geog, s.geog) AS d FROM service_at_location sal
+    WHERE {kind} AND reach.id IS NULL
+    ORDER BY CAST(sal.geog AS geometry) <-> CAST(s.geog AS geometry) LIMIT {k}) k
+) bound ON true
+LEFT JOIN LATERAL (
+  SELECT sal.id, ST_Distance(sal.geog, s.geog) AS d, sal.confidential FROM service_at_location sal
+  WHERE {kind} AND bound.r IS NOT NULL
+    AND CAST(sal.geog AS geometry) && rm_geodesic_box(s.geog, bound.r)
+    AND ST_DWithin(sal.geog, s.geog, bound.r, false)
+  ORDER BY 2, 1 LIMIT 1
+) near ON true
+ON CONFLICT (type_code, settlement_id) DO UPDATE
+  SET distance_m = EXCLUDED.distance_m, nearest_sal_id = EXCLUDED.nearest_sal_id,
+      confidential = EXCLUDED.confidential, reached = EXCLUDED.reached, reach_box = EXCLUDED.reach_box
+"""
+
+
+@functools.lru_cache(maxsize=256)
+def _measure_sql(code: str, same_country: bool) -> str:
+    """The statement that measures the settlements of coverage_target for kind `code` (the country condition in
+    every scan when `same_country`)."""
+    if not _TYPE_CODE.match(code):
+        raise ValueError(f"not a service type code: {code!r}")
+    country = _SAME_COUNTRY + _HAS_HELP if same_country else ""
+    return _MEASURE.format(
+        code=code, slack=SPHERE_SLACK, reach=_REACH.format(code=code, country=country, slack=SPHERE_SLACK),
+        kind=_KIND.format(code=code, country=country), k=KNN_CANDIDATES)
+
+
+_TARGET = text("CREATE TEMP TABLE IF NOT EXISTS coverage_target (settlement_id integer PRIMARY KEY) ON COMMIT DROP")
+_TARGET_EMPTY = text("DELETE FROM coverage_target")
+_TARGET_ALL = text("INSERT INTO coverage_target SELECT id FROM settlement")
+_TARGET_REGION = text("INSERT INTO coverage_target SELECT id FROM settlement WHERE region_code = :region")
+_TARGET_TODO = text("INSERT INTO coverage_target SELECT settlement_id FROM coverage_todo WHERE type_code = :code")
+_TARGET_ANALYZE = text("ANALYZE coverage_target")
+
+# The measured settlements whose nearest lies in another country than theirs.
+_FOREIGN = text("""
+WITH abroad AS (
+  SELECT c.settlement_id FROM coverage_target t
+  JOIN coverage c ON c.type_code = :code AND c.settlement_id = t.settlement_id
+  JOIN settlement s ON s.id = c.settlement_id
+  JOIN service_at_location sal ON sal.id = c.nearest_sal_id
+  JOIN location l ON l.id = sal.location_id
+  WHERE left(l.region_code, 3) <> left(s.region_code, 3)
+), cleared AS (
+  DELETE FROM coverage_target t WHERE NOT EXISTS (SELECT 1 FROM abroad a WHERE a.settlement_id = t.settlement_id)
+)
+SELECT count(*) FROM abroad
+""")
+# The countries that have published help of the kind (not online).
+_COUNTRIES = text("""
+SELECT DISTINCT left(l.region_code, 3) FROM service_at_location sal JOIN location l ON l.id = sal.location_id
+WHERE sal.searchable AND sal.type_code = :code AND sal.delivery <> 'online'
+""")
+_STATE_FULL = text("""
+INSERT INTO coverage_state (type_code, refreshed_at, updated_at) VALUES (:code, now(), now())
+ON CONFLICT (type_code) DO UPDATE SET refreshed_at = now(), updated_at = now()
+""")
+_STATE_UPDATED = text("""
+INSERT INTO coverage_state (type_code, updated_at) VALUES (:code, now())
+ON CONFLICT (type_code) DO UPDATE SET updated_at = now()
+""")
+_FORGET_NOTES = text("DELETE FROM coverage_dirty WHERE type_code = :code")
+_KINDS = text("SELECT code FROM taxonomy_term ORDER BY position, code")
+
+
+def kinds(conn: Connection) -> list[str]:
+    """Every kind of help's code, in the taxonomy's order."""
+    return list(conn.execute(_KINDS).scalars())
+
+
+def _measure_target(conn: Connection, code: str) -> int:
+    """Measure the settlements of coverage_target for `code`, then again with the country condition those whose
+    nearest lies abroad; the number measured."""
+    conn.execute(_TARGET_ANALYZE)
+    measured = conn.execute(text(_measure_sql(code, False))).rowcount
+    if conn.execute(_FOREIGN, {"code": code}).scalar_one():
+        countries = list(conn.execute(_COUNTRIES, {"code": code}).scalars())
+        conn.execute(text(_measure_sql(code, True)), {"countries": countries})
+    return measured
+
+
+def refresh_kind(conn: Connection, code: str, region: str | None = None) -> int:
+    """Compute kind `code` for every settlement (of `region` only, when given), in the caller's transaction, under
+    the kind's lock; the number of settlements measured. A computation of every settlement forgets the kind's
+    notes made before it (it sees their changes)."""
+    conn.execute(_NO_TIMEOUT)
+    conn.execute(_KIND_LOCK, {"code": code})
+    if region is None:
+        conn.execute(_FORGET_NOTES, {"code": code})
+    conn.execute(_TARGET)
+    conn.execute(_TARGET_EMPTY)
+    if region is None:
+        conn.execute(_TARGET_ALL)
+    else:
+        conn.execute(_TARGET_REGION, {"region": region})
+    measured = _measure_target(conn, code)
+    conn.execute(_STATE_FULL if region is None else _STATE_UPDATED, {"code": code})
+    return measured
+
+
+# --- what edits changed ---------------------------------------------------------------------------------------------
+_TAKEN = text("CREATE TEMP TABLE IF NOT EXISTS coverage_taken (LIKE coverage_dirty) ON COMMIT DROP")
+_ONLY = "(CAST(:kinds AS text[]) IS NULL OR {column} = ANY(CAST(:kinds AS text[])))"
+_TAKE = text(f"""
+WITH taken AS (DELETE FROM coverage_dirty WHERE {_ONLY.format(column="type_code")} RETURNING *)
+INSERT INTO coverage_taken SELECT * FROM taken
+""")
+# The kinds to compute in full: noted whole, noted too often, or never computed.
+_WHOLE_KINDS = text(f"""
+SELECT t.code FROM taxonomy_term t
+WHERE {_ONLY.format(column="t.code")}
+  AND (EXISTS (SELECT 1 FROM coverage_taken e WHERE e.type_code = t.code AND e.whole)
+   OR (SELECT count(*) FROM coverage_taken e WHERE e.type_code = t.code) > :full_above
+   OR NOT EXISTS (SELECT 1 FROM coverage_state st WHERE st.type_code = t.code AND st.refreshed_at IS NOT NULL))
+ORDER BY t.position, t.code
+""")
+# The settlements to measure again, per kind (kinds computed in full left out).
+_TODO = text("""
+CREATE TEMP TABLE coverage_todo ON COMMIT DROP AS
+SELECT c.type_code, c.settlement_id FROM coverage_taken e JOIN coverage c ON c.nearest_sal_id = e.sal_id
+UNION
+SELECT c.type_code, c.settlement_id FROM coverage_taken e
+  JOIN coverage c ON c.type_code = e.type_code AND c.reach_box && CAST(e.point AS geometry)
+  JOIN settlement s ON s.id = c.settlement_id
+  WHERE c.reach_box IS NOT NULL
+    AND (c.distance_m IS NULL OR ST_Distance(s.geog, e.point, false) < c.distance_m * :slack + 1.0)
+UNION
+SELECT e.type_code, s.id FROM coverage_taken e JOIN settlement s ON ST_DWithin(s.geog, e.point, e.reach_m)
+  WHERE e.reach_m IS NOT NULL
+UNION
+SELECT e.type_code, s.id FROM coverage_taken e JOIN settlement s ON ST_Intersects(e.area, s.geog)
+  WHERE e.area IS NOT NULL
+""")
+_TODO_KINDS = text("""
+SELECT type_code, count(*) FROM coverage_todo WHERE type_code <> ALL(CAST(:whole AS text[]))
+  AND type_code IN (SELECT code FROM taxonomy_term)
+GROUP BY type_code ORDER BY type_code
+""")
+_DROP_WORK = text("DROP TABLE IF EXISTS coverage_todo, coverage_taken")
+
+
+class Drained(TypedDict):
+    """What a drain did: the kinds computed in full, and per other kind the settlements measured again."""
+
+    notes: int
+    full: list[str]
+    measured: dict[str, int]
+
+
+def refresh_pending(conn: Connection, *, kinds: list[str] | None = None, wait: bool = True,
+                    full_above: int = FULL_ABOVE) -> Drained | None:
+    """Apply the noted edits (of `kinds` only, when given), in the caller's transaction (commit it to publish the
+    figures). Without `wait`, None when another transaction holds the coverage lock (it is draining or computing:
+    its figures come)."""
+    conn.execute(_NO_TIMEOUT)
+    if wait:
+        conn.execute(_LOCK)
+    elif not conn.execute(_TRY_LOCK).scalar_one():
+        return None
+    conn.execute(_DROP_WORK)
+    conn.execute(_TAKEN)
+    notes = conn.execute(_TAKE, {"kinds": kinds}).rowcount
+    whole = list(conn.execute(_WHOLE_KINDS, {"full_above": full_above, "kinds": kinds}).scalars())
+    for code in whole:
+        refresh_kind(conn, code)
+    conn.execute(_TODO, {"slack": SPHERE_SLACK})
+    measured = {}
+    for code, _count in conn.execute(_TODO_KINDS, {"whole": whole}).all():
+        conn.execute(_KIND_LOCK, {"code": code})
+        conn.execute(_TARGET)
+        conn.execute(_TARGET_EMPTY)
+        conn.execute(_TARGET_TODO, {"code": code})
+        measured[code] = _measure_target(conn, code)
+        conn.execute(_STATE_UPDATED, {"code": code})
+    conn.execute(_DROP_WORK)
+    return Drained(notes=notes, full=whole, measured=measured)
+
+
+_PENDING = text("SELECT count(*) FROM coverage_dirty")
+
+
+def pending(conn: Connection) -> int:
+    """How many notes of edits wait to be applied."""
+    return conn.execute(_PENDING).scalar_one()
+
+
+class KindState(TypedDict):
+    type_code: str
+    refreshed_at: object  # datetime | None
+    updated_at: object
+    pending: int
+
+
+_STATE = text("""
+SELECT t.code AS type_code, st.refreshed_at, st.updated_at,
+       (SELECT count(*) FROM coverage_dirty d WHERE d.type_code = t.code) AS pending
+FROM taxonomy_term t LEFT JOIN coverage_state st ON st.type_code = t.code
+ORDER BY t.position, t.code
+""")
+
+
+def state(conn: Connection) -> list[KindState]:
+    """Per kind: when computed in full, when last brought up to date, how many notes wait."""
+    return [KindState(**row) for row in conn.execute(_STATE).mappings()]
+
+
+# --- the figures ----------------------------------------------------------------------------------------------------
+# The settlements measured for a kind, in a region or everywhere, with what the figures weigh (unknown counts as 0).
+_BASE = """
+WITH base AS (
+  SELECT s.id, left(s.region_code, 2) AS country, s.region_code, s.district_id,
+         CASE WHEN s.district_id IS NULL THEN s.municipality END AS municipality, c.distance_m AS d,
+         coalesce(s.population, 0)::bigint AS people, coalesce(s.children, 0)::bigint AS children,
+         s.children IS NULL AS children_unknown
+  FROM coverage c JOIN settlement s ON s.id = c.settlement_id
+  WHERE c.type_code = :code AND (CAST(:region AS text) IS NULL OR s.region_code = :region)
+)"""
+
+# The groups of each level: a district crossed by a region border is one group per region it lies in, so that a
+# region's districts add up to the region.
+# Where a region has no district polygons (Якутия, Красноярский край), the census' municipality is the district.
+LEVELS = {"country": "country", "region": "country, region_code",
+          "district": "country, region_code, district_id, municipality"}
+
+# Per group: totals, and the median and 90th percentile of distance per child (weighted by children: the smallest
+# distance within which at least that share of the group's children live; 'Infinity' when that share has no such
+# help in the country, NULL when the group counts no children).
+_TOTALS = _BASE + """,
+ranked AS (
+  SELECT {key}, d, people, children, children_unknown,
+         sum(children) OVER (PARTITION BY {key} ORDER BY d NULLS LAST, id ROWS UNBOUNDED PRECEDING) AS cum,
+         sum(children) OVER (PARTITION BY {key}) AS total
+  FROM base
+)
+SELECT {key}, count(*) AS settlements, sum(people)::bigint AS people, sum(children)::bigint AS children,
+       count(*) FILTER (WHERE children_unknown) AS children_unknown,
+       count(*) FILTER (WHERE d IS NULL) AS without_any,
+       CASE WHEN max(total) > 0 THEN coalesce(min(d) FILTER (WHERE cum * 2 >= total), 'Infinity') END
+         AS median_m,
+       CASE WHEN max(total) > 0 THEN coalesce(min(d) FILTER (WHERE cum * 10 >= total * 9), 'Infinity') END
+         AS p90_m
+FROM ranked GROUP BY {key} ORDER BY {key}
+"""
+
+# Per group and threshold: the settlements, people and children beyond it (or with no such help at all).
+_BEYOND = _BASE + """
+SELECT {key}, t.m AS threshold_m, count(*) AS settlements, sum(people)::bigint AS people,
+       sum(children)::bigint AS children
+FROM base CROSS JOIN unnest(CAST(:thresholds_m AS float8[])) AS t(m)
+WHERE d IS NULL OR d > t.m
+GROUP BY {key}, t.m ORDER BY {key}, t.m
+"""
+
+
+class GroupTotals(TypedDict, total=False):
+    """One group's totals (its key columns: country, and region_code, district_id, municipality by level)."""
+
+    country: str
+    region_code: str
+    district_id: int | None
+    municipality: str | None
+    settlements: int
+    people: int
+    children: int
+    children_unknown: int
+    without_any: int
+    median_m: float | None
+    p90_m: float | None
+
+
+def totals(conn: Connection, code: str, level: str, region: str | None = None) -> list[GroupTotals]:
+    """Per group of `level` (country, region, district): settlements, people, children, and the median and 90th
+    percentile distance per child, for kind `code` (in `region` only when given)."""
+    sql = text(_TOTALS.format(key=LEVELS[level]))
+    return [GroupTotals(**row) for row in conn.execute(sql, {"code": code, "region": region}).mappings()]
+
+
+def beyond(conn: Connection, code: str, level: str, thresholds_m: list[float],
+           region: str | None = None) -> list[dict]:
+    """Per group of `level` and threshold: settlements, people and children farther than it from any such help
+    (groups with none beyond a threshold have no row for it)."""
+    sql = text(_BEYOND.format(key=LEVELS[level]))
+    return [dict(row) for row in conn.execute(
+        sql, {"code": code, "region": region, "thresholds_m": thresholds_m}).mappings()]
+
+
+class Unserved(TypedDict):
+    settlement_id: int
+    name: str
+    region_code: str
+    district_id: int | None
+    district: str | None
+    population: int | None
+    children: int | None
+    distance_m: float | None
+    confidential: bool
+
+
+# The largest settlements with no such help within the distance (population, then children).
+_UNSERVED = text("""
+SELECT s.id AS settlement_id, s.name_ru AS name, s.region_code, s.district_id,
+       coalesce(d.name_ru, s.municipality) AS district,
+       s.population, s.children, c.distance_m, c.confidential
+FROM coverage c JOIN settlement s ON s.id = c.settlement_id LEFT JOIN district d ON d.id = s.district_id
+WHERE c.type_code = :code AND (c.distance_m IS NULL OR c.distance_m > :beyond_m)
+  AND (CAST(:region AS text) IS NULL OR s.region_code = :region)
+ORDER BY s.population DESC NULLS LAST, s.children DESC NULLS LAST, s.id
+LIMIT :limit
+""")
+
+
+def unserved(conn: Connection, code: str, beyond_m: float, region: str | None = None,
+             limit: int = 20) -> list[Unserved]:
+    """The largest settlements (in `region` when given) with no help of kind `code` within `beyond_m`."""
+    return [Unserved(**row) for row in conn.execute(
+        _UNSERVED, {"code": code, "beyond_m": beyond_m, "region": region, "limit": limit}).mappings()]
+
+
+_DISTRICT_NAMES = text("SELECT id, name_ru FROM district WHERE id = ANY(CAST(:ids AS int[]))")
+_REGION_NAMES = text("SELECT code, name_ru FROM region")
+
+
+def district_names(conn: Connection, ids: list[int]) -> dict[int, str]:
+    return dict(conn.execute(_DISTRICT_NAMES, {"ids": ids}).all())
+
+
+def region_names(conn: Connection) -> dict[str, str]:
+    return dict(conn.execute(_REGION_NAMES).all())
+
+
+# --- waiting for edits ----------------------------------------------------------------------------------------------
+CHANNEL = "resourcemap_coverage"  # the triggers of migration 0021 NOTIFY it (delivered at the edit's commit)
+_LISTEN = f"LISTEN {CHANNEL}"
+
+
+def listen(engine) -> psycopg.Connection:
+    """A connection of its own (autocommit, no statement timeout) listening for the edits' notifications; the
+    caller waits on `conn.notifies(...)` and closes it."""
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = psycopg.connect(url, autocommit=True)
+    conn.execute(_LISTEN)
+    return conn
