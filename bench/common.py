@@ -109,11 +109,11 @@ def gunicorn_processes(port: int) -> tuple[int | None, list[int]]:
     return master, sorted(pid for pid, ppid in pids.items() if ppid == master)
 
 
-def rss_mib(pid: int) -> float | None:
-    """Resident memory of a process in MiB (VmRSS), None when it is gone."""
+def rss_mib(pid: int, field: str = "VmRSS") -> float | None:
+    """Memory of a process in MiB from /proc (VmRSS: resident now; VmHWM: its peak), None when it is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024.0
     except OSError:
         return None

@@ -64,13 +64,7 @@ ORDER BY sal.id
 
 def peak_memory_mib(pid: int) -> float | None:
     """VmHWM of a process on this machine (the database backend, when the server runs here)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        return None
-    return None
+    return common.rss_mib(pid, "VmHWM")
 
 
 def with_census(engine) -> int:

@@ -125,20 +125,15 @@ def _halve(holds: Callable[[tuple[float, float, float, float]], bool], box: tupl
     minlon, minlat, maxlon, maxlat = box
     requests = 0
     for _ in range(steps):
-        if (maxlon - minlon) * math.cos(math.radians(minlat)) >= maxlat - minlat:
+        requests += 1
+        if (maxlon - minlon) * math.cos(math.radians(minlat)) >= maxlat - minlat:  # wider than tall: halve west-east
             mid = (minlon + maxlon) / 2
-            requests += 1
-            if holds((minlon, minlat, mid, maxlat)):
-                maxlon = mid
-            else:
-                minlon = mid
-        else:
+            west = (minlon, minlat, mid, maxlat)
+            minlon, minlat, maxlon, maxlat = west if holds(west) else (mid, minlat, maxlon, maxlat)
+        else:  # halve south-north
             mid = (minlat + maxlat) / 2
-            requests += 1
-            if holds((minlon, minlat, maxlon, mid)):
-                maxlat = mid
-            else:
-                minlat = mid
+            south = (minlon, minlat, maxlon, mid)
+            minlon, minlat, maxlon, maxlat = south if holds(south) else (minlon, mid, maxlon, maxlat)
     return (minlat + maxlat) / 2, (minlon + maxlon) / 2, requests
 
 

@@ -88,6 +88,18 @@ def _document_answer(session, org_id: int, status: int = 200):
     return _json({"id": org_id, "version": doc["version"], "document": doc}, status)
 
 
+def _run_edit(write, answer):
+    """Run `write(session)` (an edit of registry/edit.py) and commit it, then `answer(session, result)`; an edit
+    refused (not found, a conflict, an invalid document, another region) is answered as its error, nothing saved."""
+    session = get_session()
+    try:
+        result = write(session)
+    except edit.EditError as error:
+        return _edit_failure(error)
+    session.commit()
+    return answer(session, result)
+
+
 def _org_id_or_404(org_id: int) -> int:
     if org_id > MAX_ID:
         raise ApiError("No organization with this id.", "id", code="not_found", status=404)
@@ -124,15 +136,10 @@ def _options(body: dict) -> tuple[dict, str | None, str]:
 @bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
 def registry_create(body):
     """Create an organization from a document (draft unless it says otherwise); curators in their regions."""
-    session = get_session()
     doc, reason, note = _options(body)
-    try:
-        org_id = edit.create_document(session, doc, current_viewer(), region_exception_reason=reason,
-                                      change_note=note)
-    except edit.EditError as error:
-        return _edit_failure(error)
-    session.commit()
-    return _document_answer(session, org_id, 201)
+    return _run_edit(lambda session: edit.create_document(session, doc, current_viewer(), region_exception_reason=reason,
+                                                          change_note=note),
+                     lambda session, org_id: _document_answer(session, org_id, 201))
 
 
 @bp.get("/registry/organizations/<int:org_id>/document")
@@ -153,15 +160,11 @@ def registry_document(org_id: int):
 def registry_save(org_id: int, body):
     """Save a document read at `version`: only what changed is written; 409 with the current document when
     someone saved in between."""
-    session = get_session()
     doc, reason, note = _options(body)
-    try:
-        edit.save_document(session, _org_id_or_404(org_id), doc, doc["version"], current_viewer(),
-                           region_exception_reason=reason, change_note=note)
-    except edit.EditError as error:
-        return _edit_failure(error)
-    session.commit()
-    return _document_answer(session, org_id)
+    return _run_edit(lambda session: edit.save_document(session, _org_id_or_404(org_id), doc, doc["version"],
+                                                        current_viewer(), region_exception_reason=reason,
+                                                        change_note=note),
+                     lambda session, _version: _document_answer(session, org_id))
 
 
 @bp.post("/registry/organizations/<int:org_id>/status")
@@ -171,13 +174,9 @@ def registry_save(org_id: int, body):
 @bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
 def registry_status(org_id: int, body):
     """Publish, back to draft, or deactivate (nothing is deleted)."""
-    session = get_session()
-    try:
-        version = edit.set_status(session, _org_id_or_404(org_id), body["status"], body["version"], current_viewer())
-    except edit.EditError as error:
-        return _edit_failure(error)
-    session.commit()
-    return jsonify({"id": org_id, "version": version})
+    return _run_edit(lambda session: edit.set_status(session, _org_id_or_404(org_id), body["status"], body["version"],
+                                                     current_viewer()),
+                     lambda _session, version: jsonify({"id": org_id, "version": version}))
 
 
 @bp.post("/registry/organizations/<int:org_id>/verify")
@@ -186,13 +185,9 @@ def registry_status(org_id: int, body):
 @bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
 def registry_verify(org_id: int):
     """"Checked today": the verification date becomes today."""
-    session = get_session()
-    try:
-        edit.mark_verified(session, _org_id_or_404(org_id), current_viewer())
-    except edit.EditError as error:
-        return _edit_failure(error)
-    session.commit()
-    return jsonify({"id": org_id, "verified_at": edit.organization_document(session, org_id)["verified_at"]})
+    return _run_edit(lambda session: edit.mark_verified(session, _org_id_or_404(org_id), current_viewer()),
+                     lambda session, _none: jsonify({
+                         "id": org_id, "verified_at": edit.organization_document(session, org_id)["verified_at"]}))
 
 
 @bp.get("/registry/organizations/<int:org_id>/history")
@@ -214,13 +209,9 @@ def registry_history(org_id: int, query):
 @bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
 def registry_revert(change_id: int, body):
     """Set the field of one change back (recorded as a new change); `version` is the organization's."""
-    session = get_session()
-    try:
-        edit.revert_change(session, change_id, body["version"], current_viewer())
-    except edit.EditError as error:
-        return _edit_failure(error)
-    session.commit()
-    return _document_answer(session, change_by_id(session, change_id)["organization_id"])
+    return _run_edit(lambda session: edit.revert_change(session, change_id, body["version"], current_viewer()),
+                     lambda session, _version: _document_answer(
+                         session, change_by_id(session, change_id)["organization_id"]))
 
 
 @bp.get("/registry/stale")

@@ -5,6 +5,7 @@ the district table as CSV and GeoJSON."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
@@ -143,27 +144,28 @@ def _name(choice: Choice, ext: str) -> str:
     return f"coverage-{choice.service}-{choice.region}-{choice.km}km-{clock.local_date(clock.MOSCOW).isoformat()}.{ext}"
 
 
-@bp.get("/districts.csv")
-@staff_page()
-def districts_csv_export():
+def _attachment(ext: str, mimetype: str, body) -> Response:
+    """The district table of the chosen kind and region as a download: `body(choice, rows)` makes its text."""
     try:
         choice, rows = _download()
     except BadChoice as error:
         return _bad(error)
-    return Response(districts_csv(rows), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{_name(choice, "csv")}"'})
+    return Response(body(choice, rows), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{_name(choice, ext)}"'})
+
+
+def _geojson(choice: Choice, rows: list[dict]) -> str:
+    with _engine().connect() as conn:
+        return json.dumps(features(rows, district_shapes(conn, choice.region), float(choice.km)), ensure_ascii=False)
+
+
+@bp.get("/districts.csv")
+@staff_page()
+def districts_csv_export():
+    return _attachment("csv", "text/csv", lambda _choice, rows: districts_csv(rows))
 
 
 @bp.get("/districts.geojson")
 @staff_page()
 def districts_geojson():
-    try:
-        choice, rows = _download()
-    except BadChoice as error:
-        return _bad(error)
-    with _engine().connect() as conn:
-        collection = features(rows, district_shapes(conn, choice.region), float(choice.km))
-    response = current_app.json.response(collection)
-    response.mimetype = "application/geo+json"
-    response.headers["Content-Disposition"] = f'attachment; filename="{_name(choice, "geojson")}"'
-    return response
+    return _attachment("geojson", "application/geo+json", _geojson)

@@ -137,6 +137,17 @@ def _rerender(editor: Editor, action: str, org_id: int | None, stored: dict | No
     return _editor_page(editor, org_id=org_id, stored=stored)
 
 
+def _apply_action(session, org_id: int, action: str, status: str, version: int | None, viewer) -> None:
+    """After the document is written, the button's own part: a new status (publish, back to draft, deactivate) when
+    it differs from `status`, or "checked today"; `version` is the one just written (None: read it)."""
+    if action in STATUS_ACTIONS and STATUS_ACTIONS[action] != status:
+        if version is None:
+            version = edit.organization_document(session, org_id)["version"]
+        edit.set_status(session, org_id, STATUS_ACTIONS[action], version, viewer)
+    elif action == "verify":
+        edit.mark_verified(session, org_id, viewer)
+
+
 @bp.post("/org/new")
 @staff_page(*CURATORS)
 def create():
@@ -156,11 +167,7 @@ def create():
     try:
         org_id = edit.create_document(session, doc, viewer, region_exception_reason=editor.reason or None,
                                       change_note=editor.note)
-        if action in STATUS_ACTIONS and STATUS_ACTIONS[action] != "draft":
-            version = edit.organization_document(session, org_id)["version"]
-            edit.set_status(session, org_id, STATUS_ACTIONS[action], version, viewer)
-        elif action == "verify":
-            edit.mark_verified(session, org_id, viewer)
+        _apply_action(session, org_id, action, "draft", None, viewer)
         session.commit()
     except edit.InvalidDocument as invalid:
         session.rollback()
@@ -198,10 +205,7 @@ def save(org_id: int):
     try:
         version = edit.save_document(session, org_id, doc, doc["version"], viewer,
                                      region_exception_reason=editor.reason or None, change_note=editor.note)
-        if action in STATUS_ACTIONS and STATUS_ACTIONS[action] != stored["status"]:
-            edit.set_status(session, org_id, STATUS_ACTIONS[action], version, viewer)
-        elif action == "verify":
-            edit.mark_verified(session, org_id, viewer)
+        _apply_action(session, org_id, action, stored["status"], version, viewer)
         session.commit()
     except edit.Conflict as conflict:
         session.rollback()

@@ -124,9 +124,12 @@ def _measure_sql(code: str, same_country: bool) -> str:
 
 _TARGET = text("CREATE TEMP TABLE IF NOT EXISTS coverage_target (settlement_id integer PRIMARY KEY) ON COMMIT DROP")
 _TARGET_EMPTY = text("DELETE FROM coverage_target")
-_TARGET_ALL = text("INSERT INTO coverage_target SELECT id FROM settlement")
-_TARGET_REGION = text("INSERT INTO coverage_target SELECT id FROM settlement WHERE region_code = :region")
-_TARGET_TODO = text("INSERT INTO coverage_target SELECT settlement_id FROM coverage_todo WHERE type_code = :code")
+# Which settlements a measurement takes: every one, a region's, or those the edits noted for the kind.
+_TARGET_FILL = {
+    "all": text("INSERT INTO coverage_target SELECT id FROM settlement"),
+    "region": text("INSERT INTO coverage_target SELECT id FROM settlement WHERE region_code = :region"),
+    "todo": text("INSERT INTO coverage_target SELECT settlement_id FROM coverage_todo WHERE type_code = :code"),
+}
 _TARGET_ANALYZE = text("ANALYZE coverage_target")
 
 # The measured settlements whose nearest lies in another country than theirs.
@@ -187,9 +190,9 @@ def refresh_kind(conn: Connection, code: str, region: str | None = None) -> int:
     conn.execute(_TARGET)
     conn.execute(_TARGET_EMPTY)
     if region is None:
-        conn.execute(_TARGET_ALL)
+        conn.execute(_TARGET_FILL["all"])
     else:
-        conn.execute(_TARGET_REGION, {"region": region})
+        conn.execute(_TARGET_FILL["region"], {"region": region})
     measured = _measure_target(conn, code)
     conn.execute(_STATE_FULL if region is None else _STATE_UPDATED, {"code": code})
     return measured
@@ -266,7 +269,7 @@ def refresh_pending(conn: Connection, *, kinds: list[str] | None = None, wait: b
         conn.execute(_KIND_LOCK, {"code": code})
         conn.execute(_TARGET)
         conn.execute(_TARGET_EMPTY)
-        conn.execute(_TARGET_TODO, {"code": code})
+        conn.execute(_TARGET_FILL["todo"], {"code": code})
         measured[code] = _measure_target(conn, code)
         conn.execute(_STATE_UPDATED, {"code": code})
     conn.execute(_DROP_WORK)
