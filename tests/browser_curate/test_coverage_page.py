@@ -36,10 +36,11 @@ def admin_page(browser, live_server, app, engine):
 
 
 def _table(page) -> dict:
-    """The district table's figures, by district id ('' for the rest of the region)."""
+    """The district table's figures, by district id ('' for the rest of the region, and for a census municipality
+    of a region without district outlines) and name."""
     rows = page.eval_on_selector_all("#districts tbody tr", """rows => rows.map(r => ({
         id: r.dataset.district, cells: Array.from(r.cells).map(c => c.dataset.v)}))""")
-    return {row["id"]: row["cells"] for row in rows}
+    return {(row["id"], row["cells"][0]): row["cells"] for row in rows}
 
 
 def _expected(district: dict) -> list[str]:
@@ -75,13 +76,15 @@ def test_coverage_of_early_help_in_a_region(admin_page, region):
     table = _table(page)
     assert len(table) == len(api["districts"])
     for district in api["districts"]:
-        assert table[str(district["district_id"] or "")][:-1] == _expected(district), district["district_name"]
+        key = (str(district["district_id"] or ""), district["district_name"] or "")
+        assert table[key][:-1] == _expected(district), district["district_name"]
 
     body = page.request.get(page.get_attribute("#csv", "href").replace("/coverage", f"{page.base}/coverage", 1)).text()
     rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
-    by_id = {d["district_id"]: d for d in api["districts"]}
+    by_key = {(d["district_id"], d["district_name"] or None): d for d in api["districts"]}
+    assert len(rows) == len(by_key)
     for row in rows:
-        district = by_id[int(row["district_id"]) if row["district_id"] else None]
+        district = by_key[(int(row["district_id"]) if row["district_id"] else None, row["district_name"] or None)]
         assert int(row["children_beyond_60_km"]) == district["beyond"]["60"]["children"]
         assert int(row["people"]) == district["people"]
     assert page.js_errors == [], page.js_errors
