@@ -85,12 +85,21 @@ def test_a_curator_sees_the_worst_served_only_of_their_regions(world, client, en
     assert own["unserved"] == _figures(engine, "RU-MOS", public=False)["unserved"]
 
 
-def test_a_threshold_of_its_own(world, client, engine):
-    body = _get(client, service=KIND, region="RU-SA", threshold_km=250).get_json()
+def test_a_threshold_of_its_own(world, client, engine, staff_tokens):
+    body = _get(client, staff_tokens["admin"], service=KIND, region="RU-SA", threshold_km=250).get_json()
     assert body["thresholds_km"] == [250.0]
-    expected = _figures(engine, "RU-SA", public=True, thresholds=[250.0])
+    expected = _figures(engine, "RU-SA", public=False, thresholds=[250.0])
     assert body["districts"] == expected["districts"]
     assert set(body["districts"][0]["beyond"]) == {"250"}
+
+
+def test_the_public_may_not_draw_rings_with_thresholds_of_its_own(world, client):
+    """Counts at freely chosen distances 1 km apart would ring a confidential place's exact point."""
+    for km in (37, 250):
+        response = _get(client, service=KIND, region="RU-SA", threshold_km=km)
+        assert response.status_code == 400
+        assert response.get_json()["error"]["field"] == "threshold_km"
+    assert _get(client, service=KIND, region="RU-SA", threshold_km=[30, 100]).status_code == 200
 
 
 @pytest.mark.parametrize("params, field", [

@@ -9,7 +9,7 @@ from apiflask.validators import Length, Range
 from flask import current_app, jsonify
 from marshmallow import ValidationError, missing, pre_load
 
-from ..auth.policy import current_viewer
+from ..auth.policy import current_viewer, may_choose_coverage_thresholds
 from ..coverage import DEFAULT_THRESHOLDS_KM, UNSERVED_KM
 from ..coverage.answer import MAX_THRESHOLDS, for_viewer
 from ..db import get_session
@@ -134,6 +134,8 @@ def coverage(query):
     service = service_param(query["service"])
     region = _region_param(query.get("region"))
     thresholds = thresholds_param(query.get("threshold_km"))
+    if not set(thresholds) <= set(DEFAULT_THRESHOLDS_KM) and not may_choose_coverage_thresholds(current_viewer()):
+        raise ApiError("threshold_km: the public may ask 30, 60 or 100 km (staff any distance).", "threshold_km")
     try:
         body = for_viewer(current_app.extensions["resourcemap.engine"], current_viewer(), service, region,
                           thresholds)

@@ -171,6 +171,13 @@ def sees_unpublished(actor) -> bool:
     return viewer_from(actor).is_staff
 
 
+def may_choose_coverage_thresholds(actor) -> bool:
+    """Whether the actor may ask coverage figures at distances of their own (staff). The public gets the fixed
+    thresholds only: counts at distances chosen freely, 1 km apart, would draw rings around a confidential place's
+    exact point, finer than its published cell."""
+    return viewer_from(actor).is_staff
+
+
 def may_edit_every_region(actor) -> bool:
     """Whether the actor edits every region's registry (admins), rather than a list of their own."""
     return viewer_from(actor).role == "admin"
