@@ -6,7 +6,8 @@ nearest help's distances, the `within_km` flip, box
 halving on the organizations API and on the map layer, and the distances printed on the public page. Anonymous, each
 estimate must be no closer to the door than the published point is (less the attack's own resolution, 0.25 km: the
 estimate lands on the published point); the same attacks with a dispatcher's token find the door to a few metres.
-A second test moves the door within its cell and checks that no public answer changes by a single byte.
+A second test moves the door within its cell and checks that no public answer changes by a single byte (coverage's
+figures of issue 21 among them, brought up to date after the move, while the staff's distances move).
 
 The figures of each run are written to test-output/confidential-attack-<viewer>.json (docs/reliability.md).
 """
@@ -20,6 +21,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from resourcemap import coverage
 from resourcemap.auth.accounts import create_account, issue_token
 from resourcemap.search.redaction import snap_point
 from tests import attacker
@@ -112,25 +114,42 @@ def _public_answers(client, apartment) -> dict[str, str]:
             urls += [f"/api/v1/organizations?bbox={box}", f"/map-data/locations?bbox={box}"]
     urls += [f"/api/v1/organizations/{apartment['organization_id']}", f"/org/{apartment['organization_id']}",
              "/api/v1/organizations?service=crisis_apartment"]
+    # coverage (issue 21): every district's figures, at each threshold the public may ask
+    urls += [f"/api/v1/coverage?service=crisis_apartment&region=RU-MOS&threshold_km={km}" for km in (30, 60, 100)]
+    urls += ["/api/v1/coverage?service=crisis_apartment"]
     answers = {}
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
-        answers[url] = re.sub(r'nonce="[^"]*"', "", response.get_data(as_text=True))
+        body = response.get_data(as_text=True)
+        if url.startswith("/api/v1/coverage"):  # when the figures were brought up to date aside
+            body = json.dumps({k: v for k, v in json.loads(body).items() if k != "state"}, sort_keys=True)
+        answers[url] = re.sub(r'nonce="[^"]*"', "", body)
     return answers
 
 
+def _staff_distances(engine) -> dict[int, float]:
+    with engine.connect() as conn:
+        return dict(conn.execute(text("SELECT settlement_id, distance_m FROM coverage"
+                                      " WHERE type_code = 'crisis_apartment'")).all())
+
+
 def test_moving_the_door_within_its_cell_changes_no_public_byte(client, engine, apartment):
+    coverage.refresh(engine, ["crisis_apartment"])
     before = _public_answers(client, apartment)
+    staff_coverage = _staff_distances(engine)
     staff = _getter(client, apartment["token"])
     staff_before = staff(f"/api/v1/nearest?lat={CELL[0]}&lon={CELL[1]}&service=crisis_apartment")[1]
     with engine.begin() as conn:
         conn.execute(text("UPDATE location SET geog = CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography)"
                           " WHERE id = ANY(:ids)"), {"lat": OTHER_DOOR[0], "lon": OTHER_DOOR[1],
                                                       "ids": [apartment["location_id"], apartment["team_location_id"]]})
+    coverage.bring_up_to_date(engine, ["crisis_apartment"])
     after = _public_answers(client, apartment)
     assert [url for url in before if before[url] != after[url]] == []
     # The outreach team's "comes to you" was part of the answers compared (judged from its public point).
     assert any('"reaches_you":true' in body.replace(" ", "") for url, body in before.items() if "/api/" in url)
     # ... while staff see the move: the comparison can tell.
     assert staff(f"/api/v1/nearest?lat={CELL[0]}&lon={CELL[1]}&service=crisis_apartment")[1] != staff_before
+    moved = _staff_distances(engine)
+    assert sum(abs(moved[k] - staff_coverage[k]) > 500.0 for k in moved if moved[k] is not None) >= 10  # on the door

@@ -5,10 +5,11 @@ The distances are kept by the database and data/coverage.py (migration 0021; how
 is written there). This module runs the refreshes and puts the figures together.
 
 What the public may be shown (`public=True`): aggregates per district, region and country only — never a
-settlement's distance, so never one to a confidential place — with the distances per child rounded to
-PUBLIC_ROUND_KM, the size of the cell a confidential place is published in (migration 0015): a median that rests
-on a crisis apartment's exact point then says no more of it than its published point does. Staff answers carry
-distances to 0.1 km and the worst-served settlements.
+settlement's distance — computed from the public's distances (`coverage.public_distance_m`), where a confidential
+place stands at its public point (migration 0015), the only point of it the public may know: no count beyond a
+threshold, no median, no order rests on its exact point. The distances per child are further rounded to
+PUBLIC_ROUND_KM. Staff answers are computed from the exact points, carry distances to 0.1 km and the
+worst-served settlements.
 """
 from __future__ import annotations
 
@@ -104,11 +105,12 @@ class Figures:
                 "districts": self.districts, "unserved": self.unserved}
 
 
-def _groups(conn, code: str, level: str, region: str | None, thresholds_km, step_km: float) -> list[dict]:
-    """The groups of one level with their figures beyond each threshold, distances in km to `step_km`."""
-    rows = data.totals(conn, code, level, region)
+def _groups(conn, code: str, level: str, region: str | None, thresholds_km, public: bool) -> list[dict]:
+    """The groups of one level with their figures beyond each threshold, distances in km to the viewer's step."""
+    step_km = PUBLIC_ROUND_KM if public else STAFF_ROUND_KM
+    rows = data.totals(conn, code, level, region, public=public)
     beyond = {}
-    for row in data.beyond(conn, code, level, [t * 1000.0 for t in thresholds_km], region):
+    for row in data.beyond(conn, code, level, [t * 1000.0 for t in thresholds_km], region, public=public):
         key = tuple(row[k] for k in data.LEVELS[level].split(", "))
         beyond[key, row["threshold_m"]] = {k: row[k] for k in ("settlements", "people", "children")}
     groups = []
@@ -127,7 +129,6 @@ def figures(engine: Engine, code: str, region: str | None = None, thresholds_km=
     """The figures of kind `code`: the whole country's (every country's), and those of `region` and its districts
     (every region's and district's when None). `public`: see the module's docstring. `fresh`: first apply the
     kind's waiting edits (unless another transaction is applying them)."""
-    step = PUBLIC_ROUND_KM if public else STAFF_ROUND_KM
     if fresh:
         bring_up_to_date(engine, [code], wait=False)
     thresholds = sorted(float(t) for t in thresholds_km)
@@ -137,9 +138,9 @@ def figures(engine: Engine, code: str, region: str | None = None, thresholds_km=
         if code not in states:
             raise ValueError(f"not a kind of help: {code!r}")
         out.state = dict(states[code])
-        out.country = _groups(conn, code, "country", None, thresholds, step)
-        out.regions = _groups(conn, code, "region", region, thresholds, step)
-        out.districts = _groups(conn, code, "district", region, thresholds, step)
+        out.country = _groups(conn, code, "country", None, thresholds, public)
+        out.regions = _groups(conn, code, "region", region, thresholds, public)
+        out.districts = _groups(conn, code, "district", region, thresholds, public)
         names = data.region_names(conn)
         districts = data.district_names(conn, [g["district_id"] for g in out.districts if g["district_id"]])
         for group in out.regions + out.districts:

@@ -83,43 +83,123 @@ _REACH = """SELECT x.id, x.confidential FROM (
       ORDER BY sal.id LIMIT 1)
   ) x LIMIT 1"""
 
-_MEASURE = """
-INSERT INTO coverage AS c (type_code, settlement_id, distance_m, nearest_sal_id, confidential, reached, reach_box)
-SELECT '{code}', s.id, CASE WHEN reach.id IS NOT NULL THEN 0.0 ELSE near.d END, coalesce(reach.id, near.id),
-       coalesce(reach.confidential, near.confidential, false), reach.id IS NOT NULL,
-       CASE WHEN reach.id IS NULL THEN rm_geodesic_box(s.geog, near.d) END
-FROM coverage_target t
-JOIN settlement s ON s.id = t.settlement_id
-LEFT JOIN LATERAL ({reach}) reach ON true
+# The nearest row that counts of the kind, among `{rows}` (the kind's rows, or its open ones), measured at its exact
+# point: a KNN scan in planar order bounds an index box scan on the spheroid (`{when}`: whether to look at all).
+_NEAREST = """
 LEFT JOIN LATERAL (
   SELECT min(k.d) * {slack} + 1.0 AS r FROM (
     SELECT ST_Distance(sal.geog, s.geog) AS d FROM service_at_location sal
-    WHERE {kind} AND reach.id IS NULL
+    WHERE {rows} AND {when}
     ORDER BY CAST(sal.geog AS geometry) <-> CAST(s.geog AS geometry) LIMIT {k}) k
-) bound ON true
+) {name}_bound ON true
 LEFT JOIN LATERAL (
   SELECT sal.id, ST_Distance(sal.geog, s.geog) AS d, sal.confidential FROM service_at_location sal
-  WHERE {kind} AND bound.r IS NOT NULL
-    AND CAST(sal.geog AS geometry) && rm_geodesic_box(s.geog, bound.r)
-    AND ST_DWithin(sal.geog, s.geog, bound.r, false)
+  WHERE {rows} AND {name}_bound.r IS NOT NULL
+    AND CAST(sal.geog AS geometry) && rm_geodesic_box(s.geog, {name}_bound.r)
+    AND ST_DWithin(sal.geog, s.geog, {name}_bound.r, false)
   ORDER BY 2, 1 LIMIT 1
-) near ON true
+) {name} ON true"""
+
+# The nearest confidential row of the kind at its public point (ix_sal_public_geog: a KNN scan on the sphere bounds
+# a scan of the same index on the spheroid).
+_HIDDEN = """
+LEFT JOIN LATERAL (
+  SELECT ST_Distance(sal.public_geog, s.geog, false) * {slack} + 1.0 AS r FROM service_at_location sal
+  WHERE sal.confidential AND {kind}
+  ORDER BY sal.public_geog <-> s.geog LIMIT 1
+) hidden_bound ON true
+LEFT JOIN LATERAL (
+  SELECT sal.id, ST_Distance(sal.public_geog, s.geog) AS d FROM service_at_location sal
+  WHERE sal.confidential AND {kind} AND hidden_bound.r IS NOT NULL
+    AND ST_DWithin(sal.public_geog, s.geog, hidden_bound.r, false)
+  ORDER BY 2, 1 LIMIT 1
+) hidden ON true"""
+_NO_HIDDEN = """
+LEFT JOIN LATERAL (SELECT NULL::integer AS id, NULL::float8 AS d) hidden ON true"""
+
+# A confidential outreach row of the kind that comes to the settlement as the public is told (as nearest help tells
+# it, data/nearest.py): its radius drawn around its public point (ix_sal_public_geog), or its drawn area.
+_HIDDEN_REACH = """SELECT x.id FROM (
+    (SELECT sal.id FROM service_at_location sal
+      WHERE sal.confidential AND sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = '{code}'{country}
+        AND ST_DWithin(sal.public_geog, s.geog, (
+              SELECT coalesce(max(radius_km), 0) * 1000.0 * {slack} FROM service_area WHERE radius_km IS NOT NULL),
+              false)
+        AND EXISTS (SELECT 1 FROM service_area a WHERE a.service_id = sal.service_id AND a.radius_km IS NOT NULL
+                      AND ST_DWithin(sal.public_geog, s.geog, a.radius_km * 1000.0))
+      ORDER BY sal.public_geog <-> s.geog LIMIT 1)
+    UNION ALL
+    (SELECT sal.id FROM service_area a JOIN service_at_location sal ON sal.service_id = a.service_id
+      WHERE a.radius_km IS NULL AND a.area IS NOT NULL AND ST_Intersects(a.area, s.geog) AND sal.confidential
+        AND sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = '{code}'{country}
+      ORDER BY sal.id LIMIT 1)
+  ) x LIMIT 1"""
+
+# Two figures per settlement. `distance_m` (staff): every row that counts at its exact point, reached at 0. The
+# public's `public_distance_m`: what the public may know of a confidential place is its public point (migration
+# 0015), so it is 0 when an open outreach row reaches the settlement or a confidential one does as the public is
+# told (its radius around its public point, or its drawn area), else the nearer of the nearest open row and the
+# nearest confidential row at its public point. The open rows are looked at apart only when the nearest, or the row
+# that reaches, is confidential. reach_box holds both circles, the public one widened by PUBLIC_SHIFT_M (a new
+# confidential point is noted at its exact point, at most that far from its public one).
+_MEASURE = """
+INSERT INTO coverage AS c (type_code, settlement_id, distance_m, nearest_sal_id, confidential, reached,
+                           public_distance_m, public_sal_id, reach_box)
+SELECT '{code}', s.id, m.d, m.id, m.confidential, m.reached, m.public_d, m.public_id,
+       CASE WHEN m.d > 0 OR m.d IS NULL OR m.public_d > 0 OR m.public_d IS NULL
+            THEN rm_geodesic_box(s.geog, greatest(m.d, m.public_d + {shift})) END
+FROM coverage_target t
+JOIN settlement s ON s.id = t.settlement_id
+LEFT JOIN LATERAL ({reach}) reach ON true
+LEFT JOIN LATERAL ({open_reach}) open_reach ON reach.confidential
+LEFT JOIN LATERAL ({hidden_reach}) hidden_reach ON (reach.id IS NULL OR reach.confidential) AND open_reach.id IS NULL
+CROSS JOIN LATERAL (
+  SELECT coalesce(CASE WHEN NOT reach.confidential THEN reach.id END, open_reach.id, hidden_reach.id) AS id
+) public_reach
+{near}
+{open}
+{hidden}
+CROSS JOIN LATERAL (
+  SELECT CASE WHEN reach.id IS NOT NULL THEN 0.0 ELSE near.d END AS d, coalesce(reach.id, near.id) AS id,
+         coalesce(reach.confidential, near.confidential, false) AS confidential, reach.id IS NOT NULL AS reached,
+         CASE WHEN public_reach.id IS NOT NULL THEN 0.0 ELSE least(open_near.d, hidden.d) END AS public_d,
+         CASE WHEN public_reach.id IS NOT NULL THEN public_reach.id
+              WHEN hidden.d < coalesce(open_near.d, 'Infinity') THEN hidden.id ELSE open_near.id END AS public_id
+  FROM (SELECT CASE WHEN near.id IS NULL OR near.confidential THEN open_row.id ELSE near.id END AS id,
+               CASE WHEN near.id IS NULL OR near.confidential THEN open_row.d ELSE near.d END AS d) open_near
+) m
 ON CONFLICT (type_code, settlement_id) DO UPDATE
   SET distance_m = EXCLUDED.distance_m, nearest_sal_id = EXCLUDED.nearest_sal_id,
-      confidential = EXCLUDED.confidential, reached = EXCLUDED.reached, reach_box = EXCLUDED.reach_box
+      confidential = EXCLUDED.confidential, reached = EXCLUDED.reached,
+      public_distance_m = EXCLUDED.public_distance_m, public_sal_id = EXCLUDED.public_sal_id,
+      reach_box = EXCLUDED.reach_box
 """
+PUBLIC_SHIFT_M = 4000.0  # a public point lies within 3.6 km of the exact one (the centre of its 5 km cell, 0015)
 
 
-@functools.lru_cache(maxsize=256)
-def _measure_sql(code: str, same_country: bool) -> str:
+@functools.lru_cache(maxsize=512)
+def _measure_sql(code: str, same_country: bool, hidden: bool, hidden_outreach: bool) -> str:
     """The statement that measures the settlements of coverage_target for kind `code` (the country condition in
-    every scan when `same_country`)."""
+    every scan when `same_country`; `hidden`: the kind has confidential rows that count, `hidden_outreach`: some of
+    them outreach)."""
     if not _TYPE_CODE.match(code):
         raise ValueError(f"not a service type code: {code!r}")
     country = _SAME_COUNTRY + _HAS_HELP if same_country else ""
+    kind = _KIND.format(code=code, country=country)
+    reach = _REACH.format(code=code, country=country, slack=SPHERE_SLACK)
+    # Where a confidential place came first, when the kind has one: the open rows (the reach condition is written
+    # first, so that the planner keeps the scan of the kind's index for the settlements that need it).
+    open_reach = _REACH.format(code=code, country=country + " AND NOT sal.confidential", slack=SPHERE_SLACK)
     return _MEASURE.format(
-        code=code, slack=SPHERE_SLACK, reach=_REACH.format(code=code, country=country, slack=SPHERE_SLACK),
-        kind=_KIND.format(code=code, country=country), k=KNN_CANDIDATES)
+        code=code, shift=PUBLIC_SHIFT_M, reach=reach,
+        open_reach=open_reach if hidden else "SELECT NULL::integer AS id",
+        hidden_reach=(_HIDDEN_REACH.format(code=code, country=country, slack=SPHERE_SLACK) if hidden_outreach
+                      else "SELECT NULL::integer AS id"),
+        near=_NEAREST.format(name="near", rows=kind, when="reach.id IS NULL", slack=SPHERE_SLACK, k=KNN_CANDIDATES),
+        open=_NEAREST.format(name="open_row", rows=kind + " AND NOT sal.confidential",
+                             when="(near.confidential OR reach.confidential)" if hidden else "false",
+                             slack=SPHERE_SLACK, k=KNN_CANDIDATES),
+        hidden=_HIDDEN.format(kind=kind, slack=SPHERE_SLACK) if hidden else _NO_HIDDEN)
 
 
 _TARGET = text("CREATE TEMP TABLE IF NOT EXISTS coverage_target (settlement_id integer PRIMARY KEY) ON COMMIT DROP")
@@ -132,15 +212,15 @@ _TARGET_FILL = {
 }
 _TARGET_ANALYZE = text("ANALYZE coverage_target")
 
-# The measured settlements whose nearest lies in another country than theirs.
+# The measured settlements whose nearest (or the public's) lies in another country than theirs.
 _FOREIGN = text("""
 WITH abroad AS (
   SELECT c.settlement_id FROM coverage_target t
   JOIN coverage c ON c.type_code = :code AND c.settlement_id = t.settlement_id
   JOIN settlement s ON s.id = c.settlement_id
-  JOIN service_at_location sal ON sal.id = c.nearest_sal_id
-  JOIN location l ON l.id = sal.location_id
-  WHERE left(l.region_code, 3) <> left(s.region_code, 3)
+  WHERE EXISTS (SELECT 1 FROM service_at_location sal JOIN location l ON l.id = sal.location_id
+                WHERE sal.id IN (c.nearest_sal_id, c.public_sal_id)
+                  AND left(l.region_code, 3) <> left(s.region_code, 3))
 ), cleared AS (
   DELETE FROM coverage_target t WHERE NOT EXISTS (SELECT 1 FROM abroad a WHERE a.settlement_id = t.settlement_id)
 )
@@ -150,6 +230,13 @@ SELECT count(*) FROM abroad
 _COUNTRIES = text("""
 SELECT DISTINCT left(l.region_code, 3) FROM service_at_location sal JOIN location l ON l.id = sal.location_id
 WHERE sal.searchable AND sal.type_code = :code AND sal.delivery <> 'online'
+""")
+# Whether the kind has confidential rows that count (then the public's figure needs its own scans).
+_HAS_HIDDEN = text("""
+SELECT EXISTS (SELECT 1 FROM service_at_location sal
+               WHERE sal.confidential AND sal.searchable AND sal.type_code = :code AND sal.delivery <> 'online'),
+       EXISTS (SELECT 1 FROM service_at_location sal
+               WHERE sal.confidential AND sal.searchable AND sal.type_code = :code AND sal.delivery = 'outreach')
 """)
 _STATE_FULL = text("""
 INSERT INTO coverage_state (type_code, refreshed_at, updated_at) VALUES (:code, now(), now())
@@ -172,10 +259,11 @@ def _measure_target(conn: Connection, code: str) -> int:
     """Measure the settlements of coverage_target for `code`, then again with the country condition those whose
     nearest lies abroad; the number measured."""
     conn.execute(_TARGET_ANALYZE)
-    measured = conn.execute(text(_measure_sql(code, False))).rowcount
+    hidden = tuple(conn.execute(_HAS_HIDDEN, {"code": code}).one())
+    measured = conn.execute(text(_measure_sql(code, False, *hidden))).rowcount
     if conn.execute(_FOREIGN, {"code": code}).scalar_one():
         countries = list(conn.execute(_COUNTRIES, {"code": code}).scalars())
-        conn.execute(text(_measure_sql(code, True)), {"countries": countries})
+        conn.execute(text(_measure_sql(code, True, *hidden)), {"countries": countries})
     return measured
 
 
@@ -219,13 +307,16 @@ _TODO = text("""
 CREATE TEMP TABLE coverage_todo ON COMMIT DROP AS
 SELECT c.type_code, c.settlement_id FROM coverage_taken e JOIN coverage c ON c.nearest_sal_id = e.sal_id
 UNION
+SELECT c.type_code, c.settlement_id FROM coverage_taken e JOIN coverage c ON c.public_sal_id = e.sal_id
+UNION
 SELECT c.type_code, c.settlement_id FROM coverage_taken e
   JOIN coverage c ON c.type_code = e.type_code AND c.reach_box && CAST(e.point AS geometry)
   JOIN settlement s ON s.id = c.settlement_id
   WHERE c.reach_box IS NOT NULL
-    AND (c.distance_m IS NULL OR ST_Distance(s.geog, e.point, false) < c.distance_m * :slack + 1.0)
+    AND (greatest(c.distance_m, c.public_distance_m + :shift) IS NULL
+         OR ST_Distance(s.geog, e.point, false) < greatest(c.distance_m, c.public_distance_m + :shift) * :slack + 1.0)
 UNION
-SELECT e.type_code, s.id FROM coverage_taken e JOIN settlement s ON ST_DWithin(s.geog, e.point, e.reach_m)
+SELECT e.type_code, s.id FROM coverage_taken e JOIN settlement s ON ST_DWithin(s.geog, e.point, e.reach_m + :shift)
   WHERE e.reach_m IS NOT NULL
 UNION
 SELECT e.type_code, s.id FROM coverage_taken e JOIN settlement s ON ST_Intersects(e.area, s.geog)
@@ -263,7 +354,7 @@ def refresh_pending(conn: Connection, *, kinds: list[str] | None = None, wait: b
     whole = list(conn.execute(_WHOLE_KINDS, {"full_above": full_above, "kinds": kinds}).scalars())
     for code in whole:
         refresh_kind(conn, code)
-    conn.execute(_TODO, {"slack": SPHERE_SLACK})
+    conn.execute(_TODO, {"slack": SPHERE_SLACK, "shift": PUBLIC_SHIFT_M})
     measured = {}
     for code, _count in conn.execute(_TODO_KINDS, {"whole": whole}).all():
         conn.execute(_KIND_LOCK, {"code": code})
@@ -305,16 +396,19 @@ def state(conn: Connection) -> list[KindState]:
 
 
 # --- the figures ----------------------------------------------------------------------------------------------------
-# The settlements measured for a kind, in a region or everywhere, with what the figures weigh (unknown counts as 0).
+# The settlements measured for a kind, in a region or everywhere, with what the figures weigh (unknown counts as 0),
+# at the staff's distance or the public's (DISTANCE).
 _BASE = """
 WITH base AS (
   SELECT s.id, left(s.region_code, 2) AS country, s.region_code, s.district_id,
-         CASE WHEN s.district_id IS NULL THEN s.municipality END AS municipality, c.distance_m AS d,
+         CASE WHEN s.district_id IS NULL THEN s.municipality END AS municipality, c.{distance} AS d,
          coalesce(s.population, 0)::bigint AS people, coalesce(s.children, 0)::bigint AS children,
          s.children IS NULL AS children_unknown
   FROM coverage c JOIN settlement s ON s.id = c.settlement_id
   WHERE c.type_code = :code AND (CAST(:region AS text) IS NULL OR s.region_code = :region)
 )"""
+
+DISTANCE = {False: "distance_m", True: "public_distance_m"}
 
 # The groups of each level: a district crossed by a region border is one group per region it lies in, so that a
 # region's districts add up to the region.
@@ -368,18 +462,20 @@ class GroupTotals(TypedDict, total=False):
     p90_m: float | None
 
 
-def totals(conn: Connection, code: str, level: str, region: str | None = None) -> list[GroupTotals]:
+def totals(conn: Connection, code: str, level: str, region: str | None = None, *,
+           public: bool = False) -> list[GroupTotals]:
     """Per group of `level` (country, region, district): settlements, people, children, and the median and 90th
-    percentile distance per child, for kind `code` (in `region` only when given)."""
-    sql = text(_TOTALS.format(key=LEVELS[level]))
+    percentile distance per child, for kind `code` (in `region` only when given; the public's distances when
+    `public`)."""
+    sql = text(_TOTALS.format(key=LEVELS[level], distance=DISTANCE[public]))
     return [GroupTotals(**row) for row in conn.execute(sql, {"code": code, "region": region}).mappings()]
 
 
 def beyond(conn: Connection, code: str, level: str, thresholds_m: list[float],
-           region: str | None = None) -> list[dict]:
+           region: str | None = None, *, public: bool = False) -> list[dict]:
     """Per group of `level` and threshold: settlements, people and children farther than it from any such help
-    (groups with none beyond a threshold have no row for it)."""
-    sql = text(_BEYOND.format(key=LEVELS[level]))
+    (groups with none beyond a threshold have no row for it; the public's distances when `public`)."""
+    sql = text(_BEYOND.format(key=LEVELS[level], distance=DISTANCE[public]))
     return [dict(row) for row in conn.execute(
         sql, {"code": code, "region": region, "thresholds_m": thresholds_m}).mappings()]
 

@@ -26,6 +26,8 @@ class Coverage(Base):
     nearest_sal_id: Mapped[int | None] = mapped_column(Integer)
     confidential: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     reached: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    public_distance_m: Mapped[float | None] = mapped_column(Double)  # confidential places at their public point
+    public_sal_id: Mapped[int | None] = mapped_column(Integer)
     reach_box = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
 
 

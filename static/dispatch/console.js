@@ -22,6 +22,7 @@
     origin: null,        // {settlement: id} or {lat, lon}
     originQuery: null,   // the same as URL parameters of the referral
     suggestions: [], point: null, place: null, active: -1,   // place: what became of the typed name
+    listQuery: null,     // the query whose answer the open list shows
     call: newCallId(),
     chosen: [],          // [{sal, name, service, dist}]
     sms: null,           // the referral's SMS: {text, length, parts, included, total}
@@ -99,13 +100,17 @@
         state.suggestions = res.body.results;
         state.place = res.body.place || null;
         // Enter takes the first line only if it is the place typed (or the coordinates), never a look-alike.
-        state.active = (state.point || (state.place && state.place.status === "found")) ? 0 : -1;
+        // A late answer to the query already on screen keeps the line the consultant has moved to.
+        var moved = q === state.listQuery && state.active >= 0 && state.active < options().length;
+        if (!moved) { state.active = (state.point || (state.place && state.place.status === "found")) ? 0 : -1; }
+        state.listQuery = q;
         renderList();
       })
       .catch(function (e) { if (e.name !== "AbortError") { showStatus(T.offline, true); } });
   }, 120);
 
   function closeList() {
+    state.listQuery = null;
     listEl.hidden = true;
     listEl.textContent = "";
     whereEl.setAttribute("aria-expanded", "false");
@@ -176,7 +181,7 @@
     } else if (ev.key === "Enter") {
       ev.preventDefault();
       if (!listEl.hidden && state.active >= 0) { choose(state.active); }
-      else { suggest.now(); }
+      else if (listEl.hidden || whereEl.value.trim() !== state.listQuery) { suggest.now(); }
     } else if (ev.key === "Escape") {
       if (!listEl.hidden) { ev.preventDefault(); closeList(); }
       else if (state.origin) { ev.preventDefault(); resultsEl.focus(); }

@@ -4,11 +4,13 @@
   service of that kind in the settlement's country, measured as nearest help measures (data/coverage.py): published
   is `service_at_location.searchable`; an outreach service whose radius or drawn area holds the settlement makes it
   0 (`reached`); online services never count. Confidential places count from their exact point (`confidential`
-  says the nearest is one, so that public answers can leave its distance out). NULL: the country has no such help.
-  `nearest_sal_id` is the row the figure rests on (the nearest, or the outreach row that reaches): when it changes
-  or goes, the settlement is measured again. `reach_box` is a longitude/latitude box holding the geodesic circle
-  through that nearest service (the whole world when there is none; NULL at 0): a service that appears inside a
-  settlement's circle is nearer, and the GiST index finds those settlements from the service's point.
+  says the nearest is one). NULL: the country has no such help. `public_distance_m` is the public's figure: the
+  same with every confidential place at its public point (`public_geog`, 0015), so that nothing public rests on an
+  exact point. `nearest_sal_id` and `public_sal_id` are the rows the figures rest on (the nearest, or the outreach
+  row that reaches): when one changes or goes, the settlement is measured again. `reach_box` is a longitude/latitude
+  box holding the geodesic circles through both (the public one widened by the distance between a public point
+  and its exact one; the whole world when there is no such help; NULL when both are 0): a service that appears
+  inside a settlement's circle may be nearer, and the GiST index finds those settlements from the service's point.
 - `coverage_dirty`: what edits changed, noted by statement triggers on service_at_location (its copies carry the
   service's kind, delivery, activity, the organization's status and the location's point and activity) and on
   service_area (outreach radii and drawn areas); whole kinds after a TRUNCATE of the registry, a change of the
@@ -148,10 +150,13 @@ CREATE TABLE coverage (
   nearest_sal_id  integer,                         -- no foreign key: a deleted row's settlements wait for the drain
   confidential    boolean NOT NULL DEFAULT false,  -- the nearest is a confidential place
   reached         boolean NOT NULL DEFAULT false,  -- an outreach service comes to the settlement (distance 0)
-  reach_box       geometry(Geometry, 4326),        -- holds the circle through the nearest; NULL at distance 0
+  public_distance_m float8,                        -- the same, confidential places at their public point
+  public_sal_id   integer,                         -- the row the public's figure rests on
+  reach_box       geometry(Geometry, 4326),        -- holds the circles through both; NULL when both are 0
   PRIMARY KEY (type_code, settlement_id)
 );
 CREATE INDEX ix_coverage_nearest ON coverage (nearest_sal_id);
+CREATE INDEX ix_coverage_public_nearest ON coverage (public_sal_id);
 CREATE INDEX ix_coverage_reach_box ON coverage USING gist (type_code, reach_box) WHERE reach_box IS NOT NULL;
 
 CREATE TABLE coverage_dirty (
