@@ -8,6 +8,8 @@ synthetic locations at real settlements), for each size:
   full        resourcemap.coverage.refresh of every kind, each kind in its own transaction: seconds per kind and
               in all; the database backend's peak resident memory (VmHWM, when the server runs on this machine)
               and the coverage table's size
+  reads       coverage.figures as the page and the API read them: every region's, one region's with its
+              districts, as the public and as staff, kept or computed (median of 5)
   one edit    an editor's transaction (a location moved 5 km, a service's organization unpublished; of a row that
               is the nearest help of some settlements), timed to its commit, then the drain that applies it (coverage.bring_up_to_date): the time until the figures are
               fresh is the sum; every edit is undone afterwards the same way, so the database stays as it was
@@ -112,6 +114,28 @@ def full_refresh(engine) -> dict:
             "backend_peak_mib": peak_memory_mib(pid), "coverage_size": size, "coverage_rows": rows}
 
 
+# What the page and the API read (coverage.figures): every region's figures (the page's overview, the API without a
+# region) and one region's with its districts, as the public and as staff; the figures kept (keep_figures), and the
+# same computed (as for a staff member's own distance).
+READS = [(None, True, True), (None, False, True), ("RU-MOS", True, True), ("RU-SA", False, True),
+         (None, True, False), ("RU-MOS", False, False), ("RU-SA", False, False)]
+
+
+def figure_reads(engine, kind: str, repeats: int = 5) -> dict:
+    """Median milliseconds of coverage.figures per read of READS."""
+    out = {}
+    for region, public, kept in READS:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            coverage.figures(engine, kind, region, public=public, kept_ok=kept)
+            times.append((time.perf_counter() - t0) * 1000.0)
+        name = f"{region or 'every region'} ({'public' if public else 'staff'}, {'kept' if kept else 'computed'})"
+        out[name] = round(statistics.median(times), 1)
+    log(f"  figures read, median ms: {out}")
+    return out
+
+
 def _timed(engine, sql: str, params: dict) -> tuple[float, float, dict]:
     """(the edit's transaction in ms, the drain after it in ms, what the drain did)."""
     t0 = time.perf_counter()
@@ -172,15 +196,18 @@ def main(argv: list[str] | None = None) -> int:
                 full = full_refresh(engine) if args.workers == 1 else full_refresh_side_by_side(engine, args.workers)
             log(f"[{info['database']}] full: {full['seconds']} s; one edit at a time:")
             one = edits(engine, args.edits, args.kind, size)
+            reads = figure_reads(engine, args.kind)
         finally:
             engine.dispose()
-        results["sizes"].append({"size": size, "counts": info["counts"], "full": full, "edits": one})
+        results["sizes"].append({"size": size, "counts": info["counts"], "full": full, "edits": one,
+                                 "reads_ms": reads})
     for res in results["sizes"]:
         print(f"{res['size']:>9,} locations, {res['counts'].get('settlements')} settlements: full refresh "
               f"{res['full']['seconds']} s (backend peak {res['full']['backend_peak_mib']} MiB, coverage "
               f"{res['full']['coverage_size']}); " + "; ".join(
                   f"{name}: fresh in {e['fresh_ms_median']} ms median, {e['fresh_ms_max']} ms max "
-                  f"(the edit's own transaction {e['edit_ms_median']} ms)" for name, e in res["edits"].items()))
+                  f"(the edit's own transaction {e['edit_ms_median']} ms)" for name, e in res["edits"].items())
+              + "; figures read (median ms): " + ", ".join(f"{k} {v}" for k, v in res["reads_ms"].items()))
     if args.output:
         args.output.write_text(json.dumps(results, indent=2, default=str))
     return 0

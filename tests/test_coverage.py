@@ -334,6 +334,43 @@ def test_the_public_sees_aggregates_with_rounded_distances(world, engine):
     assert [g["children"] for g in public.districts] == [g["children"] for g in staff.districts]
 
 
+@pytest.mark.parametrize("region, public", [(None, True), (None, False), ("RU-MOS", True), ("RU-TUL", False)])
+def test_the_figures_kept_are_those_computed(world, engine, region, public):
+    """The figures a refresh keeps (every region, the default thresholds), cut to a region and to some thresholds,
+    are those computed for them."""
+    with engine.connect() as conn:
+        assert data.stored_figures(conn, "early_help", public)[0] == data.version(conn, "early_help")
+    for thresholds in ([30.0, 60.0, 100.0], [60.0], [30.0, 100.0]):
+        kept = coverage.figures(engine, "early_help", region, thresholds, public=public)
+        computed = coverage.figures(engine, "early_help", region, thresholds, public=public, kept_ok=False)
+        assert coverage.plain(kept.as_dict()) == coverage.plain(computed.as_dict())
+
+
+def test_figures_kept_for_other_distances_are_not_read(world, engine):
+    """Distances measured again without keeping the figures (another version): the figures are computed."""
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE coverage SET public_distance_m = public_distance_m + 50000"
+                          " WHERE type_code = 'early_help' AND settlement_id IN"
+                          " (SELECT id FROM settlement WHERE region_code = 'RU-TUL')"))
+        data.refresh_kind(conn, "early_help", "RU-TUL")  # a new version, and the true distances again
+        conn.execute(text("UPDATE coverage SET public_distance_m = public_distance_m + 50000"
+                          " WHERE type_code = 'early_help' AND settlement_id IN"
+                          " (SELECT id FROM settlement WHERE region_code = 'RU-TUL')"))
+    try:
+        with engine.connect() as conn:
+            assert data.stored_figures(conn, "early_help", True)[0] != data.version(conn, "early_help")
+        read = coverage.figures(engine, "early_help", "RU-TUL", public=True)
+        computed = coverage.figures(engine, "early_help", "RU-TUL", public=True, kept_ok=False)
+        assert coverage.plain(read.as_dict()) == coverage.plain(computed.as_dict())
+        st, dist, _reached = brute_force(engine, "early_help", public=True)
+        tula = brute_groups(st, dist + 50000.0, "region")[("RU", "RU-TUL")]
+        assert read.regions[0]["beyond"]["30"]["children"] == tula["beyond"][30000.0][2]
+    finally:
+        with engine.begin() as conn:
+            data.refresh_kind(conn, "early_help", "RU-TUL")
+        coverage.keep_figures(engine, "early_help")
+
+
 # --- kept fresh after edits -----------------------------------------------------------------------------------------
 def _edit(engine, made: dict) -> None:
     """Edits of every sort that can change a figure, each in its own transaction as editors make them."""
@@ -429,11 +466,12 @@ def test_the_watcher_is_woken_by_an_edit_s_commit(engine, registry):
 
 
 def test_every_kind_of_help_has_its_coverage_indexes(engine):
-    """data/coverage.py relies on ix_sal_cov_<code> and ix_sal_reach_<code> (rm_create_knn_index, migration 0021)."""
+    """data/coverage.py relies on ix_sal_cov_<code>, ix_sal_reach_<code> and ix_sal_hidden_<code>
+    (rm_create_knn_index, migration 0021)."""
     with engine.connect() as conn:
         missing = conn.execute(text(
             "SELECT t.code || ':' || p.prefix"
-            " FROM taxonomy_term t, unnest(ARRAY['ix_sal_cov_', 'ix_sal_reach_']) p(prefix)"
+            " FROM taxonomy_term t, unnest(ARRAY['ix_sal_cov_', 'ix_sal_reach_', 'ix_sal_hidden_']) p(prefix)"
             " WHERE NOT EXISTS (SELECT 1 FROM pg_indexes WHERE tablename = 'service_at_location'"
             " AND indexname = p.prefix || t.code)")).scalars().all()
     assert missing == []

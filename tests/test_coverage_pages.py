@@ -140,11 +140,35 @@ def test_where_the_figures_and_the_request_log_both_say_missing(as_who, engine):
     assert far["district_name"] in both and "обращений без помощи в радиусе 30 км: 1" in both
 
 
+def test_a_request_from_a_census_municipality_is_counted_there(as_who, engine):
+    """Yakutia has no district outlines: its figures are per census municipality, and so are its unmet requests
+    (from the settlement the console logged)."""
+    with engine.begin() as conn:
+        sid, municipality = conn.execute(text(
+            "SELECT id, municipality FROM settlement WHERE region_code = 'RU-SA' AND district_id IS NULL"
+            " ORDER BY population DESC NULLS LAST, id LIMIT 1")).one()
+        request_id = conn.execute(text(
+            "INSERT INTO request_log (origin, settlement_id, region_code) VALUES ('settlement', :s, 'RU-SA')"
+            " RETURNING id"), {"s": sid}).scalar_one()
+        conn.execute(text("INSERT INTO request_log_kind VALUES (:r, :k, 0, 0)"), {"r": request_id, "k": KIND})
+    try:
+        response = as_who("admin").get(f"{PAGE}/districts.csv?service={KIND}&region=RU-SA&threshold_km=30")
+        rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+        asked = {(row["district_name"] or None): int(row["unmet_requests"]) for row in rows if not row["district_id"]}
+        assert asked[municipality] == 1 and sum(asked.values()) == 1
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM request_log WHERE id = :r"), {"r": request_id})
+
+
 def test_the_page_speaks_english_on_request(as_who):
     html = as_who("dispatcher").get(f"{PAGE}?service={KIND}&region=RU-MOS&threshold_km=60&lang=en").get_data(
         as_text=True)
     assert "Coverage of help by district" in html and "no children farther than 60 km" in html
     assert "Охват помощи по районам" not in html
+    # the kinds of help and the regions by their English names
+    assert ">Early help</option>" in html and ">Moscow Oblast</option>" in html
+    assert ">Ранняя помощь</option>" not in html and ">Московская область</option>" not in html
 
 
 def test_the_overview_of_regions_carries_the_apis_numbers(as_who):

@@ -1,6 +1,7 @@
 """GET /api/v1/coverage: where help of a kind is missing, counted in settlements, people and children (issue 21).
-The public gets aggregates per district, region and country with distances rounded (resourcemap/coverage); staff
-get them to 0.1 km and the worst-served settlements of the regions they study."""
+The public gets aggregates per district, region and country, computed with confidential places at their public point
+and with distances rounded (resourcemap/coverage); staff get them from the exact points, to 0.1 km, and the
+worst-served settlements of the regions they study."""
 from __future__ import annotations
 
 from apiflask import Schema
@@ -96,7 +97,8 @@ class CoverageOut(Schema):
     service = String()
     region = String(allow_none=True)
     thresholds_km = List(Float())
-    public = Boolean(metadata={"description": "Aggregates only, distances rounded (the answer to the public)"})
+    public = Boolean(metadata={"description": "Aggregates only, confidential places counted at their public point, "
+                                              "distances rounded (the answer to the public)"})
     state = Nested(CoverageStateOut)
     country = List(Nested(CoverageGroupOut))
     regions = List(Nested(CoverageGroupOut))

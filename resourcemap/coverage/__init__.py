@@ -13,16 +13,19 @@ worst-served settlements.
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlalchemy import Engine
 
 from ..data import coverage as data
 
 DEFAULT_THRESHOLDS_KM = (30.0, 60.0, 100.0)
+DEFAULT_SET = frozenset(DEFAULT_THRESHOLDS_KM)
 UNSERVED_KM = 60.0        # the worst-served: the largest settlements with nothing within this distance
 PUBLIC_ROUND_KM = 5.0     # the public's distances per child: to this step (the confidential cell, 0015)
 STAFF_ROUND_KM = 0.1
@@ -39,15 +42,50 @@ def refresh(engine: Engine, kinds: list[str] | None = None, region: str | None =
         with engine.begin() as conn:
             return data.refresh_kind(conn, code, region)
 
+    def one_kept(code: str) -> int:
+        measured = one(code)
+        if region is None:
+            keep_figures(engine, code)
+        return measured
+
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return dict(zip(codes, pool.map(one, codes)))
+        return dict(zip(codes, pool.map(one_kept, codes)))
 
 
 def bring_up_to_date(engine: Engine, kinds: list[str] | None = None, wait: bool = True) -> data.Drained | None:
     """Apply the edits noted since the last refresh (to `kinds` only, when given), in a transaction of its own
-    (None without `wait` when another one is at it)."""
+    (None without `wait` when another one is at it), then keep the figures of the kinds it changed."""
     with engine.begin() as conn:
-        return data.refresh_pending(conn, kinds=kinds, wait=wait)
+        drained = data.refresh_pending(conn, kinds=kinds, wait=wait)
+    for code in sorted({*drained["full"], *drained["measured"]}) if drained else ():
+        keep_figures(engine, code)
+    return drained
+
+
+def keep_figures(engine: Engine, code: str) -> None:
+    """Compute the figures of kind `code` for every region at the default thresholds, as the public and as staff
+    see them, in one snapshot with the version they are valid for, and keep them (data.store_figures): reads at
+    those thresholds are then one row."""
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        at = data.version(conn, code)
+        if at is None:
+            return
+        bodies = {public: _compute(conn, code, None, list(DEFAULT_THRESHOLDS_KM), public) for public in (True, False)}
+        conn.rollback()
+    with engine.begin() as conn:
+        for public, body in bodies.items():
+            data.store_figures(conn, code, public, at, json.dumps(plain(body)))
+
+
+def plain(value):
+    """Figures as JSON has them: sums come from PostgreSQL as Decimal (whole numbers), times as ISO 8601."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def watch(engine: Engine, kinds: list[str] | None = None, *, rounds: int | None = None, idle_s: float = 60.0,
@@ -124,11 +162,38 @@ def _groups(conn, code: str, level: str, region: str | None, thresholds_km, publ
     return groups
 
 
+def _compute(conn, code: str, region: str | None, thresholds: list[float], public: bool) -> dict:
+    """The groups of every level (of `region` and its districts, or all) with their names."""
+    body = {"country": _groups(conn, code, "country", None, thresholds, public),
+            "regions": _groups(conn, code, "region", region, thresholds, public),
+            "districts": _groups(conn, code, "district", region, thresholds, public)}
+    names = data.region_names(conn)
+    districts = data.district_names(conn, [g["district_id"] for g in body["districts"] if g["district_id"]])
+    for group in body["regions"] + body["districts"]:
+        group["region_name"] = names.get(group["region_code"], "")
+    for group in body["districts"]:
+        group["district_name"] = districts.get(group["district_id"]) or group["municipality"] or ""
+    return body
+
+
+def _slice(kept: dict, region: str | None, thresholds: list[float]) -> dict:
+    """The figures kept (every region, the default thresholds) cut to `region` and `thresholds`, as _compute would
+    give them: the whole country, the region, the groups of districts lying in it."""
+    keys = [f"{t:g}" for t in thresholds]
+
+    def cut(groups: list[dict]) -> list[dict]:
+        return [{**g, "beyond": {k: g["beyond"][k] for k in keys}} for g in groups
+                if region is None or g.get("region_code", region) == region]
+    return {"country": cut(kept["country"]), "regions": cut(kept["regions"]), "districts": cut(kept["districts"])}
+
+
 def figures(engine: Engine, code: str, region: str | None = None, thresholds_km=DEFAULT_THRESHOLDS_KM, *,
-            public: bool = False, unserved_limit: int = 20, fresh: bool = False) -> Figures:
+            public: bool = False, unserved_limit: int = 20, fresh: bool = False, kept_ok: bool = True) -> Figures:
     """The figures of kind `code`: the whole country's (every country's), and those of `region` and its districts
     (every region's and district's when None). `public`: see the module's docstring. `fresh`: first apply the
-    kind's waiting edits (unless another transaction is applying them)."""
+    kind's waiting edits (unless another transaction is applying them). At the default thresholds (or some of them)
+    the figures kept by keep_figures are read when they are those of the distances as they are (`kept_ok`), else
+    computed."""
     if fresh:
         bring_up_to_date(engine, [code], wait=False)
     thresholds = sorted(float(t) for t in thresholds_km)
@@ -138,15 +203,12 @@ def figures(engine: Engine, code: str, region: str | None = None, thresholds_km=
         if code not in states:
             raise ValueError(f"not a kind of help: {code!r}")
         out.state = dict(states[code])
-        out.country = _groups(conn, code, "country", None, thresholds, public)
-        out.regions = _groups(conn, code, "region", region, thresholds, public)
-        out.districts = _groups(conn, code, "district", region, thresholds, public)
-        names = data.region_names(conn)
-        districts = data.district_names(conn, [g["district_id"] for g in out.districts if g["district_id"]])
-        for group in out.regions + out.districts:
-            group["region_name"] = names.get(group["region_code"], "")
-        for group in out.districts:
-            group["district_name"] = districts.get(group["district_id"]) or group["municipality"] or ""
+        kept = data.stored_figures(conn, code, public) if kept_ok and set(thresholds) <= DEFAULT_SET else None
+        if kept is not None and out.state["updated_at"] is not None and kept[0] == out.state["updated_at"]:
+            body = _slice(kept[1], region, thresholds)
+        else:
+            body = _compute(conn, code, region, thresholds, public)
+        out.country, out.regions, out.districts = body["country"], body["regions"], body["districts"]
         if not public:
             out.unserved = [_unserved(row) for row in data.unserved(conn, code, UNSERVED_KM * 1000.0, region,
                                                                     unserved_limit)]

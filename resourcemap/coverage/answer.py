@@ -3,25 +3,12 @@ district, region and country with the public rounding; staff get staff precision
 (auth/policy.py coverage_regions), the worst-served settlements."""
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlalchemy import Engine
 
 from ..auth.policy import Viewer, coverage_regions
-from . import DEFAULT_THRESHOLDS_KM, figures
+from . import DEFAULT_THRESHOLDS_KM, figures, plain
 
 MAX_THRESHOLDS = 5
-
-
-def _plain(value):
-    """A figure as JSON has it: sums come from PostgreSQL as Decimal (whole numbers), times as ISO 8601."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def for_viewer(engine: Engine, viewer: Viewer, service: str, region: str | None,
@@ -36,4 +23,4 @@ def for_viewer(engine: Engine, viewer: Viewer, service: str, region: str | None,
         body["unserved"] = [row for code in allowed
                             for row in figures(engine, service, code, thresholds_km, public=False).unserved]
     body["unserved"] = [row for row in body["unserved"] if allowed is None or row["region_code"] in allowed]
-    return _plain(body)
+    return plain(body)

@@ -48,14 +48,12 @@ def legend(km: float) -> list[dict]:
 def district_rows(body: dict, km: float, unmet: list[dict]) -> list[dict]:
     """The figures' districts with the share of children beyond `km`, its band, and the request log's requests
     and unmet requests; `missing`: both the figures (children beyond `km`) and the log (unmet requests) say so."""
-    log = {row["district_id"]: row for row in unmet}
+    log = {(row["district_id"], row["municipality"]): row for row in unmet}
     rows = []
     for group in body["districts"]:
         beyond = group["beyond"][f"{km:g}"]
         share = beyond["children"] / group["children"] if group["children"] else None
-        # the request log knows districts, not the census' municipalities (regions without district outlines)
-        asked = {"requests": 0, "unmet": 0} if group.get("municipality") else log.get(
-            group["district_id"], {"requests": 0, "unmet": 0})
+        asked = log.get((group["district_id"], group.get("municipality")), {"requests": 0, "unmet": 0})
         rows.append({**group, "far": beyond, "share": share, "band": band(share)[0], "requests": asked["requests"],
                      "unmet": asked["unmet"], "missing": beyond["children"] > 0 and asked["unmet"] > 0})
     return rows

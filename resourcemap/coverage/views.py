@@ -18,6 +18,7 @@ from ..data.coverage_views import district_shapes, unmet_requests
 from ..db import get_session
 from ..errors import N_
 from ..maps import attribution, static_assets
+from ..public.i18n import kind_display, region_display_name
 from ..search import reference
 from . import DEFAULT_THRESHOLDS_KM, UNSERVED_KM
 from .answer import for_viewer
@@ -47,9 +48,18 @@ def _engine():
 
 
 def _regions() -> list[dict]:
-    """The regions the viewer studies, as reference.regions has them."""
+    """The regions the viewer studies, as reference.regions has them, with their names in the page's language."""
     allowed = coverage_regions(current_viewer())
-    return [r for r in reference.regions(get_session()) if allowed is None or r["code"] in allowed]
+    return [{**r, "name": region_display_name(r)} for r in reference.regions(get_session())
+            if allowed is None or r["code"] in allowed]
+
+
+def _in_page_language(body: dict) -> dict:
+    """The figures with the regions' names in the page's language (the API gives them in Russian)."""
+    names = {r["code"]: region_display_name(r) for r in reference.regions(get_session())}
+    for group in body["regions"] + body["districts"]:
+        group["region_name"] = names.get(group["region_code"], group["region_name"])
+    return body
 
 
 def _choice(args) -> Choice:
@@ -72,7 +82,7 @@ def _choice(args) -> Choice:
 def _district_rows(choice: Choice) -> tuple[dict, list[dict]]:
     """The figures as the viewer may see them, and the region's district rows with the request log beside."""
     thresholds = sorted({*DEFAULT_THRESHOLDS_KM, float(choice.km)})
-    body = for_viewer(_engine(), current_viewer(), choice.service, choice.region, thresholds)
+    body = _in_page_language(for_viewer(_engine(), current_viewer(), choice.service, choice.region, thresholds))
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=LOG_DAYS)
     with _engine().connect() as conn:
         unmet = [dict(r) for r in unmet_requests(conn, choice.service, choice.region, log_km(choice.km), since)]
@@ -82,7 +92,7 @@ def _district_rows(choice: Choice) -> tuple[dict, list[dict]]:
 def _overview(choice: Choice) -> list[dict]:
     """The regions the viewer studies, with their children beyond the distance (no region chosen yet)."""
     allowed = {r["code"] for r in _regions()}
-    body = for_viewer(_engine(), current_viewer(), choice.service, None, [float(choice.km)])
+    body = _in_page_language(for_viewer(_engine(), current_viewer(), choice.service, None, [float(choice.km)]))
     rows = []
     for group in body["regions"]:
         if group["region_code"] in allowed:
@@ -112,9 +122,9 @@ def index():
         choice = _choice(request.args)
     except BadChoice as error:
         return _bad(error)
-    kinds = reference.service_types(get_session())
+    kinds = [{**t, "name": kind_display(t)[0]} for t in reference.service_types(get_session())]
     page = {"choice": choice, "kinds": kinds, "regions": _regions(), "unserved_km": UNSERVED_KM,
-            "kind_name": next(t["name_ru"] for t in kinds if t["code"] == choice.service),
+            "kind_name": next(t["name"] for t in kinds if t["code"] == choice.service),
             "log_km": log_km(choice.km), "log_days": LOG_DAYS, "legend": legend(choice.km)}
     if choice.region is None:
         return render_template("coverage/index.html", **page, body=None, rows=[], overview=_overview(choice))

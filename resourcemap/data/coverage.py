@@ -63,85 +63,65 @@ _HAS_HELP = " AND left(s.region_code, 3) = ANY(CAST(:countries AS text[]))"
 # as nearest help does not write it).
 _KIND = "sal.searchable AND sal.type_code = '{code}' AND sal.delivery IN ('on_site', 'outreach'){country}"
 
-# An outreach row of the kind that comes to the settlement: by radius (the kind's outreach rows in
-# ix_sal_reach_<code> within a box holding the largest radius there is, nearest first in planar order: the first
-# that reaches is taken; each radius checked on the sphere, then on the spheroid), or by drawn area
-# (ix_service_area_drawn).
+# The kind's open rows that count, in its index ix_sal_knn_<code> (0015: it holds its online rows too, and no
+# confidential one; written so that ix_sal_cov_<code>, which holds the confidential ones, cannot serve it: a KNN scan
+# of it for a kind that is mostly confidential, such as the crisis apartments, walked every one of them).
+_OPEN = "sal.searchable AND sal.type_code = '{code}' AND sal.delivery <> 'online' AND NOT sal.confidential{country}"
+
+# An outreach row of the kind that comes to the settlement (`{when}`: whether to look at all), at `{point}`: by
+# radius (the kind's outreach rows, in ix_sal_reach_<code> for exact points, ix_sal_hidden_<code> for public ones,
+# within a box holding `{max_radius}`, nearest first in planar order: the first that reaches is taken; each radius
+# checked on the sphere, then on the spheroid), or by drawn area (ix_service_area_drawn).
 _REACH = """SELECT x.id, x.confidential FROM (
     (SELECT sal.id, sal.confidential FROM service_at_location sal
-      WHERE sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = '{code}'{country}
-        AND CAST(sal.geog AS geometry) && rm_geodesic_box(s.geog, (
-              SELECT coalesce(max(radius_km), 0) * 1000.0 FROM service_area WHERE radius_km IS NOT NULL))
+      WHERE sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = '{code}'{country}{rows} AND {when}
+        AND CAST({point} AS geometry) && rm_geodesic_box(s.geog, ({max_radius}))
         AND EXISTS (SELECT 1 FROM service_area a WHERE a.service_id = sal.service_id AND a.radius_km IS NOT NULL
-                      AND ST_DWithin(sal.geog, s.geog, a.radius_km * 1000.0 * {slack}, false)
-                      AND ST_DWithin(sal.geog, s.geog, a.radius_km * 1000.0))
-      ORDER BY CAST(sal.geog AS geometry) <-> CAST(s.geog AS geometry) LIMIT 1)
+                      AND ST_DWithin({point}, s.geog, a.radius_km * 1000.0 * {slack}, false)
+                      AND ST_DWithin({point}, s.geog, a.radius_km * 1000.0))
+      ORDER BY CAST({point} AS geometry) <-> CAST(s.geog AS geometry) LIMIT 1)
     UNION ALL
     (SELECT sal.id, sal.confidential FROM service_area a JOIN service_at_location sal ON sal.service_id = a.service_id
       WHERE a.radius_km IS NULL AND a.area IS NOT NULL AND ST_Intersects(a.area, s.geog)
-        AND sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = '{code}'{country}
+        AND sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = '{code}'{country}{rows} AND {when}
       ORDER BY sal.id LIMIT 1)
   ) x LIMIT 1"""
+# The largest radius there is; of the kind's confidential outreach rows.
+_MAX_RADIUS = "SELECT coalesce(max(radius_km), 0) * 1000.0 FROM service_area WHERE radius_km IS NOT NULL"
+_MAX_HIDDEN_RADIUS = """SELECT coalesce(max(a.radius_km), 0) * 1000.0 FROM service_area a
+        JOIN service_at_location h ON h.service_id = a.service_id
+        WHERE a.radius_km IS NOT NULL AND h.confidential AND h.searchable AND h.delivery = 'outreach'
+          AND h.type_code = '{code}'"""
 
-# The nearest row that counts of the kind, among `{rows}` (the kind's rows, or its open ones), measured at its exact
-# point: a KNN scan in planar order bounds an index box scan on the spheroid (`{when}`: whether to look at all).
+# The nearest row that counts of the kind, among `{rows}` (the kind's rows, its open ones, its confidential ones),
+# measured at `{point}` (the exact one, or the public one): a KNN scan in planar order (of ix_sal_cov_<code>, or
+# ix_sal_hidden_<code>) bounds a box scan of the same index measured on the spheroid (`{when}`: whether to look
+# at all, and where).
 _NEAREST = """
 LEFT JOIN LATERAL (
   SELECT min(k.d) * {slack} + 1.0 AS r FROM (
-    SELECT ST_Distance(sal.geog, s.geog) AS d FROM service_at_location sal
+    SELECT ST_Distance({point}, s.geog) AS d FROM service_at_location sal
     WHERE {rows} AND {when}
-    ORDER BY CAST(sal.geog AS geometry) <-> CAST(s.geog AS geometry) LIMIT {k}) k
+    ORDER BY CAST({point} AS geometry) <-> CAST(s.geog AS geometry) LIMIT {k}) k
 ) {name}_bound ON true
 LEFT JOIN LATERAL (
-  SELECT sal.id, ST_Distance(sal.geog, s.geog) AS d, sal.confidential FROM service_at_location sal
+  SELECT sal.id, ST_Distance({point}, s.geog) AS d, sal.confidential FROM service_at_location sal
   WHERE {rows} AND {name}_bound.r IS NOT NULL
-    AND CAST(sal.geog AS geometry) && rm_geodesic_box(s.geog, {name}_bound.r)
-    AND ST_DWithin(sal.geog, s.geog, {name}_bound.r, false)
+    AND CAST({point} AS geometry) && rm_geodesic_box(s.geog, {name}_bound.r)
+    AND ST_Distance({point}, s.geog, false) <= {name}_bound.r
   ORDER BY 2, 1 LIMIT 1
 ) {name} ON true"""
-
-# The nearest confidential row of the kind at its public point (ix_sal_public_geog: a KNN scan on the sphere bounds
-# a scan of the same index on the spheroid).
-_HIDDEN = """
-LEFT JOIN LATERAL (
-  SELECT ST_Distance(sal.public_geog, s.geog, false) * {slack} + 1.0 AS r FROM service_at_location sal
-  WHERE sal.confidential AND {kind}
-  ORDER BY sal.public_geog <-> s.geog LIMIT 1
-) hidden_bound ON true
-LEFT JOIN LATERAL (
-  SELECT sal.id, ST_Distance(sal.public_geog, s.geog) AS d FROM service_at_location sal
-  WHERE sal.confidential AND {kind} AND hidden_bound.r IS NOT NULL
-    AND ST_DWithin(sal.public_geog, s.geog, hidden_bound.r, false)
-  ORDER BY 2, 1 LIMIT 1
-) hidden ON true"""
-_NO_HIDDEN = """
-LEFT JOIN LATERAL (SELECT NULL::integer AS id, NULL::float8 AS d) hidden ON true"""
-
-# A confidential outreach row of the kind that comes to the settlement as the public is told (as nearest help tells
-# it, data/nearest.py): its radius drawn around its public point (ix_sal_public_geog), or its drawn area.
-_HIDDEN_REACH = """SELECT x.id FROM (
-    (SELECT sal.id FROM service_at_location sal
-      WHERE sal.confidential AND sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = '{code}'{country}
-        AND ST_DWithin(sal.public_geog, s.geog, (
-              SELECT coalesce(max(radius_km), 0) * 1000.0 * {slack} FROM service_area WHERE radius_km IS NOT NULL),
-              false)
-        AND EXISTS (SELECT 1 FROM service_area a WHERE a.service_id = sal.service_id AND a.radius_km IS NOT NULL
-                      AND ST_DWithin(sal.public_geog, s.geog, a.radius_km * 1000.0))
-      ORDER BY sal.public_geog <-> s.geog LIMIT 1)
-    UNION ALL
-    (SELECT sal.id FROM service_area a JOIN service_at_location sal ON sal.service_id = a.service_id
-      WHERE a.radius_km IS NULL AND a.area IS NOT NULL AND ST_Intersects(a.area, s.geog) AND sal.confidential
-        AND sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = '{code}'{country}
-      ORDER BY sal.id LIMIT 1)
-  ) x LIMIT 1"""
+_NONE = """
+LEFT JOIN LATERAL (SELECT NULL::integer AS id, NULL::float8 AS d, NULL::boolean AS confidential) {name} ON true"""
 
 # Two figures per settlement. `distance_m` (staff): every row that counts at its exact point, reached at 0. The
 # public's `public_distance_m`: what the public may know of a confidential place is its public point (migration
 # 0015), so it is 0 when an open outreach row reaches the settlement or a confidential one does as the public is
-# told (its radius around its public point, or its drawn area), else the nearer of the nearest open row and the
-# nearest confidential row at its public point. The open rows are looked at apart only when the nearest, or the row
-# that reaches, is confidential. reach_box holds both circles, the public one widened by PUBLIC_SHIFT_M (a new
-# confidential point is noted at its exact point, at most that far from its public one).
+# told (its radius around its public point, or its drawn area, as nearest help tells it), else the nearer of the
+# nearest open row and the nearest confidential row at its public point, looked for only within the first (most
+# settlements have an open row nearer than any confidential one). The open rows are looked at apart only when the
+# nearest, or the row that reaches, is confidential. reach_box holds both circles, the public one widened by
+# PUBLIC_SHIFT_M (a new confidential point is noted at its exact point, at most that far from its public one).
 _MEASURE = """
 INSERT INTO coverage AS c (type_code, settlement_id, distance_m, nearest_sal_id, confidential, reached,
                            public_distance_m, public_sal_id, reach_box)
@@ -151,13 +131,17 @@ SELECT '{code}', s.id, m.d, m.id, m.confidential, m.reached, m.public_d, m.publi
 FROM coverage_target t
 JOIN settlement s ON s.id = t.settlement_id
 LEFT JOIN LATERAL ({reach}) reach ON true
-LEFT JOIN LATERAL ({open_reach}) open_reach ON reach.confidential
-LEFT JOIN LATERAL ({hidden_reach}) hidden_reach ON (reach.id IS NULL OR reach.confidential) AND open_reach.id IS NULL
+LEFT JOIN LATERAL ({open_reach}) open_reach ON true
+LEFT JOIN LATERAL ({hidden_reach}) hidden_reach ON true
 CROSS JOIN LATERAL (
   SELECT coalesce(CASE WHEN NOT reach.confidential THEN reach.id END, open_reach.id, hidden_reach.id) AS id
 ) public_reach
 {near}
 {open}
+CROSS JOIN LATERAL (
+  SELECT CASE WHEN near.id IS NULL OR near.confidential THEN open_row.id ELSE near.id END AS id,
+         CASE WHEN near.id IS NULL OR near.confidential THEN open_row.d ELSE near.d END AS d
+) open_near
 {hidden}
 CROSS JOIN LATERAL (
   SELECT CASE WHEN reach.id IS NOT NULL THEN 0.0 ELSE near.d END AS d, coalesce(reach.id, near.id) AS id,
@@ -165,8 +149,6 @@ CROSS JOIN LATERAL (
          CASE WHEN public_reach.id IS NOT NULL THEN 0.0 ELSE least(open_near.d, hidden.d) END AS public_d,
          CASE WHEN public_reach.id IS NOT NULL THEN public_reach.id
               WHEN hidden.d < coalesce(open_near.d, 'Infinity') THEN hidden.id ELSE open_near.id END AS public_id
-  FROM (SELECT CASE WHEN near.id IS NULL OR near.confidential THEN open_row.id ELSE near.id END AS id,
-               CASE WHEN near.id IS NULL OR near.confidential THEN open_row.d ELSE near.d END AS d) open_near
 ) m
 ON CONFLICT (type_code, settlement_id) DO UPDATE
   SET distance_m = EXCLUDED.distance_m, nearest_sal_id = EXCLUDED.nearest_sal_id,
@@ -175,6 +157,7 @@ ON CONFLICT (type_code, settlement_id) DO UPDATE
       reach_box = EXCLUDED.reach_box
 """
 PUBLIC_SHIFT_M = 4000.0  # a public point lies within 3.6 km of the exact one (the centre of its 5 km cell, 0015)
+_NO_ROW = "SELECT NULL::integer AS id, NULL::boolean AS confidential"
 
 
 @functools.lru_cache(maxsize=512)
@@ -186,20 +169,28 @@ def _measure_sql(code: str, same_country: bool, hidden: bool, hidden_outreach: b
         raise ValueError(f"not a service type code: {code!r}")
     country = _SAME_COUNTRY + _HAS_HELP if same_country else ""
     kind = _KIND.format(code=code, country=country)
-    reach = _REACH.format(code=code, country=country, slack=SPHERE_SLACK)
-    # Where a confidential place came first, when the kind has one: the open rows (the reach condition is written
-    # first, so that the planner keeps the scan of the kind's index for the settlements that need it).
-    open_reach = _REACH.format(code=code, country=country + " AND NOT sal.confidential", slack=SPHERE_SLACK)
+    exact = {"code": code, "country": country, "slack": SPHERE_SLACK, "point": "sal.geog", "max_radius": _MAX_RADIUS}
+    public = {"code": code, "country": country, "slack": SPHERE_SLACK, "point": "sal.public_geog",
+              "max_radius": _MAX_HIDDEN_RADIUS.format(code=code), "rows": " AND sal.confidential",
+              "when": "(reach.id IS NULL OR reach.confidential) AND open_reach.id IS NULL"}
+    nearest = {"slack": SPHERE_SLACK, "k": KNN_CANDIDATES, "point": "sal.geog"}
     return _MEASURE.format(
-        code=code, shift=PUBLIC_SHIFT_M, reach=reach,
-        open_reach=open_reach if hidden else "SELECT NULL::integer AS id",
-        hidden_reach=(_HIDDEN_REACH.format(code=code, country=country, slack=SPHERE_SLACK) if hidden_outreach
-                      else "SELECT NULL::integer AS id"),
-        near=_NEAREST.format(name="near", rows=kind, when="reach.id IS NULL", slack=SPHERE_SLACK, k=KNN_CANDIDATES),
-        open=_NEAREST.format(name="open_row", rows=kind + " AND NOT sal.confidential",
-                             when="(near.confidential OR reach.confidential)" if hidden else "false",
-                             slack=SPHERE_SLACK, k=KNN_CANDIDATES),
-        hidden=_HIDDEN.format(kind=kind, slack=SPHERE_SLACK) if hidden else _NO_HIDDEN)
+        code=code, shift=PUBLIC_SHIFT_M,
+        reach=_REACH.format(**exact, rows="", when="true"),
+        # where a confidential row reaches the settlement, whether an open one does too
+        open_reach=(_REACH.format(**exact, rows=" AND NOT sal.confidential", when="reach.confidential") if hidden
+                    else _NO_ROW),
+        hidden_reach=_REACH.format(**public) if hidden_outreach else _NO_ROW,
+        near=_NEAREST.format(**nearest, name="near", rows=kind, when="reach.id IS NULL"),
+        open=(_NEAREST.format(**nearest, name="open_row", rows=_OPEN.format(code=code, country=country),
+                              when="(near.confidential OR reach.confidential)") if hidden
+              else _NONE.format(name="open_row")),
+        hidden=(_NEAREST.format(
+            slack=SPHERE_SLACK, k=KNN_CANDIDATES, point="sal.public_geog", name="hidden",
+            rows="sal.confidential AND " + kind,
+            when=f"public_reach.id IS NULL AND CAST(sal.public_geog AS geometry) && "
+                 f"rm_geodesic_box(s.geog, open_near.d * {SPHERE_SLACK} + 1.0)") if hidden
+                else _NONE.format(name="hidden")))
 
 
 _TARGET = text("CREATE TEMP TABLE IF NOT EXISTS coverage_target (settlement_id integer PRIMARY KEY) ON COMMIT DROP")
@@ -247,6 +238,10 @@ INSERT INTO coverage_state (type_code, updated_at) VALUES (:code, now())
 ON CONFLICT (type_code) DO UPDATE SET updated_at = now()
 """)
 _FORGET_NOTES = text("DELETE FROM coverage_dirty WHERE type_code = :code")
+# The figures of settlements gone (coverage has no foreign key to them: see migration 0021).
+_FORGET_GONE = text("""
+DELETE FROM coverage c WHERE c.type_code = :code AND NOT EXISTS (SELECT 1 FROM settlement s WHERE s.id = c.settlement_id)
+""")
 _KINDS = text("SELECT code FROM taxonomy_term ORDER BY position, code")
 
 
@@ -275,6 +270,7 @@ def refresh_kind(conn: Connection, code: str, region: str | None = None) -> int:
     conn.execute(_KIND_LOCK, {"code": code})
     if region is None:
         conn.execute(_FORGET_NOTES, {"code": code})
+        conn.execute(_FORGET_GONE, {"code": code})
     conn.execute(_TARGET)
     conn.execute(_TARGET_EMPTY)
     if region is None:
@@ -400,8 +396,9 @@ def state(conn: Connection) -> list[KindState]:
 # at the staff's distance or the public's (DISTANCE).
 _BASE = """
 WITH base AS (
-  SELECT s.id, left(s.region_code, 2) AS country, s.region_code, s.district_id,
-         CASE WHEN s.district_id IS NULL THEN s.municipality END AS municipality, c.{distance} AS d,
+  SELECT s.id, left(s.region_code, 2) COLLATE "C" AS country, s.region_code COLLATE "C" AS region_code,
+         s.district_id, CASE WHEN s.district_id IS NULL THEN s.municipality END COLLATE "C" AS municipality,
+         c.{distance} AS d,
          coalesce(s.population, 0)::bigint AS people, coalesce(s.children, 0)::bigint AS children,
          s.children IS NULL AS children_unknown
   FROM coverage c JOIN settlement s ON s.id = c.settlement_id
@@ -510,6 +507,32 @@ def unserved(conn: Connection, code: str, beyond_m: float, region: str | None = 
     """The largest settlements (in `region` when given) with no help of kind `code` within `beyond_m`."""
     return [Unserved(**row) for row in conn.execute(
         _UNSERVED, {"code": code, "beyond_m": beyond_m, "region": region, "limit": limit}).mappings()]
+
+
+# The figures kept at the default thresholds (migration 0021's coverage_figures).
+_STORED = text("SELECT version, body FROM coverage_figures WHERE type_code = :code AND public = :public")
+_STORE = text("""
+INSERT INTO coverage_figures (type_code, public, version, body) VALUES (:code, :public, :version, CAST(:body AS jsonb))
+ON CONFLICT (type_code, public) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body
+  WHERE coverage_figures.version <= EXCLUDED.version
+""")
+_VERSION = text("SELECT updated_at FROM coverage_state WHERE type_code = :code")
+
+
+def version(conn: Connection, code: str):
+    """The kind's coverage_state.updated_at: the figures kept are valid while it is theirs (None: never computed)."""
+    return conn.execute(_VERSION, {"code": code}).scalar_one_or_none()
+
+
+def stored_figures(conn: Connection, code: str, public: bool) -> tuple[object, dict] | None:
+    """(version, body) of the figures kept for kind `code`, as the public or staff see them; None when none."""
+    row = conn.execute(_STORED, {"code": code, "public": public}).one_or_none()
+    return None if row is None else (row.version, row.body)
+
+
+def store_figures(conn: Connection, code: str, public: bool, at_version, body_json: str) -> None:
+    """Keep the figures computed at `at_version` (an older computation never replaces a newer one)."""
+    conn.execute(_STORE, {"code": code, "public": public, "version": at_version, "body": body_json})
 
 
 _DISTRICT_NAMES = text("SELECT id, name_ru FROM district WHERE id = ANY(CAST(:ids AS int[]))")

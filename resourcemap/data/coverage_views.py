@@ -48,21 +48,25 @@ def district_shapes(conn: Connection, region: str, tolerance_deg: float = SIMPLI
 
 class UnmetRequests(TypedDict):
     district_id: int | None
+    municipality: str | None  # where the region has no district outlines: the census' municipality
     requests: int
     unmet: int
 
 
-# Per district of a region: the console's consultations that asked for the kind, and those that found none of it
-# within the distance (30 or 100 km: what the log keeps), in the period.
+# Per district of a region (per census municipality where it has no district outlines, as data/coverage.py groups
+# its figures; a request from a point there is outside any), the console's consultations that asked for the kind,
+# and those that found none of it within the distance (30 or 100 km: what the log keeps), in the period.
 _UNMET = text("""
-SELECT l.district_id, count(DISTINCT l.id) AS requests,
+SELECT l.district_id, CASE WHEN l.district_id IS NULL THEN s.municipality END AS municipality,
+       count(DISTINCT l.id) AS requests,
        count(DISTINCT l.id) FILTER (WHERE (CASE WHEN :km = 30 THEN k.within_30_km ELSE k.within_100_km END) = 0)
          AS unmet
 FROM request_log l JOIN request_log_kind k ON k.request_id = l.id
+LEFT JOIN settlement s ON s.id = l.settlement_id
 WHERE l.region_code = :region AND k.type_code = :code
   AND (CAST(:since AS timestamptz) IS NULL OR l.at >= CAST(:since AS timestamptz))
-GROUP BY l.district_id
-ORDER BY l.district_id NULLS LAST
+GROUP BY 1, 2
+ORDER BY 1 NULLS LAST, 2 NULLS LAST
 """)
 
 

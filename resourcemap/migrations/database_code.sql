@@ -165,6 +165,9 @@ BEGIN
                  'ix_sal_cov_' || code, code);
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
                  ' WHERE searchable AND type_code = %L AND delivery = ''outreach''', 'ix_sal_reach_' || code, code);
+  EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((public_geog::geometry))'
+                 ' WHERE searchable AND confidential AND type_code = %L AND delivery IN (''on_site'', ''outreach'')',
+                 'ix_sal_hidden_' || code, code);
 END $function$;
 
 -- rm_district_at(p geometry, region text)

@@ -7,6 +7,7 @@ import datetime as dt
 
 from geoalchemy2 import Geography, Geometry
 from sqlalchemy import BigInteger, Boolean, DateTime, Double, ForeignKey, Integer, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -20,8 +21,7 @@ class Coverage(Base):
 
     type_code: Mapped[str] = mapped_column(
         ForeignKey("taxonomy_term.code", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True)
-    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement.id", ondelete="CASCADE"), primary_key=True,
-                                               autoincrement=False)
+    settlement_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # no foreign key
     distance_m: Mapped[float | None] = mapped_column(Double)
     nearest_sal_id: Mapped[int | None] = mapped_column(Integer)
     confidential: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
@@ -54,3 +54,16 @@ class CoverageState(Base):
         ForeignKey("taxonomy_term.code", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True)
     refreshed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CoverageFigures(Base):
+    """The figures of kind `type_code` at the default thresholds, as the public or staff see them, while `version`
+    is the kind's coverage_state.updated_at."""
+
+    __tablename__ = "coverage_figures"
+
+    type_code: Mapped[str] = mapped_column(
+        ForeignKey("taxonomy_term.code", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True)
+    public: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    version: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    body = mapped_column(JSONB, nullable=False)

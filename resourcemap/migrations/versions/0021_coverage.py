@@ -17,6 +17,10 @@
   settlements or a new kind. Drained after commit by data/coverage.py; each note also NOTIFYs
   `resourcemap_coverage` (delivered at commit) for a process that keeps the figures fresh.
 - `coverage_state`: per kind, when the figures were last computed in full and last brought up to date.
+- `coverage_figures`: per kind, the figures of every country, region and district at the default thresholds, as the
+  public and as staff may see them, written by whoever brought the distances up to date (after its commit) and
+  valid while `version` equals the kind's `coverage_state.updated_at`: a read of them (the page, the API; on a
+  replica too) is one row, where computing them reads every settlement of the kind (seconds with the census).
 - `rm_geodesic_box(g, r)`: the box of nearest help's bound (search/nearest.py), as a function.
 - `rm_create_knn_index(code)` also makes two planar indexes of the kind for coverage: `ix_sal_cov_<code>`, its
   published rows that are not online, confidential ones included (nearest help's `ix_sal_knn_<code>` holds the
@@ -25,7 +29,9 @@
   'outreach')` so that nearest help's statements, which say `delivery <> 'online'`, keep their own indexes), and
   `ix_sal_reach_<code>`, its outreach rows (whether one comes to a settlement: the (type_code, geog) index of 0006
   prunes poorly by kind; measured with the census' 167k settlements and 100k synthetic locations, ~140 us a
-  settlement, half with this index).
+  settlement, half with this index), and `ix_sal_hidden_<code>`, its confidential rows at their public point (the
+  public's figures; 0015's `ix_sal_public_geog` holds every kind's, and a KNN scan of it for a kind walked the crisis
+  apartments).
 
 Revision ID: 0021
 Revises: 0020
@@ -56,6 +62,9 @@ BEGIN
                  'ix_sal_cov_' || code, code);
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((geog::geometry))'
                  ' WHERE searchable AND type_code = %L AND delivery = ''outreach''', 'ix_sal_reach_' || code, code);
+  EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON service_at_location USING gist ((public_geog::geometry))'
+                 ' WHERE searchable AND confidential AND type_code = %L AND delivery IN (''on_site'', ''outreach'')',
+                 'ix_sal_hidden_' || code, code);
 END $$;
 """
 
@@ -145,7 +154,9 @@ $$;
 UPGRADE = _BOX + r"""
 CREATE TABLE coverage (
   type_code       text NOT NULL REFERENCES taxonomy_term (code) ON DELETE CASCADE ON UPDATE CASCADE,
-  settlement_id   integer NOT NULL REFERENCES settlement (id) ON DELETE CASCADE,
+  settlement_id   integer NOT NULL,                -- no foreign key (a check per row of a computation in full
+                                                   -- costs a quarter of it): the figures join the settlements, a
+                                                   -- computation in full forgets the settlements gone
   distance_m      float8,                          -- NULL: no such help in the settlement's country
   nearest_sal_id  integer,                         -- no foreign key: a deleted row's settlements wait for the drain
   confidential    boolean NOT NULL DEFAULT false,  -- the nearest is a confidential place
@@ -173,6 +184,14 @@ CREATE TABLE coverage_state (
   type_code     text PRIMARY KEY REFERENCES taxonomy_term (code) ON DELETE CASCADE ON UPDATE CASCADE,
   refreshed_at  timestamptz,  -- the last full computation
   updated_at    timestamptz   -- the last time edits were applied
+);
+
+CREATE TABLE coverage_figures (
+  type_code  text NOT NULL REFERENCES taxonomy_term (code) ON DELETE CASCADE ON UPDATE CASCADE,
+  public     boolean NOT NULL,
+  version    timestamptz NOT NULL,  -- the kind's coverage_state.updated_at they were computed at
+  body       jsonb NOT NULL,        -- {"thresholds_km", "country", "regions", "districts"} (resourcemap/coverage)
+  PRIMARY KEY (type_code, public)
 );
 """ + _MARK_ALL + _MARK_SAL + _MARK_AREA + r"""
 CREATE TRIGGER sal_coverage_insert AFTER INSERT ON service_at_location REFERENCING NEW TABLE AS new_rows
@@ -203,7 +222,8 @@ ANALYZE service_at_location;
 DOWNGRADE = r"""
 DO $$ DECLARE c text; BEGIN
   FOR c IN SELECT code FROM taxonomy_term LOOP
-    EXECUTE format('DROP INDEX IF EXISTS %I, %I', 'ix_sal_cov_' || c, 'ix_sal_reach_' || c);
+    EXECUTE format('DROP INDEX IF EXISTS %I, %I, %I', 'ix_sal_cov_' || c, 'ix_sal_reach_' || c,
+                   'ix_sal_hidden_' || c);
   END LOOP; END $$;
 """ + _KNN_0015 + r"""
 DROP TRIGGER sal_coverage_insert ON service_at_location;
@@ -216,7 +236,7 @@ DROP TRIGGER service_area_coverage_delete ON service_area;
 DROP TRIGGER settlement_coverage ON settlement;
 DROP TRIGGER taxonomy_term_coverage ON taxonomy_term;
 DROP FUNCTION rm_coverage_mark_sal, rm_coverage_mark_area, rm_coverage_mark_all, rm_geodesic_box;
-DROP TABLE coverage, coverage_dirty, coverage_state;
+DROP TABLE coverage, coverage_dirty, coverage_state, coverage_figures;
 """
 
 
