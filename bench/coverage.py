@@ -5,9 +5,9 @@ take to be fresh again after one edit.
 On databases built as bench/nearest.py builds its own (`resourcemap_bench_coverage_<size>`, made once and reused;
 synthetic locations at real settlements), for each size:
 
-  full        resourcemap.coverage.refresh of every kind, each kind in its own transaction: seconds per kind and
-              in all; the database backend's peak resident memory (VmHWM, when the server runs on this machine)
-              and the coverage table's size
+  full        resourcemap.coverage.refresh of every kind, each kind in its own transaction, and its figures kept
+              (keep_figures): seconds per kind and in all; the database backend's peak resident memory (VmHWM,
+              when the server runs on this machine) and the coverage table's size
   reads       coverage.figures as the page and the API read them: every region's, one region's with its
               districts, as the public and as staff, kept or computed (median of 5)
   one edit    an editor's transaction (a location moved 5 km, a service's organization unpublished; of a row that
@@ -99,7 +99,7 @@ def full_refresh_side_by_side(engine, workers: int) -> dict:
 def full_refresh(engine) -> dict:
     with engine.connect() as conn:
         kinds = data.kinds(conn)
-    per_kind, started = {}, time.perf_counter()
+    per_kind, keep_s, started = {}, 0.0, time.perf_counter()
     with engine.connect() as conn:
         pid = conn.execute(BACKEND_PID).scalar_one()
         conn.commit()
@@ -108,10 +108,14 @@ def full_refresh(engine) -> dict:
             with conn.begin():
                 data.refresh_kind(conn, code)
             per_kind[code] = round(time.perf_counter() - t0, 2)
-            log(f"  {code}: {per_kind[code]} s")
+            t1 = time.perf_counter()
+            coverage.keep_figures(engine, code)
+            keep_s += time.perf_counter() - t1
+            log(f"  {code}: {per_kind[code]} s, its figures kept in {time.perf_counter() - t1:.2f} s")
         size, rows = conn.execute(SIZES).one()
     return {"seconds": round(time.perf_counter() - started, 1), "per_kind_s": per_kind,
-            "backend_peak_mib": peak_memory_mib(pid), "coverage_size": size, "coverage_rows": rows}
+            "figures_kept_s": round(keep_s, 1), "backend_peak_mib": peak_memory_mib(pid),
+            "coverage_size": size, "coverage_rows": rows}
 
 
 # What the page and the API read (coverage.figures): every region's figures (the page's overview, the API without a

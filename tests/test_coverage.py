@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from resourcemap import coverage
+from resourcemap.coverage import aggregate
 from resourcemap.data import coverage as data
 from resourcemap.registry.write import create_organization
 from tests.conftest import REGISTRY_TABLES
@@ -292,20 +293,16 @@ def test_figures_agree_with_the_brute_force(world, engine, level, code, public):
     st, dist, _reached = brute_force(engine, code, public)
     expected = brute_groups(st, dist, level)
     with engine.connect() as conn:
-        totals = data.totals(conn, code, level, public=public)
-        beyond = data.beyond(conn, code, level, THRESHOLDS_M, public=public)
-    names = data.LEVELS[level].split(", ")
-    assert {tuple(row[k] for k in names) for row in totals} == set(expected)
-    for row in totals:
+        rows = data.measured(conn, code)
+    groups = aggregate.groups(aggregate.Settlements.of(rows, public), level, THRESHOLDS_M)
+    names = aggregate.LEVELS[level]
+    assert [tuple(row[k] for k in names) for row in groups] == sorted(expected, key=aggregate.key_order)
+    for row in groups:
         want = expected[tuple(row[k] for k in names)]
         assert {k: row[k] for k in ("settlements", "people", "children", "without_any")} == \
             {k: want[k] for k in ("settlements", "people", "children", "without_any")}
         assert _close(row["median_m"], want["median_m"]) and _close(row["p90_m"], want["p90_m"]), (row, want)
-    got_beyond = {(tuple(r[k] for k in names), r["threshold_m"]): (r["settlements"], r["people"], r["children"])
-                  for r in beyond}
-    want_beyond = {(key, t): counts for key, g in expected.items() for t, counts in g["beyond"].items()
-                   if counts[0]}
-    assert got_beyond == want_beyond
+        assert {t: tuple(b.values()) for t, b in row["beyond"].items()} == want["beyond"]
 
 
 def test_a_district_across_a_region_border_is_counted_in_each_region(world, engine):

@@ -20,9 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import numpy as np
 from sqlalchemy import Engine
 
 from ..data import coverage as data
+from . import aggregate
 
 DEFAULT_THRESHOLDS_KM = (30.0, 60.0, 100.0)
 DEFAULT_SET = frozenset(DEFAULT_THRESHOLDS_KM)
@@ -70,7 +72,7 @@ def keep_figures(engine: Engine, code: str) -> None:
         at = data.version(conn, code)
         if at is None:
             return
-        bodies = {public: _compute(conn, code, None, list(DEFAULT_THRESHOLDS_KM), public) for public in (True, False)}
+        bodies = _compute(conn, code, None, list(DEFAULT_THRESHOLDS_KM), (True, False))
         conn.rollback()
     with engine.begin() as conn:
         for public, body in bodies.items():
@@ -123,7 +125,7 @@ def _km(metres: float | None, step_km: float) -> float | str | None:
 
 @dataclass
 class Figures:
-    """The figures of one kind of help: per country, region and district (groups of data.LEVELS), with the
+    """The figures of one kind of help: per country, region and district (groups of aggregate.LEVELS), with the
     settlements, people and children beyond each threshold; the worst-served settlements (staff only); when the
     figures were computed and how many edits wait."""
 
@@ -143,37 +145,41 @@ class Figures:
                 "districts": self.districts, "unserved": self.unserved}
 
 
-def _groups(conn, code: str, level: str, region: str | None, thresholds_km, public: bool) -> list[dict]:
-    """The groups of one level with their figures beyond each threshold, distances in km to the viewer's step."""
+def _rounded(groups: list[dict], thresholds_km: list[float], public: bool) -> list[dict]:
+    """Groups of aggregate.groups as the figures give them: distances in km to the viewer's step, thresholds by
+    their number of km."""
     step_km = PUBLIC_ROUND_KM if public else STAFF_ROUND_KM
-    rows = data.totals(conn, code, level, region, public=public)
-    beyond = {}
-    for row in data.beyond(conn, code, level, [t * 1000.0 for t in thresholds_km], region, public=public):
-        key = tuple(row[k] for k in data.LEVELS[level].split(", "))
-        beyond[key, row["threshold_m"]] = {k: row[k] for k in ("settlements", "people", "children")}
-    groups = []
-    for row in rows:
-        key = tuple(row[k] for k in data.LEVELS[level].split(", "))
-        group = dict(row)
+    out = []
+    for group in groups:
+        group = dict(group)
         group["median_km"], group["p90_km"] = _km(group.pop("median_m"), step_km), _km(group.pop("p90_m"), step_km)
-        group["beyond"] = {f"{t:g}": beyond.get((key, t * 1000.0), {"settlements": 0, "people": 0, "children": 0})
-                           for t in thresholds_km}
-        groups.append(group)
-    return groups
+        group["beyond"] = {f"{t:g}": group["beyond"][t * 1000.0] for t in thresholds_km}
+        out.append(group)
+    return out
 
 
-def _compute(conn, code: str, region: str | None, thresholds: list[float], public: bool) -> dict:
-    """The groups of every level (of `region` and its districts, or all) with their names."""
-    body = {"country": _groups(conn, code, "country", None, thresholds, public),
-            "regions": _groups(conn, code, "region", region, thresholds, public),
-            "districts": _groups(conn, code, "district", region, thresholds, public)}
+def _compute(conn, code: str, region: str | None, thresholds: list[float], publics=(False,)) -> dict[bool, dict]:
+    """Per public (True) or staff (False) view: the groups of every level (the whole country's; of `region` and
+    its districts, or all) with their names, from one read of the kind's measured settlements."""
+    rows = data.measured(conn, code)
+    metres = [t * 1000.0 for t in thresholds]
     names = data.region_names(conn)
-    districts = data.district_names(conn, [g["district_id"] for g in body["districts"] if g["district_id"]])
-    for group in body["regions"] + body["districts"]:
-        group["region_name"] = names.get(group["region_code"], "")
-    for group in body["districts"]:
-        group["district_name"] = districts.get(group["district_id"]) or group["municipality"] or ""
-    return body
+    bodies = {}
+    for public in publics:
+        everywhere = aggregate.Settlements.of(rows, public)
+        local = everywhere if region is None else everywhere.where(
+            np.array([code_ == region for code_ in everywhere.keys["region_code"]], dtype=bool))
+        bodies[public] = {level: _rounded(aggregate.groups(st, key, metres), thresholds, public)
+                          for level, key, st in (("country", "country", everywhere), ("regions", "region", local),
+                                                 ("districts", "district", local))}
+    districts = data.district_names(conn, sorted({g["district_id"] for body in bodies.values()
+                                                  for g in body["districts"] if g["district_id"]}))
+    for body in bodies.values():
+        for group in body["regions"] + body["districts"]:
+            group["region_name"] = names.get(group["region_code"], "")
+        for group in body["districts"]:
+            group["district_name"] = districts.get(group["district_id"]) or group["municipality"] or ""
+    return bodies
 
 
 def _slice(kept: dict, region: str | None, thresholds: list[float]) -> dict:
@@ -207,7 +213,7 @@ def figures(engine: Engine, code: str, region: str | None = None, thresholds_km=
         if kept is not None and out.state["updated_at"] is not None and kept[0] == out.state["updated_at"]:
             body = _slice(kept[1], region, thresholds)
         else:
-            body = _compute(conn, code, region, thresholds, public)
+            body = _compute(conn, code, region, thresholds, (public,))[public]
         out.country, out.regions, out.districts = body["country"], body["regions"], body["districts"]
         if not public:
             out.unserved = [_unserved(row) for row in data.unserved(conn, code, UNSERVED_KM * 1000.0, region,
