@@ -55,12 +55,20 @@ def refresh(engine: Engine, kinds: list[str] | None = None, region: str | None =
 
 
 def bring_up_to_date(engine: Engine, kinds: list[str] | None = None, wait: bool = True) -> data.Drained | None:
-    """Apply the edits noted since the last refresh (to `kinds` only, when given), in a transaction of its own
-    (None without `wait` when another one is at it), then keep the figures of the kinds it changed."""
+    """Apply the edits noted since the last refresh (to `kinds` only, when given): first the kinds to compute in
+    full, each in a transaction of its own (so that, on the first start, each kind's figures appear as soon as it
+    is done), then the rest in one transaction (None without `wait` when another one is at it); then keep the
+    figures of the kinds it changed."""
+    with engine.connect() as conn:
+        whole = data.whole_waiting(conn, kinds)
+    if whole:
+        refresh(engine, whole)
     with engine.begin() as conn:
         drained = data.refresh_pending(conn, kinds=kinds, wait=wait)
     for code in sorted({*drained["full"], *drained["measured"]}) if drained else ():
         keep_figures(engine, code)
+    if drained is not None:
+        drained["full"] = whole + [code for code in drained["full"] if code not in whole]
     return drained
 
 

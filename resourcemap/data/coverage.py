@@ -289,15 +289,22 @@ _TAKE = text(f"""
 WITH taken AS (DELETE FROM coverage_dirty WHERE {_ONLY.format(column="type_code")} RETURNING *)
 INSERT INTO coverage_taken SELECT * FROM taken
 """)
-# The kinds to compute in full: noted whole, noted too often, or never computed.
-_WHOLE_KINDS = text(f"""
+# The kinds to compute in full: noted whole, noted too often, or never computed (by the notes taken, or waiting).
+_WHOLE = """
 SELECT t.code FROM taxonomy_term t
-WHERE {_ONLY.format(column="t.code")}
-  AND (EXISTS (SELECT 1 FROM coverage_taken e WHERE e.type_code = t.code AND e.whole)
-   OR (SELECT count(*) FROM coverage_taken e WHERE e.type_code = t.code) > :full_above
+WHERE {only}
+  AND (EXISTS (SELECT 1 FROM {notes} e WHERE e.type_code = t.code AND e.whole)
+   OR (SELECT count(*) FROM {notes} e WHERE e.type_code = t.code) > :full_above
    OR NOT EXISTS (SELECT 1 FROM coverage_state st WHERE st.type_code = t.code AND st.refreshed_at IS NOT NULL))
 ORDER BY t.position, t.code
-""")
+"""
+_WHOLE_KINDS = text(_WHOLE.format(only=_ONLY.format(column="t.code"), notes="coverage_taken"))
+_WHOLE_WAITING = text(_WHOLE.format(only=_ONLY.format(column="t.code"), notes="coverage_dirty"))
+
+
+def whole_waiting(conn: Connection, kinds: list[str] | None = None, full_above: int = FULL_ABOVE) -> list[str]:
+    """The kinds (of `kinds`, when given) whose waiting notes call for a computation in full."""
+    return list(conn.execute(_WHOLE_WAITING, {"full_above": full_above, "kinds": kinds}).scalars())
 # The settlements to measure again, per kind (kinds computed in full left out).
 _TODO = text("""
 CREATE TEMP TABLE coverage_todo ON COMMIT DROP AS
