@@ -23,14 +23,6 @@ SELECT pg_is_in_recovery() AS standby,
 """)
 _WAL_POSITION = text("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint")
 
-# Evidence for the cluster's tests and the demo: the transactions a server has served in this database, and the
-# connections of the app's replica reads.
-_DATABASE_TRANSACTIONS = text(
-    "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
-_CLEAR_STATISTICS_SNAPSHOT = text("SELECT pg_stat_clear_snapshot()")
-_APP_CONNECTIONS = text(
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = :name")
-
 
 class ReplayState(NamedTuple):
     standby: bool
@@ -45,14 +37,3 @@ def replay_state(conn: Connection) -> ReplayState:
 def wal_position(session: Session) -> int:
     """On the primary: the end of its write-ahead log, which includes every transaction committed so far."""
     return int(session.execute(_WAL_POSITION).scalar_one())
-
-
-def database_transactions(conn: Connection) -> int:
-    """Transactions committed or rolled back in this database since the statistics were reset (the collector's
-    figures, updated within a second or so of each transaction)."""
-    conn.execute(_CLEAR_STATISTICS_SNAPSHOT)
-    return int(conn.execute(_DATABASE_TRANSACTIONS).scalar_one())
-
-
-def app_connections(conn: Connection, application_name: str) -> int:
-    return int(conn.execute(_APP_CONNECTIONS, {"name": application_name}).scalar_one())
