@@ -8,10 +8,15 @@ HAProxy, as a family's or a curator's would:
   on purpose) and the public still reads the replica's older answer;
 - the replica stopped under a load of concurrent reads: no request fails but a bounded number of 503s;
 - the primary stopped: reads are still served, writes answer 503 JSON, and after its restart every write that
-  was acknowledged is there."""
+  was acknowledged is there;
+- the instances keep nothing another needs: a spreadsheet checked on one is applied on the other, and an instance
+  killed under load costs no read and no signed-in session."""
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -95,7 +100,7 @@ def test_the_publics_nearest_help_is_served_by_the_replica(demo):
         assert _nearest(demo, n) == 200
     _wait(lambda: table_scans(demo.replica, "service_at_location") >= on_replica + 20,
           "the replica's statistics count the nearest-help scans")
-    time.sleep(2)  # the primary's statistics would have come in by now too
+    time.sleep(2)  # by the time the replica's statistics came in, the primary's would have too (the same flush)
     assert table_scans(demo.primary, "service_at_location") == on_primary
 
 
@@ -194,3 +199,36 @@ def _reads_and_refused_writes_while_the_primary_is_down(demo, tokens) -> None:
     assert refused.status_code == 503
     assert refused.headers["Content-Type"] == "application/json"
     assert refused.json()["error"]["code"] == "database_unavailable"
+
+
+IMPORT_CSV = ("Код записи;Организация;Вид помощи;Населённый пункт;Широта;Долгота;Телефоны;Часы работы\n"
+              "rep-1;Центр «Кластер»;Ранняя помощь;Коломна;55,0794;38,7783;8 (496) 615-00-09;пн-пт 09:00-18:00\n")
+
+
+def test_a_spreadsheet_checked_on_one_instance_is_applied_on_the_other(demo, tokens):
+    first, second = demo.instance_urls
+    curator = _signed_in(demo, "curator_mos")
+    csrf = form_token(curator.get(first + "/curate/import", timeout=TIMEOUT_S).text)
+    checked = curator.post(first + "/curate/import", timeout=TIMEOUT_S, data={"csrf_token": csrf, "region": "RU-MOS"},
+                           files={"file": ("cluster.csv", IMPORT_CSV.encode("utf-8"), "text/csv")})
+    assert checked.status_code == 200, checked.text[:2000]
+    token = re.search(r'name="token" value="([^"]+)"', checked.text).group(1)
+    applied = curator.post(second + "/curate/import/apply", timeout=TIMEOUT_S,
+                           data={"csrf_token": form_token(checked.text), "token": token})
+    assert applied.status_code == 200 and "Импорт применён" in applied.text, applied.text[:2000]
+
+
+def test_an_instance_killed_under_load_costs_no_read_and_no_session(demo):
+    curator = _signed_in(demo, "curator_mos")
+    with ThreadPoolExecutor(LOAD_THREADS) as pool:
+        answers = [pool.submit(_nearest, demo, n) for n in range(LOAD_REQUESTS)]
+        _wait(lambda: sum(a.done() for a in answers) >= STOP_AFTER, "the first reads")
+        victim = demo.instances[0].process
+        os.killpg(victim.pid, signal.SIGKILL)  # gunicorn and its workers, at once, mid-request
+        victim.wait()
+        statuses = [a.result() for a in answers]
+    failed = [s for s in statuses if s != 200]
+    assert set(failed) <= {503} and len(failed) <= MAX_503, failed
+    for _ in range(4):  # the other instance knows the curator from the signed cookie alone
+        page = _get(demo, "/curate", curator, allow_redirects=False)
+        assert page.status_code == 200, page.status_code
