@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..db import make_engine
-from ..db_embedded import Cluster, make_replica, start
+from ..db_embedded import Cluster, make_replica, start, stop
 
 PRIMARY_PORT, REPLICA_PORT = 54331, 54332
 
@@ -44,6 +44,8 @@ def start_primary(primary: Cluster, settings: dict, census: bool, echo: Callable
 
 
 def start_replica(primary: Cluster, replica: Cluster) -> None:
-    """A fresh replica of the running primary, started: it streams the primary's WAL from then on."""
+    """A fresh replica of the running primary, started: it streams the primary's WAL from then on. One left
+    running by a demo that was killed is stopped first."""
+    stop(replica)
     make_replica(primary, replica)
     start(replica)

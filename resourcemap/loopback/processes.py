@@ -24,7 +24,8 @@ STOP_TIMEOUT_S = 30.0
 SHARED_REDIS = ("127.0.0.1", 6379)
 REDIS_DATABASE = 5  # the demo's counters apart from anything else in a shared Redis
 
-# Health checks every second; an instance is out after two failures and back after one success. A request that
+# Health checks every second (each may take up to 10 s on a busy machine); an instance is out after three failures
+# and back after one success. A request that
 # found an instance dead (refused, cut) or answering 503 is tried once more on the other one when it is a GET or
 # HEAD: a read is safe to repeat, a write is not (its 503 reaches the client).
 HAPROXY_CONFIG = """\
@@ -38,6 +39,7 @@ defaults
     timeout client 60s
     timeout server 60s
     timeout http-request 10s
+    timeout check 10s
     retries 2
     option redispatch 1
     retry-on conn-failure empty-response response-timeout 503
@@ -56,7 +58,7 @@ backend app
     http-request disable-l7-retry unless METH_GET || METH_HEAD
 {servers}
 """
-SERVER_LINE = "    server app{n} 127.0.0.1:{port} check inter 1s fall 2 rise 1"
+SERVER_LINE = "    server app{n} 127.0.0.1:{port} check inter 1s fall 3 rise 1"
 # What HAProxy answers itself when no instance can (the app's error shape, never an HTML page).
 BALANCER_ERROR = ('HTTP/1.0 {status} {reason}\r\nCache-Control: no-cache\r\nConnection: close\r\nRetry-After: 5\r\n'
                   'Content-Type: application/json\r\n\r\n{{"error": {{"code": "unavailable", "message": '
