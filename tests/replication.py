@@ -3,6 +3,7 @@ embedded cluster's helpers, other ports), pausing a replica's replay so that it 
 servers' own statistics as evidence of who answered."""
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from contextlib import contextmanager
@@ -22,8 +23,9 @@ _CLEAR_SNAPSHOT = "SELECT pg_stat_clear_snapshot()"
 
 
 def scratch_dir(name: str) -> Path:
-    """A directory under var/ for test clusters (the postgres system user must be able to pass through to it)."""
-    path = Path(load_config()["VAR_DIR"]).resolve() / name
+    """A directory under var/ for test clusters, one per run (the postgres system user must be able to pass
+    through to it; a temporary directory under /tmp is private to root)."""
+    path = Path(load_config()["VAR_DIR"]).resolve() / f"{name}-{os.getpid()}"
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     path.chmod(0o755)
