@@ -119,7 +119,7 @@ def get_read_session() -> Session:
 
 def _open_read_session() -> Session:
     routing = read_routing()
-    needs_wal = own_write_position()
+    needs_wal = own_write_position() if routing.replicas else None
     while (replica := routing.replica_for(needs_wal)) is not None:
         reads = replica.sessions()
         try:
