@@ -124,3 +124,15 @@ def test_a_replica_that_is_down_is_skipped_without_error_and_taken_back(app, ser
 
 def test_without_replicas_every_read_is_the_primarys(servers):
     assert ReadRouting([], max_lag_s=5.0).replica_for(123) is None
+
+
+def test_the_replicas_are_a_comma_separated_setting(monkeypatch):
+    from resourcemap.config import load_config
+
+    monkeypatch.setenv("RESOURCEMAP_READ_DATABASE_URLS", " postgresql+psycopg://r1/db, ,postgresql+psycopg://r2/db ")
+    monkeypatch.setenv("RESOURCEMAP_REPLICA_MAX_LAG_SECONDS", "2.5")
+    settings = load_config()
+    assert settings["READ_DATABASE_URLS"] == ["postgresql+psycopg://r1/db", "postgresql+psycopg://r2/db"]
+    assert settings["REPLICA_MAX_LAG_SECONDS"] == 2.5
+    monkeypatch.delenv("RESOURCEMAP_READ_DATABASE_URLS")
+    assert load_config()["READ_DATABASE_URLS"] == []
