@@ -160,6 +160,7 @@ def _register_error_handlers(app: APIFlask) -> None:
             log.exception("database error")
             return render_error(500, "internal", "Something went wrong on our side." if wants_json()
                                    else PAGE_MESSAGES[500])
+        db.replica_failed()  # a replica that went away: the next requests read elsewhere
         detail = (str(getattr(error, "orig", error)).strip().splitlines() or [""])[0]
         log.error("database %s: %s", failure.code, detail[:200])
         return render_error(503, failure.code, failure.message if wants_json() else failure.page_message,

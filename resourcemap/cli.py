@@ -160,9 +160,9 @@ def demo_data(registry: bool, synthetic: int, replace: bool, seed: float, region
         click.echo(f"synthetic: {synthetic} generated")
 
 
-def bootstrap(engine, settings: dict, echo=click.echo) -> None:
-    """First start: schema, regions (with the census' settlements when fetched) and the demo registry, each only
-    when missing."""
+def bootstrap(engine, settings: dict, echo=click.echo, census: bool = True) -> None:
+    """First start: schema, regions (with the census' settlements when fetched, unless `census` is False) and the
+    demo registry, each only when missing."""
     from .gazetteer import census as census_table
     from .gazetteer.load import load_regions
     from .registry.demo import load_demo_registry
@@ -171,14 +171,14 @@ def bootstrap(engine, settings: dict, echo=click.echo) -> None:
     upgrade(engine)
     with engine.connect() as conn:
         regions, census_rows = gazetteer_loaded(conn)
-    wheel = census_table.find_wheel(settings["VAR_DIR"])
+    wheel = census_table.find_wheel(settings["VAR_DIR"]) if census else None
     if not regions or (wheel and not census_rows):
         what = "the census' settlements" if regions else "regions, districts and settlements"
         echo(f"loading {what} (first start) ...")
         report = load_regions(engine, Path(settings["REGIONS_DIR"]), census=wheel)
         for line in report.lines():
             echo("  " + line)
-    if wheel is None:
+    if wheel is None and census:
         echo(census_table.HOW_TO_ADD)
     added, _ = load_demo_registry(engine, Path(settings["DEMO_REGISTRY"]))
     if added:
@@ -261,6 +261,34 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
                                str(workers), "--threads", str(threads), "--access-logfile", "-",
                                "resourcemap.wsgi:app"])
+
+
+@main.command("cluster", with_appcontext=False)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535),
+              help="The load balancer's port on 127.0.0.1.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the databases, logs and configuration go (default: var/cluster).")
+@click.option("--census/--no-census", default=True, show_default=True,
+              help="Load the census' settlements into the primary the first time (when fetched).")
+@click.option("--coverage/--no-coverage", default=True, show_default=True,
+              help="Keep the coverage figures fresh (`resourcemap coverage watch` on the primary).")
+def cluster(port: int, directory: Path | None, census: bool, coverage: bool) -> None:
+    """The loopback cluster demo (issue 23): a primary and a streaming replica (pg_basebackup), two gunicorn
+    instances and HAProxy in front; prints where each listens, stops them all on Ctrl-C or SIGTERM."""
+    from .loopback import running
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # the same orderly stop as Ctrl-C
+    root = directory or Path(load_config()["VAR_DIR"]) / "cluster"
+    try:
+        with running(root, port=port, census=census, coverage=coverage, echo=click.echo) as demo:
+            click.echo("\n".join(["", *demo.lines(), "", "Ctrl-C stops them all."]))
+            while True:
+                signal.pause()
+    except KeyboardInterrupt:
+        pass
+    except (RuntimeError, EmbeddedDatabaseError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo("stopped")
 
 
 def _die_with_parent() -> None:

@@ -13,6 +13,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS: dict[str, object] = {
     "DATABASE_URL": None,  # None: the embedded cluster (see db_embedded.py)
+    # Streaming replicas of DATABASE_URL for read-only requests (read_routing.py): a comma-separated list of URLs.
+    "READ_DATABASE_URLS": [],
+    # A replica whose replay is further behind the primary than this is skipped until it catches up.
+    "REPLICA_MAX_LAG_SECONDS": 5.0,
+    # After a staff member's own commit, their reads go to a replica only once it has replayed that commit.
+    "READ_YOUR_WRITES_SECONDS": 30.0,
     "VAR_DIR": str(PROJECT_ROOT / "var"),
     "REGIONS_DIR": str(PROJECT_ROOT / "data" / "regions"),
     "DEMO_REGISTRY": str(PROJECT_ROOT / "data" / "demo" / "registry.json"),
@@ -41,7 +47,8 @@ DEFAULTS: dict[str, object] = {
 
 _INT_KEYS = {"STATEMENT_TIMEOUT_MS", "POOL_SIZE", "MAX_CONTENT_LENGTH", "SIGNIN_DEVICE_DAYS"}
 _BOOL_KEYS = {"HTTPS"}
-_FLOAT_KEYS = {"OUTREACH_EQUIVALENT_KM", "FAR_KM"}
+_FLOAT_KEYS = {"OUTREACH_EQUIVALENT_KM", "FAR_KM", "REPLICA_MAX_LAG_SECONDS", "READ_YOUR_WRITES_SECONDS"}
+_LIST_KEYS = {"READ_DATABASE_URLS"}
 _KM_BY_KIND_KEYS = {"FAR_KM_BY_KIND"}
 
 
@@ -51,6 +58,12 @@ def _km_by_kind(raw: str) -> dict[str, float]:
     if any(len(p) != 2 for p in pairs):
         raise ValueError(f"expected kind=km pairs separated by commas, got {raw!r}")
     return {kind.strip(): float(km) for kind, km in pairs}
+
+
+def url_list(raw: str | list) -> list[str]:
+    """"postgresql+psycopg://a/db, postgresql+psycopg://b/db" (or a TOML list) -> the URLs, blanks left out."""
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    return [item.strip() for item in items if item and item.strip()]
 
 
 def load_config(overrides: dict | None = None) -> dict:
@@ -65,8 +78,11 @@ def load_config(overrides: dict | None = None) -> dict:
         if env is not None and env != "":
             settings[key] = (int(env) if key in _INT_KEYS else float(env) if key in _FLOAT_KEYS
                              else _km_by_kind(env) if key in _KM_BY_KIND_KEYS
+                            else url_list(env) if key in _LIST_KEYS
                              else env.lower() in ("1", "true", "yes") if key in _BOOL_KEYS else env)
     settings.update(overrides or {})
+    for key in _LIST_KEYS:
+        settings[key] = url_list(settings[key] or [])
     return settings
 
 

@@ -49,14 +49,19 @@ class EmbeddedDatabaseError(RuntimeError):
 
 @dataclass(frozen=True)
 class Cluster:
+    """A cluster under `var_dir/name`: the app's own is `var/pg` on PORT; the loopback demo's primary and replica
+    (cluster_demo/) are others, each with its own port and `settings` added to postgresql.conf."""
     var_dir: Path
+    name: str = "pg"
+    port: int = PORT
+    settings: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "var_dir", Path(self.var_dir).resolve())  # the socket path must be absolute
 
     @property
     def root(self) -> Path:
-        return self.var_dir / "pg"
+        return self.var_dir / self.name
 
     @property
     def data_dir(self) -> Path:
@@ -72,10 +77,10 @@ class Cluster:
 
     @property
     def url(self) -> str:
-        return f"postgresql+psycopg://{SUPERUSER}@/{DB_NAME}?host={self.socket_dir}&port={PORT}"
+        return f"postgresql+psycopg://{SUPERUSER}@/{DB_NAME}?host={self.socket_dir}&port={self.port}"
 
     def libpq_args(self) -> list[str]:
-        return ["-h", str(self.socket_dir), "-p", str(PORT), "-U", SUPERUSER]
+        return ["-h", str(self.socket_dir), "-p", str(self.port), "-U", SUPERUSER]
 
 
 def pg_bindir() -> Path:
@@ -145,7 +150,7 @@ def _initdb(cluster: Cluster, user: pwd.struct_passwd | None) -> None:
         raise EmbeddedDatabaseError(f"initdb failed:\n{result.stderr.strip()}")
     conf = cluster.data_dir / "postgresql.conf"
     with open(conf, "a") as fh:
-        fh.write(SERVER_SETTINGS.format(socket_dir=cluster.socket_dir, port=PORT))
+        fh.write(SERVER_SETTINGS.format(socket_dir=cluster.socket_dir, port=cluster.port) + cluster.settings)
 
 
 def is_running(cluster: Cluster) -> bool:
@@ -176,7 +181,7 @@ def _create_database(cluster: Cluster) -> None:
 
     for attempt in range(50):
         try:
-            conn = psycopg.connect(host=str(cluster.socket_dir), port=PORT, user=SUPERUSER, dbname="postgres",
+            conn = psycopg.connect(host=str(cluster.socket_dir), port=cluster.port, user=SUPERUSER, dbname="postgres",
                                    autocommit=True)
             break
         except psycopg.OperationalError:
@@ -185,6 +190,23 @@ def _create_database(cluster: Cluster) -> None:
             time.sleep(0.2)
     with conn:
         create_database(conn, DB_NAME)
+
+
+def make_replica(primary: Cluster, replica: Cluster) -> None:
+    """A streaming replica of the running `primary` in `replica`'s data directory (made afresh): pg_basebackup
+    over the primary's private socket with `-R` (standby.signal and primary_conninfo), then the replica's own
+    socket directory, port and settings after the primary's in postgresql.conf. Start it with start()."""
+    with _lock(replica):
+        user = _server_user()
+        shutil.rmtree(replica.data_dir, ignore_errors=True)
+        _prepare_dirs(replica, user)
+        result = _run([str(pg_bindir() / "pg_basebackup"), "-D", str(replica.data_dir), *primary.libpq_args(),
+                       "-R", "-X", "stream", "-c", "fast", "--no-password"], user)
+        if result.returncode != 0:
+            raise EmbeddedDatabaseError(f"pg_basebackup failed:\n{result.stderr.strip()}")
+        with open(replica.data_dir / "postgresql.conf", "a") as fh:
+            fh.write(f"\n# the replica's own\nunix_socket_directories = '{replica.socket_dir}'\n"
+                     f"port = {replica.port}\n{replica.settings}")
 
 
 def stop(cluster: Cluster) -> None:

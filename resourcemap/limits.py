@@ -13,6 +13,9 @@ MAX_NOTE = 2000  # characters of a change's note or a reason given for it
 MAX_PAGE_SIZE = 500  # organizations in one page of the API's lists
 MAX_OFFSET = 10_000_000  # how far the API's lists page on
 STALE_AFTER_DAYS = 180  # a record not checked for longer is stale
+REPLICA_CHECK_EVERY_S = 1.0  # how often a worker asks a replica how far it has replayed (read_routing.py)
+REPLICA_SKIP_S = 5.0  # how long a replica that did not answer is left alone before it is tried again
+REPLICA_CONNECT_TIMEOUT_S = 2  # a replica that does not accept a connection by then is down
 
 
 def is_id(raw: str) -> bool:

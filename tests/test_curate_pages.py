@@ -4,8 +4,9 @@ messages next to the fields — never a 500. The browser side (map, marker, two 
 tests/browser_curate/."""
 from __future__ import annotations
 
+import hashlib
+
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -322,8 +323,10 @@ def test_import_dry_run_then_apply_from_the_file_kept_on_the_server(app, world, 
     with engine.connect() as conn:  # the dry run wrote nothing
         assert conn.execute(text("SELECT count(*) FROM organization WHERE name = 'Центр «Надежда»'")).scalar() == 0
     token = re.search(r'name="token" value="([^"]+)"', html).group(1)
-    kept = list((Path(app.config["VAR_DIR"]) / "curate-imports").glob(f"{token}.*"))
-    assert len(kept) == 2  # the file and who uploaded it for which region, on the server
+    kept = text("SELECT count(*) FROM pending_import WHERE token_hash = :h")
+    token_hash = hashlib.sha256(token.encode()).hexdigest()
+    with engine.connect() as conn:  # the file and who uploaded it for which region, in the database (any instance)
+        assert conn.execute(kept, {"h": token_hash}).scalar() == 1
 
     # Another curator cannot apply it; nor can a token that is not one.
     other = client_as(app, "curator_smo")
@@ -342,7 +345,10 @@ def test_import_dry_run_then_apply_from_the_file_kept_on_the_server(app, world, 
                                  " WHERE o.name = 'Центр «Надежда»'")).scalar() == 2
         notes = conn.execute(text("SELECT DISTINCT note FROM change WHERE note LIKE 'import %'")).scalars().all()
     assert notes == ["import kolomna.csv"]
-    assert not any(p.exists() for p in kept)  # used once
+    with engine.connect() as conn:
+        assert conn.execute(kept, {"h": token_hash}).scalar() == 0  # used once
+    again = form_token(client.get("/curate/import").get_data(as_text=True))
+    assert client.post("/curate/import/apply", data={"csrf_token": again, "token": token}).status_code == 410
     csrf = form_token(client.get("/curate/import").get_data(as_text=True))
     response = client.post("/curate/import/apply", data={"csrf_token": csrf, "token": token})
     assert response.status_code == 410

@@ -7,13 +7,13 @@ from __future__ import annotations
 from apiflask import Schema
 from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, Raw, String
 from apiflask.validators import Length, Range
-from flask import current_app, jsonify
+from flask import jsonify
 from marshmallow import ValidationError, missing, pre_load
 
 from ..auth.policy import current_viewer, may_choose_coverage_thresholds
 from ..coverage import DEFAULT_THRESHOLDS_KM, UNSERVED_KM
 from ..coverage.answer import MAX_THRESHOLDS, for_viewer
-from ..db import get_session
+from ..db import get_read_session
 from ..errors import ApiError
 from ..search import reference
 from . import bp
@@ -111,7 +111,7 @@ class CoverageOut(Schema):
 def service_param(raw: str) -> str:
     """A kind of help's code; an ApiError naming `service` for an unknown one."""
     code = raw.strip()
-    if code not in {t["code"] for t in reference.service_types(get_session())}:
+    if code not in {t["code"] for t in reference.service_types(get_read_session())}:
         raise ApiError(f"Unknown kind of help: {code[:50]}. See /api/v1/service-types.", "service",
                        code="unknown_service")
     return code
@@ -139,7 +139,7 @@ def coverage(query):
     if not set(thresholds) <= set(DEFAULT_THRESHOLDS_KM) and not may_choose_coverage_thresholds(current_viewer()):
         raise ApiError("threshold_km: the public may ask 30, 60 or 100 km (staff any distance).", "threshold_km")
     try:
-        body = for_viewer(current_app.extensions["resourcemap.engine"], current_viewer(), service, region,
+        body = for_viewer(get_read_session().get_bind(), current_viewer(), service, region,
                           thresholds)
     except ValueError as error:
         raise ApiError(str(error), "service", code="unknown_service") from None

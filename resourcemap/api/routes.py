@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..data.health import ping
 from ..data.organizations import find_organizations, organization_by_id
-from ..db import get_read_session, get_session
+from ..db import get_read_session, get_session, read_routing
 from ..errors import ApiError
 from ..limits import MAX_ID
 from ..question import Wording, parse_nearest
@@ -69,14 +69,14 @@ KINDS_FILTER = replace(API, order=("kinds",), says={k: v for k, v in API.says.it
 
 
 def _known_kinds() -> set[str]:
-    return {t["code"] for t in reference.service_types(get_session())}
+    return {t["code"] for t in reference.service_types(get_read_session())}
 
 
 def _region_param(raw: str | None, field: str = "region") -> str | None:
     if not raw:
         return None
     code = raw.strip().upper()
-    if code not in {r["code"] for r in reference.regions(get_session())}:
+    if code not in {r["code"] for r in reference.regions(get_read_session())}:
         raise ApiError(f"Unknown region: {raw[:20]}. See /api/v1/regions.", field, code="unknown_region")
     return code
 
@@ -129,7 +129,9 @@ def _typed_place(raw: str) -> tuple[int, list[dict]]:
 
 
 @bp.get("/health")
-@bp.output(s.HealthOut, description="The service and its database are up", status_code=200)
+@bp.output(s.HealthOut, description="The service and its database are up; with replicas configured, also when "
+                                    "only a replica answers (`database: read_only`: reads are served, writes 503)",
+           status_code=200)
 @bp.doc(responses={503: "The database is unreachable"})
 def health():
     try:
@@ -137,6 +139,8 @@ def health():
     except SQLAlchemyError as error:
         from ..errors import DATABASE_UNAVAILABLE, database_failure
 
+        if read_routing().replica_for() is not None:  # a load balancer keeps this instance for the reads
+            return jsonify({"status": "degraded", "database": "read_only"})
         response = jsonify({"status": "degraded", "database": "unavailable"})
         response.status_code = 503
         response.headers["Retry-After"] = str((database_failure(error) or DATABASE_UNAVAILABLE).retry_after_s)
@@ -147,13 +151,13 @@ def health():
 @bp.get("/service-types")
 @bp.output(s.ServiceTypesOut)
 def service_types():
-    return jsonify({"results": reference.service_types(get_session())})
+    return jsonify({"results": reference.service_types(get_read_session())})
 
 
 @bp.get("/regions")
 @bp.output(s.RegionsOut)
 def regions():
-    return jsonify({"results": reference.regions(get_session())})
+    return jsonify({"results": reference.regions(get_read_session())})
 
 
 @bp.get("/settlements")
@@ -239,7 +243,7 @@ def _feature(org: dict, viewer: Viewer) -> dict:
            content_type="application/geo+json", links=s.ORGANIZATIONS_LINKS)
 @bp.doc(responses=ERRORS)
 def organizations(query):
-    session = get_session()
+    session = get_read_session()
     types = list(parse_nearest(query, KINDS_FILTER, _known_kinds()).kinds)
     region = _region_param(query.get("region"))
     bbox = _bbox_param(query.get("bbox"))
@@ -268,7 +272,7 @@ def organizations(query):
 def organization(org_id: int):
     if org_id > MAX_ID:
         raise ApiError("No organization with this id.", "id", code="not_found", status=404)
-    org = organization_by_id(get_session(), org_id)
+    org = organization_by_id(get_read_session(), org_id)
     if org is None:
         raise ApiError("No organization with this id.", "id", code="not_found", status=404)
     viewer = current_viewer()

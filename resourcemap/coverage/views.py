@@ -15,7 +15,7 @@ from flask_babel import gettext
 from .. import clock
 from ..auth.policy import coverage_regions, current_viewer, may_study_coverage_of, staff_page
 from ..data.coverage_views import district_shapes, unmet_requests
-from ..db import get_session
+from ..db import get_read_session
 from ..errors import N_
 from ..maps import attribution, static_assets
 from ..public.i18n import kind_display, region_display_name
@@ -44,19 +44,20 @@ class BadChoice(Exception):
 
 
 def _engine():
-    return current_app.extensions["resourcemap.engine"]
+    """The figures are read-only: a replica's when one will do (db.get_read_session)."""
+    return get_read_session().get_bind()
 
 
 def _regions() -> list[dict]:
     """The regions the viewer studies, as reference.regions has them, with their names in the page's language."""
     allowed = coverage_regions(current_viewer())
-    return [{**r, "name": region_display_name(r)} for r in reference.regions(get_session())
+    return [{**r, "name": region_display_name(r)} for r in reference.regions(get_read_session())
             if allowed is None or r["code"] in allowed]
 
 
 def _in_page_language(body: dict) -> dict:
     """The figures with the regions' names in the page's language (the API gives them in Russian)."""
-    names = {r["code"]: region_display_name(r) for r in reference.regions(get_session())}
+    names = {r["code"]: region_display_name(r) for r in reference.regions(get_read_session())}
     for group in body["regions"] + body["districts"]:
         group["region_name"] = names.get(group["region_code"], group["region_name"])
     return body
@@ -66,10 +67,10 @@ def _choice(args) -> Choice:
     """The kind, region and distance asked; BadChoice for an unknown one, 403 for a region the viewer does not
     study."""
     service = (args.get("service") or DEFAULT_KIND).strip()
-    if service not in {t["code"] for t in reference.service_types(get_session())}:
+    if service not in {t["code"] for t in reference.service_types(get_read_session())}:
         raise BadChoice(N_("Такого вида помощи нет."))
     region = (args.get("region") or "").strip().upper() or None
-    if region and region not in {r["code"] for r in reference.regions(get_session())}:
+    if region and region not in {r["code"] for r in reference.regions(get_read_session())}:
         raise BadChoice(N_("Такого региона нет."))
     if region and not may_study_coverage_of(current_viewer(), region):
         abort(403)
@@ -122,7 +123,7 @@ def index():
         choice = _choice(request.args)
     except BadChoice as error:
         return _bad(error)
-    kinds = [{**t, "name": kind_display(t)[0]} for t in reference.service_types(get_session())]
+    kinds = [{**t, "name": kind_display(t)[0]} for t in reference.service_types(get_read_session())]
     page = {"choice": choice, "kinds": kinds, "regions": _regions(), "unserved_km": UNSERVED_KM,
             "kind_name": next(t["name"] for t in kinds if t["code"] == choice.service),
             "log_km": log_km(choice.km), "log_days": LOG_DAYS, "legend": legend(choice.km)}

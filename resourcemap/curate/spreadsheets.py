@@ -1,15 +1,16 @@
 """Spreadsheet import and export pages: upload a file for one of the curator's regions, read the dry run row by
 row, apply it; download a region as CSV, GeoJSON or Open Referral HSDS.
 
-Between the dry run and "apply" the uploaded file waits on the server under var/curate-imports/ with a random
-token, next to a note of who uploaded it for which region; "apply" reads that file again (never anything the
-browser sends back but the token) and checks the same rights again. Files older than a day are removed."""
+Between the dry run and "apply" the uploaded file waits in the database (pending_import, migration 0022: any app
+instance behind a load balancer can apply what another checked) under the SHA-256 of a random token, with who
+uploaded it for which region; "apply" reads that file again (never anything the browser sends back but the token)
+and checks the same rights again, and takes it in the import's own transaction. Files older than a day are
+removed."""
 from __future__ import annotations
 
-import json
+import hashlib
 import re
 import secrets
-import time
 from pathlib import Path
 
 from flask import Response, abort, current_app, render_template, request, send_file, url_for
@@ -17,6 +18,7 @@ from flask_babel import gettext as _
 
 from ..auth import audit
 from ..auth.policy import Forbidden, current_viewer, may_export_all, staff_page
+from ..data import pending_imports
 from ..db import get_session
 from ..errors import N_
 from ..exchange import (FORMATS, ExportError, ImportFileError, ImportRejected, apply_import, export_region,
@@ -40,20 +42,8 @@ FORMAT_NAMES = {
 }
 
 
-def _uploads() -> Path:
-    folder = Path(current_app.config["VAR_DIR"]) / "curate-imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _forget_old_uploads(folder: Path) -> None:
-    cutoff = time.time() - KEEP_UPLOADS_S
-    for path in folder.glob("*"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-        except OSError:
-            pass
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
 def _templates() -> list[dict]:
@@ -101,17 +91,15 @@ def import_check():
     except ImportFileError as bad:
         return _upload_page(_("Файл не прочитан: %(why)s", why=bad), 422, region)
     viewer = current_viewer()
-    plan = plan_import(get_session(), table, region, viewer)
-    get_session().rollback()  # the dry run writes nothing; leave no transaction open
+    session = get_session()
+    plan = plan_import(session, table, region, viewer)
+    session.rollback()  # the dry run writes nothing to the registry; leave no transaction open
     token = None
     if plan.ok and (plan.counts["create"] or plan.counts["update"]):
-        folder = _uploads()
-        _forget_old_uploads(folder)
         token = secrets.token_urlsafe(32)
-        (folder / f"{token}.data").write_bytes(data)
-        (folder / f"{token}.json").write_text(json.dumps({
-            "account_id": viewer.account_id, "region": region, "filename": upload.filename,
-            "uploaded": time.time()}), "utf-8")
+        pending_imports.forget_older_than(session, KEEP_UPLOADS_S)
+        pending_imports.keep(session, _token_hash(token), viewer.account_id, region, upload.filename, data)
+        session.commit()
     return _report_page(plan, token=token, status=200 if plan.ok else 422)
 
 
@@ -139,27 +127,26 @@ def _report_page(plan, *, token: str | None, status: int, applied: bool = False)
 def import_apply():
     """Apply the file of a dry run, all or nothing; the history records it as "import <file>"."""
     token = request.form.get("token", "")
-    folder = _uploads()
-    if not TOKEN.match(token) or not (folder / f"{token}.json").is_file():
-        return _upload_page(_("Эта проверка файла устарела или уже применена. Загрузите файл ещё раз."), 410)
-    meta = json.loads((folder / f"{token}.json").read_text("utf-8"))
     viewer = current_viewer()
-    if meta.get("account_id") != viewer.account_id:
-        abort(404, _("Такой проверки файла нет."))
-    region = _region_param(meta.get("region"))
-    table = read_table(meta["filename"], (folder / f"{token}.data").read_bytes())
     session = get_session()
-    try:
-        plan = apply_import(session, table, region, viewer)
-        session.commit()
-    except ImportRejected as rejected:
+    pending = (pending_imports.take(session, _token_hash(token), viewer.account_id, KEEP_UPLOADS_S)
+               if TOKEN.match(token) else None)
+    if pending is None:
+        someone_else = TOKEN.match(token) and pending_imports.owner(session, _token_hash(token), KEEP_UPLOADS_S)
         session.rollback()
+        if someone_else:
+            abort(404, _("Такой проверки файла нет."))
+        return _upload_page(_("Эта проверка файла устарела или уже применена. Загрузите файл ещё раз."), 410)
+    try:
+        region = _region_param(pending.region_code)
+        plan = apply_import(session, read_table(pending.filename, pending.data), region, viewer)
+        session.commit()  # the import and the file taken, together: applied once
+    except ImportRejected as rejected:
+        session.rollback()  # the file stays for another try, as the registry does
         return _report_page(rejected.plan, token=None, status=409)
     except Exception:
         session.rollback()
         raise
-    for suffix in (".data", ".json"):
-        (folder / f"{token}{suffix}").unlink(missing_ok=True)
     return _report_page(plan, token=None, status=200, applied=True)
 
 

@@ -3,6 +3,7 @@ from .accounts import Account, AccountRegion, ApiToken, AuditEvent
 from .base import Base
 from .history import Change  # noqa: F401  (the registry's change history, migration 0008)
 from .coverage import Coverage, CoverageDirty, CoverageFigures, CoverageState  # noqa: F401  (coverage, 0021)
+from .imports import PendingImport  # noqa: F401  (a spreadsheet between dry run and apply, 0022)
 from .map_grid import MapDirty, MapFlush, MapGridCell, MapGridLevel, MapPoint  # noqa: F401  (public map, 0009)
 from .requests import RequestLog, RequestLogKind  # noqa: F401  (dispatch request log)
 from .places import District, DistrictPart, Region, RegionPart, Settlement, SettlementName

@@ -15,7 +15,7 @@ from flask_babel import Babel, get_locale
 
 from .. import maps
 from ..config import PROJECT_ROOT
-from ..db import get_session
+from ..db import get_read_session
 from ..search import reference
 from .kazakh import KIND_NAMES_KK, REGION_NAMES_KK
 
@@ -93,11 +93,11 @@ def place_name(place: dict | None, lang: str | None = None) -> str:
 
 def place_label(place: dict, lang: str | None = None) -> str:
     """A settlement view (api.routes.settlement_view) as «name — district, region» in the page's language."""
-    from ..db import get_session
+    from ..db import get_read_session
     from ..search import reference
 
     code = place["region"]["code"]
-    region = next((region_display_name(r, lang) for r in reference.regions(get_session()) if r["code"] == code),
+    region = next((region_display_name(r, lang) for r in reference.regions(get_read_session()) if r["code"] == code),
                   place["region"]["name"])
     return f"{place_name(place, lang)} — " + ", ".join(part for part in (place.get("district"), region) if part)
 
@@ -133,7 +133,7 @@ def kinds() -> list[dict]:
     its icon and colour (maps.kind_style)."""
     return [{"code": t["code"], "name": kind_display(t)[0], "description": kind_display(t)[1],
              "main": t["code"] in MAIN_KINDS, **maps.kind_style(t["code"])}
-            for t in reference.service_types(get_session())]
+            for t in reference.service_types(get_read_session())]
 
 
 def init_babel(app: Flask) -> None:

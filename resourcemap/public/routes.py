@@ -16,7 +16,7 @@ from .. import maps
 from ..api.routes import ALTERNATIVES, PLACE_CANDIDATES, organization_view, settlement_view
 from ..data.map import organization_extras, registry_has_synthetic
 from ..data.organizations import organization_by_id
-from ..db import get_read_session, get_session
+from ..db import get_read_session
 from ..errors import ApiError, render_error
 from ..limits import is_id
 from ..question import Question, Wording, parse_nearest
@@ -185,7 +185,7 @@ def index():
     if search.settlement_id is not None and not search.q and found and found["origin"]["settlement"]:
         search.q = place_name(found["origin"]["settlement"])
     results = (found or {}).get("results", []) + (found or {}).get("online", [])
-    synthetic = any(r["organization"]["synthetic"] for r in results) or registry_has_synthetic(get_session())
+    synthetic = any(r["organization"]["synthetic"] for r in results) or registry_has_synthetic(get_read_session())
     # The map first shows the family's place and the nearest results (public, redacted points) that are not far
     # beyond the first one.
     near = [r for r in (found or {}).get("results", []) if r["service"]["delivery"] != "online" and not r["far"]]
@@ -236,12 +236,12 @@ def _schedule_lines(schedule: list[dict]) -> list[tuple[str, str]]:
 def organization(org_id: str):
     org = None
     if is_id(org_id):
-        org = organization_by_id(get_session(), int(org_id))
+        org = organization_by_id(get_read_session(), int(org_id))
     if org is None:
         return render_error(404, "not_found", _("Такой организации нет в реестре. Возможно, ссылка устарела."),
                             translate=False)
     view = organization_view(org, PUBLIC)
-    extras = organization_extras(get_session(), org["id"])
+    extras = organization_extras(get_read_session(), org["id"])
     kind_list = kinds()
     return render_template("org.html", org=view, extras=extras,
                            kinds_by_code={k["code"]: k for k in kind_list},
@@ -262,7 +262,7 @@ def map_data_locations():
     services = [c for c in (request.args.get("service") or "").split(",") if c]
     if any(c not in codes for c in services):
         return render_error(400, "invalid", "service: unknown kind of help", "service", json=True)
-    view = map_view(get_session(), bbox, services, points_limit=MAP_POINTS_LIMIT, cells_across=MAP_GRID_CELLS,
+    view = map_view(get_read_session(), bbox, services, points_limit=MAP_POINTS_LIMIT, cells_across=MAP_GRID_CELLS,
                     wide_grid_deg=MAP_WIDE_GRID_DEG)
     if view["mode"] == "points":
         items = []
@@ -367,12 +367,12 @@ def date_format(iso: str) -> str:
 @bp.app_template_global()
 def region_names() -> dict[str, str]:
     """Every region's name in the page's language, by code (for the page's script)."""
-    return {r["code"]: region_display_name(r) for r in reference.regions(get_session())}
+    return {r["code"]: region_display_name(r) for r in reference.regions(get_read_session())}
 
 
 @bp.app_template_global()
 def region_name(code: str | None) -> str:
-    for r in reference.regions(get_session()):
+    for r in reference.regions(get_read_session()):
         if r["code"] == code:
             return region_display_name(r)
     return code or ""
