@@ -181,3 +181,19 @@ def test_the_overview_of_regions_carries_the_apis_numbers(as_who):
     values = re.findall(r'data-v="([^"]*)"', row)
     assert values[1:4] == [str(region["settlements"]), str(region["children"]),
                            str(region["beyond"]["60"]["children"])]
+
+
+def test_a_region_without_district_outlines_is_coloured_as_a_whole(app):
+    """Yakutia's map is one shape: coloured by its municipalities' children added up, not left grey."""
+    from resourcemap.coverage.present import band, features
+
+    def row(municipality, far, children):
+        return {"district_id": None, "municipality": municipality, "region_code": "RU-SA", "region_name": "Якутия",
+                "district_name": municipality or "", "far": {"children": far}, "children": children, "unmet": 0}
+    rows = [row("Мирнинский район", 10, 100), row("Якутск", 0, 200), row(None, 290, 300)]
+    shapes = [{"district_id": None, "region_code": "RU-SA", "name": "Якутия",
+               "geojson": '{"type": "Polygon", "coordinates": [[[120, 60], [130, 60], [130, 65], [120, 60]]]}'}]
+    with app.test_request_context():
+        drawn = features(rows, shapes, 60.0, label=True)["features"]
+    assert len(drawn) == 1 and drawn[0]["properties"]["fill"] == band(300 / 600)[1] != band(None)[1]
+    assert "300 из 600" in drawn[0]["properties"]["label"]

@@ -720,8 +720,9 @@ EN = {
                    "say such help is missing.",
     "Карта районов: доля детей дальше %(km)s км от помощи": "Map of districts: share of children farther than %(km)s km from help",
     "Легенда карты": "Map legend",
-    "В данных этого региона нет границ районов: регион показан и посчитан целиком.":
-        "The region's data has no district outlines: the region is shown and counted as a whole.",
+    "В данных этого региона нет границ районов: на карте регион целиком, в таблице — муниципалитеты переписи.":
+        "The region's data has no district outlines: the map shows the region as a whole, the table its census "
+        "municipalities.",
     "Таблица районов (CSV)": "District table (CSV)", "Районы с границами (GeoJSON)": "Districts with outlines (GeoJSON)",
     "Районы: %(kind)s": "Districts: %(kind)s", "Нажмите на заголовок столбца, чтобы упорядочить.":
         "Press a column's heading to sort by it.",
@@ -746,4 +747,7 @@ EN = {
     "детей не учтено": "no children counted",
     "%(name)s: дети дальше %(km)s км: %(far)s из %(children)s; обращений без помощи: %(unmet)s":
         "%(name)s: children farther than %(km)s km: %(far)s of %(children)s; requests with no help: %(unmet)s",
+    "%(name)s (районы не очерчены; по муниципалитетам — в таблице): дети дальше %(km)s км: %(far)s из %(children)s":
+        "%(name)s (no district outlines; by municipality in the table): children farther than %(km)s km: %(far)s of "
+        "%(children)s",
 }

@@ -66,18 +66,32 @@ def _label(row: dict, km: float) -> str:
                               children=row["children"], unmet=row["unmet"])))
 
 
+def _whole_region(name: str, rows: list[dict], km: float) -> dict:
+    """The map's label and colour of a region without district outlines, drawn whole: its municipalities' rows
+    (and those outside any) added up."""
+    far, children = sum(r["far"]["children"] for r in rows), sum(r["children"] for r in rows)
+    share = far / children if children else None
+    words = gettext("%(name)s (районы не очерчены; по муниципалитетам — в таблице): дети дальше %(km)s км: "
+                    "%(far)s из %(children)s", name=name, km=format(km, "g"), far=far, children=children)
+    return {"label": str(escape(words)), "fill": band(share)[1]}
+
+
 def features(rows: list[dict], shapes: list[dict], km: float, *, label: bool = False) -> dict:
     """The districts as a GeoJSON FeatureCollection, with their figures (and the map's label and colour)."""
     by_id = {shape["district_id"]: shape for shape in shapes}
+    whole = {row["region_code"] for row in rows if row.get("municipality")}  # regions without district outlines
     out = []
     for row in rows:
         shape = by_id.get(row["district_id"])
-        if row.get("municipality"):  # a census municipality of a region without district outlines: no shape
-            if not label:
-                out.append({"type": "Feature", "geometry": None, "properties": csv_record(row)})
-            elif shape is not None and not any(f.get("id") == 0 for f in out):  # the map: the region, uncoloured
+        if label and row["district_id"] is None and row["region_code"] in whole:  # the map: the region as a whole
+            if shape is not None and not any(f.get("id") == 0 for f in out):
                 out.append({"type": "Feature", "id": 0, "geometry": json.loads(shape["geojson"]),
-                            "properties": {"label": str(escape(row["region_name"])), "fill": band(None)[1]}})
+                            "properties": _whole_region(row["region_name"], [
+                                r for r in rows if r["district_id"] is None and r["region_code"] == row["region_code"]],
+                                km)})
+            continue
+        if row.get("municipality"):  # a census municipality of a region without district outlines: no shape
+            out.append({"type": "Feature", "geometry": None, "properties": csv_record(row)})
             continue
         if shape is None:
             continue
