@@ -7,13 +7,17 @@ import json
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from resourcemap import coverage
+from tests.factories import add_service
 from tests.coverage_world import KIND, coverage_world
 
 GROUP_KEYS = {"country", "region_code", "region_name", "district_id", "district_name", "settlements", "people",
               "children", "children_unknown", "without_any", "median_km", "p90_km", "beyond",
-              "municipality"}  # (a census municipality: the group of a region without district outlines)
+              "municipality",  # (a census municipality: the group of a region without district outlines)
+              "online_services"}  # (the country and regions: online help, counted apart)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +52,30 @@ def test_the_public_answer_is_the_public_figures(world, client, engine, region):
         assert body[level] == expected[level], level
     assert body["districts"] and body["regions"][0]["region_code"] == region
     assert sum(d["children"] for d in body["districts"]) == body["regions"][0]["children"]
+
+
+def test_online_help_is_counted_apart_never_as_coverage(world, client, engine):
+    """An online early-help service of Moscow oblast: counted for the region and the country, and no settlement of
+    the region is any nearer to help."""
+    before = _get(client, service=KIND, region="RU-MOS").get_json()
+    with Session(engine) as session:
+        made = add_service(session, 55.09, 38.76, KIND, delivery="online")  # in Коломна: serves Moscow oblast
+        session.commit()
+    try:
+        with engine.connect() as conn:
+            served = conn.execute(text("SELECT array_agg(region_code) FROM service_area WHERE service_id = :s"),
+                                  {"s": made["service_id"]}).scalar_one()
+        after = _get(client, service=KIND, region="RU-MOS").get_json()
+
+        def online(body: dict) -> tuple[int, int]:
+            return (next(g["online_services"] for g in body["country"] if g["country"] == "RU"),
+                    body["regions"][0]["online_services"])
+        assert served == ["RU-MOS"] and online(after) == tuple(n + 1 for n in online(before))
+        assert [g["beyond"] for g in after["districts"]] == [g["beyond"] for g in before["districts"]]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE organization SET status = 'draft' WHERE id = :o"),
+                         {"o": made["organization_id"]})
 
 
 def test_the_public_answer_holds_no_settlement(world, client):

@@ -747,6 +747,8 @@ EN = {
     "детей не учтено": "no children counted",
     "%(name)s: дети дальше %(km)s км: %(far)s из %(children)s; обращений без помощи: %(unmet)s":
         "%(name)s: children farther than %(km)s km: %(far)s of %(children)s; requests with no help: %(unmet)s",
+    "Служб онлайн-помощи этого вида для региона: %(n)s (в охват не входят: расстояние до них не считается).":
+        "Online services of this kind for the region: %(n)s (not counted as coverage: no distance to them counts).",
     "%(name)s (районы не очерчены; по муниципалитетам — в таблице): дети дальше %(km)s км: %(far)s из %(children)s":
         "%(name)s (no district outlines; by municipality in the table): children farther than %(km)s km: %(far)s of "
         "%(children)s",

@@ -72,6 +72,9 @@ class CoverageGroupOut(Schema):
     beyond = Dict(keys=String(), values=Nested(BeyondOut), metadata={
         "description": "Per threshold (km, as given): the settlements, people and children farther from any such "
                        "help, or with none in their country"})
+    online_services = Integer(metadata={
+        "description": "The country and regions: published online services of the kind serving them, counted apart "
+                       "(online help never counts as coverage)"})
 
 
 class UnservedOut(Schema):

@@ -223,6 +223,11 @@ def figures(engine: Engine, code: str, region: str | None = None, thresholds_km=
         else:
             body = _compute(conn, code, region, thresholds, (public,))[public]
         out.country, out.regions, out.districts = body["country"], body["regions"], body["districts"]
+        online = data.online_services(conn, code)  # counted apart (never coverage), and never kept: always as is
+        for group in out.country:
+            group["online_services"] = online.get(group["country"], 0)
+        for group in out.regions:
+            group["online_services"] = online.get(group["region_code"], 0)
         if not public:
             out.unserved = [_unserved(row) for row in data.unserved(conn, code, UNSERVED_KM * 1000.0, region,
                                                                     unserved_limit)]

@@ -476,6 +476,24 @@ def store_figures(conn: Connection, code: str, public: bool, at_version, body_js
     conn.execute(_STORE, {"code": code, "public": public, "version": at_version, "body": body_json})
 
 
+# The published online services of a kind per country and region they serve (service_area.region_code, as nearest
+# help finds them): counted apart, never as coverage.
+_ONLINE = text("""
+SELECT left(a.region_code, 2) AS country, GROUPING(a.region_code) = 1 AS whole_country, a.region_code,
+       count(DISTINCT a.service_id) AS services
+FROM service_area a JOIN service_at_location sal ON sal.service_id = a.service_id
+WHERE a.type_code = :code AND a.region_code IS NOT NULL AND sal.searchable AND sal.delivery = 'online'
+  AND sal.type_code = :code
+GROUP BY GROUPING SETS ((left(a.region_code, 2)), (left(a.region_code, 2), a.region_code))
+""")
+
+
+def online_services(conn: Connection, code: str) -> dict[str, int]:
+    """Published online services of kind `code` per country ('RU') and region ('RU-MOS') they serve."""
+    return {(row.country if row.whole_country else row.region_code): row.services
+            for row in conn.execute(_ONLINE, {"code": code})}
+
+
 _DISTRICT_NAMES = text("SELECT id, name_ru FROM district WHERE id = ANY(CAST(:ids AS int[]))")
 _REGION_NAMES = text("SELECT code, name_ru FROM region")
 
