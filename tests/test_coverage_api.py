@@ -111,6 +111,9 @@ def test_a_curator_sees_the_worst_served_only_of_their_regions(world, client, en
     assert elsewhere["districts"] == _figures(engine, "RU-SA", public=False)["districts"]
     own = _get(client, staff_tokens["curator_mos"], service=KIND, region="RU-MOS").get_json()
     assert own["unserved"] == _figures(engine, "RU-MOS", public=False)["unserved"]
+    # every region: the worst served of their own region, not the country's (whose largest are elsewhere)
+    everywhere = _get(client, staff_tokens["curator_mos"], service=KIND).get_json()
+    assert everywhere["unserved"] and everywhere["unserved"] == own["unserved"]
 
 
 def test_a_threshold_of_its_own(world, client, engine, staff_tokens):

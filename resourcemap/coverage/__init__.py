@@ -18,7 +18,6 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import numpy as np
 from sqlalchemy import Engine
@@ -88,13 +87,11 @@ def keep_figures(engine: Engine, code: str) -> None:
 
 
 def plain(value):
-    """Figures as JSON has them: sums come from PostgreSQL as Decimal (whole numbers), times as ISO 8601."""
+    """Figures as JSON has them: times as ISO 8601 (the rest are numbers, text and None already)."""
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
     if isinstance(value, list):
         return [plain(item) for item in value]
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
@@ -190,24 +187,21 @@ def _compute(conn, code: str, region: str | None, thresholds: list[float], publi
     return bodies
 
 
-def _slice(kept: dict, region: str | None, thresholds: list[float]) -> dict:
-    """The figures kept (every region, the default thresholds) cut to `region` and `thresholds`, as _compute would
-    give them: the whole country, the region, the groups of districts lying in it."""
+def _at_thresholds(kept: dict, thresholds: list[float]) -> dict:
+    """The figures kept (the default thresholds) with only `thresholds` (some of them), as _compute gives them."""
     keys = [f"{t:g}" for t in thresholds]
-
-    def cut(groups: list[dict]) -> list[dict]:
-        return [{**g, "beyond": {k: g["beyond"][k] for k in keys}} for g in groups
-                if region is None or g.get("region_code", region) == region]
-    return {"country": cut(kept["country"]), "regions": cut(kept["regions"]), "districts": cut(kept["districts"])}
+    return {level: [{**g, "beyond": {k: g["beyond"][k] for k in keys}} for g in kept[level]]
+            for level in ("country", "regions", "districts")}
 
 
 def figures(engine: Engine, code: str, region: str | None = None, thresholds_km=DEFAULT_THRESHOLDS_KM, *,
-            public: bool = False, unserved_limit: int = 20, fresh: bool = False, kept_ok: bool = True) -> Figures:
+            public: bool = False, unserved_in: list[str] | None = None, unserved_limit: int = 20,
+            fresh: bool = False, kept_ok: bool = True) -> Figures:
     """The figures of kind `code`: the whole country's (every country's), and those of `region` and its districts
     (every region's and district's when None). `public`: see the module's docstring. `fresh`: first apply the
     kind's waiting edits (unless another transaction is applying them). At the default thresholds (or some of them)
     the figures kept by keep_figures are read when they are those of the distances as they are (`kept_ok`), else
-    computed."""
+    computed. Staff get the worst-served settlements of `region`, else of `unserved_in` (None: every region)."""
     if fresh:
         bring_up_to_date(engine, [code], wait=False)
     thresholds = sorted(float(t) for t in thresholds_km)
@@ -217,9 +211,10 @@ def figures(engine: Engine, code: str, region: str | None = None, thresholds_km=
         if code not in states:
             raise ValueError(f"not a kind of help: {code!r}")
         out.state = dict(states[code])
-        kept = data.stored_figures(conn, code, public) if kept_ok and set(thresholds) <= DEFAULT_SET else None
+        kept = (data.stored_figures(conn, code, public, region) if kept_ok and set(thresholds) <= DEFAULT_SET
+                else None)
         if kept is not None and out.state["updated_at"] is not None and kept[0] == out.state["updated_at"]:
-            body = _slice(kept[1], region, thresholds)
+            body = _at_thresholds(kept[1], thresholds)
         else:
             body = _compute(conn, code, region, thresholds, (public,))[public]
         out.country, out.regions, out.districts = body["country"], body["regions"], body["districts"]
@@ -229,7 +224,8 @@ def figures(engine: Engine, code: str, region: str | None = None, thresholds_km=
         for group in out.regions:
             group["online_services"] = online.get(group["region_code"], 0)
         if not public:
-            out.unserved = [_unserved(row) for row in data.unserved(conn, code, UNSERVED_KM * 1000.0, region,
+            regions = [region] if region else unserved_in
+            out.unserved = [_unserved(row) for row in data.unserved(conn, code, UNSERVED_KM * 1000.0, regions,
                                                                     unserved_limit)]
     return out
 

@@ -15,12 +15,7 @@ def for_viewer(engine: Engine, viewer: Viewer, service: str, region: str | None,
                thresholds_km=DEFAULT_THRESHOLDS_KM) -> dict:
     """The figures of kind `service` (in `region` and its districts, else everywhere) as `viewer` may see them.
     ValueError for an unknown kind."""
-    staff = viewer.is_staff
-    out = figures(engine, service, region, thresholds_km, public=not staff)
-    body = out.as_dict()
-    allowed = coverage_regions(viewer)
-    if staff and region is None and allowed:  # a curator over every region: the worst served of their own
-        body["unserved"] = [row for code in allowed
-                            for row in figures(engine, service, code, thresholds_km, public=False).unserved]
+    allowed = coverage_regions(viewer)  # a curator over every region: the worst served of their own
+    body = figures(engine, service, region, thresholds_km, public=not viewer.is_staff, unserved_in=allowed).as_dict()
     body["unserved"] = [row for row in body["unserved"] if allowed is None or row["region_code"] in allowed]
     return plain(body)

@@ -437,21 +437,31 @@ SELECT s.id AS settlement_id, s.name_ru AS name, s.region_code, s.district_id,
        s.population, s.children, c.distance_m, c.confidential
 FROM coverage c JOIN settlement s ON s.id = c.settlement_id LEFT JOIN district d ON d.id = s.district_id
 WHERE c.type_code = :code AND (c.distance_m IS NULL OR c.distance_m > :beyond_m)
-  AND (CAST(:region AS text) IS NULL OR s.region_code = :region)
+  AND (CAST(:regions AS text[]) IS NULL OR s.region_code = ANY(CAST(:regions AS text[])))
 ORDER BY s.population DESC NULLS LAST, s.children DESC NULLS LAST, s.id
 LIMIT :limit
 """)
 
 
-def unserved(conn: Connection, code: str, beyond_m: float, region: str | None = None,
+def unserved(conn: Connection, code: str, beyond_m: float, regions: list[str] | None = None,
              limit: int = 20) -> list[Unserved]:
-    """The largest settlements (in `region` when given) with no help of kind `code` within `beyond_m`."""
+    """The largest settlements (of `regions` when given) with no help of kind `code` within `beyond_m`."""
     return [Unserved(**row) for row in conn.execute(
-        _UNSERVED, {"code": code, "beyond_m": beyond_m, "region": region, "limit": limit}).mappings()]
+        _UNSERVED, {"code": code, "beyond_m": beyond_m, "regions": regions, "limit": limit}).mappings()]
 
 
 # The figures kept at the default thresholds (migration 0021's coverage_figures).
-_STORED = text("SELECT version, body FROM coverage_figures WHERE type_code = :code AND public = :public")
+# The figures kept, with only the region's own groups (and its districts') when one is asked: the body holds every
+# region's (1.2 MB of JSON at the census' size), cut where it is stored.
+_STORED = text("""
+SELECT version, CASE WHEN CAST(:region AS text) IS NULL THEN body ELSE jsonb_build_object(
+         'country', body -> 'country',
+         'regions', jsonb_path_query_array(body -> 'regions', '$[*] ? (@.region_code == $r)',
+                                           jsonb_build_object('r', CAST(:region AS text))),
+         'districts', jsonb_path_query_array(body -> 'districts', '$[*] ? (@.region_code == $r)',
+                                             jsonb_build_object('r', CAST(:region AS text)))) END AS body
+FROM coverage_figures WHERE type_code = :code AND public = :public
+""")
 _STORE = text("""
 INSERT INTO coverage_figures (type_code, public, version, body) VALUES (:code, :public, :version, CAST(:body AS jsonb))
 ON CONFLICT (type_code, public) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body
@@ -465,9 +475,10 @@ def version(conn: Connection, code: str):
     return conn.execute(_VERSION, {"code": code}).scalar_one_or_none()
 
 
-def stored_figures(conn: Connection, code: str, public: bool) -> tuple[object, dict] | None:
-    """(version, body) of the figures kept for kind `code`, as the public or staff see them; None when none."""
-    row = conn.execute(_STORED, {"code": code, "public": public}).one_or_none()
+def stored_figures(conn: Connection, code: str, public: bool, region: str | None = None) -> tuple[object, dict] | None:
+    """(version, body) of the figures kept for kind `code`, as the public or staff see them — the whole country's,
+    and every region's and district's or only those of `region`; None when none are kept."""
+    row = conn.execute(_STORED, {"code": code, "public": public, "region": region}).one_or_none()
     return None if row is None else (row.version, row.body)
 
 
