@@ -329,7 +329,9 @@ def measure_raw(dsn: str, reqs: list[dict], warm: list[dict], multi: bool) -> li
 
 def measure_full_sql(dsn: str, reqs: list[dict], warm: list[dict]) -> list[float]:
     # As the app's connections: prepared statements run with a generic plan (resourcemap/db.py).
-    with psycopg.connect(dsn, autocommit=True, options="-c plan_cache_mode=force_generic_plan") as conn:
+    from resourcemap.db import PLAN_OPTIONS
+
+    with psycopg.connect(dsn, autocommit=True, options=PLAN_OPTIONS) as conn:
         cur = conn.cursor()
 
         def one(req):

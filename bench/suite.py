@@ -10,6 +10,8 @@ builder, reused when present), the question "the 10 nearest services of this kin
   Ohana API    float lat/lon, B-tree, bounding box, haversine ORDER BY, 5 and 50 mi (SQL) bench/peers/ohana.py
   Food Oasis   earthdistance `<@>`, no index, 5 mi; and earthdistance's indexed form     bench/peers/foodoasis.py
   data frame   geopandas STRtree in EPSG:3857, in memory                                  bench/peers/dataframe.py
+  our statement  the API's own nearest-help statement (resourcemap.data.nearest), bare from psycopg as the app
+               runs it: prepared, generic plan, PostgreSQL's $n form, rows as dicts (no HTTP, no Flask)
   our API      GET /api/v1/nearest on gunicorn as `resourcemap serve` runs it (workers, threads, access log)
 
 with the same requests (origins at settlements drawn by population, the kind rotating over four), then the other
@@ -49,10 +51,13 @@ import common  # noqa: E402
 from peers import agreement, exact, foodoasis, hotpaths, load, ohana, postgis, report  # noqa: E402
 from peers.dataframe import DataFrameNearest, load_places  # noqa: E402
 from peers.schema import ensure_peer_tables  # noqa: E402
+from resourcemap.db import PLAN_OPTIONS  # noqa: E402
 
 API = agreement.API
 DATAFRAME = agreement.DATAFRAME
 API_LABEL = "our API: GET /api/v1/nearest, gunicorn"
+STATEMENT = "statement"
+STATEMENT_LABEL = "our statement: the API's nearest-help statement, bare (psycopg)"
 
 
 def sql_approaches(radius_mi: float) -> list[postgis.SqlApproach]:
@@ -64,6 +69,24 @@ def _sql_runner(conn, approach: postgis.SqlApproach):
     def one(req):
         sql, params = approach.statement(req)
         conn.execute(sql, params, prepare=True).fetchall()
+    return one
+
+
+def _statement_runner(conn):
+    """The API's statement for a request as `data.nearest.nearest_rows` runs it: prepared, in its $n form, dict
+    rows (the connection must carry the app's options: a generic plan)."""
+    from psycopg.rows import dict_row
+
+    from resourcemap.data import nearest as n
+
+    cur = psycopg.RawCursor(conn, row_factory=dict_row)
+
+    def one(req):
+        sql, params = common.nearest_bench._nearest_sql_and_params(req)
+        raw, names = n._server_form(sql)
+        rows = cur.execute(raw, [params[name] for name in names], prepare=True).fetchall()
+        if not rows:
+            raise AssertionError(f"the nearest statement found nothing for {req}")
     return one
 
 
@@ -164,6 +187,7 @@ def bench_size(server: str, size: int, args) -> dict:
               "in_memory": {"places": len(frame), "load_s": round(load_s, 2),
                             "rss_mib": round(rss_frame, 1) if rss_frame is not None else None},
               "labels": {**{a.key: a.label for a in approaches}, DATAFRAME: DataFrameNearest.label, API: API_LABEL,
+                         STATEMENT: STATEMENT_LABEL,
                          **hotpaths.HOT_PATHS},
               "notes": {a.key: a.notes for a in approaches}, "runs": runs}
     with common.production_gunicorn(url, common.app_settings()) as port:
@@ -175,6 +199,8 @@ def bench_size(server: str, size: int, args) -> dict:
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     for a in approaches:
                         latency[a.key] = common.timed(_sql_runner(conn, a), reqs, warm, args.max_seconds)
+                with psycopg.connect(dsn, autocommit=True, options=PLAN_OPTIONS) as conn:
+                    latency[STATEMENT] = common.timed(_statement_runner(conn), reqs, warm, args.max_seconds)
                 latency[DATAFRAME] = common.timed(frame_nearest.ids, reqs, warm, args.max_seconds)
                 failures = {key: [] for key in [API, *hot]}
                 latency[API] = common.timed(_http_runner(client, common.nearest_bench._path, failures[API]), reqs,
@@ -219,6 +245,7 @@ def bench_size(server: str, size: int, args) -> dict:
     if args.explain:
         result["explain"] = explain(dsn, approaches, reqs[0])
     result["summary"] = report.combine(runs, floor="floor")
+    result["ratios"] = report.ratios(runs)
     return result
 
 

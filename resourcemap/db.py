@@ -31,6 +31,10 @@ def database_url(settings: dict) -> str:
 PRIMARY_APPLICATION = "resourcemap"
 REPLICA_APPLICATION = "resourcemap-read"
 OWN_WRITE = "own_write"  # the session cookie's [WAL position, unix time] of the staff member's last commit
+# Generic plans: the hot statements are prepared by psycopg after a few uses, and then planned once per connection
+# instead of on every request (the nearest-help statement costs more to plan than to run). The benches' bare runs
+# of the app's statements use the same.
+PLAN_OPTIONS = "-c plan_cache_mode=force_generic_plan"
 
 
 def make_engine(url: str, statement_timeout_ms: int = 5000, pool_size: int = 5, *,
@@ -42,11 +46,8 @@ def make_engine(url: str, statement_timeout_ms: int = 5000, pool_size: int = 5, 
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=5,
-        # Generic plans: the hot statements are prepared by psycopg after a few uses, and then planned once per
-        # connection instead of on every request (the nearest-help statement costs more to plan than to run).
         connect_args={"connect_timeout": connect_timeout_s, "application_name": application_name,
-                      "options": f"-c statement_timeout={int(statement_timeout_ms)}"
-                                 " -c plan_cache_mode=force_generic_plan"},
+                      "options": f"-c statement_timeout={int(statement_timeout_ms)} {PLAN_OPTIONS}"},
     )
     event.listen(engine, "checkout", _check_connection)
     return engine

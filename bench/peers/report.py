@@ -5,7 +5,8 @@ import math
 import statistics
 from pathlib import Path
 
-NEAREST_ORDER = ["floor", "perkind", "planar", "ohana_5mi", "ohana_50mi", "foodoasis_5mi", "earthbox_5mi", "dataframe", "api"]
+NEAREST_ORDER = ["floor", "perkind", "planar", "ohana_5mi", "ohana_50mi", "foodoasis_5mi", "earthbox_5mi", "dataframe",
+                 "statement", "api"]
 HOT_ORDER = ["settlements", "map", "org", "health"]
 PEERS = ("ohana", "foodoasis")  # the issue's "both peer approaches"
 
@@ -38,6 +39,48 @@ def combine(runs: list[dict], floor: str) -> dict:
     return out
 
 
+def ratios(runs: list[dict]) -> dict:
+    """Issue 24's ratios, each computed within a run and then the median over runs: the statement's p50 over the
+    per-kind KNN's (target at 1M: <= 2), the API's requests/s over the HTTP floor's on the same gunicorn (>= 0.5),
+    and the API's p50 over its budget, twice the statement's p50 plus the HTTP floor's (<= 1)."""
+    def per_run(f):
+        values = []
+        for r in runs:
+            try:
+                values.append(f(r["latency"], r["throughput"]))
+            except (KeyError, TypeError, ZeroDivisionError):
+                pass
+        return _median(values)
+
+    return {
+        "statement_x_perkind_p50": per_run(lambda lat, thr: lat["statement"]["p50"] / lat["perkind"]["p50"]),
+        "api_x_health_rps": per_run(lambda lat, thr: thr["api"]["rps"] / thr["health"]["rps"]),
+        "api_p50_budget_ms": per_run(lambda lat, thr: 2 * lat["statement"]["p50"] + lat["health"]["p50"]),
+        "api_x_budget_p50": per_run(
+            lambda lat, thr: lat["api"]["p50"] / (2 * lat["statement"]["p50"] + lat["health"]["p50"])),
+    }
+
+
+def ratio_table(results: list[dict]) -> str:
+    """Per size: the statement against the per-kind KNN, the API against the HTTP floor, the database and its
+    build (issue 24)."""
+    lines = ["| locations | statement p50 ms | per-kind KNN p50 ms | statement ÷ KNN | API p50 / p95 ms | "
+             "2 × statement + HTTP floor, ms | API req/s | health req/s | API ÷ health | database | generation |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for res in results:
+        s, x = res["summary"], res.get("ratios") or {}
+        stmt, knn, api, health = (s.get(k, {}) for k in ("statement", "perkind", "api", "health"))
+        build = res["database"].get("build") or {}
+        gen = build.get("generate_s")
+        lines.append(
+            f"| {res['size']:,} | {_f(stmt.get('p50'))} | {_f(knn.get('p50'))} | "
+            f"{_f(x.get('statement_x_perkind_p50'))} | {_f(api.get('p50'))} / {_f(api.get('p95'))} | "
+            f"{_f(x.get('api_p50_budget_ms'))} | {_f(api.get('rps'), 0)} | {_f(health.get('rps'), 0)} | "
+            f"{_f(x.get('api_x_health_rps'))} | {_mib(res['database'].get('db_size_bytes'))} | "
+            f"{'–' if gen is None else f'{gen:,.0f} s'} |")
+    return "\n".join(lines)
+
+
 def _f(v, digits=2):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
@@ -49,6 +92,8 @@ def _mib(b):
 
 
 def _answers(a: dict | None, key: str) -> str:
+    if key == "statement":
+        return "the API's (its statement)"
     if not a or not a["checked"]:
         return "–"
     parts = [f"{a['agree']}/{a['checked']} exact"]
@@ -122,8 +167,22 @@ def growth_table(results: list[dict]) -> str:
 
 
 def targets(results: list[dict]) -> list[str]:
-    """The issue's targets, from this run."""
+    """The issues' targets, from this run: issue 24's first, then the older ones of issue 8."""
     out = []
+    for res in results:
+        x, size, api = res.get("ratios") or {}, res["size"], res["summary"].get("api")
+        if size != 1_000_000 or not api:
+            continue
+        if x.get("statement_x_perkind_p50") is not None:
+            v = x["statement_x_perkind_p50"]
+            out.append(f"- {size:,}: statement p50 / per-kind KNN p50 = {v:.2f} (<= 2: {'met' if v <= 2 else 'NOT met'})")
+        if x.get("api_x_health_rps") is not None:
+            v = x["api_x_health_rps"]
+            out.append(f"- {size:,}: API req/s / health req/s = {v:.2f} (>= 0.5: {'met' if v >= 0.5 else 'NOT met'})")
+        if x.get("api_p50_budget_ms") is not None:
+            v = x["api_x_budget_p50"]
+            out.append(f"- {size:,}: API p50 {api['p50']:.2f} ms vs 2 × statement p50 + HTTP floor p50 "
+                       f"{x['api_p50_budget_ms']:.2f} ms (ratio {v:.2f}: {'met' if v <= 1 else 'NOT met'})")
     for res in results:
         s, size = res["summary"], res["size"]
         api = s.get("api")
@@ -160,7 +219,9 @@ def markdown(meta: dict, results: list[dict], args) -> str:
     ]
     parts = ["\n".join(head), "", "**Nearest help: 10 nearest of one kind**", "", nearest_table(results), "",
              "**Other hot paths (HTTP, same gunicorn)**", "", hot_table(results), "", *import_line(meta), "",
-             "**Growth**", "", growth_table(results), "", "targets:", *targets(results)]
+             "**Growth**", "", growth_table(results), "",
+             "**The statement and the API against their floors (issue 24; each ratio within a run, then the median)**",
+             "", ratio_table(results), "", "targets:", *targets(results)]
     return "\n".join(parts)
 
 

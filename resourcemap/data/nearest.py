@@ -25,8 +25,9 @@ Confidential places (crisis apartments) are measured from their exact point only
 (`exact=True`). For everyone else they are found, filtered, measured and ranked by their PUBLIC point
 (`service_at_location.public_geog`, the centre of their 5 km cell, migration 0015) and every row of the answer
 carries that point: what the public may learn of such a place is its published approximation, through any
-distance, `within_km`, `reaches_you` or order. Each scan below is written once and run over "points": the
-points of the other rows, and the exact (staff) or public points of the confidential ones (`_POINTS`).
+distance, `within_km`, `reaches_you` or order. Each scan below is written once and run over "points" (`_POINTS`):
+for staff every row at its exact point, through one per-kind index; for the public the other rows at their point
+and the confidential ones at their public point, each through a per-kind index of its own.
 """
 from __future__ import annotations
 
@@ -234,11 +235,18 @@ class _Points:
 _OPEN = _Points("NOT sal.confidential", "sal.geog",
                 "CAST(sal.geog AS geometry) <-> (SELECT CAST(g AS geometry) FROM origin)",
                 "CAST(sal.geog AS geometry) && (SELECT box FROM bound) AND ")
+# Sites and outreach (not online), written as the per-kind partial indexes of 0021 say it, so the planner can use
+# them ('online' is the only other delivery).
+_NOT_ONLINE = "sal.delivery IN ('on_site', 'outreach')"
 _POINTS = {
-    # staff: and the confidential rows at their exact point (ix_sal_confidential_geog)
-    True: (_OPEN, _Points("sal.confidential", "sal.geog", "sal.geog <-> (SELECT g FROM origin)", "")),
-    # the public: and the confidential rows at their public point (ix_sal_public_geog)
-    False: (_OPEN, _Points("sal.confidential", "sal.public_geog", "sal.public_geog <-> (SELECT g FROM origin)", "")),
+    # staff: every row at its exact point, confidential or not, through the kind's ix_sal_cov_<code> (0021)
+    True: (_Points(_NOT_ONLINE, "sal.geog", "CAST(sal.geog AS geometry) <-> (SELECT CAST(g AS geometry) FROM origin)",
+                   "CAST(sal.geog AS geometry) && (SELECT box FROM bound) AND "),),
+    # the public: and the confidential rows at their public point, through the kind's ix_sal_hidden_<code> (0021;
+    # 0015's ix_sal_public_geog holds every kind's, and a scan of it for one kind walks the others' too)
+    False: (_OPEN, _Points(f"sal.confidential AND {_NOT_ONLINE}", "sal.public_geog",
+                           "CAST(sal.public_geog AS geometry) <-> (SELECT CAST(g AS geometry) FROM origin)",
+                           "CAST(sal.public_geog AS geometry) && (SELECT box FROM bound) AND ")),
 }
 # The point a row of the answer is shown at and measured from (drawn areas, online services), and its lat/lon.
 _SHOWN = {True: "sal.geog", False: "coalesce(sal.public_geog, sal.geog)"}
