@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import assets, db, ratelimit, security
 from .config import PROJECT_ROOT, load_config, secret_key
+from .json_provider import OrjsonProvider
 from .errors import N_, ApiError, database_failure, input_failure, render_error, wants_json
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,7 @@ def create_app(overrides: dict | None = None) -> APIFlask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
     app.security_schemes = {"BearerAuth": {"type": "http", "scheme": "bearer"}}
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False
+    app.json = OrjsonProvider(app)  # keys in insertion order, UTF-8 (json_provider.py)
     db.init_app(app)
     security.init_app(app)
     assets.init_app(app)  # compression, fingerprinted static URLs, cache headers
