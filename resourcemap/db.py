@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import select
 import time
+from contextlib import contextmanager
 
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request, session
 from sqlalchemy import Engine, create_engine, event
@@ -106,6 +107,18 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["resourcemap.sessionmaker"]()
     return g.db_session
+
+
+@contextmanager
+def committed(session: Session):
+    """The block's writes on `session` committed at its end; an exception in the block or in the commit rolls
+    them back and goes on up (to the caller's `except`, which answers it with nothing saved)."""
+    try:
+        yield session
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
 
 
 def get_read_session() -> Session:

@@ -107,6 +107,13 @@ def cli(url: str, *args: str, input: str | None = None):
         app.extensions["resourcemap.engine"].dispose()
 
 
+def backed_up(url: str, archive: Path) -> Path:
+    """`backup -o archive` of the database at `url`, which must succeed."""
+    result = cli(url, "backup", "-o", str(archive))
+    assert result.exit_code == 0, result.output
+    return archive
+
+
 def test_backup_and_restore_keep_every_table_row_for_row(databases, tmp_path):
     source, target = databases
     before = fingerprint(source)
@@ -138,8 +145,7 @@ def test_backup_and_restore_keep_every_table_row_for_row(databases, tmp_path):
 
 def test_a_restored_database_works_and_continues_its_ids(databases, tmp_path):
     source, target = databases
-    archive = tmp_path / "b.dump"
-    assert cli(source, "backup", "-o", str(archive)).exit_code == 0
+    archive = backed_up(source, tmp_path / "b.dump")
     assert cli(target, "restore", str(archive), "--yes").exit_code == 0
     app = create_app(app_settings(target))
     client = app.test_client()
@@ -154,16 +160,14 @@ def test_a_restored_database_works_and_continues_its_ids(databases, tmp_path):
 
 def test_restore_refuses_a_newer_schema_and_changes_nothing(databases, tmp_path):
     source, target = databases
-    good = tmp_path / "good.dump"
-    assert cli(source, "backup", "-o", str(good)).exit_code == 0
+    good = backed_up(source, tmp_path / "good.dump")
     assert cli(target, "restore", str(good), "--yes").exit_code == 0
     with psycopg.connect(_conninfo(source, make_url(source).database)) as conn:
         real = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
         conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
         conn.commit()
         try:
-            future = tmp_path / "future.dump"
-            assert cli(source, "backup", "-o", str(future)).exit_code == 0
+            future = backed_up(source, tmp_path / "future.dump")
         finally:
             conn.execute("UPDATE alembic_version SET version_num = %s", (real,))
             conn.commit()
@@ -176,8 +180,7 @@ def test_restore_refuses_a_newer_schema_and_changes_nothing(databases, tmp_path)
 
 def test_restore_refuses_another_postgresql_major_and_a_damaged_copy(databases, tmp_path):
     source, target = databases
-    archive = tmp_path / "a.dump"
-    assert cli(source, "backup", "-o", str(archive)).exit_code == 0
+    archive = backed_up(source, tmp_path / "a.dump")
     info = archive_info(archive)
     data = archive.read_bytes()
     # The archive's header names the server version; a copy that claims a newer major than ours is refused.
@@ -200,8 +203,7 @@ def test_restore_refuses_another_postgresql_major_and_a_damaged_copy(databases, 
 def test_a_restore_that_fails_midway_changes_nothing(databases, tmp_path):
     """A connection holding a lock (an app that was not stopped) makes the restore give up: rolled back whole."""
     source, target = databases
-    archive = tmp_path / "c.dump"
-    assert cli(source, "backup", "-o", str(archive)).exit_code == 0
+    archive = backed_up(source, tmp_path / "c.dump")
     before = fingerprint(target)
     with psycopg.connect(_conninfo(target, make_url(target).database)) as holder:
         holder.execute("LOCK TABLE organization IN ACCESS SHARE MODE")

@@ -126,7 +126,7 @@ EN = {
     "Клавиши": "Keys", "место": "place", "возраст": "age", "виды помощи": "kinds of help", "по карточкам": "through the cards",
     "копировать телефон": "copy the phone", "Пробел": "Space", "в направление": "to the referral", "направление": "referral",
     "новый звонок": "new call",
-    "Скопировано: %(what)s": "Copied: %(what)s", "Не удалось скопировать": "Could not copy", "Ошибка": "Error",
+    "Скопировано: %(what)s": "Copied: %(what)s", "Не удалось скопировать": "Could not copy",
     "Ошибка поиска": "Search failed", "Нет связи с сервером": "No connection to the server",
     "Нет связи с сервером. Повторите (Enter).": "No connection to the server. Try again (Enter).",
     "Сеанс истёк: войдите снова (F5).": "The session has expired: sign in again (F5).",
@@ -638,7 +638,6 @@ EN = {
     "Сведения перепроверяются.": "These details are being checked again.",
     "Семья сообщила об ошибке, и она подтвердилась: куратор региона уточняет данные. Перед поездкой позвоните.":
         "A family reported a problem and it was confirmed: the region's curator is checking the details. Call before you go.",
-    "Назад": "Back",
     "Спасибо! Сообщение получено.": "Thank you! Your report has been received.",
     "Куратор региона проверит сведения и исправит их.": "The region's curator will check the details and correct them.",
     "Вернуться": "Go back",

@@ -57,6 +57,17 @@ def registry_organization(org_id: int):
 EDIT_ERRORS = [400, 401, 403, 404, 409, 422]
 
 
+def _editing(method: str, rule: str, out, body=None, **output_options):
+    """An editing action of the API: for the editor roles (checked before the body is read), the JSON body read by
+    the schema `body` as the view's `body`, answered as `out`, and documented with the errors an edit can meet."""
+    def register(view):
+        view = bp.output(out, **output_options)(bp.doc(responses=EDIT_ERRORS, security="BearerAuth")(view))
+        if body is not None:
+            view = bp.input(body, arg_name="body")(view)
+        return bp.route(rule, methods=[method])(staff_api(*EDITOR_ROLES)(view))
+    return register
+
+
 def _edit_failure(error: edit.EditError):
     """A refused editing action as JSON: 404, 403, 409 with the current document, 400 naming the first value of
     the wrong JSON type (a malformed document), or else 422; both with every problem."""
@@ -129,11 +140,7 @@ def _options(body: dict) -> tuple[dict, str | None, str]:
     return body, reason, note
 
 
-@bp.post("/registry/organizations")
-@staff_api(*EDITOR_ROLES)
-@bp.input(s.OrganizationDocumentIn, arg_name="body")
-@bp.output(s.DocumentOut, status_code=201)
-@bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
+@_editing("POST", "/registry/organizations", s.DocumentOut, s.OrganizationDocumentIn, status_code=201)
 def registry_create(body):
     """Create an organization from a document (draft unless it says otherwise); curators in their regions."""
     doc, reason, note = _options(body)
@@ -152,11 +159,7 @@ def registry_document(org_id: int):
     return _json({"id": org_id, "version": doc["version"], "document": doc}, 200)
 
 
-@bp.put("/registry/organizations/<int:org_id>")
-@staff_api(*EDITOR_ROLES)
-@bp.input(s.SavedDocumentIn, arg_name="body")
-@bp.output(s.DocumentOut)
-@bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
+@_editing("PUT", "/registry/organizations/<int:org_id>", s.DocumentOut, s.SavedDocumentIn)
 def registry_save(org_id: int, body):
     """Save a document read at `version`: only what changed is written; 409 with the current document when
     someone saved in between."""
@@ -167,11 +170,7 @@ def registry_save(org_id: int, body):
                      lambda session, _version: _document_answer(session, org_id))
 
 
-@bp.post("/registry/organizations/<int:org_id>/status")
-@staff_api(*EDITOR_ROLES)
-@bp.input(s.StatusIn, arg_name="body")
-@bp.output(s.VersionOut)
-@bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
+@_editing("POST", "/registry/organizations/<int:org_id>/status", s.VersionOut, s.StatusIn)
 def registry_status(org_id: int, body):
     """Publish, back to draft, or deactivate (nothing is deleted)."""
     return _run_edit(lambda session: edit.set_status(session, _org_id_or_404(org_id), body["status"], body["version"],
@@ -179,10 +178,7 @@ def registry_status(org_id: int, body):
                      lambda _session, version: jsonify({"id": org_id, "version": version}))
 
 
-@bp.post("/registry/organizations/<int:org_id>/verify")
-@staff_api(*EDITOR_ROLES)
-@bp.output(s.VerifiedOut)
-@bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
+@_editing("POST", "/registry/organizations/<int:org_id>/verify", s.VerifiedOut)
 def registry_verify(org_id: int):
     """"Checked today": the verification date becomes today."""
     return _run_edit(lambda session: edit.mark_verified(session, _org_id_or_404(org_id), current_viewer()),
@@ -202,11 +198,7 @@ def registry_history(org_id: int, query):
     return jsonify({"results": [{**r, "at": r["at"].isoformat()} for r in rows]})
 
 
-@bp.post("/registry/changes/<int:change_id>/revert")
-@staff_api(*EDITOR_ROLES)
-@bp.input(s.VersionIn, arg_name="body")
-@bp.output(s.DocumentOut)
-@bp.doc(responses=EDIT_ERRORS, security="BearerAuth")
+@_editing("POST", "/registry/changes/<int:change_id>/revert", s.DocumentOut, s.VersionIn)
 def registry_revert(change_id: int, body):
     """Set the field of one change back (recorded as a new change); `version` is the organization's."""
     return _run_edit(lambda session: edit.revert_change(session, change_id, body["version"], current_viewer()),

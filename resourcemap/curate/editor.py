@@ -15,7 +15,7 @@ from ..api.routes import settlement_view
 from ..registry.vocabulary import CONDITIONS, COST_BASES, COSTS
 from ..api.staff import audit_document_view
 from ..auth.policy import current_viewer, staff_page
-from ..db import get_session
+from ..db import committed, get_session
 from ..errors import N_, render_error
 from ..limits import is_id
 from ..public.i18n import place_label
@@ -163,18 +163,13 @@ def create():
     doc.update(id=None, version=None, status="draft")
     if problems:
         return _editor_page(editor, org_id=None, stored=None, problems=problems, status=422)
-    session = get_session()
     try:
-        org_id = edit.create_document(session, doc, viewer, region_exception_reason=editor.reason or None,
-                                      change_note=editor.note)
-        _apply_action(session, org_id, action, "draft", None, viewer)
-        session.commit()
+        with committed(get_session()) as session:
+            org_id = edit.create_document(session, doc, viewer, region_exception_reason=editor.reason or None,
+                                          change_note=editor.note)
+            _apply_action(session, org_id, action, "draft", None, viewer)
     except edit.InvalidDocument as invalid:
-        session.rollback()
         return _editor_page(editor, org_id=None, stored=None, problems=invalid.problems, status=422)
-    except Exception:
-        session.rollback()
-        raise
     flash(_(CREATED.get(action, CREATED["save"])), "ok")
     return redirect(url_for("curate.organization", org_id=org_id))
 
@@ -201,21 +196,15 @@ def save(org_id: int):
         problems.append(FieldProblem("version", "version", _("Форма без номера версии: откройте запись заново.")))
     if problems:
         return _editor_page(editor, org_id=org_id, stored=stored, problems=problems, status=422)
-    session = get_session()
     try:
-        version = edit.save_document(session, org_id, doc, doc["version"], viewer,
-                                     region_exception_reason=editor.reason or None, change_note=editor.note)
-        _apply_action(session, org_id, action, stored["status"], version, viewer)
-        session.commit()
+        with committed(get_session()) as session:
+            version = edit.save_document(session, org_id, doc, doc["version"], viewer,
+                                         region_exception_reason=editor.reason or None, change_note=editor.note)
+            _apply_action(session, org_id, action, stored["status"], version, viewer)
     except edit.Conflict as conflict:
-        session.rollback()
         return _conflict_page(org_id, conflict, doc, editor)
     except edit.InvalidDocument as invalid:
-        session.rollback()
         return _editor_page(editor, org_id=org_id, stored=stored, problems=invalid.problems, status=422)
-    except Exception:
-        session.rollback()
-        raise
     flash(_(SAVED.get(action, SAVED["save"])), "ok")
     return redirect(url_for("curate.organization", org_id=org_id))
 

@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 
 from ..api.staff import audit_document_view
 from ..auth.policy import EDITOR_ROLES, Viewer, current_viewer, may_edit_every_region, staff_page
-from ..db import get_session
+from ..db import committed, get_session
 from ..errors import N_, ApiError, render_error, stale_form_handler
 from ..limits import MAX_ID, STALE_AFTER_DAYS, is_id
 from ..public.i18n import kind_display, region_display_name
@@ -196,16 +196,13 @@ def revert(org_id: int, change_id: int):
     version = request.form.get("version", "")
     expected = int(version) if is_id(version) else doc["version"]
     try:
-        edit.revert_change(session, change_id, expected, viewer)
-        session.commit()
+        with committed(session):
+            edit.revert_change(session, change_id, expected, viewer)
     except edit.Conflict:
-        session.rollback()
         flash(_("Запись изменилась, пока открыта была история: проверьте изменения ниже и повторите."), "bad")
     except edit.InvalidDocument as invalid:
-        session.rollback()
         flash(_("Вернуть это значение нельзя: %(why)s", why="; ".join(p.message for p in invalid.problems)), "bad")
     except (ValueError, LookupError) as error:
-        session.rollback()
         flash(_("Вернуть это значение нельзя: %(why)s", why=error), "bad")
     else:
         flash(_("Значение возвращено. Возврат записан в историю как новое изменение."), "ok")

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from ..auth import audit
 from ..auth.policy import Forbidden, current_viewer, may_export_all, staff_page
 from ..data import pending_imports
-from ..db import get_session
+from ..db import committed, get_session
 from ..errors import N_
 from ..exchange import (FORMATS, ExportError, ImportFileError, ImportRejected, apply_import, export_region,
                         plan_import, read_table)
@@ -138,15 +138,11 @@ def import_apply():
             abort(404, _("Такой проверки файла нет."))
         return _upload_page(_("Эта проверка файла устарела или уже применена. Загрузите файл ещё раз."), 410)
     try:
-        region = _region_param(pending.region_code)
-        plan = apply_import(session, read_table(pending.filename, pending.data), region, viewer)
-        session.commit()  # the import and the file taken, together: applied once
-    except ImportRejected as rejected:
-        session.rollback()  # the file stays for another try, as the registry does
+        with committed(session):  # the import and the file taken, together: applied once
+            region = _region_param(pending.region_code)
+            plan = apply_import(session, read_table(pending.filename, pending.data), region, viewer)
+    except ImportRejected as rejected:  # rolled back: the file stays for another try, as the registry does
         return _report_page(rejected.plan, token=None, status=409)
-    except Exception:
-        session.rollback()
-        raise
     return _report_page(plan, token=None, status=200, applied=True)
 
 

@@ -71,27 +71,22 @@ def _valid_multipolygon(column: str) -> str:
     return f"ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON({column}), 4326)), 3))"
 
 
-_REGION_SQL = f"""
-INSERT INTO region AS r (code, name_ru, name_en, country, timezone, boundary)
-SELECT code, name_ru, name_en, country, timezone, {_valid_multipolygon('geojson')} FROM tmp_region
-ON CONFLICT (code) DO UPDATE SET name_ru = EXCLUDED.name_ru, name_en = EXCLUDED.name_en,
-  country = EXCLUDED.country, timezone = EXCLUDED.timezone, boundary = EXCLUDED.boundary
-WHERE (r.name_ru, r.name_en, r.country, r.timezone) IS DISTINCT FROM
-      (EXCLUDED.name_ru, EXCLUDED.name_en, EXCLUDED.country, EXCLUDED.timezone)
-   OR NOT ST_Equals(r.boundary, EXCLUDED.boundary)
-RETURNING (xmax = 0) AS inserted, code
+def _boundary_upsert(table: str, alias: str, key: str, columns: tuple[str, ...], returning: str) -> str:
+    """tmp_<table> into <table> by its key, the boundary made valid; a stored row whose columns and boundary are
+    the same is left as it is (RETURNING names only the rows inserted or changed)."""
+    listed = ", ".join(columns)
+    return f"""
+INSERT INTO {table} AS {alias} ({key}, {listed}, boundary)
+SELECT {key}, {listed}, {_valid_multipolygon('geojson')} FROM tmp_{table}
+ON CONFLICT ({key}) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in columns)}, boundary = EXCLUDED.boundary
+WHERE ({", ".join(f"{alias}.{c}" for c in columns)}) IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in columns)})
+   OR NOT ST_Equals({alias}.boundary, EXCLUDED.boundary)
+RETURNING (xmax = 0) AS inserted, {returning}
 """
 
-_DISTRICT_SQL = f"""
-INSERT INTO district AS d (ext_id, region_code, name_ru, name_en, kind, boundary)
-SELECT ext_id, region_code, name_ru, name_en, kind, {_valid_multipolygon('geojson')} FROM tmp_district
-ON CONFLICT (ext_id) DO UPDATE SET region_code = EXCLUDED.region_code, name_ru = EXCLUDED.name_ru,
-  name_en = EXCLUDED.name_en, kind = EXCLUDED.kind, boundary = EXCLUDED.boundary
-WHERE (d.region_code, d.name_ru, d.name_en, d.kind) IS DISTINCT FROM
-      (EXCLUDED.region_code, EXCLUDED.name_ru, EXCLUDED.name_en, EXCLUDED.kind)
-   OR NOT ST_Equals(d.boundary, EXCLUDED.boundary)
-RETURNING (xmax = 0) AS inserted, id
-"""
+
+_REGION_SQL = _boundary_upsert("region", "r", "code", ("name_ru", "name_en", "country", "timezone"), "code")
+_DISTRICT_SQL = _boundary_upsert("district", "d", "ext_id", ("region_code", "name_ru", "name_en", "kind"), "id")
 
 # Rows the census filled in (census_id set) are left as they are by a load without the census wheel.
 _SETTLEMENT_SQL = """

@@ -163,14 +163,20 @@ _DELIVERY = {
 }
 
 
-@lru_cache(maxsize=4096)
-def read_delivery(cell: str) -> tuple[str | None, str | None]:
+def _read_choice(cell: str, spellings: dict[str, str], empty: str | None,
+                 message: str) -> tuple[str | None, str | None]:
+    """One code of a closed list, from any of its spellings in `spellings`; an empty cell reads as `empty`."""
     value = header_key(cell)
     if not value:
-        return "on_site", None
-    if value in _DELIVERY:
-        return _DELIVERY[value], None
-    return None, "Формат: «на месте», «выезд к семье» или «онлайн»."
+        return empty, None
+    if value in spellings:
+        return spellings[value], None
+    return None, message
+
+
+@lru_cache(maxsize=4096)
+def read_delivery(cell: str) -> tuple[str | None, str | None]:
+    return _read_choice(cell, _DELIVERY, "on_site", "Формат: «на месте», «выезд к семье» или «онлайн».")
 
 
 # The child's condition, the cost and its grounds (registry/vocabulary.py): codes, Russian and English labels and
@@ -255,12 +261,8 @@ _STATUS = {
 
 @lru_cache(maxsize=4096)
 def read_status(cell: str) -> tuple[str | None, str | None]:
-    value = header_key(cell)
-    if not value:
-        return None, None  # empty: a new organization is published, an existing one keeps its status
-    if value in _STATUS:
-        return _STATUS[value], None
-    return None, "Статус: «опубликовано», «черновик» или «не действует»."
+    # empty: None (a new organization is published, an existing one keeps its status)
+    return _read_choice(cell, _STATUS, None, "Статус: «опубликовано», «черновик» или «не действует».")
 
 
 def kind_index(terms: list[tuple[str, str, str]]) -> dict[str, str]:

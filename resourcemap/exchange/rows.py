@@ -78,6 +78,14 @@ class RowReader:
         if code not in WARNINGS:
             row.ok = False
 
+    def _cell(self, row: ParsedRow, values: dict[str, str], column: str, code: str, read, *args):
+        """The column's cell read by `read` (a reader of columns.py); the error it gives is the row's problem
+        `code`."""
+        value, error = read(values[column], *args)
+        if error:
+            self._add(row, column, code, error)
+        return value
+
     def read(self, number: int, cells: dict[str, str]) -> ParsedRow:
         row = ParsedRow(number, "")
         # A row of the table holds exactly its columns: its cells are read as they are (and never changed here).
@@ -163,16 +171,12 @@ class RowReader:
                 and svc["capacity_free"] > svc["capacity_total"]:
             self._add(row, "capacity_free", "capacity_exceeded", "Свободных мест больше, чем мест всего.")
         if "delivery" in self.present:
-            svc["delivery"], error = c.read_delivery(values["delivery"])
-            if error:
-                self._add(row, "delivery", "unknown_delivery", error)
+            svc["delivery"] = self._cell(row, values, "delivery", "unknown_delivery", c.read_delivery)
         for column, reader in (("conditions", c.read_conditions), ("cost", c.read_cost),
                                ("cost_basis", c.read_cost_basis)):
             if column in self.present:
-                value, error = reader(values[column])
+                value = self._cell(row, values, column, f"unknown_{column}", reader)
                 svc[column] = list(value) if isinstance(value, tuple) else value
-                if error:
-                    self._add(row, column, f"unknown_{column}", error)
         if "outreach_radius_km" in self.present:
             svc["radius_km"] = None
             if values["outreach_radius_km"]:
@@ -183,13 +187,9 @@ class RowReader:
                 else:
                     svc["radius_km"] = round(radius, 3)
         if "hours" in self.present:
-            svc["hours"], error = c.read_hours(values["hours"])
-            if error:
-                self._add(row, "hours", "bad_hours", error)
+            svc["hours"] = self._cell(row, values, "hours", "bad_hours", c.read_hours)
         if "active" in self.present:
-            svc["active"], error = c.read_bool(values["active"], True)
-            if error:
-                self._add(row, "active", "bad_boolean", error)
+            svc["active"] = self._cell(row, values, "active", "bad_boolean", c.read_bool, True)
 
     def _location(self, row: ParsedRow, values: dict[str, str]) -> None:
         loc = row.loc
@@ -206,26 +206,16 @@ class RowReader:
             else:
                 loc["lat"], loc["lon"] = lat, lon  # the range and the region are checked by the plan
         if "confidential" in self.present:
-            loc["confidential"], error = c.read_bool(values["confidential"], False)
-            if error:
-                self._add(row, "confidential", "bad_boolean", error)
+            loc["confidential"] = self._cell(row, values, "confidential", "bad_boolean", c.read_bool, False)
         if "phones" in self.present:
-            loc["phones"], error = c.read_phones(values["phones"], self.country)
-            if error:
-                self._add(row, "phones", "bad_phone", error)
+            loc["phones"] = self._cell(row, values, "phones", "bad_phone", c.read_phones, self.country)
 
     def _organization(self, row: ParsedRow, values: dict[str, str]) -> None:
         org = row.org
         # An empty status or check date keeps the stored one (a new organization is published, never checked).
         if values.get("status"):
-            org["status"], error = c.read_status(values["status"])
-            if error:
-                self._add(row, "status", "unknown_status", error)
+            org["status"] = self._cell(row, values, "status", "unknown_status", c.read_status)
         if values.get("verified_at"):
-            org["verified_at"], error = c.read_date(values["verified_at"])
-            if error:
-                self._add(row, "verified_at", "bad_date", error)
+            org["verified_at"] = self._cell(row, values, "verified_at", "bad_date", c.read_date)
         if "organization_phones" in self.present:
-            org["phones"], error = c.read_phones(values["organization_phones"], self.country)
-            if error:
-                self._add(row, "organization_phones", "bad_phone", error)
+            org["phones"] = self._cell(row, values, "organization_phones", "bad_phone", c.read_phones, self.country)
