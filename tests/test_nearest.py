@@ -269,3 +269,46 @@ def test_online_services_of_the_familys_region_are_listed_apart(client, registry
     with engine.connect() as conn:  # a derived copy: not a change of the registry
         assert conn.execute(text("SELECT count(*) FROM change WHERE entity = 'service_area'"
                                  " AND op = 'update'")).scalar() == 0
+
+
+def _settlements(engine) -> list[tuple[int, float, float]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT id, ST_Y(geog::geometry), ST_X(geog::geometry) FROM settlement"))]
+
+
+def _expected_origin_settlement(settlements, lat: float, lon: float) -> int | None:
+    """The settlement nearest on the sphere among those within 30 km on the spheroid (pyproj, every settlement)."""
+    within = [(sphere_km(lat, lon, s_lat, s_lon), sid) for sid, s_lat, s_lon in settlements
+              if geodesic_km(lat, lon, s_lat, s_lon) <= 30.0]
+    return min(within)[1] if within else None
+
+
+def test_the_familys_settlement_is_the_nearest_within_30_km(client, engine):
+    """The answer's origin settlement, checked against every settlement by pyproj: at random points (towns and
+    empty land), and just inside and just outside 30 km of lone settlements of the north, where the statement's
+    first KNN settlement is near the limit and the slower path decides."""
+    settlements = _settlements(engine)
+    rng = random.Random(30)
+    points = [(rng.uniform(50, 58), rng.uniform(30, 60)) for _ in range(25)]
+    points += [(rng.uniform(60, 72), rng.uniform(90, 170)) for _ in range(15)]
+    lone = []
+    for sid, s_lat, s_lon in settlements:
+        if 62 < s_lat < 70 and 100 < s_lon < 160 and all(
+                geodesic_km(s_lat, s_lon, o_lat, o_lon) > 80 for oid, o_lat, o_lon in settlements if oid != sid
+                and abs(o_lat - s_lat) < 1.5):
+            lone.append((s_lat, s_lon))
+        if len(lone) == 4:
+            break
+    assert lone, "the test needs settlements with no other within 80 km"
+    for s_lat, s_lon in lone:
+        for metres in (29_900.0, 29_990.0, 30_010.0, 30_100.0):
+            lon2, lat2, _ = GEOD.fwd(s_lon, s_lat, rng.uniform(0, 360), metres)
+            points.append((lat2, lon2))
+    decided = {"found": 0, "none": 0}
+    for lat, lon in points:
+        expected = _expected_origin_settlement(settlements, lat, lon)
+        got = nearest(client, lat=round(lat, 6), lon=round(lon, 6), service="early_help")["origin"]["settlement"]
+        assert (got["id"] if got else None) == expected, (lat, lon)
+        decided["found" if expected else "none"] += 1
+    assert decided["found"] >= 10 and decided["none"] >= 8

@@ -117,8 +117,11 @@ LEFT JOIN settlement st ON st.id = l.settlement_id
 """
 
 # Where the family is. From a point: its region (rm_region_at: the boundary that covers it, or the nearest within
-# 20 km, since boundaries are simplified along coasts) and the nearest settlement within 30 km. From a settlement:
-# that settlement and its region. Or only the region the caller names (no settlement).
+# 20 km, since boundaries are simplified along coasts) and the settlement nearest on the sphere among those within
+# 30 km. That is the KNN scan's first settlement when it lies within 30 km; none when the first is farther than
+# 30 km even on the sphere with its slack; only between the two (a settlement at ~30 km) are those within 30 km
+# ranked — in the census' dense districts hundreds of them, where the KNN reads one.
+# From a settlement: that settlement and its region. Or only the region the caller names (no settlement).
 _ORIGIN_OF = {
     "point": """
 origin AS (
@@ -126,8 +129,13 @@ origin AS (
 ),
 place AS (
   SELECT rm_region_at(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 20000) AS region_code,
-         (SELECT s.id FROM origin, settlement s WHERE ST_DWithin(s.geog, origin.g, 30000)
-           ORDER BY s.geog <-> origin.g LIMIT 1) AS settlement_id
+         CASE WHEN first.d <= 30000 THEN first.id
+              WHEN first.sphere_d IS NULL OR first.sphere_d > 30000 * :slack THEN NULL
+              ELSE (SELECT s.id FROM settlement s WHERE ST_DWithin(s.geog, origin.g, 30000)
+                     ORDER BY s.geog <-> origin.g LIMIT 1) END AS settlement_id
+  FROM origin LEFT JOIN LATERAL (
+    SELECT s.id, ST_Distance(s.geog, origin.g) AS d, s.geog <-> origin.g AS sphere_d FROM settlement s
+    ORDER BY s.geog <-> origin.g LIMIT 1) first ON true
 )""",
     "settlement": """
 origin AS (
