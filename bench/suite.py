@@ -178,6 +178,8 @@ def bench_size(server: str, size: int, args) -> dict:
     hot = hotpaths.hot_path_lists(dsn, origins, args.origin_seed)
     pgbench = common.pg_program("pgbench")
     scripts = {a.key: load.literal_statements(dsn, [a.statement(r) for r in reqs[:120]]) for a in approaches}
+    scripts[STATEMENT] = load.literal_statements(dsn, [common.nearest_bench._nearest_sql_and_params(r)
+                                                       for r in reqs[:120]])
     serve = common.production_serve_settings()
     concurrency = args.concurrency or serve["workers"] * serve["threads"]
 
@@ -216,9 +218,8 @@ def bench_size(server: str, size: int, args) -> dict:
                 if args.duration > 0:
                     common.log(f"[{name}] run {run + 1}/{args.runs}: throughput, {concurrency} clients, "
                                f"{args.duration:g} s each")
-                    for a in approaches:
-                        throughput[a.key] = load.sql_throughput(dsn, scripts[a.key], concurrency, args.duration,
-                                                                pgbench)
+                    for key in [a.key for a in approaches] + [STATEMENT]:
+                        throughput[key] = load.sql_throughput(dsn, scripts[key], concurrency, args.duration, pgbench)
                     throughput[DATAFRAME] = load.memory_throughput(frame_nearest.ids, reqs, concurrency,
                                                                    args.duration)
                     time.sleep(0.5)

@@ -312,3 +312,42 @@ def test_the_familys_settlement_is_the_nearest_within_30_km(client, engine):
         assert (got["id"] if got else None) == expected, (lat, lon)
         decided["found" if expected else "none"] += 1
     assert decided["found"] >= 10 and decided["none"] >= 8
+
+
+def test_the_outreach_rule_matches_brute_force_in_dense_and_sparse_places(client, registry):
+    """Sites and teams that come within their radius, around a town (dense: the tenth site is a few km away, within
+    the outreach distance) and over the land around it (sparse: farther), ranked by the rule — a team that reaches
+    the family counts as if at most 15 km away — checked against pyproj over every service."""
+    rng = random.Random(2412)
+    lat0, lon0 = 54.19, 37.62  # Tula
+    services = {}
+    for i in range(110):
+        dense = i < 50
+        km = rng.uniform(0.2, 8) if dense else rng.uniform(8, 120)
+        lon, lat, _ = GEOD.fwd(lon0, lat0, rng.uniform(0, 360), km * 1000)
+        team = i % 3 == 0
+        radius = round(rng.uniform(5, 90), 1) if team else None
+        ids = add_service(registry, lat, lon, "early_help", delivery="outreach" if team else "on_site",
+                          radius_km=radius)
+        services[ids["location_id"]] = (lat, lon, radius)
+    registry.commit()
+    checked = 0
+    for _ in range(40):
+        km = rng.choice([rng.uniform(0, 5), rng.uniform(5, 100)])
+        lon, lat, _ = GEOD.fwd(lon0, lat0, rng.uniform(0, 360), km * 1000)
+        lat, lon = round(lat, 6), round(lon, 6)
+        rows = []
+        for loc_id, (s_lat, s_lon, radius) in services.items():
+            d = geodesic_km(lat, lon, s_lat, s_lon)
+            if radius is not None and abs(d - radius) < 0.05:
+                break  # on the edge of a radius: left out (the API rounds nothing there, but pyproj and PostGIS may differ by mm)
+            reaches = radius is not None and d <= radius
+            rows.append((min(d, 15.0) if reaches else d, d, loc_id, reaches))
+        else:
+            rows.sort()
+            if abs(rows[9][0] - rows[10][0]) < 0.001:
+                continue  # a tie at the tenth place
+            got = nearest(client, lat=lat, lon=lon, service="early_help", limit=10)["results"]
+            assert [(r["location"]["id"], r["reaches_you"]) for r in got] == [(x[2], x[3]) for x in rows[:10]]
+            checked += 1
+    assert checked >= 30

@@ -122,7 +122,7 @@ def literal_statements(dsn: str, statements: list[tuple[str, dict]]) -> list[str
     with psycopg.connect(dsn, autocommit=True) as conn:
         cur = psycopg.ClientCursor(conn)
         for sql, params in statements:
-            text = cur.mogrify(sql, params)
+            text = re.sub(r"--[^\n]*", "", cur.mogrify(sql, params))  # line comments go: the script is one line
             out.append(" ".join(text.split()) + ";")
     return out
 

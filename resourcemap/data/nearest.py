@@ -287,16 +287,20 @@ _WITHIN_PART = """  SELECT sal.id AS sal_id, sal.service_id, sal.location_id, ST
     AND {p.prefilter}ST_DWithin({p.point}, origin.g, bound.r, false)"""
 
 # Outreach within its radius (a geodesic distance) of the family. Among services that reach the family the rule
-# ranks by distance, so per kind only the nearest few can make the list: a KNN scan (of ix_sal_outreach_type_geog
-# for exact points) bounded by the largest radius there is, keeping those whose radius holds the family.
+# ranks by distance, so per kind only the nearest few can make the list: a KNN scan (ix_sal_outreach_type_geog for
+# exact points, ix_sal_public_reach for public ones) keeping those whose radius holds the family, as far as one
+# could rank. That is the bound (step 2) when it lies within the outreach distance: a team that comes from farther
+# ranks at least at that distance, after the k already found (and one within the bound is a candidate already:
+# this only tells that it comes). Beyond, as far as the largest radius there is.
 _REACH_PART = """  SELECT o.id, o.service_id, o.location_id, ST_Distance(o.point, origin.g), true
   FROM origin, unnest(CAST(:types AS text[])) AS t(code)
   CROSS JOIN LATERAL (
     SELECT sal.id, sal.service_id, sal.location_id, {p.point} AS point FROM service_at_location sal
     WHERE sal.searchable AND sal.delivery = 'outreach' AND sal.type_code = t.code AND {p.rows} AND {filters}
       AND ST_DWithin({p.point}, origin.g,
-                     (SELECT coalesce(max(radius_km), 0) * 1000.0 * :slack FROM service_area
-                       WHERE radius_km IS NOT NULL), false)
+                     (SELECT CASE WHEN b.r <= :outreach_m THEN b.r
+                                  ELSE (SELECT coalesce(max(radius_km), 0) * 1000.0 * :slack FROM service_area
+                                         WHERE radius_km IS NOT NULL) END FROM bound b), false)
       AND EXISTS (SELECT 1 FROM service_area a
                    WHERE a.service_id = sal.service_id AND a.radius_km IS NOT NULL
                      AND ST_DWithin({p.point}, origin.g, a.radius_km * 1000.0))
