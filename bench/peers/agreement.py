@@ -56,13 +56,30 @@ def check_answers(dsn: str, port: int, reqs: list[dict], approaches, frame_neare
                     ([p[0] for p in pairs], [p[1] for p in pairs])).fetchall())
                 kept, moved = exact.api_comparable(results, [found[p] for p in pairs])
                 reaching = {found[p] for p, r in zip(pairs, results) if r["reaches_you"]}
-                want = reference.top(lat, lon, kind, 10 + len(reaching))
+                want = _same_country_top(conn, reference, lat, lon, kind, 10 + len(reaching), req["region"][:2])
                 api_want = [d for i, d in want if i not in reaching][:10 - moved]
                 _tally(out[API], reference.distances(lat, lon, kept), api_want, None, req, kept)
                 out[API]["outreach_moved"] += moved
     finally:
         client.close()
     return out
+
+
+_COUNTRIES_SQL = ("SELECT sal.id, left(l.region_code, 2) FROM service_at_location sal"
+                  " JOIN location l ON l.id = sal.location_id WHERE sal.id = ANY(%s)")
+
+
+def _same_country_top(conn, reference, lat: float, lon: float, kind: str, k: int, country: str) -> list:
+    """The exact k nearest in the family's country (the service's rule: another country's services only when the
+    family's has none of the kind), widening the exact list until k of them are in it."""
+    n = k + 10
+    while True:
+        top = reference.top(lat, lon, kind, n)
+        countries = dict(conn.execute(_COUNTRIES_SQL, ([i for i, _ in top],)).fetchall())
+        same = [(i, d) for i, d in top if countries.get(i) == country]
+        if len(same) >= k or len(top) < n:
+            return same[:k] if same else top[:k]
+        n *= 4
 
 
 def _tally(counts: dict, got_d: list[float], want_d: list[float], radius_m, req: dict, got: list[int]) -> None:
