@@ -148,15 +148,15 @@ def map_locations(session: Session, bbox: Box, service_types: list[str] | None,
     return rows
 
 
-# Open now: rm_open_at (0011) written in, as nearest help's details do (data/nearest.py _OPEN_AT).
+# Open now: rm_hours_open (0024) on the hours joined here, as nearest help's details do.
 _EXTRAS_SQL = """
 SELECT 'location' AS part, l.id, l.accessibility AS note, NULL::boolean AS open_now
 FROM location l WHERE l.organization_id = :org AND NOT l.confidential AND l.accessibility <> ''
 UNION ALL
 SELECT 'service', s.id, NULL,
-       s.hours @> rm_week_minute(now() AT TIME ZONE coalesce(
-         (SELECT l.timezone FROM service_at_location sal JOIN location l ON l.id = sal.location_id
-           WHERE sal.service_id = s.id ORDER BY l.id LIMIT 1), 'Europe/Moscow'))
+       rm_hours_open(s.hours, coalesce((SELECT l.timezone FROM service_at_location sal JOIN location l
+                                         ON l.id = sal.location_id WHERE sal.service_id = s.id
+                                         ORDER BY l.id LIMIT 1), 'Europe/Moscow'), now())
 FROM service s WHERE s.organization_id = :org AND s.active
 """
 

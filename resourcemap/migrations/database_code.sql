@@ -201,6 +201,15 @@ AS $function$
     END
 $function$;
 
+-- rm_hours_open(hours int4multirange, timezone text, at timestamp with time zone)
+CREATE OR REPLACE FUNCTION public.rm_hours_open(hours int4multirange, timezone text, at timestamp with time zone)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+AS $function$
+  SELECT hours @> rm_week_minute(at AT TIME ZONE timezone)
+$function$;
+
 -- rm_map_apply(ids integer[])
 CREATE OR REPLACE FUNCTION public.rm_map_apply(ids integer[])
  RETURNS void
@@ -394,7 +403,7 @@ CREATE OR REPLACE FUNCTION public.rm_open_at(p_service_id integer, p_timezone te
  LANGUAGE sql
  STABLE PARALLEL SAFE
 AS $function$
-  SELECT s.hours @> rm_week_minute(p_at AT TIME ZONE p_timezone) FROM service s WHERE s.id = p_service_id
+  SELECT rm_hours_open(s.hours, p_timezone, p_at) FROM service s WHERE s.id = p_service_id
 $function$;
 
 -- rm_place_name_add()
